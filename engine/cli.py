@@ -1,0 +1,86 @@
+"""The ``vigil`` command: one subcommand per job, each in its own module.
+
+Subcommand modules are imported only when that subcommand runs, so
+``vigil agent`` never pays for TLS or Textual. Each module under
+``engine.commands`` exposes ``add_arguments(parser)`` and ``run(args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from engine import __version__
+
+# name -> (module, one-line help). Order is the order ``--help`` lists them in.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "agent": ("engine.commands.agent", "evaluate policy and converge this host (cf-agent)"),
+    "promises": ("engine.commands.promises", "parse and validate policy (cf-promises)"),
+    "execd": ("engine.commands.execd", "run the agent on a schedule (cf-execd)"),
+    "monitord": ("engine.commands.monitord", "sample the system for the agent (cf-monitord)"),
+    "serverd": ("engine.commands.serverd", "serve files and remote runs over TLS (cf-serverd)"),
+    "up": ("engine.commands.supervise", "start daemons"),
+    "down": ("engine.commands.supervise", "stop daemons"),
+    "restart": ("engine.commands.supervise", "restart daemons"),
+    "status": ("engine.commands.supervise", "show daemons, last and next run, and health"),
+    "watchdog": ("engine.commands.watchdog", "restart the scheduler if it died (run from cron)"),
+    "locks": ("engine.commands.locks", "list or clear promise locks"),
+    "classes": ("engine.commands.classes", "list persistent and other classes"),
+    "runs": ("engine.commands.runs", "list agent runs and their promise outcomes"),
+    "key": ("engine.commands.key", "host key, trusted and pending peer keys (cf-key)"),
+    "runagent": ("engine.commands.runagent", "ask a server to run its agent (cf-runagent)"),
+    "console": ("engine.commands.console", "open the operations console"),
+}
+
+EPILOG = """\
+Every command works inside one workdir: -w DIR, else $VIGIL_WORKDIR, else
+/var/lib/vigil (root) or $XDG_STATE_HOME/vigil. Run 'vigil COMMAND --help'
+for a command's options.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vigil",
+        description="A CFEngine 3 compatible configuration agent, its daemons and console.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"vigil {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (_module, help_text) in SUBCOMMANDS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in SUBCOMMANDS:
+        parser = build_parser()
+        if not argv:
+            parser.print_help()
+            return 2
+        parser.parse_args(argv)  # --help / --version / error for an unknown command
+        return 2
+    name, rest = argv[0], argv[1:]
+    module_name, help_text = SUBCOMMANDS[name]
+    module = importlib.import_module(module_name)
+    sub = argparse.ArgumentParser(prog=f"vigil {name}", description=help_text)
+    module.add_arguments(sub, name) if _takes_name(module) else module.add_arguments(sub)
+    args = sub.parse_args(rest)
+    args.command = name
+    try:
+        return int(module.run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _takes_name(module: object) -> bool:
+    """Modules serving several subcommands (up/down/status) take the name too."""
+    return getattr(module, "MULTI", False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Long-running daemons: execd, monitord, serverd, and their supervisor."""

@@ -1,0 +1,1 @@
+"""Evaluation: context, expansion, class expressions, functions, hard classes."""

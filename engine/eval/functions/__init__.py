@@ -1,0 +1,1 @@
+"""Policy functions, one small module per family, registered by name."""

@@ -1,0 +1,1 @@
+"""Policy language front end: lexer, parser, AST, loader, validation."""

@@ -1,0 +1,1 @@
+"""Promise actuators, one module per promise type."""

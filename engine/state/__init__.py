@@ -1,0 +1,1 @@
+"""Persistent state in LMDB (locks, persistent classes, monitor) and run reports."""

@@ -1,0 +1,1 @@
+"""Host keys, trusted/pending peers, TLS contexts and the wire protocol."""
