@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Protocol
 
 from engine.policy.ast import Pos
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     KEPT = "kept"
     REPAIRED = "repaired"
     NOTKEPT = "notkept"  # repair_failed
@@ -27,7 +27,7 @@ class Outcome(str, Enum):
     SKIPPED = "skipped"
 
 
-class SkipReason(str, Enum):
+class SkipReason(StrEnum):
     """Why a promise did not run; shown by ``-v``, kept in the run report."""
 
     GUARD_FALSE = "guard_false"
@@ -40,11 +40,20 @@ class SkipReason(str, Enum):
     DEPENDS_ON = "depends_on"
 
 
+@dataclass(frozen=True, slots=True)
+class BundleCall:
+    """A bundle reference in an attribute (``edit_line => lines_present("x")``,
+    ``usebundle => b(1)``), its arguments expanded."""
+
+    name: str
+    args: tuple[Any, ...] = ()
+
+
 # A body reference after resolution: its attributes, expanded, with the body's
 # own name kept under "__name__" and its type under "__type__".
 BodyValue = dict[str, Any]
 
-# Attribute values: str, list[str], a BodyValue, or a data container (dict/list).
+# Attribute values: str, list[str], a BodyValue, a BundleCall, or a data container.
 AttrValue = Any
 
 
@@ -124,7 +133,7 @@ class RunContext(Protocol):
         ...
 
     def edit_promises(
-        self, bundle_ref: AttrValue, filename: str, bundle_type: str = "edit_line"
+        self, bundle_ref: BundleCall, filename: str, bundle_type: str = "edit_line"
     ) -> list[ResolvedPromise]:
         """Expand an ``edit_line`` bundle reference (name or call with args) for one
         file: its promises with guards evaluated, in source order, each resolved."""
@@ -132,6 +141,10 @@ class RunContext(Protocol):
 
     def class_defined(self, expr: str) -> bool:
         """Evaluate a class expression in the current context."""
+        ...
+
+    def datastate(self) -> dict[str, Any]:
+        """Classes and variables as ``datastate()`` gives them (mustache default data)."""
         ...
 
 
