@@ -1,0 +1,217 @@
+"""Hard classes and ``sys.*`` variables, discovered as cf-agent discovers them.
+
+Discovery reads the kernel (uname, /proc, /etc/os-release) directly rather than
+through psutil so that an agent run pays well under a millisecond for it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+
+from engine.eval.classexpr import canonify
+
+CF_VERSION = (3, 21, 0)
+
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)
+_SHIFTS = ("Night", "Morning", "Afternoon", "Evening")
+
+
+def _time_set(tm: time.struct_time) -> list[str]:
+    hour, minute = tm.tm_hour, tm.tm_min
+    five = (minute // 5) * 5
+    out = [
+        _WEEKDAYS[tm.tm_wday],
+        f"Day{tm.tm_mday}",
+        _MONTHS[tm.tm_mon - 1],
+        f"Yr{tm.tm_year}",
+        f"Hr{hour:02d}",
+        f"Hr{hour:02d}_Q{minute // 15 + 1}",
+        f"Q{minute // 15 + 1}",
+        f"Min{minute:02d}",
+        f"Min{five:02d}_{(five + 5) % 60:02d}",
+        _SHIFTS[hour // 6],
+        f"Lcycle_{tm.tm_year % 3}",
+    ]
+    if hour < 10:
+        out.append(f"Hr{hour}")
+    return out
+
+
+def time_classes(t: float | None = None) -> set[str]:
+    """Every time class for instant ``t``: local ones and their ``GMT_`` twins."""
+    t = time.time() if t is None else t
+    local = _time_set(time.localtime(t))
+    gmt = _time_set(time.gmtime(t))
+    return set(local) | {f"GMT_{c}" for c in gmt}
+
+
+def _os_release() -> dict[str, str]:
+    data: dict[str, str] = {}
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            key, sep, value = line.partition("=")
+            if sep:
+                data[key.strip()] = value.strip().strip('"')
+    except OSError:
+        pass
+    return data
+
+
+def _ipv4_addresses() -> dict[str, str]:
+    """Interface name -> IPv4 address, via SIOCGIFADDR."""
+    import fcntl
+    import struct
+
+    found: dict[str, str] = {}
+    try:
+        names = [n for _, n in socket.if_nameindex()]
+    except OSError:
+        return found
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for name in names:
+            try:
+                packed = fcntl.ioctl(s.fileno(), 0x8915, struct.pack("256s", name.encode()[:15]))
+            except OSError:
+                continue
+            found[name] = socket.inet_ntoa(packed[20:24])
+    return found
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _uptime_minutes() -> int:
+    try:
+        return int(float(Path("/proc/uptime").read_text().split()[0]) // 60)
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def discover(workdir: str | os.PathLike[str], now: float | None = None) -> tuple[set[str], dict[str, object]]:
+    """Hard classes and ``sys`` variables for this host and ``workdir``."""
+    now = time.time() if now is None else now
+    wd = str(workdir)
+    uname = os.uname()
+    fqhost = uname.nodename  # no resolver round trip on every run
+    uqhost = uname.nodename.split(".")[0]
+    domain = fqhost.partition(".")[2]
+    osrel = _os_release()
+    distro = osrel.get("ID", "")
+    version_id = osrel.get("VERSION_ID", "")
+    major = version_id.split(".")[0] if version_id else ""
+    flavor = f"{distro}_{major}" if distro and major else distro
+    sysname = uname.sysname.lower()
+    machine = uname.machine
+    cpus = _cpus()
+
+    classes: set[str] = {
+        "any", "cfengine", "cfengine_3", "cfengine_3_21", "cfengine_3_21_0",
+        "community_edition", "vigil", sysname, canonify(machine),
+        f"{cpus}_cpus", f"{sysname}_{canonify(machine)}",
+        canonify(f"{sysname}_{uname.release}"), canonify(uqhost), canonify(fqhost),
+        f"compiled_on_{sysname}_gnu", "common",
+    }
+    if machine in ("x86_64", "aarch64", "ppc64le", "s390x", "riscv64"):
+        classes.add("64_bit")
+    else:
+        classes.add("32_bit")
+    if distro:
+        classes.add(canonify(distro))
+        for like in osrel.get("ID_LIKE", "").split():
+            classes.add(canonify(like))
+    if flavor:
+        classes.add(canonify(flavor))
+    try:
+        deb = Path("/etc/debian_version").read_text().strip()
+        if deb and deb[0].isdigit():
+            classes.add(canonify(f"debian_{deb}"))
+    except OSError:
+        pass
+    if domain:
+        classes.add(canonify(domain))
+
+    addresses = _ipv4_addresses()
+    for iface, ip in addresses.items():
+        classes.add(f"net_iface_{canonify(iface)}")
+        parts = ip.split(".")
+        for i in range(1, 5):
+            classes.add("ipv4_" + "_".join(parts[:i]))
+        classes.add(canonify(ip))
+    classes |= time_classes(now)
+
+    main_iface = next((i for i in addresses if i != "lo"), "lo")
+    sys_vars: dict[str, object] = {
+        "arch": machine,
+        "class": sysname,
+        "os": sysname,
+        "ostype": f"{sysname}_{machine}",
+        "flavor": flavor,
+        "flavour": flavor,
+        "os_name_human": osrel.get("NAME", "").split(" ")[0] or sysname,
+        "os_version_major": major,
+        "release": uname.release,
+        "version": uname.version,
+        "long_arch": canonify(f"{sysname}_{machine}_{uname.release}_{uname.version}"),
+        "cpus": str(cpus),
+        "fqhost": fqhost,
+        "uqhost": uqhost,
+        "host": uqhost,
+        "domain": domain,
+        "date": time.asctime(time.localtime(now)),
+        "cdate": canonify(time.asctime(time.localtime(now))),
+        "systime": str(int(now)),
+        "sysday": str(int(now) // 86400),
+        "uptime": str(_uptime_minutes()),
+        "workdir": wd,
+        "inputdir": f"{wd}/inputs",
+        "libdir": f"{wd}/inputs/lib",
+        "local_libdir": "lib",
+        "masterdir": f"{wd}/masterfiles",
+        "statedir": f"{wd}/state",
+        "logdir": wd,
+        "piddir": wd,
+        "bindir": f"{wd}/bin",
+        "default_policy_path": f"{wd}/inputs/promises.cf",
+        "failsafe_policy_path": f"{wd}/inputs/failsafe.cf",
+        "update_policy_path": f"{wd}/inputs/update.cf",
+        "crontab": "/var/spool/cron/crontabs/root",
+        "resolv": "/etc/resolv.conf",
+        "fstab": "/etc/fstab",
+        "maildir": "/var/spool/mail",
+        "exports": "/etc/exports",
+        "doc_root": "/var/www",
+        "cf_version": ".".join(map(str, CF_VERSION)),
+        "cf_version_major": str(CF_VERSION[0]),
+        "cf_version_minor": str(CF_VERSION[1]),
+        "cf_version_patch": str(CF_VERSION[2]),
+        "interface": main_iface,
+        "interfaces": [i for i in addresses if i != "lo"],
+        "ip_addresses": list(addresses.values()),
+        "ipv4": addresses.get(main_iface, "127.0.0.1"),
+        "vigil_command": f"{sys.executable} -m engine",
+        "vigil_python": sys.executable,
+    }
+    return classes, sys_vars
+
+
+CONST_VARS: dict[str, str] = {
+    "at": "@",
+    "dollar": "$",
+    "dirsep": "/",
+    "endl": "\n",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+}
