@@ -1,0 +1,357 @@
+"""One agent run: the bundlesequence, normal ordering, three passes, outcomes.
+
+The run follows cf-agent's shape. Common bundles are pre-evaluated (vars and
+classes) so their definitions are visible everywhere; then each bundle of the
+bundlesequence is evaluated in three passes, each pass walking the promise types
+in normal order. ``vars`` and ``classes`` promises are re-evaluated on every
+pass; every other promise runs at most once per iteration binding, in the first
+pass where its guard holds and its variables resolve. Reports still holding an
+unresolved reference are printed as written in the last pass.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.eval import expand as ex
+from engine.eval.context import EvalContext
+from engine.eval.resolve import FunctionFailed, Resolver, Unresolved
+from engine.eval.values import Data
+from engine.log import LineLogger
+from engine.policy.ast import Bundle, FnCall, Policy, Promise, RList, Rval, Scalar
+from engine.promises.base import (
+    BundleCall,
+    Outcome,
+    PromiseResult,
+    ResolvedPromise,
+    SkipReason,
+)
+from engine.workdir import Workdir
+
+PASSES = 3
+AGENT_ORDER = (
+    "meta", "vars", "defaults", "classes", "users", "files", "packages",
+    "guest_environments", "methods", "processes", "services", "commands",
+    "storage", "databases", "reports",
+)
+COMMON_ORDER = ("meta", "vars", "defaults", "classes", "reports")
+EDIT_ORDER = ("meta", "vars", "defaults", "classes", "delete_lines", "field_edits",
+              "insert_lines", "replace_patterns", "reports")
+UNLOCKED_TYPES = frozenset({"meta", "vars", "classes", "defaults"})
+DEFAULT_IFELAPSED = 1
+DEFAULT_EXPIREAFTER = 120
+
+
+@dataclass(slots=True)
+class AgentOptions:
+    policy_file: str
+    workdir: Workdir
+    no_lock: bool = False
+    dry_run: bool = False
+    defines: list[str] = field(default_factory=list)
+    negates: list[str] = field(default_factory=list)
+    bundlesequence: list[str] | None = None
+    started_by: str = "manual"
+    output_file: str | None = None
+    flags: list[str] = field(default_factory=list)
+    show_classes: str | None = None
+    show_vars: str | None = None
+
+
+@dataclass(slots=True)
+class Tally:
+    """Outcomes of the promises run inside one bundle (for methods' outcome)."""
+
+    kept: int = 0
+    repaired: int = 0
+    notkept: int = 0
+
+    def outcome(self) -> Outcome:
+        if self.notkept:
+            return Outcome.NOTKEPT
+        if self.repaired:
+            return Outcome.REPAIRED
+        return Outcome.KEPT
+
+
+class Agent:
+    """Evaluates a loaded policy. Also the ``RunContext`` actuators see and the
+    ``FnEnv`` functions see."""
+
+    def __init__(self, policy: Policy, opts: AgentOptions, log: LineLogger,
+                 hard: set[str], sys_vars: dict[str, Any]) -> None:
+        from engine.eval.hardclasses import CONST_VARS
+
+        self.policy = policy
+        self.opts = opts
+        self.log = log
+        self.workdir = str(opts.workdir.root)
+        self.dry_run = opts.dry_run
+        self.host = str(sys_vars.get("uqhost", "localhost"))
+        self.ctx = EvalContext(hard=hard, negated=opts.negates)
+        self.resolver = Resolver(self)
+        for k, v in sys_vars.items():
+            self.ctx.set_var("sys", k, v, "slist" if isinstance(v, list) else "string")
+        for k, v in CONST_VARS.items():
+            self.ctx.set_var("const", k, v)
+        for c in opts.defines:
+            self.ctx.define(c)
+        self.this: dict[str, Any] = {}
+        self.overlay: dict[str, Any] = {}
+        self.fn_lookup: Any = None
+        self._unresolved = False
+        self.done: set[tuple] = set()
+        self.handles: dict[str, Outcome] = {}
+        self.tallies: list[Tally] = []
+        self.records: list[dict[str, Any]] = []
+        self.counts = {"kept": 0, "repaired": 0, "notkept": 0, "skipped": 0}
+        self.ifelapsed = DEFAULT_IFELAPSED
+        self.expireafter = DEFAULT_EXPIREAFTER
+        self.locks: Any = None
+        self.persistent: Any = None
+        self.deferred_reports: list[str] = []
+        self.pass_no = 1
+
+    # ===== lookups ==========================================================
+    def lookup(self, name: str) -> Any:
+        if name in self.overlay:
+            return self.overlay[name]
+        if name.startswith("this."):
+            key = name[5:]
+            if key in self.this:
+                return self.this[key]
+        return self.ctx.lookup(name)
+
+    def note_unresolved(self) -> None:
+        self._unresolved = True
+
+    # ===== FnEnv ============================================================
+    def class_defined(self, expr: str) -> bool:
+        return self.ctx.class_defined(expr)
+
+    def classes(self) -> Iterable[str]:
+        return self.ctx.all_classes()
+
+    def get_var(self, ref: str) -> Any:
+        if self.fn_lookup is not None:
+            return self.fn_lookup(ref)
+        return self.lookup(ref)
+
+    def var_names(self) -> Iterable[str]:
+        return self.ctx.var_names()
+
+    def bundle_names(self) -> Iterable[str]:
+        return [f"{ns}:{name}" for (ns, name) in self.policy.bundles]
+
+    def bundle_tags(self, qualified: str) -> list[str]:
+        return self.ctx.bundle_meta.get(qualified, [])
+
+    def define_array(self, name: str, values: dict[str, str]) -> None:
+        frame = self.ctx.frame
+        scope = frame.scope if frame else "default:main"
+        for k, v in values.items():
+            self.ctx.set_var(scope, f"{name}[{k}]", v)
+
+    def define_var(self, name: str, value: Any) -> None:
+        frame = self.ctx.frame
+        self.ctx.set_var(frame.scope if frame else "default:main", name, value)
+
+    # ===== RunContext =======================================================
+    def warn_only(self, promise: ResolvedPromise) -> bool:
+        if self.dry_run:
+            return True
+        return str(promise.body("action").get("action_policy", "fix")) in ("warn", "nop")
+
+    def datastate(self) -> dict[str, Any]:
+        classes = {c: True for c in self.ctx.all_classes()}
+        variables: dict[str, Any] = {}
+        for scope, table in self.ctx.scopes.items():
+            bundle = scope.split(":", 1)[-1]
+            dest = variables.setdefault(bundle, {})
+            for name, var in table.items():
+                dest[name] = var.value.value if isinstance(var.value, Data) else var.value
+        return {"classes": classes, "vars": variables}
+
+    def edit_promises(self, bundle_ref: BundleCall, filename: str,
+                      bundle_type: str = "edit_line") -> list[ResolvedPromise]:
+        from engine.eval.bundles import edit_bundle_promises
+
+        return edit_bundle_promises(self, bundle_ref, filename, bundle_type)
+
+    # ===== promise evaluation ===============================================
+    def promise_strings(self, p: Promise) -> list[str]:
+        out = [p.promiser]
+        for c in p.constraints:
+            _collect(c.rval, out)
+        return out
+
+    def bindings(self, p: Promise) -> list[dict[str, Any]]:
+        """The iteration bindings of ``p``: one dict per element of the cross product."""
+        strings = self.promise_strings(p)
+        names = ex.iterables(strings, self.lookup)
+        if not names:
+            return [{}]
+        lists = []
+        for n in names:
+            values = ex.list_value(self.lookup(n)) or []
+            values = [v for v in values if v != "cf_null"]
+            lists.append(values)
+        out = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*lists)]
+        # a binding may expose nested lists ($(a_$(b)) where a_x is a list)
+        expanded: list[dict[str, Any]] = []
+        for b in out:
+            self.overlay = b
+            more = [n for n in ex.iterables(strings, self.lookup) if n not in b]
+            if more:
+                vals = [ex.list_value(self.lookup(n)) or [] for n in more]
+                for combo in itertools.product(*vals):
+                    expanded.append({**b, **dict(zip(more, combo, strict=True))})
+            else:
+                expanded.append(b)
+        self.overlay = {}
+        return expanded
+
+    def set_this(self, p: Promise, promiser: str | None = None) -> None:
+        frame = self.ctx.frame
+        self.this = {
+            "bundle": frame.bundle if frame else "",
+            "namespace": frame.namespace if frame else "default",
+            "promise_filename": p.pos.file,
+            "promise_dirname": os.path.dirname(p.pos.file),
+            "promise_linenumber": str(p.pos.line),
+        }
+        if promiser is not None:
+            self.this["promiser"] = promiser
+        handle = p.get("handle")
+        if isinstance(handle, Scalar):
+            self.this["handle"] = handle.value
+
+    def guard_holds(self, p: Promise) -> bool:
+        guard = p.guard
+        if guard == "any":
+            return True
+        if "$" in guard:
+            guard, ok = ex.expand(guard, self.lookup)
+            if not ok:
+                return False
+        return self.ctx.class_defined(guard)
+
+    def condition(self, p: Promise) -> tuple[bool, SkipReason | None, str]:
+        """``if``/``ifvarclass``/``unless`` for the current binding."""
+        for lval in ("if", "ifvarclass"):
+            rval = p.get(lval)
+            if rval is not None:
+                holds = self._class_rval(rval)
+                if holds is None:
+                    return False, SkipReason.UNRESOLVED, f"'{lval}' could not be resolved"
+                if not holds:
+                    return False, SkipReason.IF_FALSE, f"constraint '{lval}' is not met"
+        rval = p.get("unless")
+        if rval is not None:
+            holds = self._class_rval(rval)
+            if holds is None:
+                return True, None, ""  # unresolved unless: cf-agent runs the promise
+            if holds:
+                return False, SkipReason.UNLESS_TRUE, "constraint 'unless' is met"
+        return True, None, ""
+
+    def _class_rval(self, rval: Rval) -> bool | None:
+        try:
+            if isinstance(rval, FnCall):
+                v = self.resolver.call(rval, self.lookup)
+                if isinstance(v, bool):
+                    return v
+                return self.ctx.class_defined(str(v))
+            if isinstance(rval, RList):
+                items = self.resolver.list_items(rval, self.lookup)
+                return any(self.ctx.class_defined(i) for i in items)
+            assert isinstance(rval, Scalar)
+            text, ok = ex.expand(rval.value, self.lookup)
+            if not ok:
+                return None
+            return self.ctx.class_defined(text)
+        except (Unresolved, FunctionFailed):
+            return None
+
+    def resolve_attrs(self, p: Promise) -> tuple[dict[str, Any], bool]:
+        attrs: dict[str, Any] = {}
+        self._unresolved = False
+        for c in p.constraints:
+            if c.lval in ("if", "ifvarclass", "unless"):
+                continue
+            attrs[c.lval] = self.resolver.value(c.rval, self.lookup, c.lval)
+        return attrs, not self._unresolved
+
+    def lock_lvals(self, p: Promise, attrs: dict[str, Any]) -> list[str]:
+        out: list[str] = []
+        for c in p.constraints:
+            if c.lval in ("args", "arglist"):
+                continue
+            v = attrs.get(c.lval)
+            if isinstance(v, dict) and "__type__" in v:
+                out.append(f"{c.lval}_name")
+                out.append(c.lval)
+                out.extend(v.get("__lvals__", []))
+            else:
+                out.append(c.lval)
+            if len(out) >= 5:
+                break
+        return out[:5]
+
+    def record(self, p: Promise, promiser: str, outcome: str, reason: SkipReason | None = None,
+               detail: str = "", lock_id: str | None = None, ifelapsed: int | None = None,
+               expireafter: int | None = None) -> None:
+        frame = self.ctx.frame
+        self.records.append({
+            "bundle": frame.bundle if frame else "",
+            "promise_type": p.promise_type,
+            "promiser": promiser,
+            "file": p.pos.file,
+            "line": p.pos.line,
+            "col": p.pos.col,
+            "outcome": outcome,
+            "skip_reason": reason.value if reason else None,
+            "detail": detail,
+            "lock_id": lock_id,
+            "ifelapsed": ifelapsed,
+            "expireafter": expireafter,
+            "handle": self.this.get("handle"),
+        })
+        if outcome == "skipped":
+            self.counts["skipped"] += 1
+            if reason is not None:
+                key = f"skipped_{reason.value}"
+                self.counts[key] = self.counts.get(key, 0) + 1
+        elif outcome in self.counts:
+            self.counts[outcome] += 1
+        else:
+            self.counts["notkept"] += 1
+
+    def apply_outcome(self, p: Promise, rp: ResolvedPromise, result: PromiseResult) -> None:
+        from engine.eval.outcomes import apply_result
+
+        apply_result(self, p, rp, result)
+
+
+def _collect(rval: Rval, out: list[str]) -> None:
+    if isinstance(rval, Scalar):
+        out.append(rval.value)
+    elif isinstance(rval, RList):
+        for i in rval.items:
+            _collect(i, out)
+    else:
+        for a in rval.args:
+            _collect(a, out)
+
+
+def bundle_display_name(bundle: Bundle) -> str:
+    return "main" if bundle.name == "__main__" else bundle.name
+
+
+def now() -> float:
+    return time.time()

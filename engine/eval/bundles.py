@@ -1,0 +1,326 @@
+"""Evaluating bundles: passes, normal ordering, per-promise dispatch and locks."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from engine.eval import expand as ex
+from engine.eval.context import Frame
+from engine.eval.resolve import FunctionFailed, Unresolved
+from engine.policy.ast import Bundle, Promise, Scalar
+from engine.promises.base import (
+    BundleCall,
+    Outcome,
+    PromiseResult,
+    ResolvedPromise,
+    SkipReason,
+)
+
+if TYPE_CHECKING:
+    from engine.eval.agent import Agent
+
+from engine.eval.agent import (
+    AGENT_ORDER,
+    COMMON_ORDER,
+    EDIT_ORDER,
+    PASSES,
+    UNLOCKED_TYPES,
+    Tally,
+    bundle_display_name,
+)
+
+_ACTUATORS: dict[str, Any] = {}
+
+
+def actuator(promise_type: str) -> Any:
+    """The ``actuate`` function of ``engine.promises.<type>``, imported on first use."""
+    fn = _ACTUATORS.get(promise_type)
+    if fn is None:
+        import importlib
+
+        try:
+            module = importlib.import_module(f"engine.promises.{promise_type}")
+        except ImportError:
+            return None
+        fn = getattr(module, "actuate", None)
+        _ACTUATORS[promise_type] = fn
+    return fn
+
+
+def by_type(bundle: Bundle) -> dict[str, list[Promise]]:
+    out: dict[str, list[Promise]] = {}
+    for p in bundle.promises:
+        out.setdefault(p.promise_type, []).append(p)
+    return out
+
+
+def bind_params(agent: Agent, bundle: Bundle, args: tuple[Any, ...], scope: str) -> None:
+    for name, value in zip(bundle.args, args, strict=False):
+        if isinstance(value, list):
+            agent.ctx.set_var(scope, name, value, "slist")
+        elif isinstance(value, dict):
+            continue
+        else:
+            agent.ctx.set_var(scope, name, value)
+
+
+def run_bundle(agent: Agent, bundle: Bundle, args: tuple[Any, ...] = (),
+               passes: int = PASSES, only: tuple[str, ...] | None = None) -> Tally:
+    """Evaluate ``bundle`` with ``args``; returns the tally of its promises."""
+    display = bundle_display_name(bundle)
+    frame = Frame(bundle.namespace, display, bundle.bundle_type)
+    agent.ctx.push(frame)
+    tally = Tally()
+    agent.tallies.append(tally)
+    try:
+        bind_params(agent, bundle, args, frame.scope)
+        order = COMMON_ORDER if bundle.bundle_type == "common" else AGENT_ORDER
+        if only is not None:
+            order = tuple(t for t in order if t in only)
+        grouped = by_type(bundle)
+        agent.log.verbose(f"B: BEGIN bundle {display}")
+        for pass_no in range(1, passes + 1):
+            agent.pass_no = pass_no
+            last = pass_no == passes
+            for ptype in order:
+                for p in grouped.get(ptype, ()):
+                    evaluate_promise(agent, p, last)
+            # promise types vigil does not know run through their module or
+            # are reported once as unsupported by validation
+    finally:
+        agent.tallies.pop()
+        agent.ctx.pop()
+    if agent.tallies:
+        parent = agent.tallies[-1]
+        parent.kept += tally.kept
+        parent.repaired += tally.repaired
+        parent.notkept += tally.notkept
+    return tally
+
+
+def evaluate_promise(agent: Agent, p: Promise, last: bool) -> None:
+    ptype = p.promise_type
+    agent.set_this(p)
+    if not agent.guard_holds(p):
+        return
+    recurring = ptype in ("vars", "classes", "meta", "defaults")
+    for binding in agent.bindings(p):
+        key = (id(p), tuple(sorted(binding.items())), id(agent.ctx.frame))
+        if not recurring and key in agent.done:
+            continue
+        agent.overlay = binding
+        try:
+            _evaluate_binding(agent, p, binding, key, last, recurring)
+        finally:
+            agent.overlay = {}
+
+
+def _evaluate_binding(agent: Agent, p: Promise, binding: dict[str, Any], key: tuple,
+                      last: bool, recurring: bool) -> None:
+    agent._unresolved = False
+    promiser, ok = ex.expand(p.promiser, agent.lookup)
+    agent.set_this(p, promiser)
+    holds, reason, detail = agent.condition(p)
+    if not holds:
+        if reason is SkipReason.UNRESOLVED and not last:
+            return
+        if not recurring:
+            agent.done.add(key)
+            agent.log.verbose(f"Skipping promise '{p.promiser}' because {detail}")
+            agent.record(p, promiser, "skipped", reason, detail)
+        return
+    if not recurring and not _depends_met(agent, p):
+        if last:
+            agent.done.add(key)
+            agent.record(p, promiser, "skipped", SkipReason.DEPENDS_ON, "depends_on not yet kept")
+        return
+    ptype = p.promise_type
+    if ptype == "vars":
+        from engine.promises.vars import evaluate_vars
+
+        evaluate_vars(agent, p, promiser, last)
+        return
+    if ptype == "classes":
+        from engine.promises.classes import evaluate_classes
+
+        evaluate_classes(agent, p, promiser, last)
+        return
+    if ptype in ("meta", "defaults"):
+        from engine.promises.vars import evaluate_meta
+
+        if ptype == "meta":
+            evaluate_meta(agent, p, promiser)
+        return
+    try:
+        attrs, resolved = agent.resolve_attrs(p)
+    except (Unresolved, FunctionFailed) as e:
+        if last:
+            agent.done.add(key)
+            if isinstance(e, FunctionFailed):
+                agent.log.error(f"{e} (in promise '{promiser}' at {p.pos})")
+            agent.record(p, promiser, "skipped", SkipReason.UNRESOLVED, str(e))
+        return
+    resolved = resolved and ok and not ex.has_refs(promiser)
+    if ptype == "reports" and not resolved and not last:
+        return  # printed as written in the last pass
+    if not resolved and ptype != "reports" and not last:
+        return
+    agent.done.add(key)
+    frame = agent.ctx.frame
+    handle = attrs.get("handle") if isinstance(attrs.get("handle"), str) else None
+    rp = ResolvedPromise(
+        promise_type=ptype,
+        promiser=promiser,
+        attrs=attrs,
+        bundle=frame.bundle if frame else "",
+        namespace=frame.namespace if frame else "default",
+        pos=p.pos,
+        handle=handle,
+        lvals=tuple(c.lval for c in p.constraints),
+    )
+    _actuate_locked(agent, p, rp)
+
+
+def _depends_met(agent: Agent, p: Promise) -> bool:
+    rval = p.get("depends_on")
+    if rval is None:
+        return True
+    try:
+        handles = agent.resolver.value(rval, agent.lookup, "depends_on")
+    except (Unresolved, FunctionFailed):
+        return False
+    if isinstance(handles, str):
+        handles = [handles]
+    return all(agent.handles.get(h) in (Outcome.KEPT, Outcome.REPAIRED) for h in handles)
+
+
+def _actuate_locked(agent: Agent, p: Promise, rp: ResolvedPromise) -> None:
+    action = rp.body("action")
+    ifelapsed = _int(action.get("ifelapsed"), agent.ifelapsed)
+    expireafter = _int(action.get("expireafter"), agent.expireafter)
+    lock_id = None
+    if not agent.opts.no_lock and p.promise_type not in UNLOCKED_TYPES and agent.locks is not None:
+        from engine.state.locks import lock_name, promise_digest
+
+        lock_promiser = rp.promiser
+        if p.promise_type == "methods":
+            call = rp.attrs.get("usebundle")
+            args = call.args if isinstance(call, BundleCall) else ()
+            lock_promiser = " ".join(["method", rp.promiser, *[_flat(a) for a in args]])
+            if not args:
+                lock_promiser += " "
+        lvals = agent.lock_lvals(p, rp.attrs)
+        digest = promise_digest(
+            rp.promiser, rp.bundle, rp.namespace,
+            [(k, _flat(v)) for k, v in rp.attrs.items()],
+        )
+        lock_id = lock_name(rp.bundle, p.promise_type, lvals, agent.host, lock_promiser, digest)
+        decision = agent.locks.acquire(lock_id, ifelapsed, expireafter)
+        if not decision.acquired:
+            agent.log.verbose(f"Nothing promised here [last.{lock_id[:40]}] ({decision.detail})")
+            agent.record(p, rp.promiser, "skipped", decision.reason, decision.detail, lock_id,
+                         ifelapsed, expireafter)
+            return
+    try:
+        result = dispatch(agent, p, rp)
+    finally:
+        if lock_id is not None:
+            agent.locks.release(lock_id)
+    agent.apply_outcome(p, rp, result)
+    agent.record(p, rp.promiser, result.outcome.value, None, result.message, lock_id,
+                 ifelapsed, expireafter)
+
+
+def dispatch(agent: Agent, p: Promise, rp: ResolvedPromise) -> PromiseResult:
+    ptype = p.promise_type
+    if ptype == "reports":
+        from engine.promises.reports import actuate_report
+
+        return actuate_report(agent, rp)
+    if ptype == "methods":
+        from engine.promises.methods import actuate_method
+
+        return actuate_method(agent, rp)
+    fn = actuator(ptype)
+    if fn is None:
+        agent.log.verbose(f"Promise type '{ptype}' is not supported; skipping '{rp.promiser}'")
+        return PromiseResult(Outcome.SKIPPED, message=f"unsupported promise type '{ptype}'")
+    try:
+        return fn(rp, agent)
+    except Exception as e:  # an actuator bug must not end the run
+        agent.log.error(f"Promise '{rp.promiser}' ({ptype}) at {rp.pos} failed: {e}")
+        return PromiseResult(Outcome.NOTKEPT, message=str(e))
+
+
+def _int(v: Any, default: int) -> int:
+    try:
+        return int(str(v)) if v is not None else default
+    except ValueError:
+        return default
+
+
+def _flat(v: Any) -> str:
+    if isinstance(v, list):
+        return ",".join(map(str, v))
+    if isinstance(v, dict):
+        return ",".join(f"{k}={_flat(x)}" for k, x in v.items() if not k.startswith("__"))
+    if isinstance(v, BundleCall):
+        return f"{v.name}({','.join(_flat(a) for a in v.args)})"
+    return str(v)
+
+
+def edit_bundle_promises(agent: Agent, call: BundleCall, filename: str,
+                         bundle_type: str = "edit_line") -> list[ResolvedPromise]:
+    """Expand an edit bundle for one file: its edit promises, resolved, in normal order."""
+    ns = agent.ctx.namespace
+    bundle = agent.policy.find_bundle(call.name, ns)
+    if bundle is None or bundle.bundle_type != bundle_type:
+        agent.log.error(f"No {bundle_type} bundle '{call.name}' found")
+        return []
+    frame = Frame(bundle.namespace, bundle.name, bundle.bundle_type)
+    agent.ctx.push(frame)
+    out: list[ResolvedPromise] = []
+    saved_this = dict(agent.this)
+    try:
+        bind_params(agent, bundle, call.args, frame.scope)
+        agent.ctx.set_var("edit", "filename", filename)
+        grouped = by_type(bundle)
+        for ptype in ("vars", "classes"):
+            for _ in range(2):
+                for p in grouped.get(ptype, ()):
+                    evaluate_promise(agent, p, last=True)
+        skip = {"meta", "vars", "defaults", "classes", "reports"}
+        for p in bundle.promises:
+            ptype = p.promise_type
+            if ptype in skip or ptype not in EDIT_ORDER:
+                continue
+            agent.set_this(p)
+            if not agent.guard_holds(p):
+                continue
+            for binding in agent.bindings(p):
+                agent.overlay = binding
+                try:
+                    promiser, _ = ex.expand(p.promiser, agent.lookup)
+                    agent.set_this(p, promiser)
+                    holds, _, _ = agent.condition(p)
+                    if not holds:
+                        continue
+                    attrs, _ = agent.resolve_attrs(p)
+                    out.append(ResolvedPromise(
+                        promise_type=ptype, promiser=promiser, attrs=attrs,
+                        bundle=bundle.name, namespace=bundle.namespace, pos=p.pos,
+                        handle=attrs.get("handle") if isinstance(attrs.get("handle"), str) else None,
+                        lvals=tuple(c.lval for c in p.constraints),
+                    ))
+                except (Unresolved, FunctionFailed):
+                    continue
+                finally:
+                    agent.overlay = {}
+    finally:
+        agent.ctx.pop()
+        agent.this = saved_this
+    return out
+
+
+def is_scalar(rval: Any) -> bool:
+    return isinstance(rval, Scalar)

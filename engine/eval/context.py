@@ -1,0 +1,232 @@
+"""The evaluation context: classes and variables, with CFEngine's scoping.
+
+Classes: hard classes are global; soft classes are either namespace-scoped
+(global, written ``ns:name`` outside the default namespace) or bundle-scoped
+(they live in the frame of the bundle that defined them and vanish with it).
+``-N`` negations win over every definition.
+
+Variables live in scopes named ``ns:bundle`` (``default:main``) plus the special
+scopes ``sys``, ``const``, ``this``, ``mon``, ``match``, ``edit`` and a body's
+parameters. Arrays are stored flat, as ``name[key]`` entries, like CFEngine does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.eval import classexpr
+from engine.eval.values import Data
+
+SPECIAL_SCOPES = frozenset({"sys", "const", "this", "mon", "match", "edit", "body"})
+
+
+@dataclass(slots=True)
+class Variable:
+    value: Any
+    vtype: str = "string"
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Frame:
+    """One bundle invocation: its namespace, name and bundle-scoped classes."""
+
+    namespace: str
+    bundle: str
+    bundle_type: str = "agent"
+    classes: set[str] = field(default_factory=set)
+
+    @property
+    def scope(self) -> str:
+        return f"{self.namespace}:{self.bundle}"
+
+
+_INDEX = re.compile(r"^([^\[]+)((?:\[[^\]]*\])+)$")
+
+
+class EvalContext:
+    """Classes, variables and the stack of bundle frames for one agent run."""
+
+    def __init__(self, hard: Iterable[str] = (), negated: Iterable[str] = ()) -> None:
+        self.hard: set[str] = set(hard)
+        self.soft: set[str] = set()  # namespace-scoped soft classes, "ns:name" unless default
+        self.negated: set[str] = set(negated)
+        self.class_tags: dict[str, tuple[str, ...]] = {}
+        self.scopes: dict[str, dict[str, Variable]] = {}
+        self.frames: list[Frame] = []
+        self.bundle_meta: dict[str, list[str]] = {}
+        self._defined_cache: dict[str, bool] = {}
+
+    # ----- frames -----------------------------------------------------------
+    @property
+    def frame(self) -> Frame | None:
+        return self.frames[-1] if self.frames else None
+
+    @property
+    def namespace(self) -> str:
+        return self.frames[-1].namespace if self.frames else "default"
+
+    def push(self, frame: Frame) -> None:
+        self.frames.append(frame)
+        self._defined_cache.clear()
+
+    def pop(self) -> Frame:
+        self._defined_cache.clear()
+        return self.frames.pop()
+
+    # ----- classes ----------------------------------------------------------
+    def _qualify(self, name: str, namespace: str) -> str:
+        return name if namespace == "default" else f"{namespace}:{name}"
+
+    def is_defined(self, name: str) -> bool:
+        cached = self._defined_cache.get(name)
+        if cached is not None:
+            return cached
+        result = self._is_defined(name)
+        self._defined_cache[name] = result
+        return result
+
+    def _is_defined(self, name: str) -> bool:
+        if ":" in name:
+            ns, _, bare = name.partition(":")
+            if bare in self.negated or name in self.negated:
+                return False
+            if ns == "default":
+                return bare in self.soft or bare in self.hard
+            return name in self.soft
+        if name in self.negated:
+            return False
+        frame = self.frames[-1] if self.frames else None
+        if frame is not None:
+            if name in frame.classes:
+                return True
+            if frame.namespace != "default":
+                return f"{frame.namespace}:{name}" in self.soft or name in self.hard
+        return name in self.soft or name in self.hard
+
+    def class_defined(self, expr: str) -> bool:
+        """Evaluate a class expression; a malformed one is false."""
+        try:
+            return classexpr.evaluate(expr, self.is_defined)
+        except classexpr.ClassExprError:
+            return False
+
+    def define(self, name: str, scope: str = "namespace", tags: Iterable[str] = ()) -> bool:
+        """Define a soft class; returns False when ``-N`` negates it."""
+        name = classexpr.canonify(name) if ":" not in name else name
+        if name in self.negated:
+            return False
+        frame = self.frames[-1] if self.frames else None
+        if scope == "bundle" and frame is not None:
+            frame.classes.add(name)
+        else:
+            ns = frame.namespace if frame else "default"
+            self.soft.add(name if ":" in name else self._qualify(name, ns))
+        if tags:
+            self.class_tags[name] = tuple(tags)
+        self._defined_cache.clear()
+        return True
+
+    def undefine(self, name: str) -> None:
+        frame = self.frames[-1] if self.frames else None
+        if frame is not None:
+            frame.classes.discard(name)
+            self.soft.discard(self._qualify(name, frame.namespace))
+        self.soft.discard(name)
+        self._defined_cache.clear()
+
+    def all_classes(self) -> set[str]:
+        """Every class defined right now (bundle classes of the current frame included)."""
+        out = (self.hard | self.soft) - self.negated
+        if self.frames:
+            out |= self.frames[-1].classes - self.negated
+        return out
+
+    # ----- variables --------------------------------------------------------
+    def scope_vars(self, scope: str) -> dict[str, Variable]:
+        return self.scopes.setdefault(scope, {})
+
+    def set_var(self, scope: str, name: str, value: Any, vtype: str = "string",
+                tags: tuple[str, ...] = ()) -> None:
+        self.scopes.setdefault(scope, {})[name] = Variable(value, vtype, tags)
+
+    def unset_var(self, scope: str, name: str) -> None:
+        self.scopes.get(scope, {}).pop(name, None)
+
+    def _scope_for(self, ref: str) -> tuple[str, str]:
+        """Split ``ns:bundle.var`` / ``bundle.var`` / ``var`` into (scope, var)."""
+        ns = None
+        if ":" in ref.split("[", 1)[0]:
+            ns, _, ref = ref.partition(":")
+        head = ref.split("[", 1)[0]
+        if "." in head:
+            dot = ref.index(".")
+            bundle, name = ref[:dot], ref[dot + 1 :]
+            if ns is None and bundle in SPECIAL_SCOPES:
+                return bundle, name
+            return f"{ns or self._bundle_ns(bundle)}:{bundle}", name
+        frame = self.frames[-1] if self.frames else None
+        scope = frame.scope if frame else "default:main"
+        if ns is not None and frame is not None:
+            scope = f"{ns}:{frame.bundle}"
+        return scope, ref
+
+    def _bundle_ns(self, bundle: str) -> str:
+        frame = self.frames[-1] if self.frames else None
+        if (frame is not None and frame.namespace != "default"
+                and f"{frame.namespace}:{bundle}" in self.scopes):
+            return frame.namespace
+        return "default"
+
+    def lookup(self, ref: str) -> Any | None:
+        """The value of ``ref`` or None when it is not defined."""
+        scope, name = self._scope_for(ref)
+        table = self.scopes.get(scope)
+        if table is None:
+            return None
+        var = table.get(name)
+        if var is not None:
+            return var.value
+        m = _INDEX.match(name)
+        if m is None:
+            return None
+        base = table.get(m.group(1))
+        if base is None or not isinstance(base.value, Data):
+            return None
+        value: Any = base.value.value
+        for key in re.findall(r"\[([^\]]*)\]", m.group(2)):
+            if isinstance(value, dict) and key in value:
+                value = value[key]
+            elif isinstance(value, list) and key.lstrip("-").isdigit() and -len(value) <= int(key) < len(value):
+                value = value[int(key)]
+            else:
+                return None
+        return value if isinstance(value, (dict, list)) and not _is_str_list(value) else value
+
+    def lookup_var(self, ref: str) -> Variable | None:
+        scope, name = self._scope_for(ref)
+        return self.scopes.get(scope, {}).get(name)
+
+    def array_keys(self, ref: str) -> list[str]:
+        """Keys of the flat array ``ref`` (``ref[k]`` entries) in definition order."""
+        scope, name = self._scope_for(ref)
+        prefix = name + "["
+        keys = []
+        for k in self.scopes.get(scope, {}):
+            if k.startswith(prefix) and k.endswith("]") and "[" not in k[len(prefix) : -1]:
+                keys.append(k[len(prefix) : -1])
+        return keys
+
+    def var_names(self) -> list[str]:
+        out = []
+        for scope, table in self.scopes.items():
+            qualified = scope if ":" in scope else f"default:{scope}"
+            out.extend(f"{qualified}.{name}" for name in table)
+        return out
+
+
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)

@@ -1,0 +1,160 @@
+"""Variable expansion: ``$(x)``, ``${x}``, ``$(bundle.x)``, nested ``$(a_$(b))``.
+
+Strings are parsed once into templates (cached) of literal text and references.
+A reference that cannot be resolved stays in the output as written, which is
+what cf-agent prints for unresolved variables; the caller learns about it from
+the ``resolved`` flag.
+
+Implicit iteration: :func:`iterables` names the references in a promise that
+hold lists; the evaluator binds each to one element at a time (cross product,
+the first-mentioned list varying slowest, as cf-agent iterates).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from engine.eval.values import Data, data_to_str
+
+# A template is a tuple of parts: str (literal) or _Ref.
+Lookup = Callable[[str], Any]
+
+
+class _Ref:
+    __slots__ = ("inner", "open", "close")
+
+    def __init__(self, inner: tuple, open_: str, close: str) -> None:
+        self.inner = inner
+        self.open = open_
+        self.close = close
+
+
+_CACHE: dict[str, tuple] = {}
+_PAIRS = {"(": ")", "{": "}"}
+
+
+def _parse(s: str, i: int = 0, stop: str | None = None) -> tuple[tuple, int]:
+    parts: list[Any] = []
+    buf: list[str] = []
+    n = len(s)
+    while i < n:
+        c = s[i]
+        if stop is not None and c == stop:
+            break
+        if c == "$" and i + 1 < n and s[i + 1] in _PAIRS:
+            close = _PAIRS[s[i + 1]]
+            inner, j = _parse(s, i + 2, close)
+            if j < n and s[j] == close:
+                if buf:
+                    parts.append("".join(buf))
+                    buf = []
+                parts.append(_Ref(inner, "$" + s[i + 1], close))
+                i = j + 1
+                continue
+            # no closing bracket: literal text
+            buf.append(c)
+            i += 1
+            continue
+        buf.append(c)
+        i += 1
+    if buf:
+        parts.append("".join(buf))
+    return tuple(parts), i
+
+
+def template(s: str) -> tuple:
+    t = _CACHE.get(s)
+    if t is None:
+        t = _parse(s)[0]
+        if len(_CACHE) < 200_000:
+            _CACHE[s] = t
+    return t
+
+
+def has_refs(s: str) -> bool:
+    return "$(" in s or "${" in s
+
+
+def _render(parts: tuple, lookup: Lookup, state: list[bool]) -> str:
+    out: list[str] = []
+    for p in parts:
+        if isinstance(p, str):
+            out.append(p)
+            continue
+        name = _render(p.inner, lookup, state)
+        value = lookup(name) if name else None
+        if isinstance(value, str):
+            out.append(value)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out.append(data_to_str(value))
+        elif isinstance(value, Data) and not isinstance(value.value, (dict, list)):
+            out.append(data_to_str(value.value))
+        elif value is not None and not isinstance(value, (list, dict, Data)):
+            out.append(data_to_str(value))
+        else:
+            state[0] = False
+            out.append(f"{p.open}{name}{p.close}")
+    return "".join(out)
+
+
+def expand(s: str, lookup: Lookup) -> tuple[str, bool]:
+    """Expand ``s``; returns the text and whether every reference resolved."""
+    if "$" not in s:
+        return s, True
+    state = [True]
+    return _render(template(s), lookup, state), state[0]
+
+
+def expand_str(s: str, lookup: Lookup) -> str:
+    return expand(s, lookup)[0]
+
+
+def _refs(parts: tuple, out: list[tuple]) -> None:
+    for p in parts:
+        if isinstance(p, _Ref):
+            _refs(p.inner, out)
+            out.append(p.inner)
+
+
+def iterables(strings: Iterable[str], lookup: Lookup) -> list[str]:
+    """Reference names in ``strings`` whose value is a list, in first-mention order.
+
+    Only references whose names are literal (or resolve without iteration) are
+    considered; nested ones are found after their inner lists are bound.
+    """
+    found: list[str] = []
+    seen: set[str] = set()
+    for s in strings:
+        if "$" not in s:
+            continue
+        inners: list[tuple] = []
+        _refs(template(s), inners)
+        for inner in inners:
+            state = [True]
+            name = _render(inner, lookup, state)
+            if not state[0] or name in seen:
+                continue
+            seen.add(name)
+            value = lookup(name)
+            if isinstance(value, list) or (isinstance(value, Data) and isinstance(value.value, list)):
+                found.append(name)
+    return found
+
+
+def list_value(value: Any) -> list[str] | None:
+    """A list variable's elements as strings (data arrays of primitives too)."""
+    if isinstance(value, list):
+        return [v if isinstance(v, str) else data_to_str(v) for v in value]
+    if isinstance(value, Data) and isinstance(value.value, list):
+        return [data_to_str(v) for v in value.value if not isinstance(v, (dict, list))]
+    return None
+
+
+def whole_list_ref(s: str) -> str | None:
+    """``"@(name)"`` -> ``"name"``; anything else -> None."""
+    if len(s) > 3 and s[0] == "@" and s[1] in "({" and s[-1] == _PAIRS[s[1]]:
+        inner = s[2:-1]
+        if _PAIRS[s[1]] not in inner:
+            return inner
+    return None

@@ -1,0 +1,183 @@
+"""Shared helpers: CFEngine number parsing, PCRE to Python ``re``, JSON output."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from typing import Any
+
+from engine.eval.functions.registry import FunctionError
+
+CF_INFINITY = 999999999
+
+_SUFFIX = {"k": 1000, "K": 1024, "m": 1000**2, "M": 1024**2, "g": 1000**3, "G": 1024**3}
+_INT_RE = re.compile(r"\s*([-+]?\d+)(.?)(.*)", re.DOTALL)
+_REAL_RE = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?inf(?:inity)?|[-+]?nan)(.?)", re.I | re.DOTALL)
+_LONG_MAX = (1 << 63) - 1
+
+
+def cf_int(s: str) -> int | None:
+    """CFEngine's integer syntax (``sscanf("%ld%c%s")``): a number, then at most one
+    character (a unit ``k K m M g G``, ``%`` for a percentage, anything else is
+    ignored) and trailing spaces; ``inf`` is 999999999. None when not an integer."""
+    if s == "inf":
+        return CF_INFINITY
+    m = _INT_RE.match(s)
+    if m is None or m.group(3).strip():
+        return None
+    n = max(min(int(m.group(1)), _LONG_MAX), -_LONG_MAX - 1)
+    suf = m.group(2)
+    if suf == "%":
+        return -n if 0 <= n <= 100 else None
+    return n * _SUFFIX.get(suf, 1)
+
+
+def cf_real(s: str) -> float | None:
+    """CFEngine's real syntax (``sscanf("%lf%c")``): a leading number, an optional
+    unit (``k K m M g G``, ``%``); anything after it is ignored."""
+    m = _REAL_RE.match(s)
+    if m is None:
+        return None
+    x = float(m.group(1))
+    suf = m.group(2)
+    if suf == "%":
+        return -x
+    return x * _SUFFIX.get(suf, 1)
+
+
+def need_int(fn: str, s: str) -> int:
+    n = cf_int(s)
+    if n is None:
+        raise FunctionError(f"Function '{fn}': '{s}' is not an integer")
+    return n
+
+
+def need_real(fn: str, s: str) -> float:
+    x = cf_real(s)
+    if x is None:
+        raise FunctionError(f"Function '{fn}': '{s}' is not a real number")
+    return x
+
+
+def fmt_real(x: float) -> str:
+    """C's ``%lf``: ``3.500000``."""
+    return f"{x:f}"
+
+
+def fmt_bool_class(b: bool) -> str:
+    return "any" if b else "!any"
+
+
+# ------------------------------------------------------------------ regular expressions
+
+_POSIX = {
+    "alpha": "a-zA-Z",
+    "digit": "0-9",
+    "alnum": "a-zA-Z0-9",
+    "upper": "A-Z",
+    "lower": "a-z",
+    "space": r" \t\n\r\f\v",
+    "blank": r" \t",
+    "punct": r"!-/:-@\[-`{-~",
+    "xdigit": "0-9A-Fa-f",
+    "word": r"\w",
+    "cntrl": r"\x00-\x1f\x7f",
+    "print": r"\x20-\x7e",
+    "graph": r"\x21-\x7e",
+}
+_POSIX_RE = re.compile(r"\[:(\^?)(\w+):\]")
+
+
+def _translate(pattern: str) -> str:
+    """PCRE constructs Python spells differently: POSIX classes, named groups, ``\\z``."""
+    if "[:" in pattern:
+        pattern = _POSIX_RE.sub(lambda m: _POSIX.get(m.group(2), m.group(0)), pattern)
+    if "(?<" in pattern:
+        pattern = re.sub(r"\(\?<(?=[A-Za-z_])", "(?P<", pattern)
+    if "\\z" in pattern:
+        pattern = re.sub(r"(?<!\\)((?:\\\\)*)\\z", r"\1\\Z", pattern)
+    return pattern
+
+
+@lru_cache(maxsize=2048)
+def pcre(pattern: str) -> re.Pattern[str]:
+    """Compile a PCRE pattern; a bad one is a :class:`FunctionError`."""
+    try:
+        return re.compile(_translate(pattern), re.DOTALL if "(?s)" in pattern else 0)
+    except re.error as e:
+        raise FunctionError(f"Regular expression error: '{pattern}': {e}") from None
+
+
+def full_match(pattern: str, s: str) -> bool:
+    """CFEngine's "full" match (regcmp, classmatch, filter with is_regex): the
+    leftmost match must start at 0 and end at the end, so ``a|abc`` does not
+    match ``abc`` (PCRE takes the first alternative), unlike ``re.fullmatch``."""
+    m = pcre(pattern).match(s)
+    return m is not None and m.end() == len(s)
+
+
+# ------------------------------------------------------------------ JSON output
+
+
+def _prim(v: Any) -> str:
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return f"{v:.4f}"
+    return json.dumps(v, ensure_ascii=False).replace("\\/", "/")
+
+
+def json_compact(v: Any) -> str:
+    """One-line JSON as ``format("%S")`` prints it: no spaces, reals ``%.4f``."""
+    if isinstance(v, dict):
+        return "{" + ",".join(f"{_prim(str(k))}:{json_compact(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, list):
+        return "[" + ",".join(json_compact(x) for x in v) + "]"
+    return _prim(v)
+
+
+def json_pretty(v: Any, indent: int = 0) -> str:
+    """Indented JSON as ``storejson`` prints it (two spaces, ``"k": v``)."""
+    pad = "  " * (indent + 1)
+    end = "  " * indent
+    if isinstance(v, dict):
+        if not v:
+            return "{}"
+        body = ",\n".join(f"{pad}{_prim(str(k))}: {json_pretty(x, indent + 1)}" for k, x in v.items())
+        return "{\n" + body + "\n" + end + "}"
+    if isinstance(v, list):
+        if not v:
+            return "[]"
+        body = ",\n".join(pad + json_pretty(x, indent + 1) for x in v)
+        return "[\n" + body + "\n" + end + "]"
+    return _prim(v)
+
+
+def wrap_int32(n: int) -> int:
+    """CFEngine's JSON parser keeps integers in a C int."""
+    n &= 0xFFFFFFFF
+    return n - (1 << 32) if n >= 1 << 31 else n
+
+
+def _fix_ints(v: Any) -> Any:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int):
+        return wrap_int32(v) if not -(1 << 31) <= v < (1 << 31) else v
+    if isinstance(v, list):
+        return [_fix_ints(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _fix_ints(x) for k, x in v.items()}
+    return v
+
+
+def parse_json(text: str) -> Any:
+    """Parse JSON as CFEngine does (integers kept in 32 bits); ValueError if invalid."""
+    return _fix_ints(json.loads(text))

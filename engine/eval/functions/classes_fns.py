@@ -1,0 +1,155 @@
+"""Class functions: not/and/or, ifelse, classmatch, *matching, splayclass.
+
+Tag filters use optional environment methods: ``class_tags(name) -> list[str]``
+and ``var_tags(qualified_name) -> list[str]``; without them a tag filter matches
+nothing. Bundle tags come from ``FnEnv.bundle_tags``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from engine.eval.functions._util import full_match, pcre
+from engine.eval.functions.registry import FnEnv, FunctionError, function
+from engine.eval.values import Data
+
+
+def _truth(env: FnEnv, expr: Any) -> bool:
+    """A class expression argument; a nested class function may arrive as a bool."""
+    if isinstance(expr, bool):
+        return expr
+    return env.class_defined(str(expr))
+
+
+@function("not", "class", 1, 1)
+def not_(env: FnEnv, expr: Any) -> bool:
+    """not(expression): true when the class expression is false."""
+    return not _truth(env, expr)
+
+
+@function("and", "class")
+def and_(env: FnEnv, *exprs: Any) -> bool:
+    """and(...): true when every class expression is true (and() is true)."""
+    return all(_truth(env, e) for e in exprs)
+
+
+@function("or", "class")
+def or_(env: FnEnv, *exprs: Any) -> bool:
+    """or(...): true when any class expression is true (or() is false)."""
+    return any(_truth(env, e) for e in exprs)
+
+
+@function("ifelse", "string", 1)
+def ifelse(env: FnEnv, *args: Any) -> str:
+    """ifelse(class1, value1, class2, value2, ..., default): the value after the
+    first true class expression, else the default."""
+    if len(args) % 2 == 0:
+        raise FunctionError("Function 'ifelse' requires an odd number of arguments")
+    for i in range(0, len(args) - 1, 2):
+        if _truth(env, args[i]):
+            return str(args[i + 1])
+    return str(args[-1])
+
+
+def _tagged(tags_of: Callable[[str], Iterable[str]] | None, name: str, tags: tuple[str, ...]) -> bool:
+    """True when some tag of ``name`` fully matches some regex in ``tags``."""
+    if not tags:
+        return True
+    if tags_of is None:
+        return False
+    have = list(tags_of(name))
+    return any(full_match(t, h) for t in tags for h in have)
+
+
+def _matching_classes(env: FnEnv, regex: str, tags: tuple[str, ...]) -> list[str]:
+    rx = pcre(regex)
+    tags_of = getattr(env, "class_tags", None)
+    out = []
+    for c in env.classes():
+        m = rx.match(c)
+        if m is not None and m.end() == len(c) and _tagged(tags_of, c, tags):
+            out.append(c)
+    return out
+
+
+@function("classmatch", "class", 1)
+def classmatch(env: FnEnv, regex: str, *tags: str) -> bool:
+    """classmatch(regex, tag1, ...): true when some defined class matches ``regex``."""
+    return bool(_matching_classes(env, regex, tags))
+
+
+@function("classesmatching", "slist", 0)
+def classesmatching(env: FnEnv, regex: str = ".*", *tags: str) -> list[str]:
+    """classesmatching(regex, tag1, ...): the defined classes matching ``regex``."""
+    return sorted(_matching_classes(env, regex, tags))
+
+
+@function("countclassesmatching", "int", 1)
+def countclassesmatching(env: FnEnv, regex: str, *tags: str) -> str:
+    """countclassesmatching(regex, tag1, ...): how many defined classes match."""
+    return str(len(_matching_classes(env, regex, tags)))
+
+
+@function("bundlesmatching", "slist", 1)
+def bundlesmatching(env: FnEnv, regex: str, *tags: str) -> list[str]:
+    """bundlesmatching(regex, tag1, ...): qualified bundle names (``default:x``) matching."""
+    return [
+        b
+        for b in env.bundle_names()
+        if full_match(regex, b) and _tagged(env.bundle_tags, b, tags)
+    ]
+
+
+def _matching_vars(env: FnEnv, regex: str, tags: tuple[str, ...]) -> list[str]:
+    tags_of = getattr(env, "var_tags", None)
+    return [v for v in env.var_names() if full_match(regex, v) and _tagged(tags_of, v, tags)]
+
+
+@function("variablesmatching", "slist", 1)
+def variablesmatching(env: FnEnv, regex: str, *tags: str) -> list[str]:
+    """variablesmatching(regex, tag1, ...): qualified variable names matching ``regex``."""
+    return sorted(_matching_vars(env, regex, tags))
+
+
+@function("variablesmatching_as_data", "data", 1)
+def variablesmatching_as_data(env: FnEnv, regex: str, *tags: str) -> Data:
+    """variablesmatching_as_data(regex, tag1, ...): a map of matching names to values."""
+    out: dict[str, Any] = {}
+    for name in sorted(_matching_vars(env, regex, tags)):
+        v = env.get_var(name)
+        out[name] = v.value if isinstance(v, Data) else v
+    return Data(out)
+
+
+def _oaat(s: str) -> int:
+    """Jenkins' one-at-a-time hash, as cf-agent hashes strings for splaying."""
+    h = 0
+    for c in s.encode():
+        h = (h + c) & 0xFFFFFFFF
+        h = (h + (h << 10)) & 0xFFFFFFFF
+        h ^= h >> 6
+    h = (h + (h << 3)) & 0xFFFFFFFF
+    h ^= h >> 11
+    return (h + (h << 15)) & 0xFFFFFFFF
+
+
+def splay_class_name(text: str, policy: str) -> str:
+    """The time class ``splayclass(text, policy)`` tests (``Min05_10`` or
+    ``Min05_10.Hr13``): a hash of ``text`` picks one 5-minute slot."""
+    bucket = _oaat(text) & 8191
+    if policy == "hourly":
+        slot = bucket * 12 // 8192
+        return f"Min{slot * 5:02d}_{(slot + 1) * 5 % 60:02d}"
+    dayslot = bucket * 288 // 8192
+    hour, slot = divmod(dayslot, 12)
+    return f"Min{slot * 5:02d}_{(slot + 1) * 5 % 60:02d}.Hr{hour:02d}"
+
+
+@function("splayclass", "class", 2, 2)
+def splayclass(env: FnEnv, text: str, policy: str) -> bool:
+    """splayclass(input, policy): true in one 5-minute slot per hour (``hourly``)
+    or per day (``daily``) chosen by hashing ``input``."""
+    if policy not in ("hourly", "daily"):
+        raise FunctionError(f"Function 'splayclass': policy must be 'hourly' or 'daily', not '{policy}'")
+    return env.class_defined(splay_class_name(text, policy))

@@ -1,0 +1,100 @@
+"""format(): printf-style formatting with cf-agent's subset of conversions.
+
+Supported: ``%d %x %o`` (with an optional ``l``), ``%f``, ``%s`` and ``%S`` (a list
+or data container, printed as ``{ "a", "b" }`` or compact JSON). Flags, width and
+precision work as in C. Other conversions print ``(unhandled format)``, as
+cf-agent does; a lone trailing ``%`` is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from engine.eval.functions._util import json_compact
+from engine.eval.functions.registry import FnEnv, FunctionError, function, strip_ref
+from engine.eval.values import Data
+
+_SPEC = re.compile(r"%([-+ #0]*)(\d*)(?:\.(\d*))?(l*)([A-Za-z]?)")
+_LEAD_INT = re.compile(r"\s*[-+]?\d+")
+_LEAD_REAL = re.compile(r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def atoi(s: str) -> int:
+    """C ``atoi``: leading digits, 0 when there are none."""
+    m = _LEAD_INT.match(s)
+    return int(m.group(0)) if m else 0
+
+
+def atof(s: str) -> float:
+    m = _LEAD_REAL.match(s)
+    return float(m.group(0)) if m else 0.0
+
+
+def list_repr(items: list[str]) -> str:
+    """``{ "a", "b" }``; double quotes escaped, backslashes kept as they are."""
+    if not items:
+        return "{  }"
+    return "{ " + ", ".join('"' + x.replace('"', '\\"') + '"' for x in items) + " }"
+
+
+def value_repr(v: Any) -> str | None:
+    """``%S`` of a variable's value; None for a plain string."""
+    if isinstance(v, list):
+        return list_repr(v)
+    if isinstance(v, Data):
+        return json_compact(v.value)
+    return None
+
+
+def _pad(text: str, flags: str, width: str) -> str:
+    w = int(width) if width else 0
+    return text.ljust(w) if "-" in flags else text.rjust(w)
+
+
+def _convert(env: FnEnv, m: re.Match[str], arg: str) -> str:
+    flags, width, prec, _long, conv = m.groups()
+    spec = f"%{flags}{width}" + (f".{prec}" if prec is not None else "")
+    if conv in ("d", "x", "o"):
+        return (spec + conv) % atoi(arg)
+    if conv == "f":
+        return (spec + "f") % atof(arg)
+    if conv == "s":
+        return (spec + "s") % arg
+    if conv == "S":
+        v = env.get_var(strip_ref(arg))
+        text = value_repr(v)
+        if text is None:
+            kind = "string" if isinstance(v, str) else "undefined"
+            raise FunctionError(f"Function 'format' expected a list variable, got variable of type '{kind}'")
+        return _pad(text, flags, width)
+    return "(unhandled format)"
+
+
+@function("format", "string", 1)
+def format_(env: FnEnv, fmt: str, *args: str) -> str:
+    """format(format, args...): ``fmt`` with each ``%`` conversion filled from ``args``."""
+    out: list[str] = []
+    i = 0
+    n = 0
+    while True:
+        j = fmt.find("%", i)
+        if j < 0:
+            out.append(fmt[i:])
+            break
+        out.append(fmt[i:j])
+        if fmt.startswith("%%", j):
+            out.append("%")
+            i = j + 2
+            continue
+        m = _SPEC.match(fmt, j)
+        assert m is not None  # the pattern can match "%" alone
+        if not m.group(5):
+            i = m.end()
+            continue
+        if n >= len(args):
+            raise FunctionError("format() didn't have enough parameters")
+        out.append(_convert(env, m, args[n]))
+        n += 1
+        i = m.end()
+    return "".join(out)

@@ -1,0 +1,245 @@
+"""The function table: ``@function`` registers, ``call`` checks arity and dispatches.
+
+Every family module (strings, lists, ...) registers its functions at import time;
+the table loads them all the first time it is consulted, so importing this module
+stays cheap and there is no import cycle.
+
+Calling convention. The evaluator expands every argument except those listed in
+``FnSpec.lazy_args`` and calls :func:`call`. A function receives the ``FnEnv``
+and the expanded arguments, and returns ``str`` (string, int and real functions),
+``list[str]`` (slist, ilist, rlist), ``bool`` (class functions) or
+:class:`~engine.eval.values.Data` (data functions). A failure raises
+:class:`FunctionError`; the evaluator reports it at the call's position and the
+promise using the result is not kept (cf-agent leaves the variable undefined).
+
+``FnEnv.define_array`` is optional: functions that define variables as a side
+effect (``regextract``, ``readstringarray`` ...) use it when the environment has it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from engine.eval.values import Data
+from engine.promises.base import Logger
+
+RETURN_TYPES = ("string", "int", "real", "slist", "ilist", "rlist", "data", "class", "irange", "rrange")
+
+FAMILIES = (
+    "strings",
+    "lists",
+    "listsets",
+    "classes_fns",
+    "files_fns",
+    "readers",
+    "exec_fns",
+    "time_fns",
+    "data_fns",
+    "math_fns",
+    "users_fns",
+)
+
+
+class FnEnv(Protocol):
+    """What a function may ask of the evaluation context.
+
+    Optional, looked up with ``getattr``: ``define_array(name, values)`` defines
+    ``name[key]`` variables in the calling bundle (``regextract``, ``readstringarray``)
+    and ``define_var(name, value)`` defines one variable.
+    """
+
+    log: Logger
+    workdir: str
+
+    def class_defined(self, expr: str) -> bool: ...
+    def classes(self) -> Iterable[str]: ...
+    def get_var(self, ref: str) -> Any | None: ...
+    def var_names(self) -> Iterable[str]: ...
+    def bundle_names(self) -> Iterable[str]: ...
+    def bundle_tags(self, qualified: str) -> list[str]: ...
+
+
+class FunctionError(Exception):
+    """The function failed; the message becomes an error line at the call."""
+
+
+@dataclass(frozen=True, slots=True)
+class FnSpec:
+    """One registered function."""
+
+    name: str
+    func: Callable[..., Any]
+    returns: str
+    min_args: int
+    max_args: int | None
+    lazy_args: frozenset[int]
+    doc: str
+
+
+TABLE: dict[str, FnSpec] = {}
+_loaded = False
+
+
+def function(
+    name: str,
+    returns: str,
+    min_args: int = 0,
+    max_args: int | None = None,
+    lazy_args: Iterable[int] = (),
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``func(env, *args)`` as the policy function ``name``."""
+    if returns not in RETURN_TYPES:
+        raise ValueError(f"unknown return type {returns!r}")
+
+    def deco(func: Callable[..., Any]) -> Callable[..., Any]:
+        TABLE[name] = FnSpec(
+            name=name,
+            func=func,
+            returns=returns,
+            min_args=min_args,
+            max_args=max_args,
+            lazy_args=frozenset(lazy_args),
+            doc=(func.__doc__ or "").strip(),
+        )
+        return func
+
+    return deco
+
+
+def _ensure_loaded() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for fam in FAMILIES:
+        importlib.import_module(f"engine.eval.functions.{fam}")
+
+
+def lookup(name: str) -> FnSpec | None:
+    """The spec of ``name``, or None for an unknown function."""
+    _ensure_loaded()
+    return TABLE.get(name)
+
+
+def all_specs() -> list[FnSpec]:
+    """Every registered function, sorted by name (for docs and ``--help``)."""
+    _ensure_loaded()
+    return sorted(TABLE.values(), key=lambda s: s.name)
+
+
+def call(name: str, env: FnEnv, args: list[Any], pos: object | None = None) -> Any:
+    """Check arity and run ``name``; ``pos`` is accepted for the evaluator's convenience."""
+    spec = lookup(name)
+    if spec is None:
+        raise FunctionError(f"Unknown function '{name}'")
+    n = len(args)
+    if n < spec.min_args or (spec.max_args is not None and n > spec.max_args):
+        if spec.max_args == spec.min_args:
+            want = str(spec.min_args)
+        elif spec.max_args is None:
+            want = f"at least {spec.min_args}"
+        else:
+            want = f"{spec.min_args} to {spec.max_args}"
+        raise FunctionError(
+            f"Function '{name}' expects {want} arguments but was given {n}"
+        )
+    result = spec.func(env, *args)
+    if spec.returns == "data" and not isinstance(result, Data):
+        result = Data(result)
+    return result
+
+
+# ---------------------------------------------------------------- argument helpers
+
+
+def strip_ref(arg: str) -> str:
+    """``@(x)`` / ``@{x}`` / ``$(x)`` -> ``x``; anything else unchanged."""
+    if len(arg) > 3 and arg[0] in "@$" and arg[1] in "({" and arg[-1] in ")}":
+        return arg[2:-1]
+    return arg
+
+
+def scalar_str(v: Any) -> str | None:
+    """A JSON primitive as CFEngine prints it in lists (reals with 4 decimals);
+    None for null and containers."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return f"{v:.4f}"
+    return None
+
+
+def data_as_list(value: Any) -> list[str]:
+    """A container's primitive members as strings (nulls and nested containers dropped)."""
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else [value]
+    out = []
+    for v in items:
+        s = scalar_str(v)
+        if s is not None:
+            out.append(s)
+    return out
+
+
+def as_list(env: FnEnv, arg: Any) -> list[str] | None:
+    """Resolve a list argument: a list, ``@(name)``, a variable name, or Data.
+
+    A name that resolves to a plain string is not a list (cf-agent fails the call).
+    """
+    if isinstance(arg, list):
+        return arg
+    if isinstance(arg, Data):
+        return data_as_list(arg.value)
+    if isinstance(arg, str):
+        v = env.get_var(strip_ref(arg))
+        if isinstance(v, list):
+            return v
+        if isinstance(v, Data):
+            return data_as_list(v.value)
+    return None
+
+
+def need_list(env: FnEnv, fn: str, arg: Any) -> list[str]:
+    """:func:`as_list` or a :class:`FunctionError` naming the function."""
+    v = as_list(env, arg)
+    if v is None:
+        raise FunctionError(f"Function '{fn}', argument '{arg}' did not resolve to a list or data container")
+    return v
+
+
+def as_data(env: FnEnv, arg: Any) -> Any | None:
+    """Resolve a data argument to its JSON value: a variable name (data or list),
+    ``@(name)``, Data, a list, or an inline JSON string (object or array)."""
+    if isinstance(arg, Data):
+        return arg.value
+    if isinstance(arg, list):
+        return list(arg)
+    if not isinstance(arg, str):
+        return None
+    s = arg.strip()
+    if s[:1] in ("{", "["):
+        try:
+            return json.loads(s)
+        except ValueError:
+            return None
+    name = strip_ref(s)
+    v = env.get_var(name)
+    if isinstance(v, Data):
+        return v.value
+    if isinstance(v, list):
+        return list(v)
+    return None
+
+
+def need_data(env: FnEnv, fn: str, arg: Any) -> Any:
+    v = as_data(env, arg)
+    if v is None:
+        raise FunctionError(f"{fn}: argument '{arg}' is not a data container or list")
+    return v

@@ -1,0 +1,84 @@
+"""After an actuator returns: outcome classes, handles, tallies, module results.
+
+``classes`` bodies name classes to define per outcome (``promise_kept``,
+``promise_repaired``, ``repair_failed``, ``repair_denied``, ``repair_timeout``)
+and to cancel (``cancel_kept``, ``cancel_repaired``, ``cancel_notkept``).
+They are namespace-scoped unless ``scope => "bundle"``; with ``persist_time``
+they are also stored as persistent classes and promoted to namespace scope.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from engine.eval.classexpr import canonify
+from engine.policy.ast import Promise
+from engine.promises.base import Outcome, PromiseResult, ResolvedPromise
+
+if TYPE_CHECKING:
+    from engine.eval.agent import Agent
+
+_DEFINE = {
+    Outcome.KEPT: ("promise_kept",),
+    Outcome.REPAIRED: ("promise_repaired",),
+    Outcome.NOTKEPT: ("repair_failed",),
+    Outcome.DENIED: ("repair_denied",),
+    Outcome.TIMEOUT: ("repair_timeout",),
+}
+_CANCEL = {
+    Outcome.KEPT: ("cancel_kept",),
+    Outcome.REPAIRED: ("cancel_repaired",),
+    Outcome.NOTKEPT: ("cancel_notkept",),
+    Outcome.DENIED: ("cancel_notkept",),
+    Outcome.TIMEOUT: ("cancel_notkept",),
+}
+
+
+def _names(value: object) -> list[str]:
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    return [canonify(str(v)) for v in items if str(v)]
+
+
+def apply_result(agent: Agent, p: Promise, rp: ResolvedPromise, result: PromiseResult) -> None:
+    outcome = result.outcome
+    if outcome is Outcome.SKIPPED:
+        return
+    if agent.tallies:
+        tally = agent.tallies[-1]
+        if outcome is Outcome.KEPT:
+            tally.kept += 1
+        elif outcome is Outcome.REPAIRED:
+            tally.repaired += 1
+        else:
+            tally.notkept += 1
+    if rp.handle:
+        agent.handles[rp.handle] = outcome
+    for c in result.classes:
+        agent.ctx.define(c, "namespace", ["source=promise"])
+    for c in result.cancel_classes:
+        agent.ctx.undefine(canonify(c))
+    if result.variables:
+        scope = result.variables_context or canonify(rp.promiser.split()[0].rsplit("/", 1)[-1])
+        for name, value in result.variables.items():
+            agent.ctx.set_var(f"default:{scope}" if ":" not in scope else scope, name, value,
+                              "slist" if isinstance(value, list) else "string")
+    body = rp.body("classes")
+    if not body:
+        return
+    scope = str(body.get("scope", "namespace"))
+    persist = body.get("persist_time")
+    minutes = int(persist) if isinstance(persist, str) and persist.isdigit() else 0
+    if minutes > 0:
+        scope = "namespace"
+    policy = "preserve" if str(body.get("timer_policy", "reset")) == "absolute" else "reset"
+    for lval in _DEFINE.get(outcome, ()):
+        for name in _names(body.get(lval)):
+            if minutes > 0 and agent.persistent is not None:
+                agent.persistent.save(name, minutes, policy, [])
+            agent.ctx.define(name, scope)
+            agent.log.verbose(f"C: + promise outcome class '{name}'")
+    for lval in _CANCEL.get(outcome, ()):
+        for name in _names(body.get(lval)):
+            agent.ctx.undefine(name)

@@ -1,0 +1,231 @@
+"""Turning rvals into values: strings expanded, lists spliced, functions called,
+body references resolved to plain dicts, bundle references to :class:`BundleCall`.
+
+A value that still holds an unresolved reference is marked by raising
+:class:`Unresolved` from the strict helpers, or by the ``ok`` flag of
+:class:`Resolution` for the lenient ones; the evaluator decides what that means
+for the promise (defer to a later pass, print as written, or skip).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from engine.eval import expand as ex
+from engine.eval.values import Data
+from engine.policy.ast import Body, FnCall, RList, Rval, Scalar
+from engine.promises.base import BundleCall
+
+if TYPE_CHECKING:
+    from engine.eval.agent import Agent
+
+Lookup = Callable[[str], Any]
+
+# lvals whose value names a bundle rather than a body
+BUNDLE_LVALS = frozenset({"usebundle", "edit_line", "edit_xml", "home_bundle", "service_bundle"})
+# lvals that are never body references even when a body of that name exists
+PLAIN_LVALS = frozenset({"if", "ifvarclass", "unless", "comment", "handle", "depends_on", "meta",
+                         "string", "int", "real", "slist", "ilist", "rlist", "data", "expression",
+                         "and", "or", "not", "xor", "select_class", "dist", "args", "arglist"})
+
+
+class Unresolved(Exception):
+    """A value still holds a reference that could not be expanded (yet)."""
+
+
+class FunctionFailed(Exception):
+    """A function call raised FunctionError; the message says why."""
+
+
+class Resolver:
+    """Resolves rvals against the agent's context through a ``lookup``."""
+
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+
+    # ----- scalars and lists ----------------------------------------------
+    def scalar(self, s: str, lookup: Lookup, strict: bool = False) -> str:
+        text, ok = ex.expand(s, lookup)
+        if not ok and strict:
+            raise Unresolved(text)
+        if not ok:
+            self.agent.note_unresolved()
+        return text
+
+    def value(self, rval: Rval, lookup: Lookup, lval: str = "") -> Any:
+        """The value of ``rval``: str, list[str], bool (class functions), Data,
+        a body dict or a BundleCall."""
+        if isinstance(rval, Scalar):
+            if lval in BUNDLE_LVALS:
+                return self.bundle_call(rval, lookup)
+            if not rval.quoted or lval not in PLAIN_LVALS:
+                body = self.body_ref(lval, rval, lookup) if lval and lval not in PLAIN_LVALS else None
+                if body is not None:
+                    return body
+            whole = ex.whole_list_ref(rval.value)
+            if whole is not None:
+                name = self.scalar(whole, lookup)
+                v = lookup(name)
+                lst = ex.list_value(v)
+                if lst is not None:
+                    return lst
+                if isinstance(v, Data):
+                    return v
+                self.agent.note_unresolved()
+                return rval.value
+            return self.scalar(rval.value, lookup)
+        if isinstance(rval, RList):
+            return self.list_items(rval, lookup)
+        # FnCall
+        if lval in BUNDLE_LVALS:
+            return self.bundle_call(rval, lookup)
+        if lval and lval not in PLAIN_LVALS:
+            body = self.body_ref(lval, rval, lookup)
+            if body is not None:
+                return body
+        return self.call(rval, lookup)
+
+    def list_items(self, rval: RList, lookup: Lookup) -> list[str]:
+        out: list[str] = []
+        for item in rval.items:
+            if isinstance(item, Scalar):
+                whole = ex.whole_list_ref(item.value)
+                if whole is not None:
+                    v = lookup(self.scalar(whole, lookup))
+                    lst = ex.list_value(v)
+                    if lst is None:
+                        self.agent.note_unresolved()
+                        out.append(item.value)
+                    else:
+                        out.extend(lst)
+                    continue
+                text, ok = ex.expand(item.value, lookup)
+                if not ok:
+                    # a list variable inside a list element expands to nothing
+                    # only when unresolved; keep the text as cf-agent does
+                    self.agent.note_unresolved()
+                out.append(text)
+            elif isinstance(item, RList):
+                out.extend(self.list_items(item, lookup))
+            else:
+                v = self.call(item, lookup)
+                if isinstance(v, list):
+                    out.extend(v)
+                elif isinstance(v, Data):
+                    lst = ex.list_value(v)
+                    out.extend(lst or [])
+                elif isinstance(v, bool):
+                    out.append("any" if v else "!any")
+                elif v is not None:
+                    out.append(str(v))
+        return [x for x in out if x != "cf_null"]
+
+    # ----- function calls ---------------------------------------------------
+    def call(self, fn: FnCall, lookup: Lookup) -> Any:
+        from engine.eval.functions import registry
+
+        spec = registry.lookup(fn.name)
+        if spec is None:
+            raise FunctionFailed(f"Unknown function '{fn.name}'")
+        args: list[Any] = []
+        for i, a in enumerate(fn.args):
+            if i in spec.lazy_args:
+                args.append(a.value if isinstance(a, Scalar) else self.value(a, lookup))
+                continue
+            if isinstance(a, Scalar):
+                whole = ex.whole_list_ref(a.value)
+                if whole is not None:
+                    v = lookup(self.scalar(whole, lookup))
+                    if v is None:
+                        raise Unresolved(a.value)
+                    lst = ex.list_value(v)
+                    args.append(lst if lst is not None else v)
+                    continue
+                text, ok = ex.expand(a.value, lookup)
+                if not ok:
+                    raise Unresolved(text)
+                args.append(text)
+            elif isinstance(a, RList):
+                args.append(self.list_items(a, lookup))
+            else:
+                args.append(self.call(a, lookup))
+        try:
+            self.agent.fn_lookup = lookup
+            return registry.call(fn.name, self.agent, args)
+        except registry.FunctionError as e:
+            raise FunctionFailed(str(e)) from e
+        finally:
+            self.agent.fn_lookup = None
+
+    # ----- bodies -----------------------------------------------------------
+    def body_ref(self, lval: str, rval: Rval, lookup: Lookup) -> dict[str, Any] | None:
+        if isinstance(rval, Scalar):
+            name = self.scalar(rval.value, lookup) if "$" in rval.value else rval.value
+            args: tuple[Rval, ...] = ()
+        elif isinstance(rval, FnCall):
+            name, args = rval.name, rval.args
+        else:
+            return None
+        body = self.agent.policy.find_body(lval, name, self.agent.ctx.namespace)
+        if body is None:
+            return None
+        arg_values = [self.value(a, lookup) for a in args]
+        return self.resolve_body(body, arg_values)
+
+    def resolve_body(self, body: Body, arg_values: list[Any], depth: int = 0) -> dict[str, Any]:
+        params = dict(zip(body.args, arg_values, strict=False))
+        base_lookup = self.agent.lookup
+
+        def lookup(name: str) -> Any:
+            if name in params:
+                return params[name]
+            return base_lookup(name)
+
+        result: dict[str, Any] = {}
+        order: list[str] = []
+        for c in body.constraints:
+            if c.lval != "inherit_from" or depth > 10:
+                continue
+            parent = self.body_ref_named(body.body_type, c.rval, lookup)
+            if parent is not None:
+                result.update({k: v for k, v in parent.items() if not k.startswith("__")})
+                order.extend(parent.get("__lvals__", []))
+        for c in body.constraints:
+            if c.lval == "inherit_from":
+                continue
+            if c.guard != "any":
+                guard = self.scalar(c.guard, lookup) if "$" in c.guard else c.guard
+                if not self.agent.ctx.class_defined(guard):
+                    continue
+            try:
+                result[c.lval] = self.value(c.rval, lookup, c.lval)
+            except (Unresolved, FunctionFailed):
+                continue
+            if c.lval not in order:
+                order.append(c.lval)
+        result["__name__"] = body.name
+        result["__type__"] = body.body_type
+        result["__lvals__"] = order
+        return result
+
+    def body_ref_named(self, body_type: str, rval: Rval, lookup: Lookup) -> dict[str, Any] | None:
+        if isinstance(rval, Scalar):
+            name, args = self.scalar(rval.value, lookup), ()
+        elif isinstance(rval, FnCall):
+            name, args = rval.name, rval.args
+        else:
+            return None
+        body = self.agent.policy.find_body(body_type, name, self.agent.ctx.namespace)
+        if body is None:
+            return None
+        return self.resolve_body(body, [self.value(a, lookup) for a in args], depth=1)
+
+    # ----- bundles ----------------------------------------------------------
+    def bundle_call(self, rval: Rval, lookup: Lookup) -> BundleCall:
+        if isinstance(rval, FnCall):
+            args = tuple(self.value(a, lookup) for a in rval.args)
+            return BundleCall(self.scalar(rval.name, lookup), args)
+        if isinstance(rval, Scalar):
+            return BundleCall(self.scalar(rval.value, lookup), ())
+        raise Unresolved("bundle reference must be a name or a call")

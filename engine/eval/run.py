@@ -1,0 +1,280 @@
+"""Set up and carry out one agent run, then write its report.
+
+Order: load and validate the policy (nothing runs if it is invalid), discover
+hard classes and ``sys`` variables, load persistent classes and monitor data,
+pre-evaluate common bundles, read ``body agent control``, then evaluate the
+bundlesequence and write ``outputs/runs/<ts>-<pid>.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from engine.eval.agent import Agent, AgentOptions
+from engine.eval.bundles import run_bundle
+from engine.eval.resolve import FunctionFailed, Unresolved
+from engine.log import LineLogger
+from engine.policy.ast import FnCall, Policy, RList, Scalar
+from engine.promises.base import BundleCall
+
+EXIT_OK = 0
+EXIT_POLICY_INVALID = 1
+
+
+def load_valid_policy(path: str, workdir: Path, log: LineLogger) -> tuple[Policy | None, str | None]:
+    """The loaded policy, or None and the first error (already printed)."""
+    from engine.policy.diagnostics import PolicySyntaxError
+    from engine.policy.loader import load_policy
+    from engine.policy.validate import validate
+
+    try:
+        result = load_policy(Path(path), workdir)
+    except PolicySyntaxError as e:
+        log.error(e.diagnostic.format().splitlines()[0])
+        for line in e.diagnostic.format().splitlines()[1:]:
+            log.stream.write(line + "\n") if log.sink is None else log.sink(line)
+        return None, e.diagnostic.format().splitlines()[0]
+    except OSError as e:
+        log.error(f"Can't read policy file '{path}': {e.strerror}")
+        return None, f"{path}: {e.strerror}"
+    problems = [d for d in result.diagnostics if d.severity == "error"]
+    problems += [d for d in validate(result.policy) if d.severity == "error"]
+    if problems:
+        for d in problems:
+            text = d.format()
+            log.error(text.splitlines()[0])
+        log.error("Policy failed validation; nothing was run")
+        return None, problems[0].format().splitlines()[0]
+    return result.policy, None
+
+
+def _policy_hash(policy: Policy) -> str:
+    h = hashlib.sha256()
+    for f in policy.files:
+        try:
+            h.update(Path(f.path).read_bytes())
+        except OSError:
+            h.update(f.path.encode())
+    return h.hexdigest()[:16]
+
+
+def _load_persistent(agent: Agent) -> None:
+    log = agent.log
+    try:
+        from engine.state.persistent import PersistentClassDB
+    except ImportError:
+        return
+    try:
+        db = PersistentClassDB.open(agent.opts.workdir.state_db, log=log)
+    except Exception as e:  # a broken state DB must not stop the run
+        log.error(f"Persistent classes unavailable: {e}")
+        return
+    agent.persistent = db
+    now = time.time()
+    log.verbose("Loading persistent classes")
+    for name, pc in db.load(now).items():
+        minutes = max(0, int((pc.expires - now) // 60))
+        log.verbose(f"Persistent class '{name}' for {minutes} more minutes")
+        agent.ctx.define(name, "namespace", pc.tags if isinstance(pc.tags, (list, tuple)) else ())
+
+
+def _load_monitor(agent: Agent) -> None:
+    env_data = agent.opts.workdir.state / "env_data"
+    if not env_data.exists():
+        return
+    try:
+        from engine.daemons.observables import read_env_data
+    except ImportError:
+        return
+    try:
+        classes, variables = read_env_data(env_data)
+    except OSError:
+        return
+    for c in classes:
+        agent.ctx.hard.add(c)
+    for k, v in variables.items():
+        agent.ctx.set_var("mon", k, v, "slist" if isinstance(v, list) else "string")
+
+
+def _control_value(agent: Agent, body_type: str, lval: str) -> Any:
+    for body in agent.policy.control_bodies(body_type):
+        for c in body.constraints:
+            if c.lval != lval:
+                continue
+            if c.guard != "any" and not agent.ctx.class_defined(c.guard):
+                continue
+            try:
+                return agent.resolver.value(c.rval, agent.lookup, lval)
+            except (Unresolved, FunctionFailed):
+                return None
+    return None
+
+
+def _bundlesequence(agent: Agent) -> list[BundleCall]:
+    if agent.opts.bundlesequence:
+        return [BundleCall(b, ()) for b in agent.opts.bundlesequence]
+    for body in agent.policy.control_bodies("common"):
+        for c in body.constraints:
+            if c.lval != "bundlesequence":
+                continue
+            if c.guard != "any" and not agent.ctx.class_defined(c.guard):
+                continue
+            items = c.rval.items if isinstance(c.rval, RList) else (c.rval,)
+            out: list[BundleCall] = []
+            for item in items:
+                if isinstance(item, FnCall):
+                    out.append(agent.resolver.bundle_call(item, agent.lookup))
+                elif isinstance(item, Scalar):
+                    try:
+                        v = agent.resolver.value(RList((item,), item.pos), agent.lookup)
+                    except (Unresolved, FunctionFailed):
+                        continue
+                    out.extend(BundleCall(name, ()) for name in v)
+            return out
+    entry = os.path.abspath(agent.opts.policy_file)
+    for f in agent.policy.files:
+        if os.path.abspath(f.path) == entry and any(b.name == "__main__" for b in f.bundles):
+            return [BundleCall("__main__", ())]
+    return []
+
+
+def run(opts: AgentOptions, log: LineLogger) -> int:
+    """Carry out one run; returns the exit code."""
+    from engine.eval.hardclasses import discover
+
+    start = time.time()
+    wd = opts.workdir.ensure()
+    policy, error = load_valid_policy(opts.policy_file, wd.root, log)
+    if policy is None:
+        _write_report(opts, start, None, EXIT_POLICY_INVALID, error, None, log)
+        return EXIT_POLICY_INVALID
+    hard, sys_vars = discover(wd.root, start)
+    entry = os.path.abspath(opts.policy_file)
+    sys_vars.update({
+        "policy_entry_filename": entry,
+        "policy_entry_dirname": os.path.dirname(entry),
+        "policy_entry_basename": os.path.basename(entry),
+    })
+    if log.enabled(3):
+        hard.add("inform_mode")
+    if log.enabled(4):
+        hard.add("verbose_mode")
+    if opts.dry_run:
+        hard.add("opt_dry_run")
+    agent = Agent(policy, opts, log, hard, sys_vars)
+    _load_persistent(agent)
+    _load_monitor(agent)
+    if not opts.no_lock:
+        try:
+            from engine.state.locks import LockDB
+
+            agent.locks = LockDB.open(wd.lock_db, log=log)
+        except Exception as e:  # locks unavailable: run, but say so
+            log.error(f"Lock database unavailable, running without locks: {e}")
+            agent.locks = None
+    try:
+        for bundle in [b for f in policy.files for b in f.bundles]:
+            if bundle.bundle_type == "common" and not bundle.args:
+                run_bundle(agent, bundle, (), passes=2, only=("vars", "classes"))
+        ifelapsed = _control_value(agent, "agent", "ifelapsed")
+        if isinstance(ifelapsed, str) and ifelapsed.isdigit():
+            agent.ifelapsed = int(ifelapsed)
+        expireafter = _control_value(agent, "agent", "expireafter")
+        if isinstance(expireafter, str) and expireafter.isdigit():
+            agent.expireafter = int(expireafter)
+        sequence = _bundlesequence(agent)
+        if not sequence:
+            log.error("No bundlesequence in 'body common control' and no bundle agent __main__")
+        for call in sequence:
+            bundle = policy.find_bundle(call.name)
+            if bundle is None:
+                log.error(f"Bundle '{call.name}' listed in the bundlesequence is not defined")
+                continue
+            run_bundle(agent, bundle, call.args)
+        _show(agent, opts)
+    finally:
+        if agent.locks is not None:
+            agent.locks.close()
+        if agent.persistent is not None:
+            agent.persistent.close()
+    _write_report(opts, start, agent, EXIT_OK, None, _policy_hash(policy), log)
+    return EXIT_OK
+
+
+def _show(agent: Agent, opts: AgentOptions) -> None:
+    show_classes = opts.show_classes
+    show_vars = opts.show_vars
+    out = agent.log
+    if show_classes is not None:
+        rx = re.compile(show_classes or ".*")
+        out.stream.write(f"{'Class name':<50} Meta tags\n")
+        for c in sorted(agent.ctx.all_classes()):
+            if rx.fullmatch(c):
+                tags = ",".join(agent.ctx.class_tags.get(c, ("source=agent", "hardclass") if c in agent.ctx.hard else ("source=promise",)))
+                out.stream.write(f"{c:<50} {tags}\n")
+    if show_vars is not None:
+        from engine.eval.values import Data
+
+        rx = re.compile(show_vars or ".*")
+        out.stream.write(f"{'Variable name':<50} {'Variable value':<60} Meta tags\n")
+        for scope, table in sorted(agent.ctx.scopes.items()):
+            qual = scope if ":" in scope else f"default:{scope}"
+            for name, var in sorted(table.items()):
+                full = f"{qual}.{name}"
+                if not rx.fullmatch(full):
+                    continue
+                v = var.value
+                if isinstance(v, list):
+                    text = " {" + ",".join(f'"{x}"' for x in v) + "}"
+                elif isinstance(v, Data):
+                    text = v.to_json()
+                else:
+                    text = str(v)
+                out.stream.write(f"{full:<50} {text:<60} {','.join(var.tags)}\n")
+
+
+def _write_report(opts: AgentOptions, start: float, agent: Agent | None, code: int,
+                  error: str | None, policy_hash: str | None, log: LineLogger) -> None:
+    try:
+        from engine.state import runs
+    except ImportError:
+        return
+    end = time.time()
+    counts = dict(agent.counts) if agent else {"kept": 0, "repaired": 0, "notkept": 0, "skipped": 0}
+    records = [runs.PromiseRecord(**r) for r in agent.records] if agent else []
+    classes = sorted(agent.ctx.soft) if agent else []
+    report = runs.RunReport(
+        id=f"{time.strftime('%Y%m%dT%H%M%S', time.localtime(start))}-{os.getpid()}",
+        start=start,
+        end=end,
+        pid=os.getpid(),
+        policy_file=os.path.abspath(opts.policy_file),
+        policy_hash=policy_hash or "",
+        flags=list(opts.flags),
+        started_by=opts.started_by,
+        exit_code=code,
+        interrupted=False,
+        policy_error=error,
+        counts=counts,
+        classes=classes,
+        negated=sorted(opts.negates),
+        promises=records,
+        output_file=opts.output_file,
+    )
+    try:
+        runs.write_run_report(opts.workdir.runs, report)
+        keep = 100
+        try:
+            from engine.settings import Settings
+
+            keep = Settings.load(opts.workdir.root).agent.run_reports_keep
+        except Exception:
+            pass
+        runs.prune(opts.workdir.runs, keep)
+    except OSError as e:
+        log.error(f"Could not write the run report: {e}")

@@ -1,0 +1,142 @@
+"""``classes:`` — define classes from expressions, combinations and selections.
+
+Attributes: ``expression``, ``and``, ``or``, ``xor``, ``not``, ``select_class``
+(one class of a list, chosen stably from the host name), ``dist`` (one class at
+random, weighted), ``scope`` (``bundle`` by default in agent bundles,
+``namespace`` in common bundles), ``persistence`` (minutes; stored in
+``cf_state.lmdb`` with tags ``source=promise`` plus ``meta``). A promise with none
+of the deciding attributes defines its class whenever its guard holds.
+"""
+
+from __future__ import annotations
+
+import random
+import zlib
+from typing import TYPE_CHECKING, Any
+
+from engine.eval.classexpr import canonify
+from engine.eval.expand import expand
+from engine.eval.resolve import FunctionFailed, Unresolved
+from engine.policy.ast import FnCall, Promise, RList, Scalar
+
+if TYPE_CHECKING:
+    from engine.eval.agent import Agent
+
+DECIDING = ("expression", "and", "or", "xor", "not", "select_class", "dist")
+
+
+def _truth(agent: Agent, rval: Any) -> bool | None:
+    if isinstance(rval, FnCall):
+        v = agent.resolver.call(rval, agent.lookup)
+        if isinstance(v, bool):
+            return v
+        return agent.ctx.class_defined(str(v))
+    if isinstance(rval, Scalar):
+        text, ok = expand(rval.value, agent.lookup)
+        if not ok:
+            return None
+        return agent.ctx.class_defined(text)
+    return None
+
+
+def _items(agent: Agent, rval: Any) -> list[bool | None]:
+    if isinstance(rval, RList):
+        out: list[bool | None] = []
+        for item in rval.items:
+            if isinstance(item, Scalar) and item.value.startswith("@("):
+                for v in agent.resolver.list_items(RList((item,), item.pos), agent.lookup):
+                    out.append(agent.ctx.class_defined(v))
+            else:
+                out.append(_truth(agent, item))
+        return out
+    if isinstance(rval, FnCall):
+        v = agent.resolver.call(rval, agent.lookup)
+        if isinstance(v, list):
+            return [agent.ctx.class_defined(x) for x in v]
+        return [bool(v) if isinstance(v, bool) else agent.ctx.class_defined(str(v))]
+    return [_truth(agent, rval)]
+
+
+def decide(agent: Agent, p: Promise, name: str) -> tuple[bool | None, list[str]]:
+    """(whether to define, extra classes); None when it cannot be decided yet."""
+    for lval in DECIDING:
+        rval = p.get(lval)
+        if rval is None:
+            continue
+        if lval == "expression":
+            return _truth(agent, rval), []
+        if lval == "not":
+            v = _truth(agent, rval)
+            return (None if v is None else not v), []
+        if lval in ("and", "or", "xor"):
+            values = _items(agent, rval)
+            if any(v is None for v in values):
+                return None, []
+            if lval == "and":
+                return all(values), []
+            if lval == "or":
+                return any(values), []
+            return sum(1 for v in values if v) % 2 == 1, []
+        if lval == "select_class":
+            options = agent.resolver.value(rval, agent.lookup, lval)
+            options = options if isinstance(options, list) else [options]
+            if not options:
+                return False, []
+            pick = zlib.crc32(agent.host.encode()) % len(options)
+            return False, [options[pick]]
+        if lval == "dist":
+            weights = agent.resolver.value(rval, agent.lookup, lval)
+            weights = [float(w) for w in (weights if isinstance(weights, list) else [weights])]
+            total = sum(weights)
+            if total <= 0:
+                return False, []
+            r = random.uniform(0, total)
+            acc = 0.0
+            for i, w in enumerate(weights):
+                acc += w
+                if r <= acc:
+                    return False, [f"{name}_{i}"]
+            return False, [f"{name}_{len(weights) - 1}"]
+    return True, []
+
+
+def evaluate_classes(agent: Agent, p: Promise, promiser: str, last: bool) -> None:
+    name = canonify(promiser)
+    try:
+        holds, extra = decide(agent, p, name)
+    except (Unresolved, FunctionFailed) as e:
+        if last and isinstance(e, FunctionFailed):
+            agent.log.error(f"{e} (in classes promise '{promiser}' at {p.pos})")
+        return
+    if holds is None:
+        return
+    frame = agent.ctx.frame
+    default_scope = "namespace" if frame is None or frame.bundle_type == "common" else "bundle"
+    scope_rval = p.get("scope")
+    scope = scope_rval.value if isinstance(scope_rval, Scalar) else default_scope
+    targets = ([name] if holds else []) + [canonify(e) for e in extra]
+    if not targets:
+        return
+    meta = []
+    meta_rval = p.get("meta")
+    if meta_rval is not None:
+        try:
+            mv = agent.resolver.value(meta_rval, agent.lookup, "meta")
+            meta = mv if isinstance(mv, list) else [mv]
+        except (Unresolved, FunctionFailed):
+            meta = []
+    persistence = p.get("persistence")
+    for target in targets:
+        if agent.ctx.is_defined(target):
+            continue
+        if persistence is not None and agent.persistent is not None:
+            minutes = agent.resolver.scalar(persistence.value, agent.lookup) if isinstance(persistence, Scalar) else "0"
+            try:
+                n = int(minutes)
+            except ValueError:
+                n = 0
+            if n > 0:
+                agent.persistent.save(target, n, "reset", ["source=promise", *meta])
+                scope = "namespace"
+        agent.ctx.define(target, scope, ["source=promise", *meta])
+        agent.log.verbose(f"C: + {'Global' if scope == 'namespace' else 'Bundle'} class: {target}")

@@ -1,0 +1,34 @@
+"""``methods:`` — call another bundle (``usebundle => name(args)``).
+
+The method's outcome aggregates the called bundle's promises: not kept if any
+failed, repaired if any repaired, else kept. A missing bundle is an error.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from engine.promises.base import BundleCall, Outcome, PromiseResult, ResolvedPromise
+
+if TYPE_CHECKING:
+    from engine.eval.agent import Agent
+
+
+def actuate_method(agent: Agent, rp: ResolvedPromise) -> PromiseResult:
+    from engine.eval.bundles import run_bundle
+
+    call = rp.attrs.get("usebundle")
+    if not isinstance(call, BundleCall):
+        call = BundleCall(rp.promiser, ())
+    bundle = agent.policy.find_bundle(call.name, rp.namespace)
+    if bundle is None or bundle.bundle_type not in ("agent", "common"):
+        agent.log.error(f"Method '{rp.promiser}' refers to an unknown bundle '{call.name}'")
+        return PromiseResult(Outcome.NOTKEPT, message=f"unknown bundle '{call.name}'")
+    if len(call.args) != len(bundle.args):
+        agent.log.error(
+            f"Method '{rp.promiser}' calls bundle '{call.name}' with {len(call.args)} "
+            f"arguments, it takes {len(bundle.args)}"
+        )
+        return PromiseResult(Outcome.NOTKEPT, message="wrong number of arguments")
+    tally = run_bundle(agent, bundle, call.args)
+    return PromiseResult(tally.outcome())

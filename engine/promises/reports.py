@@ -1,0 +1,26 @@
+"""``reports:`` — print ``R: text``, or append it to ``report_to_file``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from engine.promises.base import Outcome, PromiseResult, ResolvedPromise
+
+if TYPE_CHECKING:
+    from engine.eval.agent import Agent
+
+
+def actuate_report(agent: Agent, rp: ResolvedPromise) -> PromiseResult:
+    target = rp.str_attr("report_to_file")
+    if target:
+        if agent.dry_run:
+            return PromiseResult(Outcome.NOTKEPT, message="dry run: report not written")
+        try:
+            with open(target, "a", encoding="utf-8") as fh:
+                fh.write(rp.promiser + "\n")
+        except OSError as e:
+            agent.log.error(f"Could not append report to '{target}': {e.strerror}")
+            return PromiseResult(Outcome.NOTKEPT, message=str(e))
+        return PromiseResult(Outcome.REPAIRED)
+    agent.log.report(rp.promiser)
+    return PromiseResult(Outcome.REPAIRED)

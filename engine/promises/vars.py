@@ -1,0 +1,120 @@
+"""``vars:`` — define string, int, real, list and data variables in the bundle's scope.
+
+Re-evaluated on every pass, so a later definition replaces an earlier one, as in
+cf-agent. A value whose references do not resolve is stored as written (cf-agent
+does the same); a function that cannot run yet leaves the variable undefined.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from engine.eval import expand as ex
+from engine.eval.resolve import FunctionFailed, Unresolved
+from engine.eval.values import LIST_TYPES, Data
+from engine.policy.ast import FnCall, Promise, RList, Scalar
+
+if TYPE_CHECKING:
+    from engine.eval.agent import Agent
+
+VAR_TYPES = ("string", "int", "real", "slist", "ilist", "rlist", "data")
+
+
+def evaluate_vars(agent: Agent, p: Promise, name: str, last: bool) -> None:
+    vtype = next((c.lval for c in p.constraints if c.lval in VAR_TYPES), None)
+    if vtype is None:
+        return
+    rval = p.get(vtype)
+    assert rval is not None
+    frame = agent.ctx.frame
+    scope = frame.scope if frame else "default:main"
+    try:
+        value = _value(agent, vtype, rval)
+    except Unresolved:
+        return
+    except FunctionFailed as e:
+        if last:
+            agent.log.error(f"{e} (in vars promise '{name}' at {p.pos})")
+        return
+    if value is None:
+        return
+    if "$" in name:
+        name, ok = ex.expand(name, agent.lookup)
+    agent.ctx.set_var(scope, name, value, vtype)
+
+
+def _value(agent: Agent, vtype: str, rval: Any) -> Any:
+    lookup = agent.lookup
+    resolver = agent.resolver
+    if vtype in LIST_TYPES:
+        if isinstance(rval, RList):
+            return resolver.list_items(rval, lookup)
+        if isinstance(rval, FnCall):
+            v = resolver.call(rval, lookup)
+            if isinstance(v, Data):
+                return ex.list_value(v) or []
+            if isinstance(v, str):
+                return [v]
+            return v
+        whole = ex.whole_list_ref(rval.value)
+        if whole is not None:
+            v = ex.list_value(lookup(resolver.scalar(whole, lookup)))
+            if v is None:
+                raise Unresolved(rval.value)
+            return v
+        text, _ = ex.expand(rval.value, lookup)
+        return [text]
+    if vtype == "data":
+        if isinstance(rval, FnCall):
+            v = resolver.call(rval, lookup)
+            if isinstance(v, Data):
+                return v
+            if isinstance(v, list):
+                return Data(v)
+            return Data(json.loads(v)) if isinstance(v, str) else None
+        if isinstance(rval, Scalar):
+            whole = ex.whole_list_ref(rval.value)
+            if whole is not None:
+                v = lookup(whole)
+                if isinstance(v, Data):
+                    return v
+                if isinstance(v, list):
+                    return Data(v)
+                raise Unresolved(rval.value)
+            text, ok = ex.expand(rval.value, lookup)
+            if not ok:
+                raise Unresolved(text)
+            try:
+                return Data(json.loads(text))
+            except ValueError as e:
+                raise FunctionFailed(f"data value is not valid JSON: {e}") from e
+        return Data(resolver.list_items(rval, lookup))
+    # scalars
+    if isinstance(rval, FnCall):
+        v = resolver.call(rval, lookup)
+        if isinstance(v, bool):
+            return "any" if v else "!any"
+        if isinstance(v, (list, Data)):
+            raise FunctionFailed(f"function '{rval.name}' returns a list, not a {vtype}")
+        return str(v)
+    if isinstance(rval, RList):
+        raise FunctionFailed(f"a list cannot be assigned to a {vtype} variable")
+    text, _ = ex.expand(rval.value, lookup)
+    return text
+
+
+def evaluate_meta(agent: Agent, p: Promise, name: str) -> None:
+    """``meta:`` promises: bundle tags (``tags``) are kept for bundlesmatching."""
+    frame = agent.ctx.frame
+    if frame is None:
+        return
+    for c in p.constraints:
+        if c.lval in ("slist", "string"):
+            try:
+                value = agent.resolver.value(c.rval, agent.lookup, c.lval)
+            except (Unresolved, FunctionFailed):
+                return
+            agent.ctx.set_var(f"{frame.scope}_meta", name, value, c.lval)
+            if name == "tags":
+                agent.ctx.bundle_meta[frame.scope] = value if isinstance(value, list) else [value]
