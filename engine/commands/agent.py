@@ -49,6 +49,11 @@ def run(args: argparse.Namespace) -> int:
     level = Level.VERBOSE if args.verbose else Level.INFO if args.inform else Level.NOTICE
     log = LineLogger(level, sys.stdout, timestamps=args.timestamp)
     wd = Workdir.resolve(args.workdir)
+    if not args.file and not wd.promises_cf.exists():
+        from engine.seed import seed_workdir
+
+        for path in seed_workdir(wd):
+            log.info(f"Seeded '{path}' from the shipped policy")
     flags = [f for f, on in (("-K", args.no_lock), ("-I", args.inform), ("-v", args.verbose),
                              ("-n", args.dry_run)) if on]
     opts = AgentOptions(

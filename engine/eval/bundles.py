@@ -200,7 +200,7 @@ def _actuate_locked(agent: Agent, p: Promise, rp: ResolvedPromise) -> None:
     expireafter = _int(action.get("expireafter"), agent.expireafter)
     lock_id = None
     if not agent.opts.no_lock and p.promise_type not in UNLOCKED_TYPES and agent.locks is not None:
-        from engine.state.locks import lock_name, promise_digest
+        from engine.state.lockname import lock_name, promise_digest
 
         lock_promiser = rp.promiser
         if p.promise_type == "methods":
