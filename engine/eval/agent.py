@@ -106,6 +106,7 @@ class Agent:
         self.fn_lookup: Any = None
         self._unresolved = False
         self.done: set[tuple] = set()
+        self.verified: set[tuple] = set()
         self.handles: dict[str, Outcome] = {}
         self.tallies: list[Tally] = []
         self.records: list[dict[str, Any]] = []

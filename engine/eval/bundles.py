@@ -178,6 +178,13 @@ def _evaluate_binding(agent: Agent, p: Promise, binding: dict[str, Any], key: tu
         handle=handle,
         lvals=tuple(c.lval for c in p.constraints),
     )
+    # cf-agent verifies a promise once per run: the same expanded promise met
+    # again (a bundle called twice with the same arguments) is not repeated
+    digest_key = (ptype, rp.namespace, rp.bundle, promiser,
+                  tuple((k, _flat(v)) for k, v in attrs.items()))
+    if digest_key in agent.verified:
+        return
+    agent.verified.add(digest_key)
     _actuate_locked(agent, p, rp)
 
 

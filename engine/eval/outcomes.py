@@ -43,8 +43,8 @@ def _names(value: object) -> list[str]:
 
 def apply_result(agent: Agent, p: Promise, rp: ResolvedPromise, result: PromiseResult) -> None:
     outcome = result.outcome
-    if outcome is Outcome.SKIPPED:
-        return
+    if outcome is Outcome.SKIPPED or rp.promise_type == "reports":
+        return  # reports are no-ops for outcome classes and methods' tallies
     if agent.tallies:
         tally = agent.tallies[-1]
         if outcome is Outcome.KEPT:

@@ -23,4 +23,4 @@ def actuate_report(agent: Agent, rp: ResolvedPromise) -> PromiseResult:
             return PromiseResult(Outcome.NOTKEPT, message=str(e))
         return PromiseResult(Outcome.REPAIRED)
     agent.log.report(rp.promiser)
-    return PromiseResult(Outcome.REPAIRED)
+    return PromiseResult(Outcome.KEPT)

@@ -1,0 +1,110 @@
+"""Running commands (execresult, returnszero) and the environment (getenv).
+
+``noshell`` commands are split into words the way cf-agent does (double and
+single quotes group, no other shell syntax) and must start with an absolute
+path; ``useshell`` runs ``/bin/sh -c``. A command never runs longer than
+:data:`EXEC_TIMEOUT` seconds; past that it is killed and the call fails.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from engine.eval.functions._util import need_int
+from engine.eval.functions.registry import FnEnv, FunctionError, function
+from engine.eval.values import Data
+
+EXEC_TIMEOUT = 300.0
+SHELL = "/bin/sh"
+
+
+def split_command(cmd: str) -> list[str]:
+    """Split a ``noshell`` command line: whitespace separates, quotes group."""
+    words: list[str] = []
+    cur: list[str] = []
+    quote = ""
+    have = False
+    for ch in cmd:
+        if quote:
+            if ch == quote:
+                quote = ""
+            else:
+                cur.append(ch)
+        elif ch in "\"'`":
+            quote = ch
+            have = True
+        elif ch in " \t\n":
+            if cur or have:
+                words.append("".join(cur))
+                cur, have = [], False
+        else:
+            cur.append(ch)
+    if cur or have:
+        words.append("".join(cur))
+    return words
+
+
+def _argv(fn: str, cmd: str, shell: str) -> list[str]:
+    if shell == "useshell":
+        return [SHELL, "-c", cmd]
+    if shell == "noshell":
+        argv = split_command(cmd)
+        if not argv or not argv[0].startswith("/"):
+            raise FunctionError(f"{fn} '{cmd}' does not have an absolute path")
+        if not os.path.isfile(argv[0]):
+            raise FunctionError(f"Proposed executable file '{argv[0]}' doesn't exist")
+        if not os.access(argv[0], os.X_OK):
+            raise FunctionError(f"{fn} '{cmd}' is assumed to be executable but isn't")
+        return argv
+    if shell == "powershell":
+        raise FunctionError(f"{fn}: powershell is only supported on Windows")
+    raise FunctionError(f"{fn}: shell type must be 'noshell', 'useshell' or 'powershell', not '{shell}'")
+
+
+def run_command(fn: str, cmd: str, shell: str, merge_stderr: bool = True) -> tuple[int, str]:
+    """Run ``cmd``; return (exit code, output with trailing newlines removed)."""
+    argv = _argv(fn, cmd, shell)
+    try:
+        proc = subprocess.run(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if merge_stderr else subprocess.DEVNULL,
+            timeout=EXEC_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise FunctionError(f"{fn} '{cmd}' timed out after {EXEC_TIMEOUT:g} seconds") from None
+    except OSError as e:
+        raise FunctionError(f"{fn} '{cmd}' could not be run ({e.strerror})") from None
+    out = proc.stdout.decode("utf-8", "surrogateescape").rstrip("\n")
+    return proc.returncode, out
+
+
+@function("execresult", "string", 1, 3)
+def execresult(env: FnEnv, cmd: str, shell: str = "noshell", output: str = "both") -> str:
+    """execresult(command, shell, output): the command's output (stdout and stderr),
+    trailing newlines removed; the exit code does not matter."""
+    return run_command("execresult", cmd, shell)[1]
+
+
+@function("execresult_as_data", "data", 1, 3)
+def execresult_as_data(env: FnEnv, cmd: str, shell: str = "noshell", output: str = "both") -> Data:
+    """execresult_as_data(command, shell, output): ``{"exit_code": n, "output": text}``."""
+    code, out = run_command("execresult_as_data", cmd, shell, output != "stdout")
+    return Data({"exit_code": code, "output": out})
+
+
+@function("returnszero", "class", 2, 2)
+def returnszero(env: FnEnv, cmd: str, shell: str) -> bool:
+    """returnszero(command, shell): true when the command exits with status 0."""
+    return run_command("returnszero", cmd, shell)[0] == 0
+
+
+@function("getenv", "string", 2, 2)
+def getenv(env: FnEnv, name: str, maxlen: str) -> str:
+    """getenv(variable, maxlength): the environment variable's value, cut to
+    ``maxlength`` bytes; empty when unset."""
+    n = need_int("getenv", maxlen)
+    return os.environ.get(name, "")[: max(n, 0)]

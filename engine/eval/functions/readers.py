@@ -1,0 +1,146 @@
+"""Functions that read files into values: readfile, read*list, read*array, regline, getfields.
+
+Common arguments: ``comment`` is a regex whose matches are removed before
+splitting (empty: none); ``split`` is a regex; ``maxent`` caps the entries;
+``maxsize`` caps the bytes read (0: the whole file).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.eval.functions._util import cf_int, cf_real, full_match, need_int, pcre
+from engine.eval.functions.registry import FnEnv, FunctionError, function
+from engine.eval.values import Data
+
+
+def read_text(path: str, maxsize: int = 0, fn: str = "readfile") -> str:
+    """Up to ``maxsize`` bytes of ``path`` (all if 0) as text; FunctionError if unreadable."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(maxsize) if maxsize > 0 else f.read()
+    except OSError as e:
+        raise FunctionError(f"{fn}: could not read file '{path}' ({e.strerror})") from None
+    return data.decode("utf-8", "surrogateescape")
+
+
+def _strip_comments(text: str, comment: str) -> str:
+    return pcre(comment).sub("", text) if comment else text
+
+
+@function("readfile", "string", 1, 2)
+def readfile(env: FnEnv, path: str, maxsize: str = "0") -> str:
+    """readfile(filename, maxbytes): the file's contents (0 or absent: the whole file)."""
+    return read_text(path, need_int("readfile", maxsize), "readfile")
+
+
+def _read_items(path: str, comment: str, split: str, maxent: str, maxsize: str, fn: str) -> list[str]:
+    text = _strip_comments(read_text(path, need_int(fn, maxsize), fn), comment)
+    items = [x for x in pcre(split).split(text) if x != ""] if split else [text]
+    return items[: need_int(fn, maxent)]
+
+
+@function("readstringlist", "slist", 5, 5)
+def readstringlist(env: FnEnv, path: str, comment: str, split: str, maxent: str, maxsize: str) -> list[str]:
+    """readstringlist(filename, comment, split, maxent, maxbytes): the file's pieces
+    between ``split`` matches, comments removed, empty pieces dropped."""
+    return _read_items(path, comment, split, maxent, maxsize, "readstringlist")
+
+
+@function("readintlist", "ilist", 5, 5)
+def readintlist(env: FnEnv, path: str, comment: str, split: str, maxent: str, maxsize: str) -> list[str]:
+    """readintlist(filename, comment, split, maxent, maxbytes): like readstringlist; every item must be an integer."""
+    items = _read_items(path, comment, split, maxent, maxsize, "readintlist")
+    for it in items:
+        if cf_int(it) is None:
+            raise FunctionError(f"Presumed int value '{it}' read from file '{path}' has no recognizable value")
+    return items
+
+
+@function("readreallist", "rlist", 5, 5)
+def readreallist(env: FnEnv, path: str, comment: str, split: str, maxent: str, maxsize: str) -> list[str]:
+    """readreallist(filename, comment, split, maxent, maxbytes): like readstringlist; every item must be a number."""
+    items = _read_items(path, comment, split, maxent, maxsize, "readreallist")
+    for it in items:
+        if cf_real(it) is None:
+            raise FunctionError(f"Presumed real value '{it}' read from file '{path}' has no recognizable value")
+    return items
+
+
+def _rows(text: str, comment: str, split: str, maxent: int) -> list[list[str]]:
+    """Non-empty lines (after comment removal), each split into fields."""
+    text = _strip_comments(text, comment)
+    rx = pcre(split)
+    rows = [rx.split(line) for line in text.split("\n") if line.strip() != ""]
+    return rows[:maxent]
+
+
+def _table(path: str, comment: str, split: str, maxent: str, maxsize: str, fn: str) -> list[list[str]]:
+    return _rows(read_text(path, need_int(fn, maxsize), fn), comment, split, need_int(fn, maxent))
+
+
+def _define(env: FnEnv, name: str, values: dict[str, str]) -> None:
+    define = getattr(env, "define_array", None)
+    if define is not None:
+        define(name, values)
+
+
+@function("readstringarray", "int", 6, 6)
+def readstringarray(env: FnEnv, array: str, path: str, comment: str, split: str, maxent: str, maxsize: str) -> str:
+    """readstringarray(array, filename, comment, split, maxent, maxbytes): defines
+    ``array[first_field][i]`` for each field of each line; returns the line count."""
+    rows = _table(path, comment, split, maxent, maxsize, "readstringarray")
+    values = {f"{row[0]}][{i}": v for row in rows for i, v in enumerate(row)}
+    _define(env, array, values)
+    return str(len(rows))
+
+
+@function("readstringarrayidx", "int", 6, 6)
+def readstringarrayidx(env: FnEnv, array: str, path: str, comment: str, split: str, maxent: str, maxsize: str) -> str:
+    """readstringarrayidx(array, filename, comment, split, maxent, maxbytes): like
+    readstringarray but keyed by line number: ``array[line][i]``."""
+    rows = _table(path, comment, split, maxent, maxsize, "readstringarrayidx")
+    values = {f"{n}][{i}": v for n, row in enumerate(rows) for i, v in enumerate(row)}
+    _define(env, array, values)
+    return str(len(rows))
+
+
+@function("data_readstringarray", "data", 5, 5)
+def data_readstringarray(env: FnEnv, path: str, comment: str, split: str, maxent: str, maxsize: str) -> Data:
+    """data_readstringarray(filename, comment, split, maxent, maxbytes): a map from each
+    line's first field to its other fields (a later line replaces an earlier one)."""
+    rows = _table(path, comment, split, maxent, maxsize, "data_readstringarray")
+    out: dict[str, Any] = {}
+    for row in rows:
+        out.pop(row[0], None)
+        out[row[0]] = row[1:]
+    return Data(dict(sorted(out.items())))
+
+
+@function("data_readstringarrayidx", "data", 5, 5)
+def data_readstringarrayidx(env: FnEnv, path: str, comment: str, split: str, maxent: str, maxsize: str) -> Data:
+    """data_readstringarrayidx(filename, comment, split, maxent, maxbytes): a list of
+    each line's fields."""
+    return Data(_table(path, comment, split, maxent, maxsize, "data_readstringarrayidx"))
+
+
+@function("regline", "class", 2, 2)
+def regline(env: FnEnv, regex: str, path: str) -> bool:
+    """regline(regex, filename): true when ``regex`` matches some whole line of the file."""
+    try:
+        text = read_text(path, 0, "regline")
+    except FunctionError:
+        return False
+    return any(full_match(regex, ln) for ln in text.split("\n"))
+
+
+@function("getfields", "int", 4, 4)
+def getfields(env: FnEnv, regex: str, path: str, split: str, array: str) -> str:
+    """getfields(regex, filename, split, array_lval): splits the first line matching
+    ``regex`` into ``array[1]``, ``array[2]``...; returns the number of matching lines."""
+    text = read_text(path, 0, "getfields")
+    lines = [ln for ln in text.split("\n") if full_match(regex, ln)]
+    if lines:
+        fields = pcre(split).split(lines[0])
+        _define(env, array, {str(i + 1): v for i, v in enumerate(fields)})
+    return str(len(lines))
