@@ -107,6 +107,8 @@ class Agent:
         self._unresolved = False
         self.done: set[tuple] = set()
         self.verified: set[tuple] = set()
+        self.ran: set[int] = set()
+        self._static: dict[int, bool] = {}
         self.handles: dict[str, Outcome] = {}
         self.tallies: list[Tally] = []
         self.records: list[dict[str, Any]] = []
@@ -117,6 +119,7 @@ class Agent:
         self.persistent: Any = None
         self.deferred_reports: list[str] = []
         self.pass_no = 1
+        self.start = time.time()
 
     # ===== lookups ==========================================================
     def lookup(self, name: str) -> Any:
@@ -216,6 +219,17 @@ class Agent:
                 expanded.append(b)
         self.overlay = {}
         return expanded
+
+    def is_static(self, p: Promise) -> bool:
+        """True when nothing in ``p`` can expand differently on a later pass:
+        it calls no function and refers only to ``sys``, ``const`` and ``this``."""
+        cached = self._static.get(id(p))
+        if cached is None:
+            cached = not any(isinstance(c.rval, FnCall) or _has_call(c.rval) for c in p.constraints)
+            if cached:
+                cached = all(ex.static_refs(s) for s in self.promise_strings(p))
+            self._static[id(p)] = cached
+        return cached
 
     def set_this(self, p: Promise, promiser: str | None = None) -> None:
         frame = self.ctx.frame
@@ -337,6 +351,14 @@ class Agent:
         from engine.eval.outcomes import apply_result
 
         apply_result(self, p, rp, result)
+
+
+def _has_call(rval: Rval) -> bool:
+    if isinstance(rval, FnCall):
+        return True
+    if isinstance(rval, RList):
+        return any(_has_call(i) for i in rval.items)
+    return False
 
 
 def _collect(rval: Rval, out: list[str]) -> None:

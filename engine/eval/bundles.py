@@ -85,6 +85,11 @@ def run_bundle(agent: Agent, bundle: Bundle, args: tuple[Any, ...] = (),
             for ptype in order:
                 for p in grouped.get(ptype, ()):
                     evaluate_promise(agent, p, last)
+                if ptype == "classes":
+                    # cf-agent resolves variables again once classes are known,
+                    # before any other promise type of the same pass runs
+                    for p in grouped.get("vars", ()):
+                        evaluate_promise(agent, p, last)
             # promise types vigil does not know run through their module or
             # are reported once as unsupported by validation
     finally:
@@ -101,9 +106,12 @@ def run_bundle(agent: Agent, bundle: Bundle, args: tuple[Any, ...] = (),
 def evaluate_promise(agent: Agent, p: Promise, last: bool) -> None:
     ptype = p.promise_type
     agent.set_this(p)
-    if not agent.guard_holds(p):
-        return
     recurring = ptype in ("vars", "classes", "meta", "defaults")
+    if not agent.guard_holds(p):
+        if last and not recurring and id(p) not in agent.ran:
+            agent.record(p, p.promiser, "skipped", SkipReason.GUARD_FALSE,
+                         f"class guard '{p.guard}' is false")
+        return
     for binding in agent.bindings(p):
         key = (id(p), tuple(sorted(binding.items())), id(agent.ctx.frame))
         if not recurring and key in agent.done:
@@ -122,9 +130,7 @@ def _evaluate_binding(agent: Agent, p: Promise, binding: dict[str, Any], key: tu
     agent.set_this(p, promiser)
     holds, reason, detail = agent.condition(p)
     if not holds:
-        if reason is SkipReason.UNRESOLVED and not last:
-            return
-        if not recurring:
+        if last and not recurring and key not in agent.done:
             agent.done.add(key)
             agent.log.verbose(f"Skipping promise '{p.promiser}' because {detail}")
             agent.record(p, promiser, "skipped", reason, detail)
@@ -165,7 +171,9 @@ def _evaluate_binding(agent: Agent, p: Promise, binding: dict[str, Any], key: tu
         return  # printed as written in the last pass
     if not resolved and ptype != "reports" and not last:
         return
-    agent.done.add(key)
+    if agent.is_static(p):
+        agent.done.add(key)  # nothing in it can change between passes
+    agent.ran.add(id(p))
     frame = agent.ctx.frame
     handle = attrs.get("handle") if isinstance(attrs.get("handle"), str) else None
     rp = ResolvedPromise(
@@ -183,6 +191,8 @@ def _evaluate_binding(agent: Agent, p: Promise, binding: dict[str, Any], key: tu
     digest_key = (ptype, rp.namespace, rp.bundle, promiser,
                   tuple((k, _flat(v)) for k, v in attrs.items()))
     if digest_key in agent.verified:
+        if last:
+            agent.done.add(key)
         return
     agent.verified.add(digest_key)
     _actuate_locked(agent, p, rp)
@@ -206,10 +216,13 @@ def _actuate_locked(agent: Agent, p: Promise, rp: ResolvedPromise) -> None:
     ifelapsed = _int(action.get("ifelapsed"), agent.ifelapsed)
     expireafter = _int(action.get("expireafter"), agent.expireafter)
     lock_id = None
-    if not agent.opts.no_lock and p.promise_type not in UNLOCKED_TYPES and agent.locks is not None:
+    if (not agent.opts.no_lock and not agent.dry_run and p.promise_type not in UNLOCKED_TYPES
+            and agent.locks is not None):
         from engine.state.lockname import lock_name, promise_digest
 
         lock_promiser = rp.promiser
+        if p.promise_type == "commands" and rp.attrs.get("args"):
+            lock_promiser = f"{rp.promiser} {rp.attrs['args']}"
         if p.promise_type == "methods":
             call = rp.attrs.get("usebundle")
             args = call.args if isinstance(call, BundleCall) else ()
@@ -222,9 +235,8 @@ def _actuate_locked(agent: Agent, p: Promise, rp: ResolvedPromise) -> None:
             [(k, _flat(v)) for k, v in rp.attrs.items()],
         )
         lock_id = lock_name(rp.bundle, p.promise_type, lvals, agent.host, lock_promiser, digest)
-        decision = agent.locks.acquire(lock_id, ifelapsed, expireafter)
+        decision = agent.locks.acquire(lock_id, ifelapsed, expireafter, now=agent.start)
         if not decision.acquired:
-            agent.log.verbose(f"Nothing promised here [last.{lock_id[:40]}] ({decision.detail})")
             agent.record(p, rp.promiser, "skipped", decision.reason, decision.detail, lock_id,
                          ifelapsed, expireafter)
             return

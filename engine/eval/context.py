@@ -3,7 +3,8 @@
 Classes: hard classes are global; soft classes are either namespace-scoped
 (global, written ``ns:name`` outside the default namespace) or bundle-scoped
 (they live in the frame of the bundle that defined them and vanish with it).
-``-N`` negations win over every definition.
+``-N`` names are kept only to be reported: as in cf-agent 3.21, they keep
+persistent classes from being loaded and affect nothing else.
 
 Variables live in scopes named ``ns:bundle`` (``default:main``) plus the special
 scopes ``sys``, ``const``, ``this``, ``mon``, ``match``, ``edit`` and a body's
@@ -92,13 +93,9 @@ class EvalContext:
     def _is_defined(self, name: str) -> bool:
         if ":" in name:
             ns, _, bare = name.partition(":")
-            if bare in self.negated or name in self.negated:
-                return False
             if ns == "default":
                 return bare in self.soft or bare in self.hard
             return name in self.soft
-        if name in self.negated:
-            return False
         frame = self.frames[-1] if self.frames else None
         if frame is not None:
             if name in frame.classes:
@@ -115,10 +112,8 @@ class EvalContext:
             return False
 
     def define(self, name: str, scope: str = "namespace", tags: Iterable[str] = ()) -> bool:
-        """Define a soft class; returns False when ``-N`` negates it."""
+        """Define a soft class."""
         name = classexpr.canonify(name) if ":" not in name else name
-        if name in self.negated:
-            return False
         frame = self.frames[-1] if self.frames else None
         if scope == "bundle" and frame is not None:
             frame.classes.add(name)
@@ -140,9 +135,9 @@ class EvalContext:
 
     def all_classes(self) -> set[str]:
         """Every class defined right now (bundle classes of the current frame included)."""
-        out = (self.hard | self.soft) - self.negated
+        out = self.hard | self.soft
         if self.frames:
-            out |= self.frames[-1].classes - self.negated
+            out |= self.frames[-1].classes
         return out
 
     # ----- variables --------------------------------------------------------

@@ -158,3 +158,18 @@ def whole_list_ref(s: str) -> str | None:
         if _PAIRS[s[1]] not in inner:
             return inner
     return None
+
+
+_STATIC_SCOPES = ("sys.", "const.", "this.")
+
+
+def static_refs(s: str) -> bool:
+    """True when every reference in ``s`` is to ``sys``, ``const`` or ``this``."""
+    if "$" not in s and "@" not in s:
+        return True
+    inners: list[tuple] = []
+    _refs(template(s), inners)
+    for inner in inners:
+        if len(inner) != 1 or not isinstance(inner[0], str) or not inner[0].startswith(_STATIC_SCOPES):
+            return False
+    return "@(" not in s and "@{" not in s

@@ -43,8 +43,8 @@ def _names(value: object) -> list[str]:
 
 def apply_result(agent: Agent, p: Promise, rp: ResolvedPromise, result: PromiseResult) -> None:
     outcome = result.outcome
-    if outcome is Outcome.SKIPPED or rp.promise_type == "reports":
-        return  # reports are no-ops for outcome classes and methods' tallies
+    if outcome is Outcome.SKIPPED:
+        return
     if agent.tallies:
         tally = agent.tallies[-1]
         if outcome is Outcome.KEPT:
@@ -76,6 +76,8 @@ def apply_result(agent: Agent, p: Promise, rp: ResolvedPromise, result: PromiseR
     for lval in _DEFINE.get(outcome, ()):
         for name in _names(body.get(lval)):
             if minutes > 0 and agent.persistent is not None:
+                agent.log.info(f"Automatically promoting context scope for '{name}' to namespace "
+                               "visibility, due to persistence")
                 agent.persistent.save(name, minutes, policy, [])
             agent.ctx.define(name, scope)
             agent.log.verbose(f"C: + promise outcome class '{name}'")

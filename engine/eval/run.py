@@ -38,6 +38,7 @@ def load_valid_policy(path: str, workdir: Path, log: LineLogger) -> tuple[Policy
         log.error(e.diagnostic.format().splitlines()[0])
         for line in e.diagnostic.format().splitlines()[1:]:
             log.stream.write(line + "\n") if log.sink is None else log.sink(line)
+        log.error("Policy failed validation; nothing was run")
         return None, e.diagnostic.format().splitlines()[0]
     except OSError as e:
         log.error(f"Can't read policy file '{path}': {e.strerror}")
@@ -78,6 +79,9 @@ def _load_persistent(agent: Agent) -> None:
     now = time.time()
     log.verbose("Loading persistent classes")
     for name, pc in db.load(now).items():
+        if name in agent.ctx.negated:
+            log.verbose(f"Persistent class '{name}' negated by -N for this run")
+            continue
         minutes = max(0, int((pc.expires - now) // 60))
         log.verbose(f"Persistent class '{name}' for {minutes} more minutes")
         agent.ctx.define(name, "namespace", pc.tags if isinstance(pc.tags, (list, tuple)) else ())
@@ -167,6 +171,7 @@ def run(opts: AgentOptions, log: LineLogger) -> int:
     if opts.dry_run:
         hard.add("opt_dry_run")
     agent = Agent(policy, opts, log, hard, sys_vars)
+    agent.start = start
     _load_persistent(agent)
     _load_monitor(agent)
     if not opts.no_lock:

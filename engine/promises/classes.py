@@ -77,6 +77,8 @@ def decide(agent: Agent, p: Promise, name: str) -> tuple[bool | None, list[str]]
             if lval == "or":
                 return any(values), []
             return sum(1 for v in values if v) % 2 == 1, []
+        if lval in ("select_class", "dist") and agent.ctx.is_defined(name):
+            return None, []  # chosen once per run
         if lval == "select_class":
             options = agent.resolver.value(rval, agent.lookup, lval)
             options = options if isinstance(options, list) else [options]
@@ -95,8 +97,8 @@ def decide(agent: Agent, p: Promise, name: str) -> tuple[bool | None, list[str]]
             for i, w in enumerate(weights):
                 acc += w
                 if r <= acc:
-                    return False, [f"{name}_{i}"]
-            return False, [f"{name}_{len(weights) - 1}"]
+                    return True, [f"{name}_{i}"]
+            return True, [f"{name}_{len(weights) - 1}"]
     return True, []
 
 

@@ -11,10 +11,11 @@ if TYPE_CHECKING:
 
 
 def actuate_report(agent: Agent, rp: ResolvedPromise) -> PromiseResult:
+    if agent.dry_run:
+        agent.log.warning(f"Need to repair reports promise: {rp.promiser}")
+        return PromiseResult(Outcome.NOTKEPT, message="dry run: report not printed")
     target = rp.str_attr("report_to_file")
     if target:
-        if agent.dry_run:
-            return PromiseResult(Outcome.NOTKEPT, message="dry run: report not written")
         try:
             with open(target, "a", encoding="utf-8") as fh:
                 fh.write(rp.promiser + "\n")

@@ -41,7 +41,17 @@ def evaluate_vars(agent: Agent, p: Promise, name: str, last: bool) -> None:
         return
     if "$" in name:
         name, ok = ex.expand(name, agent.lookup)
+    if vtype == "real" and isinstance(value, str):
+        value = _real(value)
     agent.ctx.set_var(scope, name, value, vtype)
+
+
+def _real(text: str) -> str:
+    """cf-agent stores reals printed with six decimals (``3.25`` -> ``3.250000``)."""
+    try:
+        return f"{float(text):.6f}"
+    except ValueError:
+        return text
 
 
 def _value(agent: Agent, vtype: str, rval: Any) -> Any:

@@ -53,6 +53,19 @@ def need_int(fn: str, s: str) -> int:
     return n
 
 
+CF_NOINT = -678
+
+
+def lenient_int(env: Any, s: str) -> int:
+    """An integer argument the way functions that do not check it read it: a bad
+    one logs an error and becomes CFEngine's "no integer" marker, -678."""
+    n = cf_int(s)
+    if n is None:
+        env.log.error(f"Failed to parse integer number: {s}")
+        return CF_NOINT
+    return n
+
+
 def need_real(fn: str, s: str) -> float:
     x = cf_real(s)
     if x is None:
@@ -137,20 +150,23 @@ def _prim(v: Any) -> str:
 def json_compact(v: Any) -> str:
     """One-line JSON as ``format("%S")`` prints it: no spaces, reals ``%.4f``."""
     if isinstance(v, dict):
-        return "{" + ",".join(f"{_prim(str(k))}:{json_compact(x)}" for k, x in v.items()) + "}"
+        items = sorted(v.items())
+        return "{" + ",".join(f"{_prim(str(k))}:{json_compact(x)}" for k, x in items) + "}"
     if isinstance(v, list):
         return "[" + ",".join(json_compact(x) for x in v) + "]"
     return _prim(v)
 
 
 def json_pretty(v: Any, indent: int = 0) -> str:
-    """Indented JSON as ``storejson`` prints it (two spaces, ``"k": v``)."""
+    """Indented JSON as ``storejson`` prints it (two spaces, ``"k": v``, keys
+    sorted, an empty object as ``{`` newline ``}``)."""
     pad = "  " * (indent + 1)
     end = "  " * indent
     if isinstance(v, dict):
         if not v:
-            return "{}"
-        body = ",\n".join(f"{pad}{_prim(str(k))}: {json_pretty(x, indent + 1)}" for k, x in v.items())
+            return "{\n" + end + "}"
+        items = sorted(v.items())
+        body = ",\n".join(f"{pad}{_prim(str(k))}: {json_pretty(x, indent + 1)}" for k, x in items)
         return "{\n" + body + "\n" + end + "}"
     if isinstance(v, list):
         if not v:

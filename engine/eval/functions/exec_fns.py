@@ -9,7 +9,6 @@ path; ``useshell`` runs ``/bin/sh -c``. A command never runs longer than
 from __future__ import annotations
 
 import os
-import subprocess
 
 from engine.eval.functions._util import need_int
 from engine.eval.functions.registry import FnEnv, FunctionError, function
@@ -64,6 +63,8 @@ def _argv(fn: str, cmd: str, shell: str) -> list[str]:
 
 def run_command(fn: str, cmd: str, shell: str, merge_stderr: bool = True) -> tuple[int, str]:
     """Run ``cmd``; return (exit code, output with trailing newlines removed)."""
+    import subprocess  # only policies that run commands pay for it
+
     argv = _argv(fn, cmd, shell)
     try:
         proc = subprocess.run(

@@ -52,6 +52,8 @@ def nth(env: FnEnv, lst: Any, index: str) -> str:
     """nth(list_or_container, position_or_key): one element; negative positions count from the end."""
     v = _container(env, lst)
     if isinstance(v, dict):
+        if index in v and v[index] is None:
+            return "null"
         item = v.get(index)
     elif isinstance(v, list):
         i = cf_int(index)
@@ -59,7 +61,11 @@ def nth(env: FnEnv, lst: Any, index: str) -> str:
             raise FunctionError(f"Function 'nth': '{index}' is not a valid index")
         if i < 0:
             i += len(v)
-        item = v[i] if 0 <= i < len(v) else None
+        if not 0 <= i < len(v):
+            raise FunctionError(f"Function 'nth': index {index} out of range for '{lst}'")
+        item = v[i]
+        if item is None:
+            return "null"
     else:
         raise FunctionError(f"Function 'nth' was given '{lst}', which is not a list or container")
     s = scalar_str(item)
@@ -124,7 +130,7 @@ def _ip_key(s: str) -> tuple[int, Any]:
 
 def _mac_key(s: str) -> tuple[int, Any]:
     parts = s.split(":")
-    if len(parts) == 6 and all(1 <= len(p) <= 2 and all(c in "0123456789abcdefABCDEF" for c in p) for p in parts):
+    if len(parts) == 6 and all(len(p) == 2 and all(c in "0123456789abcdefABCDEF" for c in p) for p in parts):
         return (1, tuple(int(p, 16) for p in parts))
     return (0, s)
 
@@ -242,12 +248,28 @@ def product(env: FnEnv, lst: Any) -> str:
     return fmt_real(p)
 
 
+_SCALAR_REF = re.compile(r"\$\(([^()${}]+)\)|\$\{([^()${}]+)\}")
+
+
+def expand_scalars(env: FnEnv, s: str) -> str:
+    """Expand ``$(x)`` / ``${x}`` references to string variables, innermost first;
+    references that do not resolve to a string stay as written."""
+    for _ in range(10):
+        def sub(m: re.Match[str]) -> str:
+            v = env.get_var(m.group(1) or m.group(2))
+            return v if isinstance(v, str) else m.group(0)
+
+        new = _SCALAR_REF.sub(sub, s)
+        if new == s:
+            break
+        s = new
+    return s
+
+
 def _apply_this(env: FnEnv, pattern: str, item: str) -> str:
     s = pattern.replace("$(this)", item).replace("${this}", item)
     if "$(" in s or "${" in s:
-        expand = getattr(env, "expand", None)
-        if expand is not None:
-            s = expand(s)
+        s = expand_scalars(env, s)
     return s
 
 
@@ -289,7 +311,7 @@ def _value_str(v: Any) -> str | None:
 @function("getindices", "slist", 1, 1)
 def getindices(env: FnEnv, arg: Any) -> list[str]:
     """getindices(array_or_container): the keys (or positions) of an array or container."""
-    from engine.eval.functions.arrays import array_items
+    from engine.eval.functions.arrays import array_keys
 
     v = _container(env, arg)
     if isinstance(v, dict):
@@ -298,8 +320,8 @@ def getindices(env: FnEnv, arg: Any) -> list[str]:
         if isinstance(arg, Data) or isinstance(env.get_var(strip_ref(arg)) if isinstance(arg, str) else None, Data):
             return [str(i) for i in range(len(v))]
         return []
-    items = array_items(env, arg)
-    return [k for k, _ in items] if items is not None else []
+    keys = array_keys(env, arg)
+    return keys if keys is not None else []
 
 
 def list_or_empty(env: FnEnv, arg: Any) -> list[str]:

@@ -11,14 +11,13 @@ evaluated and the rest ignored (``5 5`` is 5); nothing parsable is an error.
 from __future__ import annotations
 
 import math
-import random
 import re
 from collections.abc import Callable
 
 from engine.eval.functions._util import cf_real, fmt_real, need_int
 from engine.eval.functions.registry import FnEnv, FunctionError, function
 
-_NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)([kKmMgGtTpP]?)")
+_NUMBER = re.compile(r"(-?(?:\d+\.?\d*|\.\d+))[ \t\r\n]*([kKmMgGtTpP]?)[ \t\r\n]*")
 _UNITS = {"": 1.0, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "p": 1e15}
 _SPACE = re.compile(r"[ \t\r\n]*")
 _MARGIN = 1e-20
@@ -104,7 +103,11 @@ _OPS: list[tuple[str, Callable[[float, float], float]]] = [
 
 
 class _Parser:
-    """A PEG-style parser over ``text``: each rule returns (value, end) or None."""
+    """A PEG-style parser over ``text``: each rule returns (value, end) or None.
+
+    Whitespace is eaten after numbers, operators and ``)`` but not after named
+    constants, so ``pi * 2`` stops after ``pi`` (cf-agent says 3.141593).
+    """
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -119,11 +122,10 @@ class _Parser:
             return None
         val, i = first
         while True:
-            j = self.ws(i)
-            op = self.text[j : j + 1]
+            op = self.text[i : i + 1]
             if op not in ("+", "-"):
                 return val, i
-            nxt = self.product(j + 1)
+            nxt = self.product(self.ws(i + 1))
             if nxt is None:
                 return val, i
             val = val + nxt[0] if op == "+" else val - nxt[0]
@@ -135,10 +137,9 @@ class _Parser:
             return None
         val, i = first
         while True:
-            j = self.ws(i)
             for sym, fn in _OPS:
-                if self.text.startswith(sym, j):
-                    nxt = self.value(j + len(sym))
+                if self.text.startswith(sym, i):
+                    nxt = self.value(self.ws(i + len(sym)))
                     if nxt is not None:
                         val = fn(val, nxt[0])
                         i = nxt[1]
@@ -148,36 +149,31 @@ class _Parser:
                 return val, i
 
     def value(self, i: int) -> tuple[float, int] | None:
-        i = self.ws(i)
         t = self.text
         m = _NUMBER.match(t, i)
         if m is not None:
-            num = m.group(0)[: len(m.group(0)) - len(m.group(1))]
-            return float(num) * _UNITS[m.group(1).lower()], m.end()
+            return float(m.group(1)) * _UNITS[m.group(2).lower()], m.end()
         m = _FUNC_RE.match(t, i)
         if m is not None:
-            inner = self.sum(m.end())
-            if inner is not None:
-                j = self.ws(inner[1])
-                if t.startswith(")", j):
-                    f = _FUNCS[m.group(1)]
-                    x = inner[0]
-                    return _safe(lambda: f(x)), j + 1
+            inner = self.sum(self.ws(m.end()))
+            if inner is not None and t.startswith(")", inner[1]):
+                f = _FUNCS[m.group(1)]
+                x = inner[0]
+                return _safe(lambda: f(x)), self.ws(inner[1] + 1)
         for name, v in _CONSTANTS:
             if t.startswith(name, i):
                 return v, i + len(name)
         if t.startswith("(", i):
-            inner = self.sum(i + 1)
-            if inner is not None:
-                j = self.ws(inner[1])
-                if t.startswith(")", j):
-                    return inner[0], j + 1
+            inner = self.sum(self.ws(i + 1))
+            if inner is not None and t.startswith(")", inner[1]):
+                return inner[0], self.ws(inner[1] + 1)
         return None
 
 
 def evaluate_infix(expr: str) -> float | None:
     """The value of ``expr`` in cf-agent's infix syntax, or None if it does not parse."""
-    r = _Parser(expr).sum(0)
+    p = _Parser(expr)
+    r = p.sum(p.ws(0))
     return None if r is None else r[0]
 
 
@@ -199,9 +195,9 @@ def eval_(env: FnEnv, expr: str, mode: str = "math", options: str = "infix") -> 
     x = evaluate_infix(expr)
     if mode == "class":
         return "!any" if x is None or abs(x) < _MARGIN else "any"
-    if x is None:
+    if x is None:  # cf-agent logs this and returns an empty string
         env.log.info(f"eval error: expression could not be parsed (input '{expr}')")
-        raise FunctionError(f"eval error: expression could not be parsed (input '{expr}')")
+        return ""
     return format_double(x)
 
 
@@ -227,6 +223,8 @@ def islessthan(env: FnEnv, a: str, b: str) -> bool:
 @function("randomint", "int", 2, 2)
 def randomint(env: FnEnv, lower: str, upper: str) -> str:
     """randomint(lower, upper): a random integer with lower <= n < upper."""
+    import random
+
     lo, hi = need_int("randomint", lower), need_int("randomint", upper)
     if lo > hi:
         lo, hi = hi, lo

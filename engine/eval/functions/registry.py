@@ -36,6 +36,8 @@ FAMILIES = (
     "classes_fns",
     "files_fns",
     "readers",
+    "format_fn",
+    "arrays",
     "exec_fns",
     "time_fns",
     "data_fns",

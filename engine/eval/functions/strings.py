@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from engine.eval.functions._util import fmt_bool_class, full_match, need_int, pcre
+from engine.eval.functions._util import fmt_bool_class, full_match, lenient_int, need_int, pcre
 from engine.eval.functions.registry import FnEnv, FunctionError, function
 
 _NON_CANON = re.compile(rb"[^A-Za-z0-9_]")
@@ -82,7 +82,7 @@ def string_length(env: FnEnv, s: str) -> str:
 @function("string_head", "string", 2, 2)
 def string_head(env: FnEnv, s: str, n: str) -> str:
     """string_head(s, n): the first n characters; negative n: all but the last -n."""
-    k = need_int("string_head", n)
+    k = lenient_int(env, n)
     b = _bytes(s)
     return _str(b[: max(len(b) + k, 0)] if k < 0 else b[:k])
 
@@ -90,7 +90,7 @@ def string_head(env: FnEnv, s: str, n: str) -> str:
 @function("string_tail", "string", 2, 2)
 def string_tail(env: FnEnv, s: str, n: str) -> str:
     """string_tail(s, n): the last n characters; negative n: all but the first -n."""
-    k = need_int("string_tail", n)
+    k = lenient_int(env, n)
     b = _bytes(s)
     return _str(b[-k:] if k < 0 else b[max(len(b) - k, 0) :])
 
@@ -222,3 +222,30 @@ def classify(env: FnEnv, s: str) -> bool:
 def class_str(b: bool) -> str:
     """How a class function's result reads when used as a string argument."""
     return fmt_bool_class(b)
+
+
+_GROUP_REF = re.compile(r"\$(\d+)|\\(\d+)")
+
+
+@function("regex_replace", "string", 4, 4)
+def regex_replace(env: FnEnv, s: str, pattern: str, repl: str, options: str) -> str:
+    """regex_replace(string, regex, replacement, options): replace matches of a PCRE
+    regex; ``$1``/``\\1`` insert groups; options ``g`` (every match), ``i``
+    (ignore case), ``m`` (multiline), ``s`` (dot matches newline), ``x`` (extended)."""
+    flags = 0
+    for opt, flag in (("i", re.IGNORECASE), ("m", re.MULTILINE), ("s", re.DOTALL), ("x", re.VERBOSE)):
+        if opt in options:
+            flags |= flag
+    try:
+        rx = re.compile(pcre(pattern).pattern, flags)
+    except re.error as e:
+        raise FunctionError(f"Regular expression error: '{pattern}': {e}") from None
+
+    def substitute(m: re.Match[str]) -> str:
+        def group(g: re.Match[str]) -> str:
+            n = int(g.group(1) or g.group(2))
+            return (m.group(n) or "") if n <= (rx.groups or 0) else ""
+
+        return _GROUP_REF.sub(group, repl)
+
+    return rx.sub(substitute, s, count=0 if "g" in options else 1)

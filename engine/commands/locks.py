@@ -1,0 +1,255 @@
+"""``vigil locks``: list promise locks, or clear them.
+
+    vigil locks [-w WD] [--json] [--watch] [--cfengine [WD]]
+    vigil locks clear ID | --older-than DURATION | --all [--yes]
+
+A lock keeps a promise from running again before its ``ifelapsed`` has passed
+(``last.<id>``) or while another agent runs it (``lock.<id>``). Clearing one
+lets the next run verify that promise at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from engine.workdir import Workdir
+
+if TYPE_CHECKING:
+    from engine.inspect import LockSnapshot
+
+CFENGINE_WORKDIR = "/var/lib/cfengine3"
+
+
+# -- shared helpers for the state commands (classes, runs) ----------------------------------
+
+
+def add_workdir_arguments(p: argparse.ArgumentParser, suppress: bool = False) -> None:
+    default = argparse.SUPPRESS if suppress else None
+    p.add_argument("-w", "--workdir", default=default,
+                   help="workdir (default: $VIGIL_WORKDIR or the system one)")
+    p.add_argument("--cfengine", nargs="?", const=CFENGINE_WORKDIR, default=default,
+                   metavar="WD", help=f"read a CFEngine workdir instead (default {CFENGINE_WORKDIR})")
+
+
+def workdir_from(args: argparse.Namespace) -> Workdir:
+
+    cf = getattr(args, "cfengine", None)
+    if cf:
+        return Workdir(Path(cf).absolute(), cfengine=True)
+    return Workdir.resolve(getattr(args, "workdir", None))
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]],
+                 right: Sequence[int] = ()) -> str:
+    """Columns padded to their widest cell; ``right`` lists right-aligned columns."""
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = []
+    for row in cells:
+        parts = [
+            row[i].rjust(widths[i]) if i in right else row[i].ljust(widths[i])
+            for i in range(len(headers))
+        ]
+        lines.append("  ".join(parts).rstrip())
+    return "\n".join(lines)
+
+
+def human_duration(seconds: float | None) -> str:
+    """``3725`` -> ``"1h02m"``; ``42`` -> ``"42s"``; None -> ``"-"``."""
+    if seconds is None:
+        return "-"
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+    return f"{s // 86400}d{(s % 86400) // 3600:02d}h"
+
+
+def clock(t: float | None, now: float | None = None) -> str:
+    """Local time of day, with the date when it is not today."""
+    if t is None:
+        return "-"
+    lt = time.localtime(t)
+    today = time.localtime(time.time() if now is None else now)
+    if (lt.tm_year, lt.tm_yday) == (today.tm_year, today.tm_yday):
+        return time.strftime("%H:%M:%S", lt)
+    return time.strftime("%Y-%m-%d %H:%M:%S", lt)
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw]?)")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> float:
+    """``"90s"``, ``"10m"``, ``"2h30m"``, ``"7d"``, ``"4w"``; a bare number is seconds."""
+    text = text.strip().lower()
+    pos = 0
+    total = 0.0
+    for m in _DURATION.finditer(text):
+        if m.start() != pos:
+            break
+        total += float(m.group(1)) * _UNITS[m.group(2)]
+        pos = m.end()
+    if not text or pos != len(text):
+        raise argparse.ArgumentTypeError(
+            f"bad duration {text!r}: use a number with s, m, h, d or w, e.g. 90m or 2h30m"
+        )
+    return total
+
+
+def confirm(question: str, assume_yes: bool) -> bool | None:
+    """True/False from the user; None when stdin is not a terminal and --yes
+    was not given (the caller refuses)."""
+    if assume_yes:
+        return True
+    if not sys.stdin.isatty():
+        return None
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+# -- the command ----------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_workdir_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--watch", action="store_true", help="refresh every 2 seconds until Ctrl-C")
+    sub = parser.add_subparsers(dest="action", metavar="ACTION")
+    clear = sub.add_parser("clear", help="forget locks so their promises run at the next run",
+                           description="Delete last.*/lock.* entries of the lock database.")
+    add_workdir_arguments(clear, suppress=True)
+    what = clear.add_mutually_exclusive_group(required=True)
+    what.add_argument("id", nargs="?", help="a lock id (or a unique prefix of one)")
+    what.add_argument("--older-than", type=parse_duration, metavar="DURATION",
+                      help="entries whose time is older than DURATION (90m, 2h, 7d, 4w)")
+    what.add_argument("--all", action="store_true", help="every lock entry")
+    clear.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    clear.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                       help="print the deleted keys as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    if getattr(args, "action", None) == "clear":
+        return _clear(args)
+    from engine import inspect
+
+    wd = workdir_from(args)
+    if args.watch:
+        try:
+            while True:
+                snap = inspect.locks(wd)
+                sys.stdout.write("\x1b[H\x1b[2J" + _render(snap) + "\n")
+                sys.stdout.flush()
+                time.sleep(2)
+        except KeyboardInterrupt:
+            return 0
+    snap = inspect.locks(wd)
+    if args.json:
+        print(json.dumps(asdict(snap), indent=1))
+    else:
+        print(_render(snap))
+    return 0 if snap.healthy else 1
+
+
+def _render(snap: LockSnapshot) -> str:
+    now = time.time()
+    head = f"{snap.db_path}: {len(snap.locks)} locks, {snap.db_size_bytes} bytes"
+    if not snap.healthy:
+        return f"{head}\nerror: the lock database cannot be read: {snap.error}"
+    if not snap.locks:
+        return f"{head}\nno locks"
+    rows = []
+    for lk in snap.locks:
+        if lk.kind == "lock":
+            state = f"running (PID {lk.holder_pid})"
+            when = f"expires in {human_duration(lk.expires_in_seconds)}"
+        elif lk.ready_in_seconds > 0:
+            state = "locked"
+            when = f"ready in {human_duration(lk.ready_in_seconds)}"
+        else:
+            state = "ready"
+            when = ""
+        where = f"{lk.file}:{lk.line}" if lk.file else ""
+        rows.append([_short(lk.bundle, 30), lk.promise_type, _short(lk.promiser, 40), state,
+                     clock(lk.last_done, now), f"{lk.ifelapsed_min}m", when, where, lk.id])
+    table = format_table(
+        ["BUNDLE", "TYPE", "PROMISER", "STATE", "LAST DONE", "IFELAPSED", "NEXT", "WHERE", "ID"],
+        rows,
+    )
+    return f"{head}\n{table}"
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _clear(args: argparse.Namespace) -> int:
+    from engine import inspect
+    from engine.log import LineLogger
+    from engine.state.locks import LockDB, split_lock_key
+
+    wd = workdir_from(args)
+    if not wd.lock_db.exists():
+        print(f"no lock database at {wd.lock_db}", file=sys.stderr)
+        return 1
+    if args.all:
+        what = "every lock entry"
+        ids = None
+    elif args.older_than is not None:
+        what = f"lock entries older than {human_duration(args.older_than)}"
+        ids = None
+    else:
+        wanted = split_lock_key(args.id)[1] if split_lock_key(args.id)[0] else args.id
+        known = [lk.id for lk in inspect.locks(wd).locks]
+        ids = [i for i in known if i == wanted] or [i for i in known if i.startswith(wanted)]
+        if not ids:
+            print(f"no lock with id {wanted!r} in {wd.lock_db}", file=sys.stderr)
+            return 1
+        if len(ids) > 1:
+            print(f"{len(ids)} locks start with {wanted!r}; give more of the id:", file=sys.stderr)
+            for i in ids[:10]:
+                print(f"  {i}", file=sys.stderr)
+            return 1
+        what = f"the lock {ids[0]}"
+    ok = confirm(f"Clear {what} in {wd.lock_db}?", args.yes)
+    if ok is None:
+        print("refusing to clear locks without confirmation: stdin is not a terminal; "
+              "add --yes to clear them", file=sys.stderr)
+        return 2
+    if not ok:
+        print("nothing cleared")
+        return 1
+    log = LineLogger(stream=sys.stderr)
+    db = LockDB.open(wd.lock_db, log=log, purge=False)
+    try:
+        if args.all:
+            deleted = db.clear_all()
+        elif args.older_than is not None:
+            deleted = db.clear_older_than(args.older_than)
+        else:
+            assert ids is not None
+            deleted = db.clear(ids[0])
+        db.sync()
+    finally:
+        db.close()
+    if getattr(args, "json", False):
+        print(json.dumps({"deleted": deleted}))
+    else:
+        print(f"cleared {len(deleted)} entr{'y' if len(deleted) == 1 else 'ies'}")
+    return 0
+

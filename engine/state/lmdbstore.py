@@ -1,0 +1,312 @@
+"""Single-file LMDB environments as CFEngine keeps them, opened safely.
+
+``state/cf_lock.lmdb`` (with ``cf_lock.lmdb-lock`` beside it) is opened with
+``subdir=False``, like CFEngine does, so either tool reads the other's files.
+
+Opening for writing (:meth:`Store.open`):
+
+1. :func:`engine.state.lmdbcheck.check` reads the file with ``pread`` (never
+   mapped) and rejects a 0-byte, cut-short or garbled file before LMDB maps it
+   (mapping a truncated file kills the process with SIGBUS). Files that look odd
+   get the deep check.
+2. A damaged file is moved aside as ``<name>.corrupt-<epoch>``, an empty one is
+   built in its place, and one error line says so; the run goes on.
+3. Damage that shows only when a page is read (``MDB_CORRUPTED``) is handled the
+   same way in :meth:`Store.write` / :meth:`Store.read`, and the operation is
+   retried once on the fresh file.
+4. ``MDB_MAP_FULL`` doubles the map and retries the transaction;
+   ``MDB_MAP_RESIZED`` (another process grew it) adopts the new size.
+
+Durability trade-off: writers open with ``sync=False``. A commit is then in the
+page cache, safe against a crash of this process (LMDB stays consistent and
+keeps every commit), but an OS crash or power cut can lose the last commits
+(never corrupt older ones, as LMDB writes meta pages last). Locks and
+persistent classes are cheap to lose and costly to fsync per promise, so
+:meth:`Store.close` (end of run) calls ``env.sync()`` once instead.
+
+Readers (:func:`reading`) open ``readonly=True``. With write access to the
+``-lock`` file they take a reader slot, which never waits for a writer (LMDB
+readers and the writer do not block each other). Without write access (a user
+reading root's workdir) they fall back to ``lock=False``, which needs no access
+to the lock file at all; such a read is a best-effort snapshot, which is what a
+status view wants.
+
+One environment per path per process: LMDB refuses to open the same file twice
+in one process, so open environments are shared through a small registry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+import lmdb
+
+from engine.state import lmdbcheck
+from engine.state.lmdbcheck import Health
+
+T = TypeVar("T")
+
+DEFAULT_MAP_SIZE = 104_857_600  # what cf-agent uses; only address space
+MAX_MAP_SIZE = 1 << 40
+
+
+class ErrorLog(Protocol):
+    """The part of a logger this module needs (``engine.log.LineLogger`` fits)."""
+
+    def error(self, msg: str) -> None: ...
+
+
+_registry_lock = threading.RLock()
+_open_envs: dict[str, tuple[lmdb.Environment, bool, int]] = {}  # path -> (env, writable, refs)
+
+
+def _key(path: Path) -> str:
+    return os.path.realpath(path)
+
+
+def quarantine(path: Path, reason: str, log: ErrorLog | None) -> Path:
+    """Move a damaged file aside as ``<name>.corrupt-<epoch>`` and report it once."""
+    dest = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+    n = 1
+    while dest.exists():
+        dest = path.with_name(f"{path.name}.corrupt-{int(time.time())}.{n}")
+        n += 1
+    os.replace(path, dest)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(f"{path}-lock")  # the reader table of the old file
+    if log is not None:
+        log.error(
+            f"Database '{path}' is damaged ({reason}); moved it aside to '{dest.name}' "
+            "and started an empty one"
+        )
+    return dest
+
+
+def check_before_open(path: Path, log: ErrorLog | None, deep: bool = False) -> Health:
+    """Run the pread checks; quarantine the file when it is damaged."""
+    health = lmdbcheck.check(path, deep=deep)
+    if health.ok and health.suspicious and not deep:
+        health = lmdbcheck.verify(path)
+    if not health.ok:
+        quarantine(path, health.reason, log)
+    return health
+
+
+class Store:
+    """A writable single-file LMDB environment (one per path per process)."""
+
+    def __init__(self, path: Path, env: lmdb.Environment, log: ErrorLog | None) -> None:
+        self.path = path
+        self.env = env
+        self.log = log
+        self.closed = False
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        log: ErrorLog | None = None,
+        map_size: int = DEFAULT_MAP_SIZE,
+        deep_check: bool = False,
+    ) -> Store:
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with _registry_lock:
+            shared = _open_envs.get(_key(p))
+            if shared is not None:
+                env, writable, refs = shared
+                if not writable:
+                    raise lmdb.Error(f"'{p}' is open read-only in this process")
+                _open_envs[_key(p)] = (env, True, refs + 1)
+                return cls(p, env, log)
+            check_before_open(p, log, deep=deep_check)
+            env = cls._open_env(p, map_size, log)
+            _open_envs[_key(p)] = (env, True, 1)
+        return cls(p, env, log)
+
+    @staticmethod
+    def _open_env(p: Path, map_size: int, log: ErrorLog | None) -> lmdb.Environment:
+        def attempt() -> lmdb.Environment:
+            env = lmdb.open(
+                os.fspath(p), subdir=False, map_size=map_size, max_dbs=0,
+                sync=False, metasync=False, readahead=False, mode=0o600,
+            )
+            with contextlib.suppress(lmdb.Error):
+                env.reader_check()  # clear slots of readers that died
+            return env
+
+        try:
+            return attempt()
+        except lmdb.InvalidError as exc:  # garbage the pread checks did not catch
+            quarantine(p, str(exc), log)
+            return attempt()
+
+    # -- transactions -------------------------------------------------------------------
+
+    def write(self, fn: Callable[[lmdb.Transaction], T]) -> T:
+        """Run ``fn`` in one write transaction, committing when it returns.
+
+        Retries after growing a full map, after adopting a map another process
+        grew, and once after rebuilding a file found damaged mid-read."""
+        rebuilt = False
+        while True:
+            try:
+                with self.env.begin(write=True) as txn:
+                    return fn(txn)
+            except lmdb.MapFullError:
+                self._grow()
+            except lmdb.MapResizedError:
+                self.env.set_mapsize(0)
+            except lmdb.CorruptedError as exc:
+                if rebuilt:
+                    raise
+                self._rebuild(str(exc))
+                rebuilt = True
+
+    def read(self, fn: Callable[[lmdb.Transaction], T]) -> T:
+        """Run ``fn`` in a read transaction (same recovery as :meth:`write`)."""
+        rebuilt = False
+        while True:
+            try:
+                with self.env.begin() as txn:
+                    return fn(txn)
+            except lmdb.MapResizedError:
+                self.env.set_mapsize(0)
+            except lmdb.CorruptedError as exc:
+                if rebuilt:
+                    raise
+                self._rebuild(str(exc))
+                rebuilt = True
+
+    def _grow(self) -> None:
+        size = int(self.env.info()["map_size"])
+        if size >= MAX_MAP_SIZE:
+            raise lmdb.MapFullError(f"map of '{self.path}' would exceed {MAX_MAP_SIZE} bytes")
+        self.env.set_mapsize(size * 2)
+
+    def _rebuild(self, reason: str) -> None:
+        with _registry_lock:
+            size = int(self.env.info()["map_size"])
+            self.env.close()
+            quarantine(self.path, reason, self.log)
+            self.env = self._open_env(self.path, size, self.log)
+            entry = _open_envs.get(_key(self.path))
+            refs = entry[2] if entry else 1
+            _open_envs[_key(self.path)] = (self.env, True, refs)
+
+    def verify(self) -> Health:
+        """Deep check of the file as it is on disk now (pread only)."""
+        self.env.sync()
+        return lmdbcheck.verify(self.path)
+
+    def sync(self) -> None:
+        self.env.sync(True)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        with _registry_lock:
+            entry = _open_envs.get(_key(self.path))
+            if entry is None:
+                return
+            env, writable, refs = entry
+            if refs > 1:
+                _open_envs[_key(self.path)] = (env, writable, refs - 1)
+                return
+            del _open_envs[_key(self.path)]
+            with contextlib.suppress(lmdb.Error):
+                env.sync(True)
+            env.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Unreadable(Exception):
+    """A reader could not read the file; the message says why (for status views)."""
+
+
+def _open_readonly(p: Path) -> lmdb.Environment:
+    try:
+        return lmdb.open(
+            os.fspath(p), subdir=False, readonly=True, lock=True, max_dbs=0,
+            map_size=DEFAULT_MAP_SIZE,
+        )
+    except (lmdb.InvalidError, lmdb.CorruptedError, lmdb.VersionMismatchError):
+        raise
+    except lmdb.Error:
+        # The -lock file cannot be opened for writing (no permission, read-only
+        # file system, or something else in its place): read without it.
+        return lmdb.open(os.fspath(p), subdir=False, readonly=True, lock=False, max_dbs=0)
+
+
+@contextlib.contextmanager
+def reading(path: str | os.PathLike[str]) -> Iterator[lmdb.Transaction | None]:
+    """A read transaction on ``path``, or ``None`` when the file does not exist.
+
+    Never maps a file that fails the pread check (raises :class:`Unreadable`
+    instead), never writes, never waits for a writer."""
+    p = Path(path)
+    with _registry_lock:
+        shared = _open_envs.get(_key(p))
+        if shared is not None:
+            env, writable, refs = shared
+            _open_envs[_key(p)] = (env, writable, refs + 1)
+        else:
+            health = lmdbcheck.check(p)
+            if not health.exists:
+                env = None
+            elif not health.ok:
+                raise Unreadable(health.reason)
+            else:
+                try:
+                    env = _open_readonly(p)
+                except lmdb.Error as exc:
+                    raise Unreadable(str(exc)) from exc
+                _open_envs[_key(p)] = (env, False, 1)
+    if env is None:
+        yield None
+        return
+    try:
+        try:
+            txn = env.begin()
+        except lmdb.MapResizedError:
+            env.set_mapsize(0)
+            txn = env.begin()
+        try:
+            yield txn
+        except lmdb.CorruptedError as exc:
+            raise Unreadable(str(exc)) from exc
+        finally:
+            txn.abort()
+    finally:
+        with _registry_lock:
+            entry = _open_envs.get(_key(p))
+            if entry is not None:
+                env2, writable, refs = entry
+                if refs > 1:
+                    _open_envs[_key(p)] = (env2, writable, refs - 1)
+                else:
+                    del _open_envs[_key(p)]
+                    env2.close()
+
+
+def file_info(path: str | os.PathLike[str]) -> tuple[int, int | None]:
+    """(size in bytes, map size recorded in the file) without mapping it."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+    except FileNotFoundError:
+        return 0, None
+    health = lmdbcheck.check(p)
+    return size, (health.meta.map_size if health.meta else None)

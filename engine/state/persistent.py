@@ -1,0 +1,178 @@
+"""Persistent classes in ``state/cf_state.lmdb``, in CFEngine's format.
+
+Key: the class name and a NUL. Value: ``<II`` (expiry as epoch seconds, timer
+policy: 0 reset, 1 preserve) followed by the comma-separated tags and a NUL.
+
+``timer_policy => "reset"`` (the default) restarts the timer every time the
+class is set again; ``"absolute"`` (stored as *preserve*) keeps the expiry of
+an entry that has not run out yet.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+import lmdb
+
+from engine.state.lmdbstore import Store, reading
+
+Policy = Literal["reset", "preserve"]
+POLICY_CODES: dict[str, int] = {"reset": 0, "preserve": 1, "absolute": 1}
+POLICY_NAMES: dict[int, Policy] = {0: "reset", 1: "preserve"}
+
+_HEAD = struct.Struct("<II")
+
+
+class StateLog(Protocol):
+    def error(self, msg: str) -> None: ...
+    def verbose(self, msg: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PersistentClass:
+    name: str
+    expires: int
+    policy: Policy = "reset"
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+    def remaining(self, now: float) -> float:
+        return self.expires - now
+
+
+def encode(expires: int, policy: str, tags: Sequence[str]) -> bytes:
+    code = POLICY_CODES.get(policy)
+    if code is None:
+        raise ValueError(f"unknown timer policy {policy!r} (reset, preserve or absolute)")
+    return _HEAD.pack(expires & 0xFFFFFFFF, code) + ",".join(tags).encode() + b"\0"
+
+
+def decode(key: bytes, value: bytes) -> PersistentClass | None:
+    if len(value) < _HEAD.size:
+        return None
+    expires, code = _HEAD.unpack_from(value)
+    text = value[_HEAD.size :].split(b"\0", 1)[0].decode("utf-8", "replace")
+    name = key[:-1] if key.endswith(b"\0") else key
+    return PersistentClass(
+        name=name.decode("utf-8", "replace"),
+        expires=expires,
+        policy=POLICY_NAMES.get(code, "reset"),
+        tags=tuple(t for t in text.split(",") if t),
+    )
+
+
+def _key(name: str) -> bytes:
+    return name.encode("utf-8") + b"\0"
+
+
+class PersistentClassDB:
+    """The persistent class store of one workdir, open for writing."""
+
+    def __init__(self, store: Store, log: StateLog | None = None) -> None:
+        self.store = store
+        self.log = log
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], log: StateLog | None = None) -> PersistentClassDB:
+        return cls(Store.open(path, log=log), log)
+
+    @property
+    def path(self) -> Path:
+        return self.store.path
+
+    def load(self, now: float | None = None) -> dict[str, PersistentClass]:
+        """The classes still in force; expired entries are deleted on the way."""
+        t = int(time.time() if now is None else now)
+        live: dict[str, PersistentClass] = {}
+        expired: list[bytes] = []
+
+        def scan(txn: lmdb.Transaction) -> None:
+            for k, v in txn.cursor():
+                pc = decode(k, v)
+                if pc is None or t > pc.expires:
+                    expired.append(k)
+                else:
+                    live[pc.name] = pc
+
+        self.store.read(scan)
+        if expired:
+            def purge(txn: lmdb.Transaction) -> None:
+                for k in expired:
+                    raw = txn.get(k)
+                    pc = decode(k, raw) if raw is not None else None
+                    if raw is not None and (pc is None or t > pc.expires):
+                        txn.delete(k)
+
+            self.store.write(purge)
+        if self.log:  # the caller reports the live ones as it defines them
+            for k in expired:
+                self.log.verbose(f"Persistent class '{k.rstrip(bytes(1)).decode(errors='replace')}' expired")
+        return live
+
+    def save(
+        self,
+        name: str,
+        minutes: int,
+        policy: str = "reset",
+        tags: Sequence[str] = (),
+        now: float | None = None,
+    ) -> PersistentClass:
+        """Set ``name`` for ``minutes``. Under the preserve (absolute) policy an
+        entry that has not expired keeps its expiry. Returns what is stored."""
+        t = int(time.time() if now is None else now)
+        if policy not in POLICY_CODES:
+            raise ValueError(f"unknown timer policy {policy!r} (reset, preserve or absolute)")
+        key = _key(name)
+        stored_policy: Policy = POLICY_NAMES[POLICY_CODES[policy]]
+
+        def put(txn: lmdb.Transaction) -> PersistentClass:
+            if stored_policy == "preserve":
+                raw = txn.get(key)
+                old = decode(key, raw) if raw is not None else None
+                if old is not None and old.policy == "preserve" and t <= old.expires:
+                    if self.log:
+                        left = (old.expires - t) // 60
+                        self.log.verbose(
+                            f"Persistent class '{name}' is already in a preserved state -- "
+                            f"{left} minutes to go"
+                        )
+                    return old
+            pc = PersistentClass(name, t + int(minutes) * 60, stored_policy, tuple(tags))
+            txn.put(key, encode(pc.expires, pc.policy, pc.tags))
+            return pc
+
+        return self.store.write(put)
+
+    def delete(self, name: str) -> bool:
+        return bool(self.store.write(lambda txn: txn.delete(_key(name))))
+
+    def sync(self) -> None:
+        self.store.sync()
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> PersistentClassDB:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_all(path: str | os.PathLike[str]) -> list[PersistentClass]:
+    """Every entry, expired ones included, read-only (for status views). Raises
+    ``lmdbstore.Unreadable`` for a damaged file."""
+    with reading(path) as txn:
+        if txn is None:
+            return []
+        out = []
+        for k, v in txn.cursor():
+            pc = decode(bytes(k), bytes(v))
+            if pc is not None:
+                out.append(pc)
+        return out

@@ -1,0 +1,197 @@
+"""Run reports: what one agent run did, promise by promise.
+
+The agent writes one JSON file per run to ``outputs/runs/<YYYYmmddTHHMMSS>-<pid>.json``
+(local time of the run's start) when the run ends; the CLI and the console
+read them through ``engine.inspect``. Files are written to a temporary name,
+fsynced and renamed, so a reader never sees half a report. JSON is compact
+(no indentation): 10,000 promise records stay in the low megabytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA = 1
+STARTED_BY = ("manual", "schedule", "forced", "remote")
+
+
+@dataclass(frozen=True, slots=True)
+class PromiseRecord:
+    bundle: str
+    promise_type: str
+    promiser: str
+    file: str
+    line: int
+    col: int
+    outcome: str  # an engine.promises.base.Outcome value
+    skip_reason: str | None = None  # an engine.promises.base.SkipReason value
+    detail: str = ""
+    lock_id: str | None = None
+    ifelapsed: int | None = None
+    expireafter: int | None = None
+    handle: str | None = None
+
+
+_RECORD_FIELDS = tuple(PromiseRecord.__dataclass_fields__)
+_LONG = frozenset({"classes", "negated", "promises"})
+_HEADER_END = b',"promise_fields":'
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    id: str
+    start: float
+    end: float
+    pid: int
+    policy_file: str
+    policy_hash: str
+    flags: list[str] = field(default_factory=list)
+    started_by: str = "manual"
+    exit_code: int = 0
+    interrupted: bool = False
+    policy_error: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    classes: list[str] = field(default_factory=list)
+    negated: list[str] = field(default_factory=list)
+    promises: list[PromiseRecord] = field(default_factory=list)
+    output_file: str | None = None
+
+    @property
+    def duration(self) -> float:
+        return max(0.0, self.end - self.start)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Scalars and counts first, then ``promise_fields`` and the long lists, so
+        :func:`read_header` can stop reading at ``promise_fields``."""
+        d: dict[str, Any] = {"schema": SCHEMA}
+        for k in self.__dataclass_fields__:
+            if k not in _LONG:
+                d[k] = getattr(self, k)
+        # Records as lists in field order: two thirds of the size of dicts.
+        d["promise_fields"] = list(_RECORD_FIELDS)
+        d["classes"] = self.classes
+        d["negated"] = self.negated
+        d["promises"] = [[getattr(p, f) for f in _RECORD_FIELDS] for p in self.promises]
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunReport:
+        names = d.get("promise_fields") or list(_RECORD_FIELDS)
+        records = []
+        for row in d.get("promises", []):
+            if isinstance(row, dict):
+                values = {k: v for k, v in row.items() if k in _RECORD_FIELDS}
+            else:
+                values = {k: v for k, v in zip(names, row, strict=False) if k in _RECORD_FIELDS}
+            records.append(PromiseRecord(**values))
+        kwargs = {k: d[k] for k in cls.__dataclass_fields__ if k in d and k != "promises"}
+        return cls(**kwargs, promises=records)
+
+    @classmethod
+    def from_json(cls, text: str) -> RunReport:
+        return cls.from_dict(json.loads(text))
+
+
+def count_outcomes(records: list[PromiseRecord]) -> dict[str, int]:
+    """kept / repaired / notkept / skipped and ``skipped_<reason>`` totals."""
+    counts = {"kept": 0, "repaired": 0, "notkept": 0, "skipped": 0}
+    for r in records:
+        if r.outcome in ("kept", "repaired"):
+            counts[r.outcome] += 1
+        elif r.outcome == "skipped":
+            counts["skipped"] += 1
+            if r.skip_reason:
+                key = f"skipped_{r.skip_reason}"
+                counts[key] = counts.get(key, 0) + 1
+        else:  # notkept, denied, timeout
+            counts["notkept"] += 1
+    return counts
+
+
+def report_name(start: float, pid: int) -> str:
+    return time.strftime("%Y%m%dT%H%M%S", time.localtime(start)) + f"-{pid}"
+
+
+def write_run_report(runs_dir: str | os.PathLike[str], report: RunReport) -> Path:
+    """Write ``<runs_dir>/<id>.json`` atomically; ``report.id`` names the file
+    (use :func:`report_name`)."""
+    d = Path(runs_dir)
+    d.mkdir(parents=True, exist_ok=True, mode=0o700)
+    dest = d / f"{report.id}.json"
+    tmp = d / f".{report.id}.json.tmp"
+    data = report.to_json().encode("utf-8")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, dest)
+    dfd = os.open(d, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+    return dest
+
+
+def list_reports(runs_dir: str | os.PathLike[str], limit: int | None = None) -> list[Path]:
+    """Report files, newest first (names sort by start time, then pid)."""
+    try:
+        names = [e.name for e in os.scandir(runs_dir)
+                 if e.name.endswith(".json") and not e.name.startswith(".")]
+    except FileNotFoundError:
+        return []
+    names.sort(reverse=True)
+    if limit is not None:
+        names = names[:limit]
+    return [Path(runs_dir) / n for n in names]
+
+
+def load_report(path: str | os.PathLike[str]) -> RunReport:
+    with open(path, encoding="utf-8") as fh:
+        return RunReport.from_json(fh.read())
+
+
+def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The report without its class lists and promises, reading only the head of
+    the file (a JSON string cannot hold the unescaped marker looked for)."""
+    buf = b""
+    with open(path, "rb") as fh:
+        while True:
+            chunk = fh.read(8192)
+            buf += chunk
+            pos = buf.find(_HEADER_END)
+            if pos >= 0:
+                return json.loads(buf[:pos] + b"}")
+            if not chunk:
+                break
+    d = json.loads(buf)
+    for k in _LONG:
+        d.pop(k, None)
+    return d
+
+
+def prune(runs_dir: str | os.PathLike[str], keep: int) -> list[Path]:
+    """Delete all but the ``keep`` newest reports; returns the deleted paths."""
+    doomed = list_reports(runs_dir)[max(0, keep):]
+    for p in doomed:
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+    return doomed
+
+
+def as_record_dict(record: PromiseRecord) -> dict[str, Any]:
+    return asdict(record)

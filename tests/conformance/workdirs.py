@@ -1,0 +1,161 @@
+"""Fresh workdirs for one case: cf-agent's (``bin -> /usr/bin`` + keys) and vigil's.
+
+Both get the same inputs (every file of the case folder, under ``inputs/``) and the
+same host key pair, so the only difference left between the two runs is the agent.
+cf-agent refuses to run without ``bin/cf-promises`` and ``ppkeys/localhost.*``; the
+key pair is made once (``cf-key`` where installed, else an equivalent PKCS#1 RSA-2048
+pair) and copied into each workdir.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from tests.conformance.case import Case, Run
+
+# Setup files, and the modes copies inherit from them, must not depend on the
+# caller's umask; both agents also inherit this one.
+os.umask(0o022)
+
+_KEYS_LOCK = threading.Lock()
+_KEYS_DIR: Path | None = None
+
+
+def have_cfagent() -> bool:
+    return shutil.which("cf-agent") is not None and shutil.which("cf-key") is not None
+
+
+def _make_keys_with_cryptography(ppkeys: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    priv = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    pub = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.PKCS1
+    )
+    for name, data in (("localhost.priv", priv), ("localhost.pub", pub)):
+        target = ppkeys / name
+        target.write_bytes(data)
+        target.chmod(0o600)
+
+
+def key_dir() -> Path:
+    """A ``ppkeys`` directory with ``localhost.priv``/``.pub``, made once per process."""
+    global _KEYS_DIR
+    with _KEYS_LOCK:
+        if _KEYS_DIR is None:
+            base = Path(tempfile.mkdtemp(prefix="conformance-keys-"))
+            atexit.register(shutil.rmtree, base, True)
+            if have_cfagent():
+                (base / "bin").symlink_to(Path(shutil.which("cf-agent") or "").parent)
+                subprocess.run(
+                    ["cf-key"],
+                    env=agent_env(base),
+                    check=True,
+                    capture_output=True,
+                    timeout=60,
+                )
+            else:
+                (base / "ppkeys").mkdir(mode=0o700)
+                _make_keys_with_cryptography(base / "ppkeys")
+            _KEYS_DIR = base / "ppkeys"
+        return _KEYS_DIR
+
+
+def agent_env(workdir: Path) -> dict[str, str]:
+    """The environment both agents run in: minimal, fixed, UTC."""
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+        "HOME": str(workdir),
+        "LC_ALL": "C",
+        "TZ": "UTC",
+        "CONFORMANCE_VAR": "conformance-value",
+        "CFENGINE_TEST_OVERRIDE_WORKDIR": str(workdir),
+    }
+
+
+def prepare(case: Case, workdir: Path, cfengine: bool) -> Path:
+    """Create ``workdir`` for ``case``; returns the policy path to pass to ``-f``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(key_dir(), workdir / "ppkeys")
+    (workdir / "ppkeys").chmod(0o700)
+    if cfengine:
+        agent = shutil.which("cf-agent")
+        assert agent is not None
+        (workdir / "bin").symlink_to(Path(agent).parent)
+    inputs = workdir / "inputs"
+    inputs.mkdir(mode=0o700)
+    for src in case.input_files():
+        dest = inputs / src.relative_to(case.path)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dest)
+    return inputs / "policy.cf"
+
+
+def apply_setup(run: Run, workdir: Path) -> None:
+    """Create the run's setup files and remove its ``remove`` paths."""
+    for rel in run.remove:
+        target = workdir / rel
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        elif target.exists() or target.is_symlink():
+            target.unlink()
+    now = time.time()
+    for rel, spec in run.setup.items():
+        target = workdir / rel
+        _make_parents(target.parent, workdir)
+        if spec.content is None:
+            target.mkdir(exist_ok=True)
+            target.chmod(0o755 if spec.mode is None else spec.mode)
+        else:
+            target.write_text(spec.content)
+            target.chmod(0o644 if spec.mode is None else spec.mode)
+        if spec.age:
+            os.utime(target, (now - spec.age, now - spec.age))
+
+
+def _make_parents(directory: Path, workdir: Path) -> None:
+    """mkdir -p with mode 0755 for every directory it creates inside ``workdir``."""
+    missing: list[Path] = []
+    while not directory.exists() and directory != workdir:
+        missing.append(directory)
+        directory = directory.parent
+    for path in reversed(missing):
+        path.mkdir()
+        path.chmod(0o755)
+
+
+def snapshot(case: Case, workdir: Path) -> dict[str, dict[str, object] | None]:
+    """The state of ``case.files``: content (text), entries for a directory, mode."""
+    from tests.conformance.normalise import substitute
+
+    result: dict[str, dict[str, object] | None] = {}
+    for rel in case.files:
+        target = workdir / rel
+        if not target.exists() and not target.is_symlink():
+            result[rel] = None
+            continue
+        entry: dict[str, object] = {}
+        if target.is_symlink():
+            entry["symlink"] = substitute(os.readlink(target), str(workdir))
+        elif target.is_dir():
+            entry["dir"] = sorted(p.name for p in target.iterdir())
+        else:
+            raw = target.read_bytes().decode("utf-8", errors="replace")
+            entry["content"] = substitute(raw, str(workdir))
+        if case.check_modes and not target.is_symlink():
+            entry["mode"] = f"{target.stat().st_mode & 0o7777:04o}"
+        result[rel] = entry
+    return result
