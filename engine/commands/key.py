@@ -1,0 +1,157 @@
+"""``vigil key``: the host key and the peers' keys (cf-key).
+
+With no option, makes the host key pair if there is none (and, like cf-key,
+refuses with rc 1 when one exists). ``--accept``/``--reject`` ask before acting
+when stdin is a terminal, unless ``--yes``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from engine.workdir import Workdir
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-w", "--workdir", help="workdir (default: $VIGIL_WORKDIR or the usual place)")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-p", "--print", dest="print_key", nargs="?", const="", metavar="FILE",
+                       help="print the fingerprint of this host's key (or of FILE)")
+    group.add_argument("-s", "--list", action="store_true",
+                       help="list trusted, pending and rejected peer keys")
+    group.add_argument("-t", "--trust", metavar="[HOST:]FILE", help="trust the public key in FILE")
+    group.add_argument("-r", "--remove", metavar="FINGERPRINT|HOST", help="forget a peer's key")
+    group.add_argument("--accept", metavar="FINGERPRINT", help="trust a pending (or rejected) key")
+    group.add_argument("--reject", metavar="FINGERPRINT", help="reject a pending (or trusted) key")
+    parser.add_argument("--json", action="store_true", help="with --list: JSON output")
+    parser.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+
+
+def _err(msg: str) -> None:
+    print(f"   error: {msg}", file=sys.stderr)
+
+
+def _when(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else "-"
+
+
+def run(args: argparse.Namespace) -> int:
+    wd = Workdir.resolve(args.workdir)
+    if args.print_key is not None:
+        return _print(wd, args.print_key)
+    if args.list:
+        return _list(wd, args.json)
+    if args.trust:
+        return _trust(wd, args.trust)
+    if args.remove:
+        return _remove(wd, args.remove)
+    if args.accept or args.reject:
+        return _decide(wd, args.accept or args.reject, accept=bool(args.accept), yes=args.yes)
+    return _generate(wd)
+
+
+def _generate(wd: Workdir) -> int:
+    from engine.trust.keys import KeyExistsError, generate
+
+    wd.root.mkdir(parents=True, exist_ok=True)
+    wd.ppkeys.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        generate(wd.ppkeys)
+    except (KeyExistsError, FileExistsError) as e:
+        _err(str(e) if isinstance(e, KeyExistsError) else f"A key file already exists at {e.filename}")
+        return 1
+    return 0
+
+
+def _print(wd: Workdir, file: str) -> int:
+    from engine.trust.keys import KeyFileError, fingerprint, load_public_file
+
+    path = Path(file) if file else wd.ppkeys / "localhost.pub"
+    try:
+        print(fingerprint(load_public_file(path)))
+    except KeyFileError as e:
+        _err(str(e))
+        return 1
+    return 0
+
+
+def _list(wd: Workdir, as_json: bool) -> int:
+    from engine.trust.store import TrustStore
+
+    peers = TrustStore(wd.ppkeys).list()
+    if as_json:
+        print(json.dumps([p.to_json() for p in peers], indent=1))
+        return 0
+    print(f"{'State':<9} {'Host':<24} {'Address':<20} {'First seen':<20} {'Last seen':<20} Key")
+    for p in peers:
+        extra = f"  (was {p.changed_from})" if p.changed_from else ""
+        print(f"{p.state:<9} {p.host or '-':<24} {p.address or '-':<20} {_when(p.first_seen):<20} "
+              f"{_when(p.last_seen):<20} {p.fingerprint}{extra}")
+    print(f"Total Entries: {len(peers)}")
+    return 0
+
+
+def _trust(wd: Workdir, spec: str) -> int:
+    from engine.trust.keys import KeyFileError, load_public_file
+    from engine.trust.store import PeerState, TrustStore
+
+    host = ""
+    path = Path(spec)
+    if not path.exists() and ":" in spec:
+        host, _, rest = spec.rpartition(":")
+        path = Path(rest)
+        host = host.split("@", 1)[-1]
+    try:
+        raw = load_public_file(path)
+    except KeyFileError as e:
+        _err(str(e))
+        return 1
+    peer = TrustStore(wd.ppkeys).add(raw, PeerState.TRUSTED, host, host)
+    if not host:
+        print("  notice: Establishing trust might be incomplete. For completeness, use --trust HOST:FILE")
+    print(f"Trusted {peer.fingerprint}" + (f" for '{host}'" if host else ""))
+    return 0
+
+
+def _remove(wd: Workdir, what: str) -> int:
+    from engine.trust.store import TrustStore
+
+    gone = TrustStore(wd.ppkeys).remove(what)
+    if not gone:
+        _err(f"No key found for '{what}'")
+        return 1
+    for p in gone:
+        print(f"Removed {p.state} key {p.fingerprint}" + (f" ({p.host})" if p.host else ""))
+    return 0
+
+
+def _decide(wd: Workdir, fp: str, accept: bool, yes: bool) -> int:
+    from engine.trust.keys import is_fingerprint
+    from engine.trust.store import PeerState, TrustStore
+
+    store = TrustStore(wd.ppkeys)
+    peer = store.get(fp) if is_fingerprint(fp) else None
+    if peer is None:
+        _err(f"No key with fingerprint '{fp}' (see 'vigil key --list')")
+        return 1
+    target = PeerState.TRUSTED if accept else PeerState.REJECTED
+    if peer.state is target:
+        print(f"{fp} is already {target}")
+        return 0
+    if not yes and sys.stdin.isatty():
+        print(f"Key {fp}\n  host '{peer.host or '-'}', address {peer.address or '-'}, "
+              f"first seen {_when(peer.first_seen)}, now {peer.state}")
+        if peer.changed_from:
+            print(f"  WARNING: this host was trusted with another key: {peer.changed_from}")
+        verb = "Trust" if accept else "Reject"
+        answer = input(f"{verb} this key? (yes/no) ").strip().lower()
+        if answer not in ("y", "yes"):
+            print("Nothing changed.")
+            return 1
+    store.move(fp, target)
+    print(f"{'Accepted' if accept else 'Rejected'} {fp}" + (f" ({peer.host})" if peer.host else ""))
+    return 0

@@ -1,0 +1,341 @@
+"""serverd: vigil's file server and remote-run endpoint (cf-serverd's job).
+
+An asyncio TCP server. Each connection is accepted as plain TCP, checked against
+``allowconnects``/``denyconnects``/``maxconnections``/``allowallconnects``, then
+upgraded to TLS with ``start_tls`` (so refusals can be logged: a ``start_server(ssl=)``
+server drops them silently) and handed to :class:`~engine.daemons.server_session.Session`.
+
+Runs in the foreground (a supervisor detaches it), writes ``<WD>/serverd.pid``
+atomically and removes it on exit. SIGHUP, or a change to a policy file, re-reads
+the policy; a policy that no longer parses keeps the previous configuration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shlex
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine import __version__
+from engine.daemons.pidfile import AlreadyRunning, claim
+from engine.daemons.server_acl import address_matches, normalize_address
+from engine.daemons.server_config import (
+    ServerConfig,
+    default_classes,
+    server_config_from_policy,
+)
+from engine.log import LineLogger
+from engine.trust.identity import host_name
+from engine.trust.keys import HostKey, KeyFileError
+from engine.trust.settings import ServerdSettings, load_serverd_settings
+from engine.trust.store import TrustStore
+from engine.trust.tls import server_context, set_ssl_buffer_limit
+from engine.workdir import Workdir
+
+POLICY_POLL_SECONDS = 5.0
+
+
+class PolicyError(Exception):
+    """The policy could not be read."""
+
+
+def sys_vars_for(workdir: Workdir) -> dict[str, object]:
+    """The ``sys.*`` variables a server policy may use."""
+    import socket
+
+    fq = socket.getfqdn()
+    uq = host_name().split(".")[0]
+    return {
+        "workdir": str(workdir.root),
+        "inputdir": str(workdir.inputs),
+        "masterdir": str(workdir.root / "masterfiles"),
+        "libdir": str(workdir.inputs / "lib"),
+        "statedir": str(workdir.state),
+        "bindir": str(workdir.root / "bin"),
+        "host": host_name(),
+        "uqhost": uq,
+        "fqhost": fq,
+        "cf_agent": sys.executable,
+    }
+
+
+def load_policy_files(
+    workdir: Workdir, entry: Path, classes: set[str], warnings: list[str]
+) -> tuple[Any, list[Path]]:
+    """Parse ``entry`` (following ``inputs`` when the loader is available)."""
+    from engine.policy.ast import Policy
+
+    if not entry.exists():
+        return Policy(), []
+    try:
+        try:
+            from engine.policy.loader import load_policy  # type: ignore[import-not-found]
+        except ImportError:
+            from engine.policy.parser import parse_file  # type: ignore[import-not-found]
+
+            policy = Policy()
+            policy.add(parse_file(str(entry)))
+        else:
+            # classes given so that loading never pays for full hard-class discovery
+            result = load_policy(entry, workdir.root, classes=sorted(classes))
+            policy = getattr(result, "policy", result)
+            for d in getattr(result, "diagnostics", []):
+                warnings.append(str(getattr(d, "message", d)))
+    except ImportError as e:
+        raise PolicyError(f"cannot read policy: {e}") from None
+    except Exception as e:  # the parser's own error types carry the position
+        raise PolicyError(f"{entry}: {e}") from None
+    return policy, [Path(f.path) for f in policy.files]
+
+
+@dataclass
+class ServerState:
+    workdir: Workdir
+    settings: ServerdSettings
+    config: ServerConfig
+    store: TrustStore
+    log: LineLogger
+    host_key_raw: bytes
+    host_name: str
+    ssl_context: Any
+    run_resource: str = ""
+    server_name: str = f"vigil-serverd {__version__}"
+    run_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    active: int = 0
+    per_ip: dict[str, int] = field(default_factory=dict)
+    served: int = 0
+
+
+def run_resource_for(config: ServerConfig, sys_vars: dict[str, object]) -> str:
+    if config.cfruncommand:
+        argv = shlex.split(config.cfruncommand)
+        if argv:
+            return argv[0]
+    return str(sys_vars.get("cf_agent") or sys.executable)
+
+
+class Server:
+    """The daemon: listening socket, pidfile, reloads, shutdown."""
+
+    def __init__(
+        self,
+        workdir: Workdir,
+        log: LineLogger,
+        policy_file: Path | None = None,
+        port: int | None = None,
+        bind: str | None = None,
+    ) -> None:
+        self.workdir = workdir
+        self.log = log
+        self.policy_file = policy_file or workdir.promises_cf
+        self.port_override = port
+        self.bind_override = bind
+        self.settings = ServerdSettings()
+        self.sys_vars = sys_vars_for(workdir)
+        self.policy_mtimes: dict[Path, float] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.fingerprint = ""
+
+    # -- configuration ---------------------------------------------------------------
+
+    def read_config(self) -> ServerConfig:
+        warnings: list[str] = []
+        classes = default_classes(self.sys_vars)
+        policy, files = load_policy_files(self.workdir, self.policy_file, classes, warnings)
+        self.policy_mtimes = {p: _mtime(p) for p in [self.policy_file, *files]}
+        config = server_config_from_policy(policy, self.sys_vars, classes)
+        for w in [*warnings, *config.warnings]:
+            self.log.warning(w)
+        if not files:
+            self.log.notice(f"No policy at '{self.policy_file}': every request will be refused")
+        return config
+
+    def summary(self, config: ServerConfig) -> None:
+        v = self.log.verbose
+        v("=== BEGIN summary of access promises ===")
+        v(f"Host IPs allowed connection access (allowconnects): {', '.join(config.allowconnects)}")
+        v(f"Host IPs denied connection access (denyconnects): {', '.join(config.denyconnects)}")
+        v(f"Host IPs allowed multiple connections (allowallconnects): {', '.join(config.allowallconnects)}")
+        v(f"Host IPs from whom we shall accept public keys on trust (trustkeysfrom): {', '.join(config.trustkeysfrom)}")
+        v(f"Users from whom we accept remote run requests (allowusers): {', '.join(config.allowusers)}")
+        for rule in config.access:
+            v(f"\tPath: {rule.path}")
+            for name in ("admit_ips", "admit_keys", "admit_hostnames", "deny_ips", "deny_keys", "deny_hostnames"):
+                for item in getattr(rule, name):
+                    v(f"\t\t{name}: {item}")
+        v("=== END summary of access promises ===")
+
+    def check_reload(self, state: ServerState, force: bool = False) -> None:
+        if not force and all(_mtime(p) == m for p, m in self.policy_mtimes.items()):
+            return
+        self.log.notice(f"Rereading policy file '{self.policy_file}'")
+        try:
+            config = self.read_config()
+        except PolicyError as e:
+            self.log.error(f"{e}; keeping the previous configuration")
+            return
+        if config.port is not None and config.port != state.config.port:
+            self.log.notice("The port changed in policy; restart serverd to listen on it")
+        state.config = config
+        state.run_resource = run_resource_for(config, self.sys_vars)
+        self.summary(config)
+
+    # -- connections ---------------------------------------------------------------------
+
+    async def on_connect(self, state: ServerState, transport: asyncio.Transport) -> None:
+        from engine.daemons.server_session import Session
+
+        peer = transport.get_extra_info("peername") or ("?", 0)
+        address = normalize_address(str(peer[0]))
+        cfg = state.config
+        refusal = ""
+        if address_matches(cfg.denyconnects, address):
+            refusal = f"Remote host '{address}' is in denyconnects, denying connection"
+        elif not address_matches(cfg.allowconnects, address):
+            refusal = f"Remote host '{address}' not in allowconnects, denying connection"
+        elif state.active >= (cfg.maxconnections or state.settings.max_connections):
+            refusal = f"Too many connections ({state.active}), denying '{address}'"
+        elif state.per_ip.get(address, 0) >= 1 and not address_matches(cfg.allowallconnects, address):
+            refusal = f"Remote host '{address}' already connected and not in allowallconnects, denying connection"
+        if refusal:
+            self.log.error(refusal)
+            transport.abort()
+            return
+        state.active += 1
+        state.served += 1
+        state.per_ip[address] = state.per_ip.get(address, 0) + 1
+        self.log.verbose(f"New connection from {address}")
+        try:
+            await Session(state, transport, address).run()
+        finally:
+            state.active -= 1
+            left = state.per_ip.get(address, 1) - 1
+            if left:
+                state.per_ip[address] = left
+            else:
+                state.per_ip.pop(address, None)
+
+    # -- the daemon ------------------------------------------------------------------------
+
+    def prepare(self) -> ServerState | None:
+        """Settings, policy, host key and TLS context; None (logged) on failure."""
+        try:
+            self.settings = load_serverd_settings(self.workdir.root)
+            config = self.read_config()
+            key = HostKey.load(self.workdir.ppkeys)
+            cert = key.ensure_cert(host_name())
+        except (ValueError, PolicyError, KeyFileError) as e:  # SettingsError is a ValueError
+            self.log.error(str(e))
+            return None
+        set_ssl_buffer_limit(self.settings.ssl_max_size)
+        self.fingerprint = key.fingerprint
+        self.summary(config)
+        return ServerState(
+            workdir=self.workdir,
+            settings=self.settings,
+            config=config,
+            store=TrustStore(self.workdir.ppkeys),
+            log=self.log,
+            host_key_raw=key.raw_public,
+            host_name=host_name(),
+            ssl_context=server_context(cert, key.paths.priv),
+            run_resource=run_resource_for(config, self.sys_vars),
+        )
+
+    async def serve(self) -> int:
+        state = self.prepare()
+        if state is None:
+            return 1
+        try:
+            lock = claim(self.workdir.root, "serverd")
+        except (AlreadyRunning, OSError) as e:
+            self.log.error(f"Cannot start: {e}")
+            return 1
+        try:
+            return await self._listen(state)
+        finally:
+            lock.release()
+
+    async def _listen(self, state: ServerState) -> int:
+        port = self.port_override if self.port_override is not None else state.config.port
+        if port is None:
+            port = self.settings.port
+        bind = self.bind_override if self.bind_override is not None else (
+            state.config.bindtointerface or self.settings.bind
+        )
+        loop = asyncio.get_running_loop()
+        try:
+            server = await loop.create_server(
+                lambda: _Accept(self, state), host=bind or None, port=port,
+                reuse_address=True, backlog=1024,
+            )
+        except OSError as e:
+            self.log.error(f"Cannot listen on {bind or '*'}:{port}: {e.strerror or e}")
+            return 1
+        addrs = ", ".join(_fmt_sockname(s.getsockname()) for s in server.sockets)
+        self.log.notice(f"vigil serverd {__version__} listening on {addrs} as {self.fingerprint}")
+        stop, reload_now = asyncio.Event(), asyncio.Event()
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, reload_now.set)
+        try:
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(_first(stop, reload_now), POLICY_POLL_SECONDS)
+                if stop.is_set():
+                    break
+                self.check_reload(state, force=reload_now.is_set())
+                reload_now.clear()
+        finally:
+            self.log.notice("Cleaning up and exiting...")
+            server.close()
+            for t in list(self.tasks):
+                t.cancel()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), 2.0)
+        return 0
+
+
+class _Accept(asyncio.Protocol):
+    """Accepts plain TCP and pauses reading at once, so that nothing the client
+    sends is consumed before the TLS upgrade; the session runs as its own task."""
+
+    def __init__(self, server: Server, state: ServerState) -> None:
+        self.server = server
+        self.state = state
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        transport.pause_reading()
+        task = asyncio.get_running_loop().create_task(self.server.on_connect(self.state, transport))
+        self.server.tasks.add(task)
+        task.add_done_callback(self.server.tasks.discard)
+
+    def data_received(self, data: bytes) -> None:  # reading is paused until TLS
+        pass
+
+
+async def _first(*events: asyncio.Event) -> None:
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return -1.0
+
+
+def _fmt_sockname(name: Any) -> str:
+    host, port = name[0], name[1]
+    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"

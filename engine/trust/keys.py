@@ -1,0 +1,230 @@
+"""Host keys: one Ed25519 key pair per workdir, and key fingerprints.
+
+Files (cf-key's names): ``ppkeys/localhost.priv`` (PKCS#8 PEM, unencrypted, mode
+0600) and ``ppkeys/localhost.pub`` (SubjectPublicKeyInfo PEM, 0644). serverd also
+keeps ``ppkeys/localhost.cert``, a self-signed certificate made from the host key,
+which is what it presents in the TLS handshake.
+
+A fingerprint is ``SHA256:`` followed by the unpadded URL-safe base64 of the
+SHA-256 of the **raw 32-byte Ed25519 public key** (43 characters), e.g.
+``SHA256:q5oZ...``. The raw key rather than the SPKI DER is hashed because it is
+the key itself, independent of any encoding; URL-safe base64 because the
+fingerprint doubles as a file name in the trust store (no ``/``).
+
+Reading and writing public keys needs no ``cryptography``: an Ed25519 SPKI is a
+fixed 12-byte prefix and the 32 key bytes, checked strictly. ``cryptography`` is
+imported only to generate keys, sign, verify, and make the certificate.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.trust._atomic import write_atomic
+
+# DER of SEQUENCE { SEQUENCE { OID 1.3.101.112 }, BIT STRING (0 unused bits) } before the key.
+ED25519_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
+RAW_KEY_LEN = 32
+FINGERPRINT_RE = re.compile(r"^SHA256:[A-Za-z0-9_-]{43}$")
+_PEM_PUB = "PUBLIC KEY"
+
+
+class KeyFileError(Exception):
+    """A key file is missing, malformed, or not Ed25519."""
+
+
+class KeyExistsError(KeyFileError):
+    """Raised instead of overwriting a host key."""
+
+
+def fingerprint(raw_public: bytes) -> str:
+    """``SHA256:<base64url(sha256(raw key))>`` without padding."""
+    digest = hashlib.sha256(raw_public).digest()
+    return "SHA256:" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def is_fingerprint(text: str) -> bool:
+    return bool(FINGERPRINT_RE.match(text))
+
+
+def pem_encode(label: str, der: bytes) -> str:
+    b64 = base64.b64encode(der).decode("ascii")
+    lines = [b64[i : i + 64] for i in range(0, len(b64), 64)]
+    return f"-----BEGIN {label}-----\n" + "\n".join(lines) + f"\n-----END {label}-----\n"
+
+
+def pem_decode(text: str, label: str) -> bytes:
+    begin, end = f"-----BEGIN {label}-----", f"-----END {label}-----"
+    start = text.find(begin)
+    stop = text.find(end, start + 1)
+    if start < 0 or stop < 0:
+        raise KeyFileError(f"no '{label}' PEM block")
+    body = "".join(text[start + len(begin) : stop].split())
+    try:
+        return base64.b64decode(body, validate=True)
+    except ValueError as e:
+        raise KeyFileError(f"bad PEM base64: {e}") from None
+
+
+def raw_from_spki(der: bytes) -> bytes:
+    """The 32 key bytes of an Ed25519 SubjectPublicKeyInfo; anything else fails."""
+    if len(der) != len(ED25519_SPKI_PREFIX) + RAW_KEY_LEN or not der.startswith(
+        ED25519_SPKI_PREFIX
+    ):
+        raise KeyFileError("not an Ed25519 public key (SubjectPublicKeyInfo)")
+    return der[len(ED25519_SPKI_PREFIX) :]
+
+
+def spki_from_raw(raw: bytes) -> bytes:
+    if len(raw) != RAW_KEY_LEN:
+        raise KeyFileError("an Ed25519 public key is 32 bytes")
+    return ED25519_SPKI_PREFIX + raw
+
+
+def public_pem(raw: bytes) -> str:
+    return pem_encode(_PEM_PUB, spki_from_raw(raw))
+
+
+def load_public_file(path: Path) -> bytes:
+    """Raw public key from a ``.pub`` PEM file (ours or a peer's)."""
+    try:
+        text = path.read_text("ascii")
+    except (OSError, UnicodeDecodeError) as e:
+        raise KeyFileError(f"cannot read public key '{path}': {e}") from None
+    return raw_from_spki(pem_decode(text, _PEM_PUB))
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPaths:
+    priv: Path
+    pub: Path
+    cert: Path
+
+    @classmethod
+    def of(cls, ppkeys: Path, stem: str = "localhost") -> KeyPaths:
+        return cls(ppkeys / f"{stem}.priv", ppkeys / f"{stem}.pub", ppkeys / f"{stem}.cert")
+
+
+def generate(ppkeys: Path, stem: str = "localhost") -> str:
+    """Make a key pair; returns its fingerprint. Never overwrites (KeyExistsError)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    paths = KeyPaths.of(ppkeys, stem)
+    for p in (paths.pub, paths.priv):
+        if p.exists():
+            raise KeyExistsError(f"A key file already exists at {p}")
+    ppkeys.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = ed25519.Ed25519PrivateKey.generate()
+    priv_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    write_atomic(paths.priv, priv_pem, mode=0o600, exclusive=True)
+    write_atomic(paths.pub, public_pem(raw).encode("ascii"), mode=0o644, exclusive=True)
+    return fingerprint(raw)
+
+
+class HostKey:
+    """The local key pair, loaded lazily; signing imports ``cryptography``."""
+
+    def __init__(self, ppkeys: Path, stem: str = "localhost") -> None:
+        self.paths = KeyPaths.of(ppkeys, stem)
+        self.raw_public = load_public_file(self.paths.pub)
+        self.fingerprint = fingerprint(self.raw_public)
+        self._private: Any = None
+
+    @classmethod
+    def load(cls, ppkeys: Path) -> HostKey:
+        paths = KeyPaths.of(ppkeys)
+        if not paths.pub.exists() or not paths.priv.exists():
+            raise KeyFileError(
+                f"No public/private key pair is loaded from '{ppkeys}', "
+                "please create one by running 'vigil key'"
+            )
+        return cls(ppkeys)
+
+    def _key(self) -> Any:
+        if self._private is None:
+            from cryptography.hazmat.primitives import serialization
+            from cryptography.hazmat.primitives.asymmetric import ed25519
+
+            try:
+                key = serialization.load_pem_private_key(self.paths.priv.read_bytes(), None)
+            except (OSError, ValueError, TypeError) as e:
+                raise KeyFileError(f"cannot load private key '{self.paths.priv}': {e}") from None
+            if not isinstance(key, ed25519.Ed25519PrivateKey):
+                raise KeyFileError(f"'{self.paths.priv}' is not an Ed25519 key")
+            pub = key.public_key().public_bytes(
+                serialization.Encoding.Raw, serialization.PublicFormat.Raw
+            )
+            if pub != self.raw_public:
+                raise KeyFileError(f"'{self.paths.priv}' does not match '{self.paths.pub}'")
+            self._private = key
+        return self._private
+
+    def sign(self, data: bytes) -> bytes:
+        return bytes(self._key().sign(data))
+
+    def ensure_cert(self, common_name: str) -> Path:
+        """The self-signed certificate for TLS, (re)made when missing or stale."""
+        cert = self.paths.cert
+        try:
+            if ED25519_SPKI_PREFIX + self.raw_public in pem_decode(
+                cert.read_text("ascii"), "CERTIFICATE"
+            ):
+                return cert
+        except (OSError, UnicodeDecodeError, KeyFileError):
+            pass
+        write_atomic(cert, self._make_cert(common_name), mode=0o644)
+        return cert
+
+    def _make_cert(self, common_name: str) -> bytes:
+        import datetime
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.x509.oid import NameOID
+
+        key = self._key()
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name or "vigil")])
+        now = datetime.datetime.now(datetime.UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=365 * 100))
+            .sign(key, None)
+        )
+        return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def verify(raw_public: bytes, signature: bytes, data: bytes) -> bool:
+    """Ed25519 signature check; False for any bad key or signature."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    try:
+        ed25519.Ed25519PublicKey.from_public_bytes(raw_public).verify(signature, data)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def local_key_exists(ppkeys: Path) -> bool:
+    paths = KeyPaths.of(ppkeys)
+    return paths.pub.exists() and paths.priv.exists()
+
+
+def ensure_dir(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
