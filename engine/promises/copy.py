@@ -1,0 +1,280 @@
+"""``copy_from`` for files promises: local copies, and remote ones through ``engine.trust``.
+
+``copy_from`` body: ``source``, ``servers`` (a source on another host goes through
+:func:`engine.trust.client.copy_from_remote`, imported only then), ``compare``
+(``mtime`` — the default: copy when the source is newer —, ``ctime``, ``atime``,
+``digest``/``hash``/``md5``/``sha256``/``binary``: copy when the bytes differ,
+``exists``: copy only when the destination is missing), ``preserve`` (keep the
+source's mode and owner), ``copy_backup`` (``true``: ``<dest>.cfsaved``,
+``timestamp``, ``false``), ``purge`` (with ``depth_search``: remove what the
+source does not have).
+
+Like cf-agent, a new copy is written to ``<dest>.cfnew`` and renamed over the
+destination; a new destination file is 0600 unless ``preserve`` is set, an
+existing one keeps its mode.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+
+from engine.promises._acc import Acc
+from engine.promises._fsutil import backup_name, lstat_or_none, safe_to_follow
+from engine.promises.base import ResolvedPromise, RunContext
+
+LOCAL_NAMES = frozenset({"localhost", ""})  # as cf-agent: 127.0.0.1 means its serverd
+_DIGEST = frozenset({"digest", "hash", "md5", "sha256", "sha1", "sha512", "binary"})
+_TRUE = ("true", "yes", "on")
+_CHUNK = 1 << 20
+
+
+def _true(v: object, default: bool = False) -> bool:
+    if v is None:
+        return default
+    return str(v).lower() in _TRUE
+
+
+def copy_promise(dest: str, promise: ResolvedPromise, run: RunContext, acc: Acc,
+                 recursive: bool) -> None:
+    body = promise.body("copy_from")
+    source = str(body.get("source", "")) or dest
+    servers = body.get("servers")
+    servers = [str(s) for s in servers] if isinstance(servers, list) else (
+        [str(servers)] if servers else [])
+    remote = [s for s in servers if s not in LOCAL_NAMES]
+    if remote:
+        _remote(remote, source, dest, body, acc, run)
+        return
+    try:
+        sst = os.stat(source)
+    except OSError:
+        acc.fail(f"Can't stat file '{source}' on 'localhost' in files.copy_from promise")
+        return
+    if stat.S_ISDIR(sst.st_mode):
+        depth = _depth(promise.body("depth_search")) if recursive else 0
+        _copy_tree(source, dest, body, acc, 1, depth)
+        return
+    copy_file(source, sst, dest, body, acc)
+
+
+def _depth(ds: dict[str, object]) -> int:
+    raw = str(ds.get("depth", "0")).strip()
+    if raw in ("inf", "infinity"):
+        return 1 << 30
+    try:
+        return max(0, int(float(raw)))
+    except ValueError:
+        return 0
+
+
+def needs_copy(compare: str, src: str, sst: os.stat_result, dest: str,
+               dst: os.stat_result) -> bool:
+    if compare == "exists":
+        return False
+    if compare in _DIGEST:
+        return sst.st_size != dst.st_size or not _same_bytes(src, dest)
+    if compare == "ctime":
+        return sst.st_ctime > dst.st_ctime
+    if compare == "atime":
+        return sst.st_ctime > dst.st_ctime or sst.st_mtime > dst.st_mtime
+    return sst.st_mtime > dst.st_mtime
+
+
+def _same_bytes(a: str, b: str) -> bool:
+    try:
+        with open(a, "rb") as fa, open(b, "rb") as fb:
+            while True:
+                x = fa.read(_CHUNK)
+                y = fb.read(_CHUNK)
+                if x != y:
+                    return False
+                if not x:
+                    return True
+    except OSError:
+        return False
+
+
+def copy_file(src: str, sst: os.stat_result, dest: str, body: dict[str, object],
+              acc: Acc) -> None:
+    dst = lstat_or_none(dest)
+    real = dest
+    if dst is not None and stat.S_ISLNK(dst.st_mode):
+        if not safe_to_follow(dest, dst):
+            acc.fail(f"Refusing to copy to '{dest}' through a symbolic link not owned by root, "
+                     "by the agent's user or by the owner of its target")
+            return
+        real = os.path.realpath(dest)
+        dst = lstat_or_none(real)
+    if dst is not None and stat.S_ISDIR(dst.st_mode):
+        acc.fail(f"Cannot copy file '{src}' over directory '{dest}'")
+        return
+    compare = str(body.get("compare", "mtime")).lower()
+    if dst is not None and not needs_copy(compare, src, sst, real, dst):
+        return
+    if acc.warn_only:
+        acc.warn(f"Should update file '{dest}' from '{src}' on 'localhost', "
+                 "but only warning promised")
+        return
+    preserve = _true(body.get("preserve"))
+    if preserve:
+        mode = stat.S_IMODE(sst.st_mode)
+    else:
+        mode = stat.S_IMODE(dst.st_mode) if dst is not None else 0o600
+    parent = os.path.dirname(real)
+    if parent and not os.path.isdir(parent):
+        try:
+            os.makedirs(parent, 0o700, exist_ok=True)
+        except OSError as e:
+            acc.fail(f"Failed to make directory: {parent} (mkdir: {e.strerror})")
+            return
+    tmp = real + ".cfnew"
+    try:
+        _write_copy(src, tmp, mode, sst if preserve else None)
+    except OSError as e:
+        acc.fail(f"Copy of '{src}' to '{tmp}' failed ({e.strerror})")
+        return
+    how = "permissions preserved" if preserve else f"mode '{mode:o}'"
+    acc.repair(f"Copied file '{src}' to '{tmp}' ({how})")
+    if dst is not None:
+        backup = backup_name(real, str(body.get("copy_backup", "true")), ".cfsaved")
+        if backup is not None:
+            try:
+                if os.path.lexists(backup):
+                    os.unlink(backup)
+                os.link(real, backup)
+                acc.repair(f"Backed up '{dest}' as '{backup}'")
+            except OSError as e:
+                acc.fail(f"Unable to back up '{dest}' as '{backup}' ({e.strerror})")
+    try:
+        os.rename(tmp, real)
+    except OSError as e:
+        acc.fail(f"Could not move '{tmp}' to '{dest}' ({e.strerror})")
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        return
+    acc.repair(f"Moved '{tmp}' to '{dest}'")
+    if dst is None:
+        acc.repair(f"Updated file '{dest}' from 'localhost:{src}'")
+    else:
+        acc.repair(f"Updated '{dest}' from source '{src}' on 'localhost'")
+
+
+def _write_copy(src: str, tmp: str, mode: int, owner_from: os.stat_result | None) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(tmp, flags, 0o600)
+    except FileExistsError:
+        os.unlink(tmp)
+        fd = os.open(tmp, flags, 0o600)
+    try:
+        with open(src, "rb") as f, os.fdopen(os.dup(fd), "wb") as out:
+            shutil.copyfileobj(f, out, _CHUNK)
+            out.flush()
+        if owner_from is not None and os.geteuid() == 0:
+            os.fchown(fd, owner_from.st_uid, owner_from.st_gid)
+        os.fchmod(fd, mode)
+        os.fsync(fd)
+    except OSError:
+        os.close(fd)
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    os.close(fd)
+
+
+def _copy_tree(src: str, dest: str, body: dict[str, object], acc: Acc, level: int,
+               depth: int) -> None:
+    dst = lstat_or_none(dest)
+    if dst is None:
+        if acc.warn_only:
+            acc.warn(f"Should create directory '{dest}', but only warning promised")
+            return
+        try:
+            os.makedirs(dest, 0o700)
+        except OSError as e:
+            acc.fail(f"Failed to make directory: {dest} (mkdir: {e.strerror})")
+            return
+        acc.repair(f"Created directory '{dest}'")
+    elif not stat.S_ISDIR(dst.st_mode):
+        acc.fail(f"Cannot copy directory '{src}' over file '{dest}'")
+        return
+    if level > depth:
+        return
+    try:
+        entries = list(os.scandir(src))
+    except OSError as e:
+        acc.fail(f"Unable to open directory '{src}' ({e.strerror})")
+        return
+    names = set()
+    for e in entries:
+        names.add(e.name)
+        target = os.path.join(dest, e.name)
+        try:
+            st = e.stat(follow_symlinks=True)
+        except OSError:
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            if level < depth:
+                _copy_tree(e.path, target, body, acc, level + 1, depth)
+        elif stat.S_ISREG(st.st_mode):
+            copy_file(e.path, st, target, body, acc)
+    if _true(body.get("purge")):
+        _purge(dest, names, acc)
+
+
+def _purge(dest: str, keep: set[str], acc: Acc) -> None:
+    try:
+        entries = list(os.scandir(dest))
+    except OSError:
+        return
+    for e in entries:
+        if e.name in keep:
+            continue
+        if acc.warn_only:
+            acc.warn(f"Should purge '{e.path}' from copy dest directory, "
+                     "but only warning promised")
+            continue
+        try:
+            if e.is_dir(follow_symlinks=False):
+                shutil.rmtree(e.path)
+            else:
+                os.unlink(e.path)
+        except OSError as err:
+            acc.fail(f"Unable to purge '{e.path}' ({err.strerror})")
+            continue
+        acc.repair(f"Purged '{e.path}' copy dest directory")
+
+
+def _remote(servers: list[str], source: str, dest: str, body: dict[str, object], acc: Acc,
+            run: RunContext) -> None:
+    from engine.trust.client import RemoteError, copy_from_remote
+
+    compare = str(body.get("compare", "mtime")).lower()
+    mode = "exists" if compare == "exists" else "mtime" if compare in (
+        "mtime", "ctime", "atime") else "digest"
+    trustkey = _true(body.get("trustkey"))
+    for server in servers:
+        try:
+            r = copy_from_remote(run.workdir, server, source, dest, mode,  # type: ignore[arg-type]
+                                 trustkey, dry_run=acc.warn_only)
+        except RemoteError as e:
+            run.log.error(str(e))
+            run.log.info(f"Unable to establish connection to '{server}'")
+            continue
+        except OSError as e:
+            run.log.error(f"Copy of '{source}' from '{server}' failed ({e})")
+            continue
+        if r.changed:
+            if acc.warn_only:
+                acc.warn(f"Should update file '{dest}' from '{source}' on '{server}', "
+                         "but only warning promised")
+            else:
+                acc.repair(f"Updated file '{dest}' from '{server}:{source}'")
+        return
+    acc.fail(f"No suitable server found for '{dest}'")

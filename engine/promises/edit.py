@@ -1,0 +1,176 @@
+"""Editing one file for a files promise: ``edit_line``, ``edit_template``, ``edit_defaults``.
+
+The file is read whole, edited as a list of lines (:mod:`engine.promises.edit_ops`)
+or rendered from a template (:mod:`engine.promises.template`), and written back
+only if the content changed: first the previous version is kept as a backup
+(``<file>.cf-before-edit``, or time-stamped, or none, as ``edit_backup`` says),
+then the new content replaces the file atomically with its mode and owner kept.
+
+``edit_defaults``: ``empty_file_before_editing`` (start from nothing),
+``edit_backup`` (``true``/``false``/``timestamp``), ``max_file_size`` (bytes;
+larger files are refused, default 100000 as in cf-agent; 0 means no limit).
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import stat
+
+from engine.promises._acc import Acc
+from engine.promises._fsutil import WriteError, atomic_write, backup_name, safe_to_follow
+from engine.promises.base import BundleCall, ResolvedPromise, RunContext
+from engine.promises.edit_ops import EditSession
+
+DEFAULT_MAX_FILE_SIZE = 100000
+BACKUP_SUFFIX = ".cf-before-edit"
+
+
+def edit_file(path: str, promise: ResolvedPromise, run: RunContext, acc: Acc) -> None:
+    """Apply the promise's edits to ``path``; report through ``acc``."""
+    defaults = promise.body("edit_defaults")
+    target = _open_target(path, defaults, acc, run)
+    if target is None:
+        return
+    real, st = target
+    try:
+        with open(real, "rb") as f:
+            data = f.read()
+    except OSError:
+        acc.fail(f"File '{path}' was marked for editing but could not be opened")
+        return
+    text = data.decode("utf-8", "surrogateescape")
+    orig = _split(text)
+    empty_first = _true(defaults.get("empty_file_before_editing"))
+    session = EditSession(path, [] if empty_first else list(orig), run.log)
+
+    tmpl = promise.attrs.get("edit_template")
+    rendered: str | None = None
+    tmpl_msg = ""
+    if isinstance(tmpl, str) and tmpl:
+        from engine.promises import template
+
+        method = promise.str_attr("template_method", "cfengine")
+        if method in ("mustache", "inline_mustache"):
+            rendered = template.render_mustache(promise, run, tmpl, method, acc)
+            if rendered is None:
+                return
+            tmpl_msg = f"Updated rendering of '{path}' from mustache template '{tmpl}'"
+        else:
+            promises = template.cfengine_template_promises(promise, run, tmpl, acc)
+            if promises is None:
+                return
+            session.lines = []
+            session.run(promises)
+    elif promise.str_attr("template_method") == "inline_mustache":
+        from engine.promises import template
+
+        rendered = template.render_mustache(promise, run, "", "inline_mustache", acc)
+        if rendered is None:
+            return
+        tmpl_msg = f"Updated rendering of '{path}' from mustache template 'inline'"
+
+    call = promise.attrs.get("edit_line")
+    if call is not None:
+        if isinstance(call, str):
+            call = BundleCall(call)
+        session.run(run.edit_promises(call, path))
+
+    if rendered is not None:
+        new_bytes = rendered.encode("utf-8", "surrogateescape")
+        changed = new_bytes != data
+        new_lines = _split(rendered)
+    else:
+        new_lines = session.lines
+        changed = new_lines != orig
+        new_bytes = _join(new_lines)
+    if not changed:
+        return  # cf-agent: edit errors without a change leave the files promise kept
+    if acc.warn_only:
+        for line in difflib.ndiff(orig, new_lines):
+            if line[:1] == "+":
+                run.log.warning(f" ! edit_line change warning promised: (add) {line[2:]}")
+            elif line[:1] == "-":
+                run.log.warning(f"edit_line warning promised: - {line[2:]}")
+        acc.warn(f"Should edit file '{path}', but only warning promised")
+        return
+    backup = backup_name(real, str(defaults.get("edit_backup", "true")), BACKUP_SUFFIX)
+    try:
+        if backup is not None:
+            _keep_backup(real, backup)
+        atomic_write(real, new_bytes, st)
+    except (OSError, WriteError) as e:
+        acc.fail(f"Unable to save edited file '{path}' ({e.strerror or e})")
+        return
+    for msg in session.pending:
+        run.log.info(msg)
+    acc.repair(tmpl_msg or f"Edited file '{path}'")
+
+
+def _open_target(path: str, defaults: dict[str, object], acc: Acc,
+                 run: RunContext) -> tuple[str, os.stat_result] | None:
+    try:
+        lst = os.lstat(path)
+    except OSError:
+        acc.fail(f"File '{path}' was marked for editing but could not be opened")
+        return None
+    real = path
+    st = lst
+    if stat.S_ISLNK(lst.st_mode):
+        if not safe_to_follow(path, lst):
+            acc.fail(f"Refusing to edit '{path}' through a symbolic link not owned by root, "
+                     "by the agent's user or by the owner of its target")
+            return None
+        real = os.path.realpath(path)
+        try:
+            st = os.stat(real)
+        except OSError:
+            acc.fail(f"File '{path}' was marked for editing but could not be opened")
+            return None
+    if not stat.S_ISREG(st.st_mode):
+        run.log.info(f"{path} is not a plain file")
+        acc.fail(f"File '{path}' was marked for editing but could not be opened")
+        return None
+    try:
+        limit = int(str(defaults.get("max_file_size", DEFAULT_MAX_FILE_SIZE)))
+    except ValueError:
+        limit = DEFAULT_MAX_FILE_SIZE
+    if limit > 0 and st.st_size > limit:
+        run.log.info(f"File '{path}' is bigger than the edit limit. "
+                     f"max_file_size = {st.st_size} > {limit} bytes")
+        acc.fail(f"File '{path}' was marked for editing but could not be opened")
+        return None
+    return real, st
+
+
+def _keep_backup(real: str, backup: str) -> None:
+    """The old inode becomes the backup: a hard link keeps its content, mode and times."""
+    try:
+        os.unlink(backup)
+    except FileNotFoundError:
+        pass
+    try:
+        os.link(real, backup)
+    except OSError:
+        from engine.promises._fsutil import copy_bytes_preserving
+
+        copy_bytes_preserving(real, backup, os.stat(real))
+
+
+def _split(text: str) -> list[str]:
+    if not text:
+        return []
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def _join(lines: list[str]) -> bytes:
+    if not lines:
+        return b""
+    return ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
+
+
+def _true(v: object) -> bool:
+    return v is not None and str(v).lower() in ("true", "yes", "on")

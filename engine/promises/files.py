@@ -1,0 +1,306 @@
+"""``files`` promises: create, delete, copy, perms, edit and touch one path or a tree.
+
+Attributes handled here: ``create`` (a promiser ending in ``/.`` is a
+directory; missing parents are made 0700), ``touch``, ``perms`` (see
+:mod:`engine.promises.perms`), ``delete`` (body: ``dirlinks``, ``rmdirs``),
+``depth_search`` and ``file_select`` (see :mod:`engine.promises.files_select`),
+``copy_from`` (:mod:`engine.promises.copy`), ``edit_line``, ``edit_template``
+and ``edit_defaults`` (:mod:`engine.promises.edit`), ``move_obstructions``.
+
+Steps run in cf-agent's order: delete (alone), create, copy, perms, edit, touch.
+The common case, create + touch of one file, costs one ``lstat``, one
+``open(O_CREAT|O_EXCL)`` and one ``utime``. The agent never creates a file
+through a symlink: a dangling link in the way is an error, as in cf-agent.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+
+from engine.promises._acc import Acc
+from engine.promises._fsutil import lstat_or_none, mode_str
+from engine.promises.base import Outcome, PromiseResult, ResolvedPromise, RunContext
+from engine.promises.perms import apply_perms, creation_mode
+
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+_TRUE = ("true", "yes", "on")
+
+
+def actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
+    """Keep one files promise; never raises for a file-system problem."""
+    try:
+        return _actuate(promise, run)
+    except (OSError, ValueError) as e:
+        why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        run.log.error(f"Unable to keep files promise '{promise.promiser}' ({why})")
+        run.log.error(f"Errors encountered when actuating files promise '{promise.promiser}'")
+        return PromiseResult(Outcome.NOTKEPT)
+
+
+def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
+    a = promise.attrs
+    promiser = promise.promiser
+    acc = Acc(run.log, promiser, "files", run.warn_only(promise))
+    perms = a.get("perms")
+    if not isinstance(perms, dict):
+        perms = {}
+    if perms.get("mode") and "rxdirs" not in perms:
+        run.log.warning(
+            f"Using the default value 'false' for attribute rxdirs (promiser: {promiser}, "
+            f"file: {promise.pos.file}:{promise.pos.line}), please set it explicitly")
+    want_dir = promiser.endswith("/.") or (promiser.endswith("/") and len(promiser) > 1)
+    path = promiser[:-2] if promiser.endswith("/.") else promiser
+    if want_dir and path != "/":
+        path = path.rstrip("/") or "/"
+    lst = lstat_or_none(path)
+    ds = a.get("depth_search")
+    ds = ds if isinstance(ds, dict) else None
+    fs = a.get("file_select")
+    fs = fs if isinstance(fs, dict) else {}
+
+    if "delete" in a:
+        if ds is not None:
+            _delete_tree(path, promise, ds, fs, acc, run)
+        elif lst is not None and (not fs or _selected(path, lst, fs)):
+            _delete(path, lst, promise.body("delete"), acc)
+        return acc.result()
+
+    create = str(a.get("create", "")).lower() in _TRUE
+    touch = str(a.get("touch", "")).lower() in _TRUE
+    if lst is None or (stat.S_ISLNK(lst.st_mode) and _dangling(path)):
+        if create or touch:
+            lst = _create(promiser, path, want_dir, lst, perms, acc)
+            if lst is None:
+                return acc.result()
+    elif want_dir and not stat.S_ISDIR(lst.st_mode) and (create or touch):
+        lst = _obstruction(promiser, path, lst, perms, promise, acc)
+        if lst is None:
+            return acc.result()
+
+    if "copy_from" in a:
+        from engine.promises import copy
+
+        copy.copy_promise(path, promise, run, acc, recursive=ds is not None)
+        lst = lstat_or_none(path)
+
+    if ds is not None:
+        if lst is not None and stat.S_ISDIR(lst.st_mode):
+            _tree(path, lst, promise, run, ds, fs, perms, acc)
+        return acc.result()
+
+    if lst is None:
+        if "edit_line" in a or "edit_template" in a:
+            acc.fail(f"File '{path}' was marked for editing but could not be opened")
+        return acc.result()
+    if fs and not _selected(path, lst, fs):
+        return acc.result()
+    if perms:
+        apply_perms(path, lst, perms, acc)
+    if "edit_line" in a or "edit_template" in a or a.get("template_method") == "inline_mustache":
+        from engine.promises.edit import edit_file
+
+        edit_file(path, promise, run, acc)
+    if touch:
+        _touch(path, acc)
+    return acc.result()
+
+
+def _selected(path: str, st: os.stat_result, fs: dict[str, object]) -> bool:
+    from engine.promises.files_select import selected
+
+    return selected(path, st, fs)
+
+
+def _dangling(path: str) -> bool:
+    try:
+        os.stat(path)
+        return False
+    except OSError:
+        return True
+
+
+def _create(promiser: str, path: str, want_dir: bool, lst: os.stat_result | None,
+            perms: dict[str, object], acc: Acc) -> os.stat_result | None:
+    mode = creation_mode(perms, want_dir)
+    if acc.warn_only:
+        kind = "directory" if want_dir else "file"
+        acc.warn(f"Should create {kind} '{promiser}', mode '{mode_str(mode)}', "
+                 "but only warning promised")
+        return None
+    if want_dir:
+        if not _make_parents(path, acc):
+            return None
+        try:
+            os.chmod(path, mode)
+        except OSError:
+            pass
+        acc.repair(f"Created directory '{promiser}'")
+        return lstat_or_none(path)
+    if lst is not None:  # a symlink whose target does not exist
+        acc.fail(f"Error creating file '{path}', mode '{mode_str(mode)}'. (open: 'File exists'). "
+                 "Most likely a dangling symlink is in the way. Refusing to create the target "
+                 "file of dangling symlink (security risk).")
+        return None
+    try:
+        fd = os.open(path, _CREATE_FLAGS, mode)
+    except FileNotFoundError:
+        parent = os.path.dirname(path)
+        if not parent or not _make_parents(parent, acc):
+            return None
+        acc.repair(f"Created directory for '{path}'")
+        try:
+            fd = os.open(path, _CREATE_FLAGS, mode)
+        except OSError as e:
+            acc.fail(f"Error creating file '{path}', mode '{mode_str(mode)}'. "
+                     f"(open: '{e.strerror}')")
+            return None
+    except OSError as e:
+        acc.fail(f"Error creating file '{path}', mode '{mode_str(mode)}'. (open: '{e.strerror}')")
+        return None
+    try:
+        if mode != 0o600:
+            os.fchmod(fd, mode)  # the umask must not trim a promised mode
+        st = os.fstat(fd)
+    finally:
+        os.close(fd)
+    acc.repair(f"Created file '{path}', mode {mode_str(mode)}")
+    return st
+
+
+def _make_parents(d: str, acc: Acc) -> bool:
+    """Create ``d`` and its missing ancestors, each 0700, as cf-agent does."""
+    missing: list[str] = []
+    cur = d
+    while cur and cur != "/" and lstat_or_none(cur) is None:
+        missing.append(cur)
+        cur = os.path.dirname(cur)
+    if cur and cur != "/":
+        st = os.stat(cur) if lstat_or_none(cur) is not None else None
+        if st is not None and not stat.S_ISDIR(st.st_mode):
+            acc.fail(f"The object '{cur}' is not a directory. "
+                     "Cannot make a new directory without deleting it.")
+            return False
+    for m in reversed(missing):
+        try:
+            os.mkdir(m, 0o700)
+        except FileExistsError:
+            continue
+        except OSError as e:
+            acc.fail(f"Failed to make directory: {m} (mkdir: {e.strerror})")
+            return False
+    return True
+
+
+def _obstruction(promiser: str, path: str, lst: os.stat_result, perms: dict[str, object],
+                 promise: ResolvedPromise, acc: Acc) -> os.stat_result | None:
+    """A non-directory where a directory is promised: moved aside only if told to."""
+    if str(promise.attrs.get("move_obstructions", "")).lower() not in _TRUE:
+        acc.fail(f"The object '{path}' is not a directory. "
+                 "Cannot make a new directory without deleting it.")
+        return None
+    if acc.warn_only:
+        acc.warn(f"Should move obstructing file '{path}' to make directory, "
+                 "but only warning promised")
+        return None
+    saved = path + ".cf-moved"
+    try:
+        os.rename(path, saved)
+    except OSError as e:
+        acc.fail(f"Couldn't move obstructing file '{path}' to '{saved}' ({e.strerror})")
+        return None
+    acc.repair(f"Moving obstructing file/link '{path}' to '{saved}' to make directory")
+    return _create(promiser, path, True, None, perms, acc)
+
+
+def _touch(path: str, acc: Acc) -> None:
+    if acc.warn_only:
+        acc.warn(f"Should update time stamps for '{path}', but only warning promised")
+        return
+    try:
+        os.utime(path)
+    except OSError as e:
+        acc.fail(f"Touch of '{path}' failed ({e.strerror})")
+        return
+    acc.repair(f"Touched (updated time stamps) for path '{path}'")
+
+
+def _delete(path: str, st: os.stat_result, body: dict[str, object], acc: Acc) -> None:
+    mode = st.st_mode
+    if stat.S_ISDIR(mode):
+        if str(body.get("rmdirs", "true")).lower() not in _TRUE:
+            return
+        if acc.warn_only:
+            acc.warn(f"Should delete directory '{path}', but only warning promised", times=2)
+            return
+        try:
+            os.rmdir(path)
+        except OSError as e:
+            if e.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                return  # cf-agent leaves a directory that still has content
+            acc.fail(f"Delete directory '{path}' failed (rmdir: {e.strerror})")
+            return
+        acc.repair(f"Deleted directory '{path}'")
+        return
+    if stat.S_ISLNK(mode):
+        policy = str(body.get("dirlinks", "delete")).lower()
+        target_is_dir = os.path.isdir(path)
+        if target_is_dir and policy == "keep":
+            return
+        if target_is_dir and policy == "tidy":
+            return
+    if acc.warn_only:
+        acc.warn(f"Should delete file '{path}', but only warning promised", times=2)
+        return
+    try:
+        os.unlink(path)
+    except OSError as e:
+        acc.fail(f"Couldn't delete file '{path}' (unlink: {e.strerror})")
+        return
+    acc.repair(f"Deleted file '{path}'")
+
+
+def _delete_tree(path: str, promise: ResolvedPromise, ds: dict[str, object],
+                 fs: dict[str, object], acc: Acc, run: RunContext) -> None:
+    if not fs:
+        run.log.error(f"Dangerous or ambiguous promise - '{path}' specifies recursive deletion "
+                      "but has no file selection criteria")
+        run.log.error(f"Promise belongs to bundle '{promise.bundle}' in file "
+                      f"'{promise.pos.file}' near line {promise.pos.line}")
+        return
+    from engine.promises.files_select import selected, walk
+
+    body = promise.body("delete")
+    for p, st in walk(path, ds):
+        if selected(p, st, fs):
+            _delete(p, st, body, acc)
+    if _true(ds.get("include_basedir")):
+        st = lstat_or_none(path)
+        if st is not None and selected(path, st, fs):
+            _delete(path, st, body, acc)
+
+
+def _tree(path: str, lst: os.stat_result, promise: ResolvedPromise, run: RunContext,
+          ds: dict[str, object], fs: dict[str, object], perms: dict[str, object],
+          acc: Acc) -> None:
+    """perms and edits for each selected entry of a depth_search."""
+    from engine.promises.files_select import selected, walk
+
+    editing = "edit_line" in promise.attrs or "edit_template" in promise.attrs
+    entries = list(walk(path, ds))
+    if _true(ds.get("include_basedir")):
+        entries.append((path, lst))
+    for p, st in entries:
+        if fs and not selected(p, st, fs):
+            continue
+        if perms:
+            apply_perms(p, st, perms, acc)
+        if editing and stat.S_ISREG(st.st_mode):
+            from engine.promises.edit import edit_file
+
+            edit_file(p, promise, run, acc)
+
+
+def _true(v: object) -> bool:
+    return v is not None and str(v).lower() in _TRUE

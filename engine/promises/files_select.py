@@ -1,0 +1,169 @@
+"""``depth_search`` walks and ``file_select`` filters for recursive files promises.
+
+``depth_search``: ``depth`` (a number or ``inf``; 1 = the directory's own
+entries), ``include_basedir``, ``exclude_dirs`` / ``include_dirs`` (anchored
+regexes on directory names), ``traverse_links`` (default false: a symlink to a
+directory is an entry, never a way out of the tree), ``xdev`` (stay on one
+file system).
+
+``file_select``: ``leaf_name`` and ``path_name`` (anchored regex lists),
+``file_types`` (plain/reg, dir, symlink, fifo, socket, char, block),
+``mtime``/``atime``/``ctime`` and ``size`` ranges, ``search_mode``,
+``search_owners``/``search_groups``, ``issymlinkto``; ``file_result`` combines
+them (default: all the criteria given must hold).
+"""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import re
+import stat
+from collections.abc import Iterator
+
+from engine.promises._boolexpr import ExprError, evaluate, parse_range
+from engine.promises.perms import ModeError, parse_mode
+
+CRITERIA = ("leaf_name", "path_name", "file_types", "mtime", "atime", "ctime", "size",
+            "search_mode", "search_owners", "search_groups", "issymlinkto")
+
+_TYPES = {
+    "plain": stat.S_ISREG, "reg": stat.S_ISREG, "dir": stat.S_ISDIR,
+    "symlink": stat.S_ISLNK, "fifo": stat.S_ISFIFO, "socket": stat.S_ISSOCK,
+    "char": stat.S_ISCHR, "block": stat.S_ISBLK,
+}
+
+
+def _list(v: object) -> list[str]:
+    if v is None:
+        return []
+    if isinstance(v, list):
+        return [str(x) for x in v if str(x) != "cf_null"]
+    return [str(v)]
+
+
+def _any_full(patterns: list[str], text: str) -> bool:
+    for p in patterns:
+        try:
+            if re.fullmatch(p, text):
+                return True
+        except re.error:
+            if p == text:
+                return True
+    return False
+
+
+def walk(root: str, ds: dict[str, object]) -> Iterator[tuple[str, os.stat_result]]:
+    """Entries under ``root`` (depth-first, children before their directory)."""
+    raw = str(ds.get("depth", "0")).strip()
+    depth = 1 << 30 if raw in ("inf", "infinity") else max(0, int(float(raw or 0)))
+    follow = str(ds.get("traverse_links", "false")).lower() in ("true", "yes", "on")
+    xdev = str(ds.get("xdev", "false")).lower() in ("true", "yes", "on")
+    exclude = _list(ds.get("exclude_dirs"))
+    include = _list(ds.get("include_dirs"))
+    try:
+        root_dev = os.stat(root).st_dev
+    except OSError:
+        return
+    yield from _walk(root, 1, depth, follow, xdev, root_dev, exclude, include)
+
+
+def _walk(d: str, level: int, depth: int, follow: bool, xdev: bool, dev: int,
+          exclude: list[str], include: list[str]) -> Iterator[tuple[str, os.stat_result]]:
+    if level > depth:
+        return
+    try:
+        entries = list(os.scandir(d))
+    except OSError:
+        return
+    for e in entries:
+        try:
+            st = e.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        is_dir = stat.S_ISDIR(st.st_mode)
+        if not is_dir and follow and stat.S_ISLNK(st.st_mode):
+            try:
+                is_dir = stat.S_ISDIR(os.stat(e.path).st_mode)
+            except OSError:
+                is_dir = False
+        if is_dir:
+            enter = not (exclude and _any_full(exclude, e.name))
+            if include and not _any_full(include, e.name):
+                enter = False
+            if xdev and st.st_dev != dev:
+                enter = False
+            if enter:
+                yield from _walk(e.path, level + 1, depth, follow, xdev, dev, exclude, include)
+        yield e.path, st
+
+
+def selected(path: str, st: os.stat_result, fs: dict[str, object]) -> bool:
+    """Does ``path`` pass the ``file_select`` body ``fs``?"""
+    if not fs:
+        return True
+    given = [c for c in CRITERIA if fs.get(c) not in (None, "", [])]
+    cache: dict[str, bool] = {}
+
+    def truth(name: str) -> bool:
+        if name not in cache:
+            cache[name] = _criterion(name, path, st, fs) if name in given else False
+        return cache[name]
+
+    expr = fs.get("file_result")
+    if not expr:
+        return all(truth(c) for c in given)
+    try:
+        return evaluate(str(expr), truth)
+    except ExprError:
+        return False
+
+
+def _criterion(name: str, path: str, st: os.stat_result, fs: dict[str, object]) -> bool:
+    v = fs.get(name)
+    if name == "leaf_name":
+        return _any_full(_list(v), os.path.basename(path))
+    if name == "path_name":
+        return _any_full(_list(v), path)
+    if name == "file_types":
+        return any(_TYPES.get(t, lambda m: False)(st.st_mode) for t in _list(v))
+    if name in ("mtime", "atime", "ctime", "size"):
+        r = parse_range(v)
+        if r is None:
+            return False
+        x = {"mtime": st.st_mtime, "atime": st.st_atime, "ctime": st.st_ctime,
+             "size": st.st_size}[name]
+        return r[0] <= x <= r[1]
+    if name == "search_mode":
+        have = stat.S_IMODE(st.st_mode)
+        for spec in _list(v):
+            try:
+                plus, minus = parse_mode(spec)
+            except ModeError:
+                continue
+            if have & plus == plus and have & minus == 0:
+                return True
+        return False
+    if name == "search_owners":
+        names = _list(v)
+        try:
+            owner = pwd.getpwuid(st.st_uid).pw_name
+        except KeyError:
+            owner = str(st.st_uid)
+        return owner in names or str(st.st_uid) in names
+    if name == "search_groups":
+        names = _list(v)
+        try:
+            group = grp.getgrgid(st.st_gid).gr_name
+        except KeyError:
+            group = str(st.st_gid)
+        return group in names or str(st.st_gid) in names
+    if name == "issymlinkto":
+        if not stat.S_ISLNK(st.st_mode):
+            return False
+        try:
+            return _any_full(_list(v), os.readlink(path))
+        except OSError:
+            return False
+    return False

@@ -1,0 +1,177 @@
+"""``processes`` promises: find processes by command line, count them, signal them.
+
+The promiser is a regular expression searched (unanchored) in each process's
+command line (ps's ``args`` column), as cf-agent does; the agent itself is never
+a match. ``process_select`` narrows the matches: ``command`` (anchored regex on
+the command line), ``process_owner`` (anchored regexes on the user name),
+``pid``/``ppid``/``pgid``/``rsize``/``vsize``/``ttime_range``/``stime_range``/
+``priority``/``threads`` ranges, ``status``/``tty`` regexes, combined by
+``process_result`` (default: all given). ``process_count``: ``match_range`` with
+``in_range_define`` / ``out_of_range_define``. ``restart_class`` is defined when
+nothing matched (or the matches were terminated by ``signals``). ``signals`` go
+to the matches only — never to the agent or its ancestors.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+
+from engine.promises._boolexpr import ExprError, evaluate, parse_range
+from engine.promises.base import Outcome, PromiseResult, ResolvedPromise, RunContext
+from engine.promises.proctable import Proc, forget, ps_line, table
+
+SIGNALS = {
+    "hup": signal.SIGHUP, "int": signal.SIGINT, "trap": signal.SIGTRAP,
+    "kill": signal.SIGKILL, "pipe": signal.SIGPIPE, "cont": signal.SIGCONT,
+    "abrt": signal.SIGABRT, "stop": signal.SIGSTOP, "quit": signal.SIGQUIT,
+    "term": signal.SIGTERM, "child": signal.SIGCHLD, "usr1": signal.SIGUSR1,
+    "usr2": signal.SIGUSR2, "bus": signal.SIGBUS, "segv": signal.SIGSEGV,
+}
+_RANGES = {
+    "pid": "pid", "ppid": "ppid", "pgid": "pgid", "rsize": "rsize", "vsize": "vsize",
+    "ttime_range": "ttime", "stime_range": "stime", "priority": "priority",
+    "threads": "threads",
+}
+_SELECT = ("command", "process_owner", "status", "tty", *_RANGES)
+
+
+def _protected() -> set[int]:
+    """The agent and its ancestors: never matched, never signalled."""
+    out = {os.getpid()}
+    try:
+        import psutil
+
+        out.update(p.pid for p in psutil.Process().parents())
+    except Exception:
+        out.add(os.getppid())
+    return out
+
+
+def matches(promise: ResolvedPromise, procs: list[Proc]) -> list[Proc]:
+    try:
+        rx = re.compile(promise.promiser)
+    except re.error:
+        rx = re.compile(re.escape(promise.promiser))
+    sel = promise.body("process_select")
+    me = os.getpid()
+    return [p for p in procs if p.pid != me and rx.search(p.args) and _selected(p, sel)]
+
+
+def _selected(p: Proc, sel: dict[str, object]) -> bool:
+    if not sel:
+        return True
+    given = [k for k in _SELECT if sel.get(k) not in (None, "", [])]
+    if not given:
+        return True
+
+    def truth(name: str) -> bool:
+        return name in given and _criterion(name, p, sel[name])
+
+    expr = sel.get("process_result")
+    if not expr:
+        return all(truth(k) for k in given)
+    try:
+        return evaluate(str(expr), truth)
+    except ExprError:
+        return False
+
+
+def _full_any(v: object, text: str) -> bool:
+    items = v if isinstance(v, list) else [v]
+    for pat in items:
+        try:
+            if re.fullmatch(str(pat), text):
+                return True
+        except re.error:
+            if str(pat) == text:
+                return True
+    return False
+
+
+def _criterion(name: str, p: Proc, v: object) -> bool:
+    if name == "command":
+        return _full_any(v, p.args)
+    if name == "process_owner":
+        return _full_any(v, p.user) or _full_any(v, str(p.uid))
+    if name == "status":
+        return _full_any(v, p.status) or _full_any(v, p.status[:1].upper())
+    if name == "tty":
+        return _full_any(v, p.tty)
+    r = parse_range(v)
+    if r is None:
+        return False
+    x = getattr(p, _RANGES[name])
+    return r[0] <= x <= r[1]
+
+
+def actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
+    """Keep one processes promise; a process table that cannot be read is not kept."""
+    try:
+        procs = table(run)
+    except Exception as e:  # psutil's errors are not OSError subclasses
+        run.log.error(f"Unable to read the process table ({e})")
+        return PromiseResult(Outcome.NOTKEPT)
+    found = matches(promise, procs)
+    result = PromiseResult(Outcome.KEPT)
+    run.log.verbose(f"Found {len(found)} processes matching '{promise.promiser}'")
+
+    count = promise.body("process_count")
+    if count:
+        r = parse_range(count.get("match_range"))
+        if r is not None:
+            inside = r[0] <= len(found) <= r[1]
+            key = "in_range_define" if inside else "out_of_range_define"
+            result.classes.extend(_names(count.get(key)))
+
+    signals = [s.lower() for s in promise.list_attr("signals")]
+    restart = promise.str_attr("restart_class")
+    terminated = False
+    if signals and found:
+        protected = _protected()
+        warn = run.warn_only(promise)
+        failed = sent = False
+        for p in found:
+            if p.pid in protected:
+                continue
+            for name in signals:
+                sig = SIGNALS.get(name)
+                if sig is None:
+                    run.log.error(f"Unknown signal '{name}' in promise '{promise.promiser}'")
+                    failed = True
+                    continue
+                if warn:
+                    run.log.warning(f"Need to keep signal promise '{name}' in process entry "
+                                    f"'{ps_line(p)}', but only a warning was promised")
+                    failed = True
+                    continue
+                try:
+                    os.kill(p.pid, sig)
+                except ProcessLookupError:
+                    continue
+                except OSError as e:
+                    run.log.error(f"Couldn't send promised signal '{name}' ({int(sig)}) to pid "
+                                  f"{p.pid} ({e.strerror})")
+                    failed = True
+                    continue
+                run.log.info(f"Signalled '{name}' ({int(sig)}) to process {p.pid} "
+                             f"({ps_line(p)})")
+                sent = True
+                if sig in (signal.SIGTERM, signal.SIGKILL, signal.SIGINT, signal.SIGQUIT):
+                    terminated = True
+        if sent:
+            forget(run)
+            result.outcome = Outcome.REPAIRED
+        if failed:
+            result.outcome = Outcome.NOTKEPT
+    if restart and (not found or terminated):
+        result.classes.append(restart)
+    return result
+
+
+def _names(v: object) -> list[str]:
+    if v is None:
+        return []
+    items = v if isinstance(v, list) else [v]
+    return [str(x) for x in items if str(x) not in ("", "cf_null")]
