@@ -101,7 +101,8 @@ class Agent:
             self.ctx.set_var("const", k, v)
         for c in opts.defines:
             self.ctx.define(c)
-        self.this: dict[str, Any] = {}
+        self.this_promise: Promise | None = None
+        self.this_promiser: str | None = None
         self.overlay: dict[str, Any] = {}
         self.fn_lookup: Any = None
         self._unresolved = False
@@ -126,9 +127,9 @@ class Agent:
         if name in self.overlay:
             return self.overlay[name]
         if name.startswith("this."):
-            key = name[5:]
-            if key in self.this:
-                return self.this[key]
+            value = self.this_value(name[5:])
+            if value is not None:
+                return value
         return self.ctx.lookup(name)
 
     def note_unresolved(self) -> None:
@@ -227,24 +228,36 @@ class Agent:
         if cached is None:
             cached = not any(isinstance(c.rval, FnCall) or _has_call(c.rval) for c in p.constraints)
             if cached:
-                cached = all(ex.static_refs(s) for s in self.promise_strings(p))
+                cached = all(ex.static_refs(s, self.lookup) for s in self.promise_strings(p))
             self._static[id(p)] = cached
         return cached
 
     def set_this(self, p: Promise, promiser: str | None = None) -> None:
+        """Point ``this.*`` at promise ``p``; its values are computed on demand."""
+        self.this_promise = p
+        self.this_promiser = promiser
+
+    def this_value(self, key: str) -> str | None:
+        p = self.this_promise
+        if key == "promiser":
+            return self.this_promiser
         frame = self.ctx.frame
-        self.this = {
-            "bundle": frame.bundle if frame else "",
-            "namespace": frame.namespace if frame else "default",
-            "promise_filename": p.pos.file,
-            "promise_dirname": os.path.dirname(p.pos.file),
-            "promise_linenumber": str(p.pos.line),
-        }
-        if promiser is not None:
-            self.this["promiser"] = promiser
-        handle = p.get("handle")
-        if isinstance(handle, Scalar):
-            self.this["handle"] = handle.value
+        if key == "bundle":
+            return frame.bundle if frame else ""
+        if key == "namespace":
+            return frame.namespace if frame else "default"
+        if p is None:
+            return None
+        if key == "promise_filename":
+            return p.pos.file
+        if key == "promise_dirname":
+            return os.path.dirname(p.pos.file)
+        if key == "promise_linenumber":
+            return str(p.pos.line)
+        if key == "handle":
+            handle = p.get("handle")
+            return handle.value if isinstance(handle, Scalar) else None
+        return None
 
     def guard_holds(self, p: Promise) -> bool:
         guard = p.guard
@@ -335,7 +348,7 @@ class Agent:
             "lock_id": lock_id,
             "ifelapsed": ifelapsed,
             "expireafter": expireafter,
-            "handle": self.this.get("handle"),
+            "handle": self.this_value("handle"),
         })
         if outcome == "skipped":
             self.counts["skipped"] += 1

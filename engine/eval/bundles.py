@@ -107,6 +107,8 @@ def evaluate_promise(agent: Agent, p: Promise, last: bool) -> None:
     ptype = p.promise_type
     agent.set_this(p)
     recurring = ptype in ("vars", "classes", "meta", "defaults")
+    if not recurring and agent.is_static(p) and (id(p), (), id(agent.ctx.frame)) in agent.done:
+        return  # already verified in an earlier pass
     if not agent.guard_holds(p):
         if last and not recurring and id(p) not in agent.ran:
             agent.record(p, p.promiser, "skipped", SkipReason.GUARD_FALSE,
@@ -299,7 +301,7 @@ def edit_bundle_promises(agent: Agent, call: BundleCall, filename: str,
     frame = Frame(bundle.namespace, bundle.name, bundle.bundle_type)
     agent.ctx.push(frame)
     out: list[ResolvedPromise] = []
-    saved_this = dict(agent.this)
+    saved_this = (agent.this_promise, agent.this_promiser)
     try:
         bind_params(agent, bundle, call.args, frame.scope)
         agent.ctx.set_var("edit", "filename", filename)
@@ -308,7 +310,7 @@ def edit_bundle_promises(agent: Agent, call: BundleCall, filename: str,
             for _ in range(2):
                 for p in grouped.get(ptype, ()):
                     evaluate_promise(agent, p, last=True)
-        skip = {"meta", "vars", "defaults", "classes", "reports"}
+        skip = {"meta", "vars", "defaults", "classes"}
         for p in bundle.promises:
             ptype = p.promise_type
             if ptype in skip or ptype not in EDIT_ORDER:
@@ -337,7 +339,7 @@ def edit_bundle_promises(agent: Agent, call: BundleCall, filename: str,
                     agent.overlay = {}
     finally:
         agent.ctx.pop()
-        agent.this = saved_this
+        agent.this_promise, agent.this_promiser = saved_this
     return out
 
 

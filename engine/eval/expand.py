@@ -163,13 +163,15 @@ def whole_list_ref(s: str) -> str | None:
 _STATIC_SCOPES = ("sys.", "const.", "this.")
 
 
-def static_refs(s: str) -> bool:
-    """True when every reference in ``s`` is to ``sys``, ``const`` or ``this``."""
+def static_refs(s: str, lookup: Lookup) -> bool:
+    """True when every reference in ``s`` is to a scalar of ``sys``, ``const`` or ``this``."""
     if "$" not in s and "@" not in s:
         return True
     inners: list[tuple] = []
     _refs(template(s), inners)
     for inner in inners:
         if len(inner) != 1 or not isinstance(inner[0], str) or not inner[0].startswith(_STATIC_SCOPES):
+            return False
+        if not isinstance(lookup(inner[0]), str) and not inner[0].startswith("this."):
             return False
     return "@(" not in s and "@{" not in s

@@ -62,7 +62,9 @@ def apply_result(agent: Agent, p: Promise, rp: ResolvedPromise, result: PromiseR
     if result.variables:
         scope = result.variables_context or canonify(rp.promiser.split()[0].rsplit("/", 1)[-1])
         for name, value in result.variables.items():
-            agent.ctx.set_var(f"default:{scope}" if ":" not in scope else scope, name, value,
+            ctx_name, dot, var = name.partition(".")
+            target, var = (ctx_name, var) if dot else (scope, name)
+            agent.ctx.set_var(f"default:{target}" if ":" not in target else target, var, value,
                               "slist" if isinstance(value, list) else "string")
     body = rp.body("classes")
     if not body:
@@ -73,7 +75,8 @@ def apply_result(agent: Agent, p: Promise, rp: ResolvedPromise, result: PromiseR
     if minutes > 0:
         scope = "namespace"
     policy = "preserve" if str(body.get("timer_policy", "reset")) == "absolute" else "reset"
-    for lval in _DEFINE.get(outcome, ()):
+    outcomes = [outcome, *(o for o in result.also if o is not outcome)]
+    for lval in (lv for o in outcomes for lv in _DEFINE.get(o, ())):
         for name in _names(body.get(lval)):
             if minutes > 0 and agent.persistent is not None:
                 agent.log.info(f"Automatically promoting context scope for '{name}' to namespace "

@@ -107,6 +107,10 @@ class PromiseResult:
     variables_context: str | None = None
     message: str = ""
     returncode: int | None = None
+    # Outcomes of sub-steps that also count for ``classes`` bodies: cf-agent sets
+    # the classes of every partial result (a copy that repairs the content and
+    # finds the attributes kept defines both the kept and the repaired classes).
+    also: list[Outcome] = field(default_factory=list)
 
 
 class Logger(Protocol):
