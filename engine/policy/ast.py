@@ -95,6 +95,9 @@ class Bundle:
     promises: tuple[Promise, ...]
     pos: Pos
     namespace: str = "default"
+    # Each ``type:`` section header in source order, with the position of the header
+    # (validation reports misplaced promise types there, as cf-promises does).
+    sections: tuple[tuple[str, Pos], ...] = ()
 
     @property
     def qualified_name(self) -> str:
@@ -149,7 +152,10 @@ class Policy:
     def control_bodies(self, body_type: str) -> list[Body]:
         """Every ``body <body_type> control`` across files, in file order."""
         return [
-            b for f in self.files for b in f.bodies if b.body_type == body_type and b.name == "control"
+            b
+            for f in self.files
+            for b in f.bodies
+            if b.body_type == body_type and b.name == "control"
         ]
 
     def find_bundle(self, name: str, namespace: str = "default") -> Bundle | None:

@@ -1,0 +1,49 @@
+"""``vigil monitord``: sample the system for the agent (cf-monitord).
+
+Without ``-F`` the daemon is started detached and this command returns once
+it is up. ``--interval`` overrides ``monitord.interval_seconds`` (tests use 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from engine.workdir import Workdir
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-w", "--workdir", help="workdir (default: $VIGIL_WORKDIR or the system one)")
+    parser.add_argument(
+        "-F", "--no-fork", action="store_true", help="stay in the foreground (do not detach)"
+    )
+    parser.add_argument("--interval", type=float, help="seconds between samples (default 150)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.daemons import config
+    from engine.daemons.pidfile import AlreadyRunning
+    from engine.log import Level, LineLogger
+
+    wd = Workdir.resolve(args.workdir).ensure()
+    if not args.no_fork:
+        from engine.daemons import supervisor
+
+        extra = ["--interval", str(args.interval)] if args.interval else []
+        r = supervisor.start(wd.root, "monitord", extra)
+        print(f"monitord: {r.message}", file=sys.stdout if r.ok else sys.stderr)
+        return 0 if r.ok else 1
+    from engine.daemons.monitord import Monitord
+
+    interval = args.interval or config.load(wd.root).monitord_interval_seconds
+    log = LineLogger(Level.INFO, timestamps=True, sink=_emit)
+    try:
+        return Monitord(wd.root, interval, log).serve()
+    except AlreadyRunning as e:
+        log.error(str(e))
+        return 1
+
+
+def _emit(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()

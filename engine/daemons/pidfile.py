@@ -1,0 +1,151 @@
+"""Pidfiles and the single-instance lock of a daemon.
+
+A daemon holds an exclusive ``flock`` on ``<wd>/state/<daemon>.lock`` for its
+whole life, so two copies for one workdir can never run at once, even when
+started in the same instant. The pidfile ``<wd>/<daemon>.pid`` (``PID\\n``, as
+CFEngine writes it) is written atomically after the lock is taken and removed
+on a clean exit; a pidfile naming a dead process, or a process that is not our
+daemon for this workdir, is *stale*.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.daemons import procs
+
+
+class AlreadyRunning(RuntimeError):
+    """Another instance of the daemon holds the lock for this workdir."""
+
+    def __init__(self, daemon: str, pid: int | None) -> None:
+        self.daemon = daemon
+        self.pid = pid
+        where = f" (pid {pid})" if pid else ""
+        super().__init__(f"{daemon} is already running for this workdir{where}")
+
+
+def pidfile_path(root: Path, daemon: str) -> Path:
+    return root / f"{daemon}.pid"
+
+
+def lock_path(root: Path, daemon: str) -> Path:
+    return root / "state" / f"{daemon}.lock"
+
+
+def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
+    """Write ``text`` to ``path`` through a temp file, fsync and rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        os.write(fd, text.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def read_pid(root: Path, daemon: str) -> int | None:
+    """The pid in the pidfile, or None when absent or unreadable."""
+    try:
+        text = pidfile_path(root, daemon).read_text().strip()
+    except OSError:
+        return None
+    try:
+        pid = int(text.split()[0]) if text else 0
+    except ValueError:
+        return None
+    return pid if pid > 0 else None
+
+
+def write_pid(root: Path, daemon: str, pid: int | None = None) -> None:
+    write_atomic(pidfile_path(root, daemon), f"{pid or os.getpid()}\n")
+
+
+def remove_pid(root: Path, daemon: str, pid: int | None = None) -> None:
+    """Remove the pidfile if it still names ``pid`` (default: this process)."""
+    if read_pid(root, daemon) == (pid or os.getpid()):
+        try:
+            pidfile_path(root, daemon).unlink()
+        except FileNotFoundError:
+            pass
+
+
+@dataclass
+class PidState:
+    """What the pidfile says: ``running`` (pid alive and ours), ``stale``, ``stopped``."""
+
+    state: str
+    pid: int | None
+
+
+def check(root: Path, daemon: str) -> PidState:
+    pid = read_pid(root, daemon)
+    if pid is None:
+        return PidState("stopped", None)
+    if procs.is_our_daemon(pid, daemon, root):
+        return PidState("running", pid)
+    return PidState("stale", pid)
+
+
+class DaemonLock:
+    """The lifetime lock and pidfile of one daemon process.
+
+    ``claim`` raises :class:`AlreadyRunning` when another process holds the lock.
+    """
+
+    def __init__(self, root: Path, daemon: str) -> None:
+        self.root = root
+        self.daemon = daemon
+        self._fd: int | None = None
+
+    def claim(self) -> DaemonLock:
+        path = lock_path(self.root, self.daemon)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise AlreadyRunning(self.daemon, read_pid(self.root, self.daemon)) from None
+        self._fd = fd
+        write_pid(self.root, self.daemon)
+        return self
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        remove_pid(self.root, self.daemon)
+        os.close(self._fd)
+        self._fd = None
+
+    def __enter__(self) -> DaemonLock:
+        return self.claim()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def claim(root: Path, daemon: str) -> DaemonLock:
+    """Take the single-instance lock and write the pidfile; for any daemon (serverd too)."""
+    return DaemonLock(root, daemon).claim()
+
+
+def is_locked(root: Path, daemon: str) -> bool:
+    """True when some process holds the daemon's lifetime lock for ``root``."""
+    path = lock_path(root, daemon)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False

@@ -1,0 +1,131 @@
+"""What ``vigil status`` and the console show about the daemons.
+
+:func:`daemon_statuses` reports each daemon of a workdir: running, stopped or
+``stale`` (a pidfile naming a dead process or someone else's), with uptime and
+the RSS and CPU% of its whole process tree (execd's agent included).
+:func:`last_run` and :func:`next_run_at` read the newest run report and
+execd's status file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.daemons import pidfile, procs
+from engine.daemons.execd import read_status
+from engine.workdir import DAEMONS, Workdir
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonStatus:
+    name: str
+    state: str  # "running" | "stopped" | "stale"
+    pid: int | None
+    uptime_s: float | None
+    rss_bytes: int | None
+    cpu_percent: float | None
+    children: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    id: str
+    start: float
+    end: float | None
+    exit_code: int | None
+    interrupted: bool
+    started_by: str
+    output_file: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.interrupted
+
+
+def root_of(wd: Workdir | str | os.PathLike[str]) -> Path:
+    """The workdir's root from a :class:`Workdir` or a path (``Path.root`` is "/", beware)."""
+    return wd.root if isinstance(wd, Workdir) else Path(wd)
+
+
+def daemon_statuses(wd: Workdir | str | os.PathLike[str], interval: float = 0.2) -> list[DaemonStatus]:
+    """Each daemon of ``wd`` (a Workdir or a path); CPU% is measured over ``interval`` s."""
+    root = root_of(wd)
+    checks = {d: pidfile.check(root, d) for d in DAEMONS}
+    running = [c.pid for c in checks.values() if c.state == "running" and c.pid]
+    usage = procs.tree_usage(running, interval) if running else {}
+    out = []
+    for d, c in checks.items():
+        u = usage.get(c.pid or -1) if c.state == "running" else None
+        out.append(
+            DaemonStatus(
+                d,
+                c.state,
+                c.pid,
+                u.uptime_s if u else None,
+                u.rss_bytes if u else None,
+                u.cpu_percent if u else None,
+                u.children if u else 0,
+            )
+        )
+    return out
+
+
+def _summaries(root: Path, limit: int) -> list[RunSummary]:
+    runs = root / "outputs" / "runs"
+    try:
+        names = sorted(
+            (e.name for e in runs.iterdir() if e.name.endswith(".json") and not e.name.startswith(".")),
+            reverse=True,
+        )[:limit]
+    except OSError:
+        return []
+    out = []
+    for n in names:
+        try:
+            d: dict[str, Any] = json.loads((runs / n).read_text())
+        except (OSError, ValueError):
+            continue
+        out.append(
+            RunSummary(
+                str(d.get("id") or n[:-5]),
+                float(d.get("start") or 0.0),
+                d.get("end"),
+                d.get("exit_code"),
+                bool(d.get("interrupted")),
+                str(d.get("started_by") or "manual"),
+                d.get("output_file"),
+            )
+        )
+    return out
+
+
+def last_run(wd: Workdir | str | os.PathLike[str]) -> RunSummary | None:
+    """The newest run report, or None."""
+    runs = _summaries(root_of(wd), 1)
+    return runs[0] if runs else None
+
+
+def last_successful_run(wd: Workdir | str | os.PathLike[str], scan: int = 50) -> RunSummary | None:
+    for r in _summaries(root_of(wd), scan):
+        if r.ok:
+            return r
+    return None
+
+
+def execd_info(wd: Workdir | str | os.PathLike[str]) -> dict[str, Any] | None:
+    """execd's status file, only while that execd is alive."""
+    root = root_of(wd)
+    st = read_status(root)
+    if not st or not st.get("pid") or not procs.is_our_daemon(int(st["pid"]), "execd", root):
+        return None
+    return st
+
+
+def next_run_at(wd: Workdir | str | os.PathLike[str]) -> float | None:
+    st = execd_info(wd)
+    t = st.get("next_run_at") if st else None
+    return float(t) if t is not None else None

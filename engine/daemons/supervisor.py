@@ -1,0 +1,133 @@
+"""Starting and stopping the daemons of one workdir (``vigil up/down/restart``).
+
+A daemon is started detached as ``<python> -m engine <daemon> -F -w <wd>``;
+it takes its own single-instance lock and writes ``<wd>/<daemon>.pid``. The
+supervisor waits until that pidfile names a live process, or reports the tail
+of the daemon's log when it died. Stopping sends SIGTERM to our own pids
+(checked by command line), waits, and SIGKILLs the remains of the tree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.daemons import detach, pidfile, procs
+from engine.workdir import DAEMONS
+
+
+@dataclass(frozen=True, slots=True)
+class StartResult:
+    daemon: str
+    ok: bool
+    pid: int | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class StopResult:
+    daemon: str
+    ok: bool
+    pids: tuple[int, ...]
+    survivors: tuple[int, ...] = field(default_factory=tuple)
+    message: str = ""
+
+
+def _log_tail(log: Path, offset: int, lines: int = 3) -> str:
+    try:
+        with log.open("rb") as fh:
+            fh.seek(offset)
+            text = fh.read().decode(errors="replace")
+    except OSError:
+        return ""
+    rows = [r for r in text.strip().splitlines() if r.strip()]
+    return " | ".join(rows[-lines:])
+
+
+def start(
+    root: Path,
+    daemon: str,
+    extra: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    timeout: float = 10.0,
+    settle: float = 3.0,
+) -> StartResult:
+    """Start ``daemon`` for ``root`` unless it runs already."""
+    st = pidfile.check(root, daemon)
+    if st.state == "running":
+        return StartResult(daemon, True, st.pid, f"already running (pid {st.pid})")
+    found = procs.find(daemon, root)
+    if found:
+        pid = found[0].pid
+        pidfile.write_pid(root, daemon, pid)
+        return StartResult(daemon, True, pid, f"already running (pid {pid}); pidfile restored")
+    stale = ""
+    if st.state == "stale":
+        with contextlib.suppress(FileNotFoundError):
+            pidfile.pidfile_path(root, daemon).unlink()
+        stale = f"; removed stale pidfile (pid {st.pid})"
+    log = detach.log_path(root, daemon)
+    try:
+        offset = log.stat().st_size
+    except OSError:
+        offset = 0
+    try:
+        pid = detach.spawn(procs.daemon_argv(daemon, root, extra), log, root, env)
+    except detach.SpawnError as e:
+        return StartResult(daemon, False, None, f"could not start: {e}")
+    if detach.log_path(root, daemon).stat().st_size < offset:  # rotated by spawn
+        offset = 0
+    # Ready when the daemon has written its pidfile; one that stays alive for
+    # ``settle`` seconds without writing it (a daemon without pidfile support)
+    # is taken as started and the supervisor writes the pidfile for it.
+    deadline = time.monotonic() + min(timeout, settle)
+    while time.monotonic() < deadline:
+        if not procs.alive(pid):
+            break
+        if pidfile.read_pid(root, daemon) == pid:
+            return StartResult(daemon, True, pid, f"started (pid {pid}){stale}")
+        time.sleep(0.03)
+    if procs.alive(pid):
+        if pidfile.read_pid(root, daemon) != pid:
+            pidfile.write_pid(root, daemon, pid)
+        return StartResult(daemon, True, pid, f"started (pid {pid}){stale}")
+    return StartResult(daemon, False, None, f"exited at start: {_log_tail(log, offset) or 'no output'}")
+
+
+def stop(root: Path, daemon: str, timeout: float = 15.0) -> StopResult:
+    """Stop every instance of ``daemon`` for ``root``; SIGKILL after ``timeout`` s."""
+    st = pidfile.check(root, daemon)
+    pids = [st.pid] if st.state == "running" and st.pid else []
+    pids += [p.pid for p in procs.find(daemon, root) if p.pid not in pids]
+    survivors: list[int] = []
+    for pid in pids:
+        survivors += procs.stop_tree(pid, timeout)
+    if not procs.alive(st.pid or 0) or st.state == "stale":
+        with contextlib.suppress(FileNotFoundError):
+            pidfile.pidfile_path(root, daemon).unlink()
+    if not pids:
+        msg = "not running" + (f" (removed stale pidfile, pid {st.pid})" if st.state == "stale" else "")
+        return StopResult(daemon, True, (), (), msg)
+    if survivors:
+        return StopResult(
+            daemon, False, tuple(pids), tuple(survivors), f"processes left: {survivors}"
+        )
+    return StopResult(daemon, True, tuple(pids), (), f"stopped (pid {', '.join(map(str, pids))})")
+
+
+def stop_timeout(daemon: str, grace_seconds: float) -> float:
+    """execd may wait ``grace_seconds`` for its agent before exiting."""
+    return grace_seconds + 10.0 if daemon == "execd" else 10.0
+
+
+def names(requested: Sequence[str]) -> list[str]:
+    """Validate daemon names; empty means all, in a fixed order."""
+    if not requested:
+        return list(DAEMONS)
+    bad = [d for d in requested if d not in DAEMONS]
+    if bad:
+        raise ValueError(f"unknown daemon {bad[0]!r} (choose from {', '.join(DAEMONS)})")
+    return list(dict.fromkeys(requested))

@@ -1,0 +1,209 @@
+"""Load a policy: the entry file and every file its ``inputs`` pull in.
+
+``inputs`` come from ``body common control`` and ``body file control``; a relative path
+is relative to the directory of the file that names it. Paths may use ``$(sys.workdir)``,
+``$(sys.inputdir)``, ``$(sys.masterdir)``, ``$(sys.libdir)`` (``inputdir/lib``),
+``$(sys.local_libdir)`` (``lib``), ``$(this.promise_dirname)`` and variables of
+``common`` bundles whose values are literal (see :mod:`engine.policy.staticvars`).
+Newly loaded files can define the variables that earlier ``inputs`` need, so loading
+repeats until nothing new appears. What still cannot be resolved is skipped with a
+warning.
+
+Each file is loaded once (by real path). A ``bundle agent __main__`` outside the entry
+file is dropped, as cf-agent does.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from engine.policy.ast import Policy, PolicyFile, RList, Rval, Scalar
+from engine.policy.diagnostics import Diagnostic, PolicySyntaxError, error, warning
+from engine.policy.parser import parse_file
+from engine.policy.staticvars import StaticVars, Unknown
+
+
+@dataclass(slots=True)
+class LoadResult:
+    """The loaded policy and what was found on the way (missing or unresolved inputs,
+    and syntax errors of input files when not strict)."""
+
+    policy: Policy
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+
+def sys_vars(entry: str, workdir: Path) -> dict[str, str]:
+    """The ``sys.*`` directory variables as cf-promises 3.21 sets them."""
+    wd = str(workdir)
+    inputdir = os.path.join(wd, "inputs")
+    return {
+        "workdir": wd,
+        "inputdir": inputdir,
+        "masterdir": os.path.join(wd, "masterfiles"),
+        "libdir": os.path.join(inputdir, "lib"),
+        "local_libdir": "lib",
+        "bindir": os.path.join(wd, "bin"),
+        "statedir": os.path.join(wd, "state"),
+        "piddir": wd,
+        "logdir": wd,
+        "policy_entry_filename": os.path.abspath(entry),
+        "policy_entry_dirname": os.path.dirname(os.path.abspath(entry)),
+        "policy_entry_basename": os.path.basename(entry),
+    }
+
+
+def host_classes(workdir: Path) -> set[str]:
+    """This host's hard classes (empty when the evaluator is not available)."""
+    try:
+        from engine.eval.hardclasses import discover
+    except ImportError:
+        return set()
+    classes, _ = discover(workdir)
+    return set(classes)
+
+
+def _evaluator() -> Callable[[str, Callable[[str], bool]], bool]:
+    try:
+        from engine.eval.classexpr import evaluate
+    except ImportError:  # evaluator not available: only unguarded values count
+        return lambda expr, is_defined: expr == "any"
+    return evaluate
+
+
+def load_policy(
+    entry: Path | str,
+    workdir: Path | str,
+    *,
+    strict: bool = True,
+    classes: Iterable[str] | None = None,
+) -> LoadResult:
+    """Parse ``entry`` and its inputs.
+
+    With ``strict`` a syntax error anywhere raises :class:`PolicySyntaxError`; without
+    it, an input file that fails to parse is reported in the diagnostics and skipped.
+    ``classes`` are the hard classes for the guards of common ``vars`` and ``classes``
+    promises and of ``inputs`` (default: discovered on this host).
+    """
+    return _Loader(str(entry), Path(workdir), strict, classes).run()
+
+
+class _Loader:
+    def __init__(
+        self, entry: str, workdir: Path, strict: bool, classes: Iterable[str] | None
+    ) -> None:
+        self.entry = entry
+        self.workdir = workdir
+        self.strict = strict
+        self._classes = classes
+        self.policy = Policy()
+        self.diags: list[Diagnostic] = []
+        self.loaded: set[str] = set()
+        self.failed: set[str] = set()
+        self.vars: StaticVars | None = None
+
+    def run(self) -> LoadResult:
+        pf = parse_file(self.entry)  # the entry's syntax errors always raise
+        self.loaded.add(os.path.realpath(self.entry))
+        self.policy.add(pf)
+        given = self._classes
+        hard = (lambda: set(given)) if given is not None else (lambda: host_classes(self.workdir))
+        self.vars = StaticVars(sys_vars(self.entry, self.workdir), _evaluator(), hard)
+        unresolved: list[tuple[Rval, str]] = []
+        changed = True
+        while changed:
+            changed = False
+            unresolved = []
+            for f in list(self.policy.files):
+                self.vars.add_file(f)
+            for f in list(self.policy.files):
+                for item, path in self._inputs_of(f, unresolved):
+                    changed |= self._load(path, item, f)
+        for item, why in unresolved:
+            self.diags.append(
+                warning(
+                    item.pos,
+                    f"input {_show(item)} cannot be resolved before evaluation ({why}); skipped",
+                )
+            )
+        return LoadResult(self.policy, self.diags)
+
+    def _inputs_of(
+        self, f: PolicyFile, unresolved: list[tuple[Rval, str]]
+    ) -> list[tuple[Rval, str]]:
+        """(item, path) for every input of ``f`` that resolves now."""
+        assert self.vars is not None
+        out: list[tuple[Rval, str]] = []
+        this = {"promise_dirname": os.path.dirname(f.path), "promise_filename": f.path}
+        for body in f.bodies:
+            if body.name != "control" or body.body_type not in ("common", "file"):
+                continue
+            for c in body.constraints:
+                if c.lval != "inputs" or not self._guard_ok(c.guard):
+                    continue
+                items = c.rval.items if isinstance(c.rval, RList) else (c.rval,)
+                for item in items:
+                    try:
+                        value = self.vars.rval(item, body.namespace, None, this)
+                    except Unknown as e:
+                        unresolved.append((item, f"'{e}' is not known"))
+                        continue
+                    for path in value if isinstance(value, list) else [value]:
+                        out.append((item, path))
+        return out
+
+    def _guard_ok(self, guard: str) -> bool:
+        assert self.vars is not None
+        return "$" not in guard and self.vars.defined(guard)
+
+    def _load(self, path: str, item: Rval, includer: PolicyFile) -> bool:
+        full = path if os.path.isabs(path) else os.path.join(os.path.dirname(includer.path), path)
+        full = os.path.normpath(full)
+        key = os.path.realpath(full)
+        if key in self.loaded or key in self.failed:
+            return False
+        if not os.path.isfile(full):
+            self.failed.add(key)
+            report = warning if self._ignore_missing() else error
+            self.diags.append(report(item.pos, f"input file '{full}' does not exist"))
+            return False
+        try:
+            pf = parse_file(full)
+        except PolicySyntaxError as e:
+            if self.strict:
+                raise
+            self.failed.add(key)
+            self.diags.append(e.diagnostic)
+            return False
+        except OSError as e:
+            self.failed.add(key)
+            self.diags.append(error(item.pos, f"cannot read input file '{full}': {e.strerror}"))
+            return False
+        self.loaded.add(key)
+        self.policy.add(_drop_main(pf))
+        return True
+
+    def _ignore_missing(self) -> bool:
+        for body in self.policy.control_bodies("common"):
+            for c in body.constraints:
+                if c.lval == "ignore_missing_inputs" and isinstance(c.rval, Scalar):
+                    return c.rval.value.lower() in ("true", "yes", "on")
+        return False
+
+
+def _drop_main(pf: PolicyFile) -> PolicyFile:
+    if not any(b.name == "__main__" for b in pf.bundles):
+        return pf
+    return replace(pf, bundles=tuple(b for b in pf.bundles if b.name != "__main__"))
+
+
+def _show(item: Rval) -> str:
+    if isinstance(item, Scalar):
+        return f"'{item.value}'"
+    return f"'{getattr(item, 'name', '?')}(...)'"
