@@ -15,7 +15,7 @@ key                                       default     meaning
 ``[execd] splaytime_minutes``             (policy)    splay; unset: ``body executor control``
 ``[execd] tick_seconds``                  60          how often the schedule is evaluated
 ``[monitord] interval_seconds``           150.0       sampling period
-``[serverd] port``                        5308        TCP port
+``[serverd] port``                        5310        TCP port (CFEngine keeps 5308)
 ``[serverd] bind``                        127.0.0.1   listen address
 ``[serverd] max_frame_bytes``             1048576     largest protocol frame accepted
 ``[serverd] idle_timeout_seconds``        600         idle connections are closed after
@@ -77,7 +77,7 @@ class MonitordSettings:
 
 @dataclass(frozen=True, slots=True)
 class ServerdSettings:
-    port: int = 5308
+    port: int = 5310
     bind: str = "127.0.0.1"
     max_frame_bytes: int = 1048576
     idle_timeout_seconds: int = 600

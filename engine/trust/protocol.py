@@ -22,7 +22,7 @@ VERSIONS = (1,)
 VERSION = 1
 NONCE_LEN = 32
 AUTH_CONTEXT = b"vigil-auth-v1\x00"
-DEFAULT_PORT = 5308
+DEFAULT_PORT = 5310  # CFEngine keeps 5308, so both can run side by side
 
 
 class Status(StrEnum):
