@@ -18,7 +18,7 @@ def test_defaults_without_a_file(tmp_path: Path) -> None:
     assert (s.execd.splaytime_minutes, s.execd.tick_seconds) == (None, 60)
     assert s.monitord.interval_seconds == 150.0
     assert (s.serverd.port, s.serverd.bind, s.serverd.max_frame_bytes) == (
-        5308,
+        5310,
         "127.0.0.1",
         1048576,
     )
