@@ -52,9 +52,23 @@ def run(args: argparse.Namespace) -> int:
     return rc
 
 
+def _prepare(wd: Workdir, names: list[str]) -> None:
+    """First start: seed the shipped policy and make the host key serverd needs."""
+    from engine.seed import seed_workdir
+
+    for path in seed_workdir(wd):
+        print(f"seeded {path} from the shipped policy")
+    if "serverd" in names:
+        from engine.trust import keys
+
+        if not keys.local_key_exists(wd.ppkeys):
+            print(f"created host key {keys.generate(wd.ppkeys)}")
+
+
 def _up(wd: Workdir, names: list[str]) -> int:
     from engine.daemons import supervisor
 
+    _prepare(wd, names)
     rc = 0
     for d in names:
         r = supervisor.start(wd.root, d)
