@@ -270,22 +270,23 @@ class Agent:
         return self.ctx.class_defined(guard)
 
     def condition(self, p: Promise) -> tuple[bool, SkipReason | None, str]:
-        """``if``/``ifvarclass``/``unless`` for the current binding."""
+        """``if``/``ifvarclass``/``unless`` for the current binding; the detail
+        names the constraint as written (``if => start_alpha``)."""
         for lval in ("if", "ifvarclass"):
             rval = p.get(lval)
             if rval is not None:
                 holds = self._class_rval(rval)
                 if holds is None:
-                    return False, SkipReason.UNRESOLVED, f"'{lval}' could not be resolved"
+                    return False, SkipReason.UNRESOLVED, f"{lval} => {_show(rval)}"
                 if not holds:
-                    return False, SkipReason.IF_FALSE, f"constraint '{lval}' is not met"
+                    return False, SkipReason.IF_FALSE, f"{lval} => {_show(rval)}"
         rval = p.get("unless")
         if rval is not None:
             holds = self._class_rval(rval)
             if holds is None:
                 return True, None, ""  # unresolved unless: cf-agent runs the promise
             if holds:
-                return False, SkipReason.UNLESS_TRUE, "constraint 'unless' is met"
+                return False, SkipReason.UNLESS_TRUE, f"unless => {_show(rval)}"
         return True, None, ""
 
     def _class_rval(self, rval: Rval) -> bool | None:
@@ -364,6 +365,14 @@ class Agent:
         from engine.eval.outcomes import apply_result
 
         apply_result(self, p, rp, result)
+
+
+def _show(rval: Rval) -> str:
+    if isinstance(rval, Scalar):
+        return rval.value
+    if isinstance(rval, FnCall):
+        return f"{rval.name}({', '.join(_show(a) for a in rval.args)})"
+    return "{ " + ", ".join(_show(i) for i in rval.items) + " }"
 
 
 def _has_call(rval: Rval) -> bool:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from engine.eval import expand as ex
 from engine.eval.context import Frame
 from engine.eval.resolve import FunctionFailed, Unresolved
-from engine.policy.ast import Bundle, Promise, Scalar
+from engine.policy.ast import Bundle, FnCall, Promise, Scalar
 from engine.promises.base import (
     BundleCall,
     Outcome,
@@ -112,7 +112,7 @@ def evaluate_promise(agent: Agent, p: Promise, last: bool) -> None:
     if not agent.guard_holds(p):
         if last and not recurring and id(p) not in agent.ran:
             agent.record(p, p.promiser, "skipped", SkipReason.GUARD_FALSE,
-                         f"class guard '{p.guard}' is false")
+                         p.guard)
         return
     for binding in agent.bindings(p):
         key = (id(p), tuple(sorted(binding.items())), id(agent.ctx.frame))
@@ -134,7 +134,8 @@ def _evaluate_binding(agent: Agent, p: Promise, binding: dict[str, Any], key: tu
     if not holds:
         if last and not recurring and key not in agent.done:
             agent.done.add(key)
-            agent.log.verbose(f"Skipping promise '{p.promiser}' because {detail}")
+            agent.log.verbose(f"Skipping promise '{p.promiser}' because constraint "
+                              f"'{detail}' is not met")
             agent.record(p, promiser, "skipped", reason, detail)
         return
     if not recurring and not _depends_met(agent, p):
@@ -222,16 +223,8 @@ def _actuate_locked(agent: Agent, p: Promise, rp: ResolvedPromise) -> None:
             and agent.locks is not None):
         from engine.state.lockname import lock_name, promise_digest
 
-        lock_promiser = rp.promiser
-        if p.promise_type == "commands" and rp.attrs.get("args"):
-            lock_promiser = f"{rp.promiser} {rp.attrs['args']}"
-        if p.promise_type == "methods":
-            call = rp.attrs.get("usebundle")
-            args = call.args if isinstance(call, BundleCall) else ()
-            lock_promiser = " ".join(["method", rp.promiser, *[_flat(a) for a in args]])
-            if not args:
-                lock_promiser += " "
-        lvals = agent.lock_lvals(p, rp.attrs)
+        lock_promiser = _lock_operand(p, rp)
+        lvals = _lock_lvals(p, rp.attrs)
         digest = promise_digest(
             rp.promiser, rp.bundle, rp.namespace,
             [(k, _flat(v)) for k, v in rp.attrs.items()],
@@ -250,6 +243,56 @@ def _actuate_locked(agent: Agent, p: Promise, rp: ResolvedPromise) -> None:
     agent.apply_outcome(p, rp, result)
     agent.record(p, rp.promiser, result.outcome.value, None, result.message, lock_id,
                  ifelapsed, expireafter)
+
+
+# cf-agent moves these constraints to the front of the expanded promise, in
+# this order, before naming its lock; the others keep their policy order.
+_LOCK_FIRST_LVALS = ("ifvarclass", "if", "unless", "depends_on")
+
+
+def _lock_lvals(p: Promise, attrs: dict[str, Any]) -> list[str]:
+    """The lvals cf-agent's lock name is made of (before its cut to five)."""
+    from engine.state.lockname import expand_lvals
+
+    names = [c.lval for c in p.constraints]
+    ordered = [lv for lv in _LOCK_FIRST_LVALS if lv in names]
+    ordered += [lv for lv in names if lv not in _LOCK_FIRST_LVALS]
+    bodies = {lv: list(v.get("__lvals__", ())) for lv, v in attrs.items()
+              if isinstance(v, dict) and "__type__" in v}
+    return expand_lvals(ordered, bodies)
+
+
+def _lock_operand(p: Promise, rp: ResolvedPromise) -> str:
+    """The text cf-agent canonifies into the promiser part of a lock name:
+    commands add ``args`` and ``arglist``; methods are ``method <name> `` plus
+    their arguments run together (a list argument as written, ``@(x)``);
+    processes are ``proc <name> <restart_class or norestart>``."""
+    ptype = p.promise_type
+    if ptype == "commands":
+        parts = [rp.promiser]
+        args = rp.attrs.get("args")
+        if isinstance(args, str) and args:
+            parts.append(args)
+        arglist = rp.attrs.get("arglist")
+        if isinstance(arglist, list):
+            parts.extend(str(a) for a in arglist)
+        return " ".join(parts)
+    if ptype == "methods":
+        call = rp.attrs.get("usebundle")
+        values = call.args if isinstance(call, BundleCall) else ()
+        rval = p.get("usebundle")
+        written = rval.args if isinstance(rval, FnCall) else ()
+        text = []
+        for i, v in enumerate(values):
+            if isinstance(v, (list, dict)) and i < len(written) and isinstance(written[i], Scalar):
+                text.append(written[i].value)
+            else:
+                text.append(_flat(v))
+        return f"method {rp.promiser} " + "".join(text)
+    if ptype == "processes":
+        restart = rp.attrs.get("restart_class")
+        return f"proc {rp.promiser} {restart if isinstance(restart, str) and restart else 'norestart'}"
+    return rp.promiser
 
 
 def dispatch(agent: Agent, p: Promise, rp: ResolvedPromise) -> PromiseResult:

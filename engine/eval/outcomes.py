@@ -70,6 +70,8 @@ def apply_result(agent: Agent, p: Promise, rp: ResolvedPromise, result: PromiseR
     if not body:
         return
     scope = str(body.get("scope", "namespace"))
+    # cf-agent announces the promotion unless the body itself asked for namespace
+    announce = body.get("scope") != "namespace"
     persist = body.get("persist_time")
     minutes = int(persist) if isinstance(persist, str) and persist.isdigit() else 0
     if minutes > 0:
@@ -79,8 +81,9 @@ def apply_result(agent: Agent, p: Promise, rp: ResolvedPromise, result: PromiseR
     for lval in (lv for o in outcomes for lv in _DEFINE.get(o, ())):
         for name in _names(body.get(lval)):
             if minutes > 0 and agent.persistent is not None:
-                agent.log.info(f"Automatically promoting context scope for '{name}' to namespace "
-                               "visibility, due to persistence")
+                if announce:
+                    agent.log.info(f"Automatically promoting context scope for '{name}' to "
+                                   "namespace visibility, due to persistence")
                 agent.persistent.save(name, minutes, policy, [])
             agent.ctx.define(name, scope)
             agent.log.verbose(f"C: + promise outcome class '{name}'")
