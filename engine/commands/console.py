@@ -1,0 +1,42 @@
+"""``vigil console`` — open the operations console (imports Textual only here)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Open the operations console: daemons, classes, locks, runs, keys and monitor. "
+        "Without -w it opens the default workdir, preparing it on a fresh machine."
+    )
+    p.add_argument("-w", "--workdir", help="workdir (default: $VIGIL_WORKDIR or the system default)")
+    p.add_argument("--readonly", action="store_true",
+                   help="look only: every action (start, stop, clear, accept, K) is disabled")
+    p.add_argument("--cfengine", nargs="?", const="/var/lib/cfengine3", default=None,
+                   metavar="WORKDIR",
+                   help="attach to a CFEngine installation (default /var/lib/cfengine3); "
+                   "K runs cf-agent -KI")
+    p.add_argument("--refresh", type=float, default=None, metavar="SECONDS",
+                   help="refresh interval (default: console.refresh_seconds, else 2)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from tui.data.bootstrap import choose_workdir, prepare
+
+    wd = choose_workdir(args.workdir, args.cfengine)
+    try:
+        notes = prepare(wd, readonly=args.readonly)
+    except OSError as exc:
+        print(f"vigil console: cannot prepare {wd.root}: {exc}", file=sys.stderr)
+        return 1
+    if wd.cfengine and not wd.root.is_dir():
+        print(f"vigil console: no CFEngine workdir at {wd.root}", file=sys.stderr)
+        return 1
+
+    from tui.app import VigilConsole
+
+    VigilConsole(wd, readonly=args.readonly, refresh_seconds=args.refresh, notes=notes).run()
+    return 0

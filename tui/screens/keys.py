@@ -1,0 +1,186 @@
+"""5 · Keys: this host's fingerprint and its peers, trusted, pending and rejected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import Static
+
+from tui import format as fmt
+from tui.data import actions
+from tui.data.source import KeysView, Source
+from tui.messages import KeysRefreshed
+from tui.screens.base import VigilScreen
+from tui.screens.key_exchange import KeyExchangeScreen
+from tui.widgets.virtual_table import Cell, Column, VirtualTable
+
+STATE_ORDER = {"pending": 0, "trusted": 1, "rejected": 2}
+
+
+def _state(peer: Any) -> str:
+    return str(getattr(peer, "state", "")).lower()
+
+
+def _state_cell(peer: Any, _now: float) -> Cell:
+    state = _state(peer)
+    if getattr(peer, "changed_from", None):
+        return (f"{state} · KEY CHANGED", "vt--bad")
+    glyph = {"trusted": "●", "pending": "◐", "rejected": "✗"}.get(state, "?")
+    style = {"trusted": "vt--ok", "pending": "vt--warn", "rejected": "vt--dim"}.get(state, "")
+    return (f"{glyph} {state}", style)
+
+
+def _host(peer: Any) -> str:
+    names = list(getattr(peer, "names", ()) or ())
+    host = getattr(peer, "host", "") or (names[0] if names else "")
+    more = len([n for n in names if n != host])
+    return f"{host} (+{more})" if more else host or fmt.DASH
+
+
+def _seen(peer: Any, now: float) -> str:
+    if _state(peer) == "pending":
+        return "first seen " + fmt.clock_time(getattr(peer, "first_seen", None) or None, now)
+    return "since " + fmt.day_time(getattr(peer, "first_seen", None) or None)
+
+
+def changed_words(peer: Any) -> str:
+    """For a dialog: the words KEY CHANGED and both fingerprints, or nothing."""
+    old = getattr(peer, "changed_from", None)
+    if not old:
+        return ""
+    return (
+        f"\n\nKEY CHANGED for {_host(peer)}:\n  trusted until now: {old}\n"
+        f"  presented now:     {peer.fingerprint}"
+    )
+
+
+COLUMNS: list[Column[Any]] = [
+    Column("state", "state", _state_cell, width=22, sort_key=lambda p, _n: STATE_ORDER.get(_state(p), 9)),
+    Column("host", "host", lambda p, _n: _host(p), width=20, sort_key=lambda p, _n: _host(p)),
+    Column("address", "address", lambda p, _n: getattr(p, "address", "") or fmt.DASH, width=16),
+    Column("fp", "fingerprint", lambda p, _n: p.fingerprint, min_width=20),
+    Column("seen", "seen", _seen, width=27,
+           sort_key=lambda p, _n: getattr(p, "first_seen", 0.0) or 0.0),
+]
+
+
+class KeysScreen(VigilScreen):
+    TITLE = "Keys"
+    CSS_PATH = Path(__file__).with_name("keys.tcss")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "accept", "accept"),
+        Binding("r", "reject", "reject"),
+        Binding("e", "exchange", "key exchange"),
+        Binding("y", "copy", "copy my fingerprint"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view: KeysView | None = None
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("this host   reading…", id="my-key", classes="headline", markup=False)
+        table: VirtualTable[Any] = VirtualTable(
+            COLUMNS,
+            row_key=lambda p: (p.fingerprint, _state(p)),
+            haystack=lambda p: f"{_state(p)} {_host(p)} {getattr(p, 'address', '')} {p.fingerprint}",
+            clock=self.console.clock,
+            empty_text="no peer keys yet: press e for a key exchange",
+            sort_column="state",
+            id="peers",
+        )
+        table.border_title = "Peers"
+        yield table
+        yield Static("", id="changed-keys", classes="note", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#peers", VirtualTable).focus()
+
+    def fetch(self, source: Source) -> Message | None:
+        return KeysRefreshed(source.keys())
+
+    def on_keys_refreshed(self, message: KeysRefreshed) -> None:
+        table = self.query_one("#peers", VirtualTable)
+        mine = self.query_one("#my-key", Static)
+        if not message.keys.ok or message.keys.value is None:
+            table.empty_text = f"keys {message.keys.missing}"
+            table.set_rows([])
+            mine.update(f"this host   keys {message.keys.missing}")
+            return
+        view = self.view = message.keys.value
+        if view.fingerprint:
+            mine.update(f"this host   {view.fingerprint}   (y to copy)")
+        else:
+            mine.update("this host   no key yet: run 'vigil key' to make one")
+        table.set_rows(view.peers)
+        changed = [p for p in view.peers if getattr(p, "changed_from", None)]
+        self.query_one("#changed-keys", Static).update(
+            "\n".join(
+                f"⚠ KEY CHANGED for {_host(p)}: trusted {p.changed_from}, now presents {p.fingerprint}"
+                for p in changed
+            )
+        )
+
+    # -- actions -----------------------------------------------------------------
+
+    def action_copy(self) -> None:
+        if self.view is None or not self.view.fingerprint:
+            self.notify("this host has no key yet", severity="warning")
+            return
+        self.app.copy_to_clipboard(self.view.fingerprint)
+        self.notify(f"copied {self.view.fingerprint}")
+
+    def _pending_selected(self, verb: str) -> Any:
+        peer = self.selected()
+        if peer is None or _state(peer) != "pending":
+            self.notify(f"select a pending key to {verb} it", severity="warning")
+            return None
+        return peer
+
+    def action_accept(self) -> None:
+        if self.console.refuse_if_readonly("accepting a key"):
+            return
+        peer = self._pending_selected("accept")
+        if peer is None:
+            return
+        wd, fp = self.console.workdir, peer.fingerprint
+        self.console.confirm_then(
+            f"Accept the key of {_host(peer)}?",
+            f"{fp}\naddress {getattr(peer, 'address', '') or fmt.DASH}{changed_words(peer)}\n\n"
+            "It will be trusted: that peer may then connect as the access rules allow.",
+            "Accept",
+            lambda: actions.accept_key(wd, fp),
+        )
+
+    def action_reject(self) -> None:
+        if self.console.refuse_if_readonly("rejecting a key"):
+            return
+        peer = self._pending_selected("reject")
+        if peer is None:
+            return
+        wd, fp = self.console.workdir, peer.fingerprint
+        self.console.confirm_then(
+            f"Reject the key of {_host(peer)}?",
+            f"{fp}{changed_words(peer)}\n\nConnections presenting it will be refused.",
+            "Reject",
+            lambda: actions.reject_key(wd, fp),
+        )
+
+    def action_exchange(self) -> None:
+        if self.console.refuse_if_readonly("the key exchange"):
+            return
+        if self.console.workdir.cfengine:
+            self.notify("key exchange: use cf-key / cf-runagent for a CFEngine workdir", severity="warning")
+            return
+        mine = self.view.fingerprint if self.view else None
+
+        def done(trusted: bool | None) -> None:
+            if trusted:
+                self.notify("key trusted")
+            self.console.refresh_now()
+
+        self.app.push_screen(KeyExchangeScreen(self.console.workdir.root, mine), done)
