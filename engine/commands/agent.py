@@ -29,7 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-v", "--verbose", action="store_true", help="print every decision, skips with reasons")
     p.add_argument("-n", "--dry-run", action="store_true", help="change nothing; report what would change")
     p.add_argument("-D", "--define", action="append", metavar="CLASS[,CLASS]", help="define classes")
-    p.add_argument("-N", "--negate", action="append", metavar="CLASS[,CLASS]", help="negate classes")
+    p.add_argument("-N", "--negate", action="append", metavar="CLASS[,CLASS]", help="keep these persistent classes from being loaded this run (cf-agent 3.21 semantics)")
     p.add_argument("-b", "--bundlesequence", metavar="B[,B]", help="bundles to run instead of the policy's")
     p.add_argument("-l", "--timestamp", action="store_true", help="prefix log lines with a timestamp")
     p.add_argument("--show-evaluated-classes", nargs="?", const="", default=None, metavar="REGEX",
