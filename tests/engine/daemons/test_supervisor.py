@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -55,10 +56,14 @@ def test_up_starts_daemons_detached_and_down_leaves_nothing(wd: Path) -> None:
 def test_up_reports_a_failing_daemon_and_starts_the_others(wd: Path) -> None:
     write_policy(wd)
     standin(wd)
-    # serverd cannot start here (no host key in this workdir), whatever its state.
-    cp = vigil("up", "-w", str(wd))
+    # serverd cannot start here: its port is taken by a socket this test holds
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        (wd / "vigil.toml").write_text(f"[serverd]\nport = {busy.getsockname()[1]}\n")
+        cp = vigil("up", "-w", str(wd))
     assert cp.returncode == 1
-    assert "serverd: failed:" in cp.stderr
+    assert "serverd: failed:" in cp.stderr and "in use" in cp.stderr
     assert "execd: started" in cp.stdout and "monitord: started" in cp.stdout
     states = {s.name: s.state for s in daemon_statuses(wd, interval=0.0)}
     assert states == {"execd": "running", "serverd": "stopped", "monitord": "running"}
