@@ -9,19 +9,26 @@ RSS come from wait4 on the child.
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
 from bench._harness import (
     PYTHON,
+    BenchError,
+    Sample,
     cf_env,
     cfengine_workdir,
     have_cfengine,
+    mb,
+    med_min,
     ratio,
+    repeat,
     summarise,
     table,
-    timed,
 )
+
+PHASES = ("first", "second", "second_K")
 
 TWENTY = """
 bundle agent __main__
@@ -80,32 +87,50 @@ def _policies(tmp: Path, quick: bool) -> dict[str, Path]:
     return out
 
 
-def _vigil_runs(policy: Path, reps: int) -> dict[str, list]:
-    res: dict[str, list] = {"first": [], "second": [], "second_K": []}
+def _count_created(wd: Path, name: str) -> None:
+    """A files_N scenario must have created N files; a run that did nothing is no benchmark."""
+    if not name.startswith("files_"):
+        return
+    want = int(name.split("_")[1])
+    got = sum(1 for _ in (wd / "nfiles").iterdir()) if (wd / "nfiles").is_dir() else 0
+    if got != want:
+        raise BenchError(f"{name}: expected {want} files in {wd / 'nfiles'}, found {got}")
+
+
+def _three_runs(base: list[str], wd: Path, name: str, env: dict[str, str] | None,
+                res: dict[str, list[Sample]]) -> None:
+    """First run, immediate second run (locked), then a -K run, in one workdir."""
+    res["first"] += repeat(base, 1, env=env)
+    _count_created(wd, name)
+    res["second"] += repeat(base, 1, env=env)
+    res["second_K"] += repeat([*base, "-K"], 1, env=env)
+
+
+def _vigil_runs(name: str, policy: Path, reps: int) -> dict[str, list[Sample]]:
+    res: dict[str, list[Sample]] = {p: [] for p in PHASES}
     for _ in range(reps):
         wd = Path(tempfile.mkdtemp(prefix="bench-vigil-"))
-        base = [PYTHON, "-m", "engine", "agent", "-f", str(policy), "-w", str(wd)]
-        res["first"].append(timed(base))
-        res["second"].append(timed(base))
-        res["second_K"].append(timed([*base, "-K"]))
-        shutil.rmtree(wd, ignore_errors=True)
+        try:
+            base = [PYTHON, "-m", "engine", "agent", "-f", str(policy), "-w", str(wd)]
+            _three_runs(base, wd, name, None, res)
+        finally:
+            shutil.rmtree(wd, ignore_errors=True)
     return res
 
 
-def _cf_runs(policy: Path, reps: int) -> dict[str, list]:
-    res: dict[str, list] = {"first": [], "second": [], "second_K": []}
+def _cf_runs(name: str, policy: Path, reps: int) -> dict[str, list[Sample]]:
+    res: dict[str, list[Sample]] = {p: [] for p in PHASES}
     for _ in range(reps):
         wd = cfengine_workdir()
-        env = cf_env(wd)
-        base = ["cf-agent", "-f", str(policy)]
-        res["first"].append(timed(base, env=env))
-        res["second"].append(timed(base, env=env))
-        res["second_K"].append(timed([*base, "-K"], env=env))
-        shutil.rmtree(wd, ignore_errors=True)
+        try:
+            _three_runs(["cf-agent", "-f", str(policy)], wd, name, cf_env(wd), res)
+        finally:
+            shutil.rmtree(wd, ignore_errors=True)
     return res
 
 
 def main(quick: bool = False) -> dict:
+    """Run every scenario; returns {scenario: {phase: {vigil, cfengine, ratio, rss_ratio}}}."""
     reps = 1 if quick else 3
     tmp = Path(tempfile.mkdtemp(prefix="bench-agent-"))
     results: dict[str, dict] = {}
@@ -113,31 +138,33 @@ def main(quick: bool = False) -> dict:
     cf = have_cfengine()
     try:
         for name, policy in _policies(tmp, quick).items():
-            v = _vigil_runs(policy, reps)
-            c = _cf_runs(policy, reps) if cf else None
+            v = _vigil_runs(name, policy, reps)
+            c = _cf_runs(name, policy, reps) if cf else None
             entry: dict[str, dict] = {}
-            for phase in ("first", "second", "second_K"):
+            for phase in PHASES:
                 vs = summarise(v[phase])
                 cs = summarise(c[phase]) if c else None
-                entry[phase] = {"vigil": vs.as_dict(), "cfengine": cs.as_dict() if cs else None,
-                                "ratio": ratio(vs.median, cs.median if cs else None)}
+                entry[phase] = {
+                    "vigil": vs.as_dict(),
+                    "cfengine": cs.as_dict() if cs else None,
+                    "ratio": round(vs.median / cs.median, 3) if cs else None,
+                    "rss_ratio": round(vs.rss_kb / cs.rss_kb, 3) if cs else None,
+                }
                 rows.append([
-                    name, phase,
-                    f"{vs.median:.3f} / {vs.minimum:.3f}", f"{vs.rss_kb / 1024:.1f}",
-                    f"{cs.median:.3f} / {cs.minimum:.3f}" if cs else "—",
-                    f"{cs.rss_kb / 1024:.1f}" if cs else "—",
-                    ratio(vs.median, cs.median if cs else None),
+                    name, phase, med_min(vs), med_min(cs), ratio(vs.median, cs.median if cs else None),
+                    mb(vs.rss_kb), mb(cs.rss_kb) if cs else "—",
+                    ratio(vs.rss_kb, cs.rss_kb if cs else None),
                 ])
             results[name] = entry
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(table(
-        f"agent: vigil vs cf-agent (median / min of {reps}, seconds; peak RSS MB)",
-        ["policy", "run", "vigil s", "vigil MB", "cf-agent s", "cf-agent MB", "ratio"],
+        f"agent: vigil agent vs cf-agent (wall seconds median / min of {reps}; peak RSS MB)",
+        ["policy", "run", "vigil s", "cf-agent s", "x cf", "vigil MB", "cf-agent MB", "MB x cf"],
         rows,
     ))
     return results
 
 
 if __name__ == "__main__":
-    main()
+    main(quick="--quick" in sys.argv)

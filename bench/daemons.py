@@ -1,9 +1,10 @@
-"""Daemon memory: vigil's execd and monitord beside cf-execd, cf-monitord, cf-serverd.
+"""Daemon memory: vigil's execd, monitord and serverd beside cf-execd, cf-monitord, cf-serverd.
 
 Each daemon runs in the foreground in its own temp workdir, started the same
 way for both sides. vigil's execd runs a trivial real agent every second
 (``execd.tick_seconds = 1``, ``schedule => { "any" }``) and monitord samples
-every second; RSS is read after a warm-up and again after the fast cycles.
+every second; serverd listens on 127.0.0.1. After a warm-up, RSS and USS are
+sampled once a second; the table shows the median and the largest sample.
 The Python floor (``python -c pass`` and the daemons' imports) is shown
 beside them.
 """
@@ -13,8 +14,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,8 +42,9 @@ bundle agent main {{ reports: "bench"; }}
 """
 
 IMPORTS = {
-    "execd": "import engine.daemons.execd, engine.daemons.watch as w; w._rust_notify()",
-    "monitord": "import engine.daemons.monitord",
+    "execd": "import engine.commands.execd, engine.daemons.execd, engine.daemons.watch as w; w._rust_notify()",
+    "monitord": "import engine.commands.monitord, engine.daemons.monitord",
+    "serverd": "import asyncio, engine.commands.serverd, engine.daemons.serverd",
 }
 
 
@@ -88,24 +92,55 @@ def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
             p.wait()
 
 
-def main(quick: bool = False) -> dict[str, object]:
-    warm, run = (5.0, 15.0) if quick else (15.0, 90.0)
-    results: dict[str, object] = {"warmup_s": warm, "cycles_s": run}
-    floors = {"python -c pass": _own_rss("pass")}
-    for name, code in IMPORTS.items():
-        floors[f"{name} imports"] = _own_rss(code)
-    results["floor_peak_rss_mb"] = {k: round(v, 1) for k, v in floors.items()}
-
+def _vigil_workdir() -> tuple[Path, dict[str, str]]:
     wd = Path(tempfile.mkdtemp(prefix="bench-vigil-"))
     (wd / "inputs").mkdir()
     (wd / "inputs" / "promises.cf").write_text(POLICY)
     (wd / "vigil.toml").write_text("[execd]\ntick_seconds = 1\n[monitord]\ninterval_seconds = 1.0\n")
     env = {k: v for k, v in os.environ.items() if k != "VIGIL_EXECD_AGENT_COMMAND"}
+    subprocess.run([PYTHON, "-m", "engine", "key", "-w", str(wd)], env=env, check=True,
+                   capture_output=True)
+    return wd, env
+
+
+VIGIL_ARGS = {"execd": [], "monitord": [], "serverd": ["--port", "0", "--bind", "127.0.0.1"]}
+
+
+def _sample(pids: dict[str, int], seconds: float, every: float = 1.0) -> dict[str, list[dict[str, float]]]:
+    """Memory of each daemon every ``every`` seconds for ``seconds`` (at least 3 samples)."""
+    out: dict[str, list[dict[str, float]]] = {d: [] for d in pids}
+    n = max(3, int(seconds / every))
+    for i in range(n):
+        if i:
+            time.sleep(every)
+        for d, pid in pids.items():
+            out[d].append(_mem(pid))
+    return out
+
+
+def _summary(samples: list[dict[str, float]]) -> dict[str, float]:
+    rss = [s["rss_mb"] for s in samples]
+    return {"rss_median_mb": round(statistics.median(rss), 1), "rss_min_mb": min(rss),
+            "rss_max_mb": max(rss), "uss_median_mb": round(statistics.median(s["uss_mb"] for s in samples), 1),
+            "samples": len(samples)}
+
+
+def main(quick: bool = False) -> dict[str, object]:
+    """Start the three vigil daemons and the three cf- daemons, sample their memory."""
+    warm, run = (4.0, 8.0) if quick else (15.0, 90.0)
+    results: dict[str, object] = {"warmup_s": warm, "sampled_s": run}
+    floors = {"python -c pass": _own_rss("pass")}
+    for name, code in IMPORTS.items():
+        floors[f"{name} imports"] = _own_rss(code)
+    results["floor_rss_mb"] = {k: round(v, 1) for k, v in floors.items()}
+
+    wd, env = _vigil_workdir()
     started: list[subprocess.Popen[bytes]] = []
     pids: dict[str, int] = {}
+    cwd: Path | None = None
     try:
-        for d in ("execd", "monitord"):
-            p = _start([PYTHON, "-m", "engine", d, "-F", "-w", str(wd)], env, wd / f"{d}.out")
+        for d, extra in VIGIL_ARGS.items():
+            p = _start([PYTHON, "-m", "engine", d, "-F", "-w", str(wd), *extra], env, wd / f"{d}.out")
             started.append(p)
             pids[d] = p.pid
         if have_cfengine():
@@ -117,9 +152,12 @@ def main(quick: bool = False) -> dict[str, object]:
                 started.append(p)
                 pids[d] = p.pid
         time.sleep(warm)
-        at_warm = {d: _mem(pid) for d, pid in pids.items()}
-        time.sleep(run)
-        at_end = {d: _mem(pid) for d, pid in pids.items()}
+        dead = [d for d, p in zip(pids, started, strict=True) if p.poll() is not None]
+        if dead:
+            logs = {d: (wd / f"{d}.out").read_text(errors="replace")[-500:]
+                    for d in dead if (wd / f"{d}.out").exists()}
+            raise RuntimeError(f"daemons exited early: {dead} {logs}")
+        samples = _sample(pids, run)
         try:
             st = json.loads((wd / "state" / "execd_status.json").read_text())
             agent_runs = int(st.get("runs_started", 0))
@@ -128,25 +166,31 @@ def main(quick: bool = False) -> dict[str, object]:
         from engine.daemons.observables import monitor_snapshot
 
         snap = monitor_snapshot(wd)
-        samples = max((o.samples for o in snap), default=0)
+        monitor_samples = max((o.samples for o in snap), default=0)
     finally:
         _stop(started)
-    results["rss"] = {d: {"warm": at_warm[d], "end": at_end[d]} for d in pids}
+        shutil.rmtree(wd, ignore_errors=True)
+        if cwd is not None:
+            shutil.rmtree(cwd, ignore_errors=True)
+    mem = {d: _summary(v) for d, v in samples.items()}
+    results["memory"] = mem
     results["execd_agent_runs"] = agent_runs
-    results["monitord_samples"] = samples
-    cf_of = {"execd": "cf-execd", "monitord": "cf-monitord"}
-    rows = []
-    for d in pids:
-        ref = at_end.get(cf_of.get(d, ""), {}).get("rss_mb")
-        rows.append([d, at_warm[d]["rss_mb"], at_end[d]["rss_mb"], at_end[d]["uss_mb"],
-                     ratio(at_end[d]["rss_mb"], ref) if d in cf_of else ""])
+    results["monitord_samples"] = monitor_samples
+    rows: list[list[object]] = []
+    for d in VIGIL_ARGS:
+        v, c = mem[d], mem.get(f"cf-{d}")
+        results[f"{d}_rss_ratio"] = round(v["rss_median_mb"] / c["rss_median_mb"], 3) if c else None
+        rows.append([d, f"{v['rss_median_mb']:.1f} / {v['rss_max_mb']:.1f}", f"{v['uss_median_mb']:.1f}",
+                     f"{c['rss_median_mb']:.1f} / {c['rss_max_mb']:.1f}" if c else "—",
+                     f"{c['uss_median_mb']:.1f}" if c else "—",
+                     ratio(v["rss_median_mb"], c["rss_median_mb"] if c else None)])
+    for k, v in floors.items():
+        rows.append([f"floor: {k}", f"{v:.1f}", "", "", "", ""])
     print(table(
-        f"daemon RSS (MB) after {warm:g} s and after {run:g} s of 1-second cycles "
-        f"(execd ran {agent_runs} agents, monitord took {samples} samples)",
-        ["daemon", "rss warm", "rss end", "uss end", "x cf"], rows,
+        f"daemons: steady memory, MB (RSS median / max of {mem['execd']['samples']} samples, 1 s apart, "
+        f"after {warm:g} s; execd ran {agent_runs} agents, monitord took {monitor_samples} samples)",
+        ["daemon", "vigil RSS", "vigil USS", "cf- RSS", "cf- USS", "x cf"], rows,
     ))
-    print(table("python floor (VmRSS MB)", ["what", "MB"],
-                [[k, f"{v:.1f}"] for k, v in floors.items()]))
     return results
 
 

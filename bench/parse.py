@@ -5,7 +5,7 @@ installed, and a generated policy of N `files` promises
 (`"$(sys.workdir)/nfiles/f00042" create => "true", touch => "true";`). vigil runs twice,
 with `--syntax-only` (parse and follow inputs) and with validation; cf-promises runs
 its default check. Wall time (median and min of 3) and peak RSS come from wait4 on
-each child. Target: vigil within 3x of cf-promises on 10,000 promises.
+each child. Target: vigil within 3x of cf-promises. Sizes: 1,000 and 10,000 (1,000 alone with --quick).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def _runs(cmd: list[str], reps: int, env: dict[str, str] | None = None) -> list[
 
 def main(quick: bool = False) -> dict:
     reps = 1 if quick else 3
-    n = 1000 if quick else 10_000
+    sizes = (1000,) if quick else (1000, 10_000)
     tmp = Path(tempfile.mkdtemp(prefix="bench-parse-"))
     results: dict[str, dict] = {}
     rows = []
@@ -70,9 +70,11 @@ def main(quick: bool = False) -> dict:
             cf_wd = tmp / "cf-wd"
             cf_wd.mkdir()
             (cf_wd / "bin").symlink_to(Path(shutil.which("cf-promises") or "").parent)
-        gen = tmp / f"n{n}.cf"
-        gen.write_text(generated(n))
-        inputs = {f"{n} promises": gen}
+        inputs: dict[str, Path] = {}
+        for n in sizes:
+            gen = tmp / f"n{n}.cf"
+            gen.write_text(generated(n))
+            inputs[f"{n} promises"] = gen
         if MASTERFILES.is_dir():
             inputs = {"masterfiles": MASTERFILES / "promises.cf", **inputs}
         for name, entry in inputs.items():

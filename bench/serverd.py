@@ -7,7 +7,9 @@ the server's CPU per handshake comes from psutil ``cpu_times``. Copy: ``copy_fro
 of a 1 MB and a 100 MB file (20 MB with --quick) into a fresh destination. Memory:
 serverd RSS idle, and with 200 authenticated idle connections open.
 cf-serverd: idle RSS, ``cf-net get`` wall time for the same files (it includes
-cf-net's start-up), and ``cf-net connect`` per second (one process per connect).
+cf-net's start-up), and ``cf-net connect`` per second from 1, 8 and 64 threads
+(one process per connect), with cf-serverd's CPU per handshake beside vigil's.
+Every figure is the median / min of 3 repetitions (1 with --quick).
 """
 
 from __future__ import annotations
@@ -17,15 +19,19 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import psutil
 
-from bench._harness import PYTHON, cf_env, cfengine_workdir, have_cfengine, table
+from bench._harness import PYTHON, cf_env, cfengine_workdir, have_cfengine, ratio, table
+
+CLIENTS = (1, 8, 64)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -145,18 +151,25 @@ def _vigil(quick: bool, sizes: dict[str, int]) -> dict[str, object]:
         time.sleep(1.0)
         res["rss_idle_mb"] = _rss_mb(proc.pid)
         _client(b, "trust", server)  # first contact: trust both ways
-        seconds = 2.0 if quick else 4.0
-        for c in (1, 8, 64):
-            cpu0 = sum(ps.cpu_times()[:2])
-            r = _client(b, "handshakes", server, str(c), str(seconds))
-            cpu = sum(ps.cpu_times()[:2]) - cpu0
-            res[f"handshakes_per_s_c{c}"] = round(r["n"] / r["s"], 1)
-            res[f"server_cpu_ms_per_handshake_c{c}"] = round(cpu * 1000 / max(r["n"], 1), 2)
+        reps, seconds = (1, 1.0) if quick else (3, 3.0)
+        for c in CLIENTS:
+            rates, cpus = [], []
+            for _ in range(reps):
+                cpu0 = sum(ps.cpu_times()[:2])
+                r = _client(b, "handshakes", server, str(c), str(seconds))
+                cpu = sum(ps.cpu_times()[:2]) - cpu0
+                rates.append(r["n"] / r["s"])
+                cpus.append(cpu * 1000 / max(r["n"], 1))
+            res[f"handshakes_per_s_c{c}"] = _mm(rates)
+            res[f"server_cpu_ms_per_handshake_c{c}"] = _mm(cpus, 2)
         for name, size in sizes.items():
-            dest = root / f"dest-{name}"
-            r = _client(b, "copy", server, str(share / name), str(dest))
-            res[f"copy_{name}_s"] = round(r["s"], 3)
-            res[f"copy_{name}_mb_per_s"] = round(size / 2**20 / r["s"], 1)
+            walls = []
+            for i in range(reps):
+                dest = root / f"dest-{name}-{i}"
+                walls.append(_client(b, "copy", server, str(share / name), str(dest))["s"])
+                dest.unlink(missing_ok=True)
+            res[f"copy_{name}_s"] = _mm(walls, 3)
+            res[f"copy_{name}_mb_per_s"] = _mm([size / 2**20 / w for w in walls])
         before = _rss_mb(proc.pid)
         hold = subprocess.Popen([PYTHON, "-c", CLIENT, "hold", str(b), server, "200"],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
@@ -217,19 +230,33 @@ def _cfengine(quick: bool, sizes: dict[str, int]) -> dict[str, object]:
     try:
         time.sleep(2.0)
         res["rss_idle_mb"] = _rss_mb(proc.pid)
-        subprocess.run(["cf-net", "-H", server, "connect"], env=cf_env(b), capture_output=True)
-        n, t0 = 0, time.monotonic()
-        while time.monotonic() - t0 < (2.0 if quick else 4.0):
-            subprocess.run(["cf-net", "-H", server, "connect"], env=cf_env(b), capture_output=True)
-            n += 1
-        res["cf_net_connects_per_s_c1"] = round(n / (time.monotonic() - t0), 1)
+        subprocess.run(["cf-net", "-H", server, "connect"], env=cf_env(b), capture_output=True,
+                       check=True)
+        ps = psutil.Process(proc.pid)
+        reps, seconds = (1, 1.0) if quick else (3, 3.0)
+        for c in CLIENTS:
+            rates, cpus = [], []
+            for _ in range(reps):
+                cpu0 = sum(ps.cpu_times()[:2])
+                n, took = _cf_connects(server, cf_env(b), c, seconds)
+                cpu = sum(ps.cpu_times()[:2]) - cpu0
+                rates.append(n / took)
+                cpus.append(cpu * 1000 / max(n, 1))
+            res[f"handshakes_per_s_c{c}"] = _mm(rates)
+            res[f"server_cpu_ms_per_handshake_c{c}"] = _mm(cpus, 2)
         for name, size in sizes.items():
-            t = time.perf_counter()
-            subprocess.run(["cf-net", "-H", server, "get", "-o", str(b / f"got-{name}"),
-                            str(share / name)], env=cf_env(b), capture_output=True, check=True)
-            s = time.perf_counter() - t
-            res[f"copy_{name}_s"] = round(s, 3)
-            res[f"copy_{name}_mb_per_s"] = round(size / 2**20 / s, 1)
+            walls = []
+            for i in range(reps):
+                got = b / f"got-{name}-{i}"
+                t = time.perf_counter()
+                subprocess.run(["cf-net", "-H", server, "get", "-o", str(got), str(share / name)],
+                               env=cf_env(b), capture_output=True, check=True)
+                walls.append(time.perf_counter() - t)
+                if got.stat().st_size != size:
+                    raise RuntimeError(f"cf-net get {name}: {got.stat().st_size} bytes, want {size}")
+                got.unlink()
+            res[f"copy_{name}_s"] = _mm(walls, 3)
+            res[f"copy_{name}_mb_per_s"] = _mm([size / 2**20 / w for w in walls])
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(10)
@@ -238,20 +265,67 @@ def _cfengine(quick: bool, sizes: dict[str, int]) -> dict[str, object]:
     return res
 
 
+def _mm(values: list[float], digits: int = 1) -> dict[str, float]:
+    return {"median": round(statistics.median(values), digits), "min": round(min(values), digits)}
+
+
+def _cf_connects(server: str, env: dict[str, str], clients: int, seconds: float) -> tuple[int, float]:
+    """``clients`` threads, each looping ``cf-net connect`` (one process, one handshake each)."""
+    stop = time.monotonic() + seconds
+    counts = [0] * clients
+    errors: list[str] = []
+
+    def loop(i: int) -> None:
+        while time.monotonic() < stop:
+            r = subprocess.run(["cf-net", "-H", server, "connect"], env=env, capture_output=True)
+            if r.returncode != 0:
+                errors.append(r.stdout.decode(errors="replace")[-300:])
+                return
+            counts[i] += 1
+
+    t0 = time.monotonic()
+    threads = [threading.Thread(target=loop, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise RuntimeError(f"cf-net connect failed {len(errors)} times: {errors[0]}")
+    return sum(counts), time.monotonic() - t0
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, dict):
+        return f"{value['median']:g} / {value['min']:g}"
+    return "—" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _median(value: object) -> float | None:
+    if isinstance(value, dict):
+        return float(value["median"])
+    return float(value) if isinstance(value, int | float) else None
+
+
 def main(quick: bool = False) -> dict[str, object]:
+    """vigil serverd and cf-serverd: the same figures, one row each."""
     sizes = {"1MB": 2**20, ("20MB" if quick else "100MB"): (20 if quick else 100) * 2**20}
     out: dict[str, object] = {"vigil": _vigil(quick, sizes)}
     if have_cfengine() and shutil.which("cf-serverd") and shutil.which("cf-net"):
         try:
             out["cfengine"] = _cfengine(quick, sizes)
-        except (subprocess.SubprocessError, OSError) as e:
+        except (subprocess.SubprocessError, OSError, RuntimeError) as e:
             out["cfengine"] = {"error": repr(e)}
-    keys = list(out["vigil"])  # type: ignore[arg-type]
-    cf = out.get("cfengine", {})
-    rows = [(k, out["vigil"][k], cf.get(k, "—") if isinstance(cf, dict) else "—") for k in keys]  # type: ignore[index]
-    if isinstance(cf, dict):
-        rows += [(k, "—", v) for k, v in cf.items() if k not in keys]
-    print(table("serverd (127.0.0.1, separate client process)", ("figure", "vigil", "cf-serverd"), rows))
+    vigil: dict[str, object] = out["vigil"]  # type: ignore[assignment]
+    cf = out.get("cfengine")
+    cf = cf if isinstance(cf, dict) else {}
+    rows = []
+    for k in [*vigil, *(k for k in cf if k not in vigil)]:
+        v, c = vigil.get(k), cf.get(k)
+        rows.append((k, _cell(v), _cell(c), ratio(_median(v), _median(c))))
+    reps = 1 if quick else 3
+    print(table(f"serverd: 127.0.0.1, clients in a separate process (median / min of {reps}); "
+                "cf-serverd clients are cf-net processes, one per handshake",
+                ("figure", "vigil serverd", "cf-serverd", "x cf"), rows))
     return out
 
 

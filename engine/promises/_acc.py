@@ -6,25 +6,47 @@ one :class:`~engine.promises.base.Outcome` (any failure or warning -> not kept,
 else any change -> repaired, else kept). cf-agent closes a promise that had
 errors with ``Errors encountered when actuating <type> promise '<promiser>'``
 (warnings likewise); :meth:`result` does the same.
+
+cf-agent also defines the ``classes`` body classes of every step's own result:
+a copy that repairs the content and then finds the attributes as promised
+defines both the repaired and the kept classes. Steps that found nothing to do
+say so with :meth:`keep`; :meth:`result` lists those partial outcomes in
+``PromiseResult.also``.
 """
 
 from __future__ import annotations
 
-from engine.promises.base import Logger, Outcome, PromiseResult
+from engine.promises.base import Logger, Outcome, PromiseResult, ResolvedPromise, RunContext
+
+WARN_SUFFIX = ", but only warning promised"
+
+
+def action_warn(promise: ResolvedPromise) -> bool:
+    """The promise's own ``action_policy`` asks for warnings only."""
+    return str(promise.body("action").get("action_policy", "fix")) in ("warn", "nop")
+
+
+def plain_dry_run(promise: ResolvedPromise, run: RunContext) -> bool:
+    """A ``-n`` run on a promise that does not itself say warn: cf-agent's wording
+    then drops ``but only warning promised`` (a warn promise keeps it under ``-n``)."""
+    return bool(run.dry_run) and not action_warn(promise)
 
 
 class Acc:
-    __slots__ = ("log", "promiser", "ptype", "warn_only", "repaired", "failed", "warned",
-                 "classes")
+    __slots__ = ("log", "promiser", "ptype", "warn_only", "dry_run", "repaired", "failed",
+                 "warned", "kept", "classes")
 
-    def __init__(self, log: Logger, promiser: str, ptype: str, warn_only: bool) -> None:
+    def __init__(self, log: Logger, promiser: str, ptype: str, warn_only: bool,
+                 dry_run: bool = False) -> None:
         self.log = log
         self.promiser = promiser
         self.ptype = ptype
-        self.warn_only = warn_only
+        self.warn_only = warn_only or dry_run
+        self.dry_run = dry_run
         self.repaired = False
         self.failed = False
         self.warned = False
+        self.kept = False
         self.classes: list[str] = []
 
     def repair(self, msg: str | None = None) -> None:
@@ -37,13 +59,21 @@ class Acc:
             self.log.error(msg)
         self.failed = True
 
+    def keep(self) -> None:
+        """A step found its part of the promise already kept."""
+        self.kept = True
+
     def warn(self, msg: str, times: int = 1) -> None:
-        """A change not made because only a warning was promised. cf-agent checks
-        permissions and deletions twice per promise and says so each time;
-        ``times=2`` reproduces that."""
+        """A change not made because only a warning was promised (or the run is dry)."""
         for _ in range(times):
             self.log.warning(msg)
         self.warned = True
+
+    def should(self, what: str) -> None:
+        """cf-agent's line for a change it may not make: ``Should <what>``, plus
+        ``, but only warning promised`` under ``action_policy => "warn"`` (not in
+        a dry run, ``-n``, where the sentence stops there)."""
+        self.warn(f"Should {what}{'' if self.dry_run else WARN_SUFFIX}")
 
     def result(self) -> PromiseResult:
         if self.failed:
@@ -58,4 +88,9 @@ class Acc:
             outcome = Outcome.REPAIRED
         else:
             outcome = Outcome.KEPT
-        return PromiseResult(outcome, classes=self.classes)
+        also: list[Outcome] = []
+        if self.repaired and outcome is not Outcome.REPAIRED:
+            also.append(Outcome.REPAIRED)
+        if self.kept and outcome is not Outcome.KEPT:
+            also.append(Outcome.KEPT)
+        return PromiseResult(outcome, classes=self.classes, also=also)

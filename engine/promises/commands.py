@@ -1,7 +1,8 @@
 """``commands`` promises: run a program, quote its output, judge its return code.
 
-Attributes: ``args`` (appended, split on spaces) and ``arglist`` (appended, one
-argument each), ``module`` (parse the output with the module protocol, see
+Attributes: ``args`` and ``arglist`` (both appended to the command line, which is
+then split again as a whole, quotes grouping: like cf-agent, an ``arglist``
+element ``"one two"`` gives two arguments), ``module`` (parse the output with the module protocol, see
 :mod:`engine.promises.cmd_module`), ``contain`` body (``useshell``: ``useshell``/
 ``true`` runs ``/bin/sh -c``, ``noshell``/``false`` execs directly; ``exec_owner``,
 ``exec_group``, ``chdir``, ``umask`` (default 077), ``no_output``,
@@ -77,7 +78,7 @@ def actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
     if shell:
         argv = ["/bin/sh", "-c", full]
     else:
-        argv = split_command(cmd) + split_command(args) + arglist
+        argv = split_command(full)
         exe = argv[0] if argv else cmd
         if not argv or not os.path.isabs(exe) or not os.path.exists(exe):
             run.log.error(f"Proposed executable file '{exe}' doesn't exist")
@@ -106,6 +107,9 @@ def actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
         return PromiseResult(Outcome.NOTKEPT)
 
     run.log.info(f"Executing '{desc}' ... '{full}'")
+    if run.dry_run:
+        run.log.warning(f"Would execute script '{full}'")
+        return PromiseResult(Outcome.NOTKEPT)
     if run.warn_only(promise):
         run.log.warning(f"Command '{full}' needs to be executed, but only warning was promised")
         return PromiseResult(Outcome.NOTKEPT)

@@ -52,11 +52,88 @@ def copy_promise(dest: str, promise: ResolvedPromise, run: RunContext, acc: Acc,
     except OSError:
         acc.fail(f"Can't stat file '{source}' on 'localhost' in files.copy_from promise")
         return
+    after = _after_copy(promise)
     if stat.S_ISDIR(sst.st_mode):
         depth = _depth(promise.body("depth_search")) if recursive else 0
-        _copy_tree(source, dest, body, acc, 1, depth)
+        if not _tree_root(dest, acc):
+            return
+        _copy_tree(source, dest, body, acc, 1, depth, after)
         return
-    copy_file(source, sst, dest, body, acc)
+    if not _parent_dirs(dest, acc, run):
+        return
+    copy_file(source, sst, dest, body, acc, after)
+
+
+# What cf-agent checks on a destination after copying to it: the promise's
+# ``perms`` body and whether ``touch`` is promised.
+AfterCopy = tuple[dict[str, object], bool]
+
+
+def _after_copy(promise: ResolvedPromise) -> AfterCopy:
+    perms = promise.attrs.get("perms")
+    return (perms if isinstance(perms, dict) else {}), _true(promise.attrs.get("touch"))
+
+
+def _parent_dirs(dest: str, acc: Acc, run: RunContext) -> bool:
+    """Make the missing directories above a single-file destination.
+
+    cf-agent first tries to enter the parent and says it could not (an error line
+    that does not count against the promise); under a warning it then describes
+    the directories it would make, twice over."""
+    parent = os.path.dirname(dest)
+    missing = _missing_dirs(parent)
+    if not missing:
+        return True
+    run.log.error(f"Failed to chdir into '{parent}'. (chdir: 'No such file or directory')")
+    if acc.warn_only:
+        for _ in range(2):
+            for d in missing:
+                acc.should(f"make directory '{d}' for '{dest}'")
+        return True
+    if not _mkdirs(missing, acc):
+        return False
+    acc.repair(f"Created parent directory for '{dest}'")
+    return True
+
+
+def _tree_root(dest: str, acc: Acc) -> bool:
+    """The destination directory of a recursive copy, made if missing."""
+    missing = _missing_dirs(dest)
+    if not missing:
+        return True
+    if acc.warn_only:
+        for leaf in (".", "dummy"):
+            for d in missing:
+                acc.should(f"make directory '{d}' for '{dest}/{leaf}'")
+        acc.fail(f"Unable to stat newly created directory '{dest}'. "
+                 "(lstat: No such file or directory)")
+        return False
+    if not _mkdirs(missing, acc):
+        return False
+    acc.repair(f"Created parent directory for '{dest}'")
+    return True
+
+
+def _missing_dirs(d: str) -> list[str]:
+    """``d`` and its ancestors that do not exist yet, outermost first."""
+    missing: list[str] = []
+    cur = d
+    while cur and cur != "/" and lstat_or_none(cur) is None:
+        missing.append(cur)
+        cur = os.path.dirname(cur)
+    return missing[::-1]
+
+
+def _mkdirs(dirs: list[str], acc: Acc) -> bool:
+    for d in dirs:
+        try:
+            os.mkdir(d, 0o700)
+        except FileExistsError:
+            continue
+        except OSError as e:
+            acc.fail(f"Failed to make directory: {d} (mkdir: {e.strerror})")
+            return False
+    return True
 
 
 def _depth(ds: dict[str, object]) -> int:
@@ -97,7 +174,9 @@ def _same_bytes(a: str, b: str) -> bool:
 
 
 def copy_file(src: str, sst: os.stat_result, dest: str, body: dict[str, object],
-              acc: Acc) -> None:
+              acc: Acc, after: AfterCopy | None = None) -> None:
+    """Copy one file if ``compare`` says so; then check the destination's attributes
+    as cf-agent does (a check that finds them as promised counts as kept)."""
     dst = lstat_or_none(dest)
     real = dest
     if dst is not None and stat.S_ISLNK(dst.st_mode):
@@ -112,10 +191,13 @@ def copy_file(src: str, sst: os.stat_result, dest: str, body: dict[str, object],
         return
     compare = str(body.get("compare", "mtime")).lower()
     if dst is not None and not needs_copy(compare, src, sst, real, dst):
+        acc.keep()
         return
     if acc.warn_only:
-        acc.warn(f"Should update file '{dest}' from '{src}' on 'localhost', "
-                 "but only warning promised")
+        if dst is None:  # cf-agent's words, source and destination as it puts them
+            acc.should(f"copy '{dest}' to '{src}'")
+        else:
+            acc.should(f"update file '{dest}' from '{src}' on 'localhost'")
         return
     preserve = _true(body.get("preserve"))
     if preserve:
@@ -123,12 +205,8 @@ def copy_file(src: str, sst: os.stat_result, dest: str, body: dict[str, object],
     else:
         mode = stat.S_IMODE(dst.st_mode) if dst is not None else 0o600
     parent = os.path.dirname(real)
-    if parent and not os.path.isdir(parent):
-        try:
-            os.makedirs(parent, 0o700, exist_ok=True)
-        except OSError as e:
-            acc.fail(f"Failed to make directory: {parent} (mkdir: {e.strerror})")
-            return
+    if parent and not os.path.isdir(parent) and not _mkdirs(_missing_dirs(parent), acc):
+        return
     tmp = real + ".cfnew"
     try:
         _write_copy(src, tmp, mode, sst if preserve else None)
@@ -158,9 +236,23 @@ def copy_file(src: str, sst: os.stat_result, dest: str, body: dict[str, object],
         return
     acc.repair(f"Moved '{tmp}' to '{dest}'")
     if dst is None:
+        _verify_copy(real, after, acc)
         acc.repair(f"Updated file '{dest}' from 'localhost:{src}'")
     else:
         acc.repair(f"Updated '{dest}' from source '{src}' on 'localhost'")
+        _verify_copy(real, after, acc)
+
+
+def _verify_copy(path: str, after: AfterCopy | None, acc: Acc) -> None:
+    from engine.promises.perms import verify_attributes
+
+    perms, touch = after if after is not None else ({}, False)
+    st = lstat_or_none(path)
+    if st is None:
+        return
+    if not perms:
+        acc.keep()
+    verify_attributes(path, st, perms, touch, acc)
 
 
 def _write_copy(src: str, tmp: str, mode: int, owner_from: os.stat_result | None) -> None:
@@ -189,12 +281,11 @@ def _write_copy(src: str, tmp: str, mode: int, owner_from: os.stat_result | None
 
 
 def _copy_tree(src: str, dest: str, body: dict[str, object], acc: Acc, level: int,
-               depth: int) -> None:
+               depth: int, after: AfterCopy) -> None:
     dst = lstat_or_none(dest)
     if dst is None:
-        if acc.warn_only:
-            acc.warn(f"Should create directory '{dest}', but only warning promised")
-            return
+        # cf-agent makes a missing subdirectory of the destination even when only
+        # warning or in a dry run (then says what it would copy into it)
         try:
             os.makedirs(dest, 0o700)
         except OSError as e:
@@ -221,9 +312,9 @@ def _copy_tree(src: str, dest: str, body: dict[str, object], acc: Acc, level: in
             continue
         if stat.S_ISDIR(st.st_mode):
             if level < depth:
-                _copy_tree(e.path, target, body, acc, level + 1, depth)
+                _copy_tree(e.path, target, body, acc, level + 1, depth, after)
         elif stat.S_ISREG(st.st_mode):
-            copy_file(e.path, st, target, body, acc)
+            copy_file(e.path, st, target, body, acc, after)
     if _true(body.get("purge")):
         _purge(dest, names, acc)
 
@@ -237,8 +328,7 @@ def _purge(dest: str, keep: set[str], acc: Acc) -> None:
         if e.name in keep:
             continue
         if acc.warn_only:
-            acc.warn(f"Should purge '{e.path}' from copy dest directory, "
-                     "but only warning promised")
+            acc.should(f"purge '{e.path}' from copy dest directory")
             continue
         try:
             if e.is_dir(follow_symlinks=False):
@@ -272,8 +362,7 @@ def _remote(servers: list[str], source: str, dest: str, body: dict[str, object],
             continue
         if r.changed:
             if acc.warn_only:
-                acc.warn(f"Should update file '{dest}' from '{source}' on '{server}', "
-                         "but only warning promised")
+                acc.should(f"update file '{dest}' from '{source}' on '{server}'")
             else:
                 acc.repair(f"Updated file '{dest}' from '{server}:{source}'")
         return

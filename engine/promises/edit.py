@@ -13,9 +13,9 @@ larger files are refused, default 100000 as in cf-agent; 0 means no limit).
 
 from __future__ import annotations
 
-import difflib
 import os
 import stat
+import weakref
 
 from engine.promises._acc import Acc
 from engine.promises._fsutil import WriteError, atomic_write, backup_name, safe_to_follow
@@ -42,7 +42,8 @@ def edit_file(path: str, promise: ResolvedPromise, run: RunContext, acc: Acc) ->
     text = data.decode("utf-8", "surrogateescape")
     orig = _split(text)
     empty_first = _true(defaults.get("empty_file_before_editing"))
-    session = EditSession(path, [] if empty_first else list(orig), run.log)
+    session = EditSession(path, [] if empty_first else list(orig), run.log, bool(run.dry_run),
+                          _noticed(run))
 
     tmpl = promise.attrs.get("edit_template")
     rendered: str | None = None
@@ -55,7 +56,7 @@ def edit_file(path: str, promise: ResolvedPromise, run: RunContext, acc: Acc) ->
             rendered = template.render_mustache(promise, run, tmpl, method, acc)
             if rendered is None:
                 return
-            tmpl_msg = f"Updated rendering of '{path}' from mustache template '{tmpl}'"
+            tmpl_msg = f"rendering of '{path}' from mustache template '{tmpl}'"
         else:
             promises = template.cfengine_template_promises(promise, run, tmpl, acc)
             if promises is None:
@@ -68,7 +69,7 @@ def edit_file(path: str, promise: ResolvedPromise, run: RunContext, acc: Acc) ->
         rendered = template.render_mustache(promise, run, "", "inline_mustache", acc)
         if rendered is None:
             return
-        tmpl_msg = f"Updated rendering of '{path}' from mustache template 'inline'"
+        tmpl_msg = f"rendering of '{path}' from mustache template 'inline'"
 
     call = promise.attrs.get("edit_line")
     if call is not None:
@@ -85,14 +86,16 @@ def edit_file(path: str, promise: ResolvedPromise, run: RunContext, acc: Acc) ->
         changed = new_lines != orig
         new_bytes = _join(new_lines)
     if not changed:
-        return  # cf-agent: edit errors without a change leave the files promise kept
+        acc.keep()  # cf-agent: edit errors without a change leave the files promise kept
+        return
     if acc.warn_only:
-        for line in difflib.ndiff(orig, new_lines):
-            if line[:1] == "+":
-                run.log.warning(f" ! edit_line change warning promised: (add) {line[2:]}")
-            elif line[:1] == "-":
-                run.log.warning(f"edit_line warning promised: - {line[2:]}")
-        acc.warn(f"Should edit file '{path}', but only warning promised")
+        if rendered is None:
+            for msg in warn_diff(orig, new_lines):
+                run.log.warning(msg)
+        if tmpl_msg:
+            acc.should(f"update {tmpl_msg}")
+        else:
+            acc.should(f"edit file '{path}'")
         return
     backup = backup_name(real, str(defaults.get("edit_backup", "true")), BACKUP_SUFFIX)
     try:
@@ -104,7 +107,18 @@ def edit_file(path: str, promise: ResolvedPromise, run: RunContext, acc: Acc) ->
         return
     for msg in session.pending:
         run.log.info(msg)
-    acc.repair(tmpl_msg or f"Edited file '{path}'")
+    acc.repair(f"Updated {tmpl_msg}" if tmpl_msg else f"Edited file '{path}'")
+
+
+_NOTICES: weakref.WeakKeyDictionary[object, set[tuple[str, int]]] = weakref.WeakKeyDictionary()
+
+
+def _noticed(run: RunContext) -> set[tuple[str, int]] | None:
+    """The edit promises this run has already warned about (see ``EditSession``)."""
+    try:
+        return _NOTICES.setdefault(run, set())
+    except TypeError:  # a run context that cannot be weakly referenced
+        return None
 
 
 def _open_target(path: str, defaults: dict[str, object], acc: Acc,
@@ -155,6 +169,30 @@ def _keep_backup(real: str, backup: str) -> None:
         from engine.promises._fsutil import copy_bytes_preserving
 
         copy_bytes_preserving(real, backup, os.stat(real))
+
+
+def warn_diff(old: list[str], new: list[str]) -> list[str]:
+    """How cf-agent describes an edit it only warns about.
+
+    Not a diff: the two versions are walked side by side, a line that differs is
+    shown as removed (its replacement is not shown), then the longer version's
+    tail is shown as removed or added. Growing an empty file gives one fixed
+    sentence per new line; emptying a file gives nothing."""
+    if not new:
+        return []
+    out: list[str] = []
+    for k in range(max(len(old), len(new))):
+        if k < len(old) and k < len(new):
+            if old[k] != new[k]:
+                out.append(f"edit_line warning promised: - {old[k]}")
+        elif not old:
+            out.append("File content wants to change from from/to full/empty "
+                       "but only a warning promised")
+        elif k < len(old):
+            out.append(f" ! edit_line change warning promised: (remove) {old[k]}")
+        else:
+            out.append(f" ! edit_line change warning promised: (add) {new[k]}")
+    return out
 
 
 def _split(text: str) -> list[str]:

@@ -9,20 +9,37 @@ different content; errors are printed at once.
 Regular expressions in ``select_line_matching``, ``select_start``/``select_end``,
 ``delete_lines`` and ``field_edits`` promisers are anchored (whole line);
 ``replace_patterns`` promisers search anywhere in the line.
+
+In a dry run (``-n``), or for an edit promise whose own ``action_policy`` is
+``warn``, the lines are left alone: each promise says what it would do
+(``Should insert line ...``) and ends with ``Warnings encountered when actuating
+<type> promise``. A warn policy on the files promise instead edits the copy in
+memory and describes the difference when the file would be saved (see
+:func:`warn_diff`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
+from engine.promises._acc import WARN_SUFFIX, action_warn
+from engine.promises._lines import (
+    comparator,
+    delete_select,
+    edit_fields,
+    full_match,
+    has_block,
+    insert_select,
+    not_anchored,
+    replace_line,
+)
 from engine.promises.base import Logger, ResolvedPromise
 
 EDIT_ORDER = ("delete_lines", "field_edits", "insert_lines", "replace_patterns")
 PASSES = 3
 _VERB = {"delete_lines": "delete", "insert_lines": "insert", "replace_patterns": "replace",
          "field_edits": "edit"}
-_MATCH_REF = re.compile(r"\$[({]match\.(\d+)[)}]")
+_TYPE_NAME = {"field_edits": "fields_edit"}  # as cf-agent names it in its messages
 
 
 def _true(v: object, default: bool = False) -> bool:
@@ -31,32 +48,26 @@ def _true(v: object, default: bool = False) -> bool:
     return str(v).lower() in ("true", "yes", "on")
 
 
-def _list(v: object) -> list[str]:
-    if v is None:
-        return []
-    if isinstance(v, list):
-        return [str(x) for x in v if str(x) != "cf_null"]
-    return [str(v)]
-
-
-def _full(pattern: str, text: str) -> bool:
-    try:
-        return re.fullmatch(pattern, text) is not None
-    except re.error:
-        return pattern == text
-
-
 class EditSession:
     """One file being edited: its lines and the messages waiting for a save."""
 
-    def __init__(self, filename: str, lines: list[str], log: Logger) -> None:
+    def __init__(self, filename: str, lines: list[str], log: Logger,
+                 dry_run: bool = False, noticed: set[tuple[str, int]] | None = None) -> None:
         self.filename = filename
+        # promises already named in the shared-anchor notice during this run
+        self.noticed = noticed if noticed is not None else set()
         self.lines = lines
         self.log = log
+        self.dry_run = dry_run
         self.pending: list[str] = []  # info lines printed if the file is saved
         self.reports: list[str] = []
         self.errors = False
         self.region_missing = False
+        # the promise being kept: only describe changes (dry run or its own warn
+        # policy), the words that end such a description, whether it did
+        self.simulate = False
+        self.suffix = ""
+        self.warned = False
 
     # ===== driver ==========================================================
     def run(self, promises: list[ResolvedPromise]) -> None:
@@ -67,12 +78,21 @@ class EditSession:
         by_type: dict[str, list[ResolvedPromise]] = {}
         for p in promises:
             by_type.setdefault(p.promise_type, []).append(p)
+        self._shared_anchors(by_type.get("insert_lines", []))
         pending = [p for ptype in EDIT_ORDER for p in by_type.get(ptype, ())]
         for _ in range(PASSES):
             retry: list[ResolvedPromise] = []
             for p in pending:
                 self.region_missing = False
+                own_warn = action_warn(p)
+                self.simulate = self.dry_run or own_warn
+                self.suffix = WARN_SUFFIX if own_warn else ""
+                self.warned = False
                 getattr(self, p.promise_type)(p)
+                if self.warned:
+                    kind = _TYPE_NAME.get(p.promise_type, p.promise_type)
+                    self.log.warning(
+                        f"Warnings encountered when actuating {kind} promise '{p.promiser}'")
                 if self.region_missing:
                     retry.append(p)
             pending = retry
@@ -85,6 +105,29 @@ class EditSession:
         self.log.error(msg)
         self.errors = True
 
+    def _should(self, what: str) -> None:
+        self.log.warning(f"Should {what}{self.suffix}")
+        self.warned = True
+
+    def _shared_anchors(self, inserts: list[ResolvedPromise]) -> None:
+        """cf-agent's notice for two insertions placed by the same locator line, given
+        once per promise and run (not again for the next file the bundle edits)."""
+        seen: set[str] = set()
+        for p in inserts:
+            anchor = p.body("location").get("select_line_matching")
+            if not anchor:
+                continue
+            where = (p.pos.file, p.pos.line)
+            if str(anchor) in seen and where not in self.noticed:
+                self.noticed.add(where)
+                self.log.info(
+                    f"insert_lines promise uses the same select_line_matching anchor "
+                    f"'{anchor}' as another promise. This will lead to non-convergent "
+                    "behaviour unless 'empty_file_before_editing' is set")
+                self.log.info(f"Promise belongs to bundle '{p.bundle}' in file "
+                              f"'{p.pos.file}' near line {p.pos.line}")
+            seen.add(str(anchor))
+
     def region(self, p: ResolvedPromise, what: str) -> tuple[int, int] | None:
         """``[start, end)`` of the promise's ``select_region`` (the whole file if none)."""
         body = p.body("select_region")
@@ -93,7 +136,7 @@ class EditSession:
         if not body or not start_re:
             return 0, n
         end_re = body.get("select_end")
-        i = next((k for k, line in enumerate(self.lines) if _full(str(start_re), line)), -1)
+        i = next((k for k, line in enumerate(self.lines) if full_match(str(start_re), line)), -1)
         if i < 0:
             self._error(f"The promised {what} '{p.promiser}' could not select an edit region "
                         f"in '{self.filename}'")
@@ -103,7 +146,7 @@ class EditSession:
         if not end_re:
             return begin, n
         for j in range(i + 1, n):
-            if _full(str(end_re), self.lines[j]):
+            if full_match(str(end_re), self.lines[j]):
                 return begin, (j + 1 if _true(body.get("include_end_delimiter")) else j)
         if _true(body.get("select_end_match_eof")):
             return begin, n
@@ -127,7 +170,12 @@ class EditSession:
             if len(patterns) > 1 and not not_matching:
                 chunk = self.lines[i:i + len(patterns)]
                 if len(chunk) == len(patterns) and all(
-                        _full(pt, ln) for pt, ln in zip(patterns, chunk, strict=True)):
+                        full_match(pt, ln) for pt, ln in zip(patterns, chunk, strict=True)):
+                    if self.simulate:
+                        for ln in chunk:
+                            self._should(f"delete line '{ln}' from {self.filename}")
+                        i += len(patterns)
+                        continue
                     for k, ln in enumerate(chunk, 1):
                         self.pending.append(
                             f"Deleted the promised line {k} '{ln}' from {self.filename}")
@@ -138,10 +186,13 @@ class EditSession:
                 i += 1
                 continue
             line = self.lines[i]
-            hit = _full(patterns[0], line) != not_matching
+            hit = full_match(patterns[0], line) != not_matching
             if hit and sel:
-                hit = _delete_select(sel, line)
-            if hit:
+                hit = delete_select(sel, line)
+            if hit and self.simulate:
+                self._should(f"delete line '{line}' from {self.filename}")
+                i += 1
+            elif hit:
                 self.pending.append(f"Deleted the promised line 1 '{line}' from {self.filename}")
                 del self.lines[i]
                 end -= 1
@@ -169,17 +220,17 @@ class EditSession:
         block = itype in ("preserve_block", "file_preserve_block", "preserve_all_lines")
         sel = p.body("insert_select")
         if sel:
-            new = [ln for ln in new if _insert_select(sel, ln)]
+            new = [ln for ln in new if insert_select(sel, ln)]
             if not new:
                 return
         reg = self.region(p, "line insertion")
         if reg is None:
             return
         start, end = reg
-        same = _comparator(p.list_attr("whitespace_policy"))
+        same = comparator(p.list_attr("whitespace_policy"))
         region = self.lines[start:end]
         if block:
-            if _has_block(region, new, same) and itype != "preserve_all_lines":
+            if has_block(region, new, same) and itype != "preserve_all_lines":
                 return
             todo = new
         else:
@@ -197,7 +248,7 @@ class EditSession:
         first = str(loc.get("first_last", "last")) == "first"
         anchor = loc.get("select_line_matching")
         if anchor:
-            hits = [k for k in range(start, end) if _full(str(anchor), self.lines[k])]
+            hits = [k for k in range(start, end) if full_match(str(anchor), self.lines[k])]
             if not hits:
                 self._error(f"The promised line insertion '{p.promiser}' could not select a "
                             f"locator matching regex '{anchor}' in '{self.filename}'")
@@ -207,6 +258,14 @@ class EditSession:
         else:
             pos = start if before else end
         word = "before" if before else "after"
+        if self.simulate:
+            for ln in todo:
+                if before and pos == 0:
+                    self._should(f"prepend promised line '{ln}' to '{self.filename}'")
+                else:
+                    self._should(f"insert line '{ln}' into '{self.filename}' {word} locator")
+                pos += 1
+            return
         for ln in todo:
             if before and pos == 0:
                 self.pending.append(f"Prepended the promised line '{ln}' to {self.filename}")
@@ -219,6 +278,9 @@ class EditSession:
 
     # ===== replace_patterns ================================================
     def replace_patterns(self, p: ResolvedPromise) -> None:
+        """Replace on each line of the region, as cf-agent does: search again from the
+        start of the line after every replacement (at most :data:`MAX_REPLACE` times),
+        and refuse a line where the pattern still matches afterwards."""
         body = p.body("replace_with")
         value = str(body.get("replace_value", ""))
         first_only = str(body.get("occurrences", "all")) == "first"
@@ -235,38 +297,40 @@ class EditSession:
         start, end = reg
         changed = broken = False
         for i in range(start, end):
-            line = self.lines[i]
-            pos = 0
-            replaced = False
-            while True:
-                m = rx.search(line, pos)
-                if m is None:
-                    break
-                rep = _MATCH_REF.sub(lambda r, m=m: _group(m, int(r.group(1))), value)
-                line = line[:m.start()] + rep + line[m.end():]
-                pos = m.start() + len(rep) + (1 if m.end() == m.start() else 0)
-                replaced = True
-                if rx.search(rep):
-                    self._error(
-                        f"Promised replacement '{rep}' for pattern '{p.promiser}' is not properly "
-                        f"convergent while editing '{self.filename}' (pattern still matches the "
-                        f"end-state replacement string '{rep}', consider use of a negative "
-                        "look ahead)")
-                    self._error(f"Errors encountered when actuating replace_patterns promise "
-                                f"'{p.promiser}'")
-                    broken = True
-                    break
-                if first_only or pos > len(line):
-                    break
-            if replaced and line != self.lines[i]:
+            orig = self.lines[i]
+            line, rep = replace_line(rx, value, orig, first_only)
+            if not_anchored(p.promiser) and rx.search(line):
+                self._error(f"Promised replacement '{line}' on line '{orig}' for pattern "
+                            f"'{p.promiser}' is not convergent while editing "
+                            f"'{self.filename}' (regular expression matches the replacement "
+                            "string)")
+                self._error(f"Promise belongs to bundle '{p.bundle}' in file "
+                            f"'{p.pos.file}' near line {p.pos.line}")
+                self._error(f"Errors encountered when actuating replace_patterns promise "
+                            f"'{p.promiser}'")
+                return
+            if self.simulate:
+                # cf-agent asks on every line of the region, matching or not
+                self._should(f"replace pattern '{p.promiser}' in '{self.filename}'")
+                continue
+            if rep is not None:
                 self.lines[i] = line
                 self.pending.append(f"Replaced pattern '{p.promiser}' in '{self.filename}'")
                 changed = True
-            if broken or (first_only and replaced):
-                break
+                if rx.search(rep):  # only an anchored pattern gets here
+                    self._error(
+                        f"Promised replacement '{rep}' for pattern '{p.promiser}' is not properly "
+                        f"convergent while editing '{self.filename}' (pattern still matches the "
+                        f"end-state replacement string '{rep}', consider use of a negative look "
+                        "ahead)")
+                    self.pending.append(f"Promise belongs to bundle '{p.bundle}' in file "
+                                        f"'{p.pos.file}' near line {p.pos.line}")
+                    broken = True
+                if first_only:
+                    break
         if broken:
-            self.pending.append(f"Promise belongs to bundle '{p.bundle}' in file "
-                                f"'{p.pos.file}' near line {p.pos.line}")
+            self._error(f"Errors encountered when actuating replace_patterns promise "
+                        f"'{p.promiser}'")
         elif changed:
             self.pending.append(f"replace_patterns promise '{p.promiser}' repaired")
 
@@ -290,11 +354,13 @@ class EditSession:
         start, end = reg
         matched = changed = False
         for i in range(start, end):
-            if not _full(p.promiser, self.lines[i]):
+            if not full_match(p.promiser, self.lines[i]):
                 continue
             matched = True
-            new, msg = _edit_fields(self.lines[i], sep, index, vsep, value, op, extend)
-            if new != self.lines[i]:
+            new, msg = edit_fields(self.lines[i], sep, index, vsep, value, op, extend)
+            if new != self.lines[i] and self.simulate:
+                self._should(f"edit field '{value}' in '{self.filename}'")
+            elif new != self.lines[i]:
                 self.lines[i] = new
                 self.pending.append(f"{msg} '{value}' in '{self.filename}'")
                 changed = True
@@ -304,129 +370,3 @@ class EditSession:
             self._error(f"Errors encountered when actuating fields_edit promise '{p.promiser}'")
         elif changed:
             self.pending.append(f"fields_edit promise '{p.promiser}' repaired")
-
-
-def _group(m: re.Match[str], n: int) -> str:
-    try:
-        return m.group(n) or ""
-    except IndexError:
-        return ""
-
-
-def _edit_fields(line: str, sep: str, index: int, vsep: object, value: str, op: str,
-                 extend: bool) -> tuple[str, str]:
-    try:
-        parts = re.split(f"({sep})", line)
-    except re.error:
-        parts = line.split(sep)
-        parts = [x for f in parts for x in (f, sep)][:-1]
-    fields = parts[0::2]
-    seps = parts[1::2]
-    if index < 0:
-        return line, ""
-    if index >= len(fields):
-        if not extend:
-            return line, ""
-        joiner = seps[0] if seps else sep.replace("\\", "")
-        while len(fields) <= index:
-            fields.append("")
-            seps.append(joiner)
-    old = fields[index]
-    msg = "Set field sub-value"
-    if op in ("set", "none") or not vsep:
-        fields[index] = value
-    else:
-        vs = str(vsep)
-        subs = [s for s in old.split(vs)] if old else []
-        if op == "append":
-            if value not in subs:
-                subs.append(value)
-            msg = "Appended field sub-value"
-        elif op == "prepend":
-            if value not in subs:
-                subs.insert(0, value)
-            msg = "Prepended field sub-value"
-        elif op == "delete":
-            subs = [s for s in subs if s != value]
-            msg = "Deleted column field sub-value"
-        elif op == "alphanum":
-            if value not in subs:
-                subs.append(value)
-                subs.sort()
-            msg = "Inserted field sub-value"
-        fields[index] = vs.join(subs)
-    out = [fields[0]]
-    for s, f in zip(seps, fields[1:], strict=False):
-        out.append(s)
-        out.append(f)
-    return "".join(out), msg
-
-
-def _has_block(region: list[str], block: list[str], same: Callable[[str, str], bool]) -> bool:
-    n = len(block)
-    for i in range(len(region) - n + 1):
-        if all(same(block[k], region[i + k]) for k in range(n)):
-            return True
-    return False
-
-
-def _comparator(policy: list[str]) -> Callable[[str, str], bool]:
-    if not policy or policy == ["exact_match"]:
-        return lambda a, b: a == b
-    lead = "ignore_leading" in policy
-    trail = "ignore_trailing" in policy
-    embed = "ignore_embedded" in policy
-
-    def norm(s: str) -> str:
-        if lead:
-            s = s.lstrip()
-        if trail:
-            s = s.rstrip()
-        if embed:
-            s = re.sub(r"\s+", " ", s)
-        return s
-
-    return lambda a, b: norm(a) == norm(b)
-
-
-def _delete_select(sel: dict[str, object], line: str) -> bool:
-    """``delete_select`` body: every list given must agree that the line goes."""
-    checks: list[bool] = []
-    for key, test in (
-        ("delete_if_startwith_from_list", lambda s: line.startswith(s)),
-        ("delete_if_match_from_list", lambda s: _full(s, line)),
-        ("delete_if_contains_from_list", lambda s: s in line),
-    ):
-        items = _list(sel.get(key))
-        if items:
-            checks.append(any(test(s) for s in items))
-    for key, test in (
-        ("delete_if_not_startwith_from_list", lambda s: line.startswith(s)),
-        ("delete_if_not_match_from_list", lambda s: _full(s, line)),
-        ("delete_if_not_contains_from_list", lambda s: s in line),
-    ):
-        items = _list(sel.get(key))
-        if items:
-            checks.append(not any(test(s) for s in items))
-    return all(checks)
-
-
-def _insert_select(sel: dict[str, object], line: str) -> bool:
-    checks: list[bool] = []
-    for key, test in (
-        ("insert_if_startwith_from_list", lambda s: line.startswith(s)),
-        ("insert_if_match_from_list", lambda s: _full(s, line)),
-        ("insert_if_contains_from_list", lambda s: s in line),
-    ):
-        items = _list(sel.get(key))
-        if items:
-            checks.append(any(test(s) for s in items))
-    for key, test in (
-        ("insert_if_not_startwith_from_list", lambda s: line.startswith(s)),
-        ("insert_if_not_match_from_list", lambda s: _full(s, line)),
-        ("insert_if_not_contains_from_list", lambda s: s in line),
-    ):
-        items = _list(sel.get(key))
-        if items:
-            checks.append(not any(test(s) for s in items))
-    return all(checks)

@@ -19,10 +19,10 @@ import errno
 import os
 import stat
 
-from engine.promises._acc import Acc
-from engine.promises._fsutil import lstat_or_none, mode_str
+from engine.promises._acc import Acc, plain_dry_run
+from engine.promises._fsutil import NEW_DIR_MODE, lstat_or_none, mode_str, stat_or_none
 from engine.promises.base import Outcome, PromiseResult, ResolvedPromise, RunContext
-from engine.promises.perms import apply_perms, creation_mode
+from engine.promises.perms import apply_perms, creation_mode, verify_attributes
 
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _TRUE = ("true", "yes", "on")
@@ -42,7 +42,7 @@ def actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
 def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
     a = promise.attrs
     promiser = promise.promiser
-    acc = Acc(run.log, promiser, "files", run.warn_only(promise))
+    acc = Acc(run.log, promiser, "files", run.warn_only(promise), plain_dry_run(promise, run))
     perms = a.get("perms")
     if not isinstance(perms, dict):
         perms = {}
@@ -55,6 +55,8 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
     if want_dir and path != "/":
         path = path.rstrip("/") or "/"
     lst = lstat_or_none(path)
+    if lst is not None and promiser.endswith("/.") and path:
+        acc.promiser = path  # cf-agent names a promise on an existing directory by its path
     ds = a.get("depth_search")
     ds = ds if isinstance(ds, dict) else None
     fs = a.get("file_select")
@@ -64,7 +66,13 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
         if ds is not None:
             _delete_tree(path, promise, ds, fs, acc, run)
         elif lst is not None and (not fs or _selected(path, lst, fs)):
-            _delete(path, lst, promise.body("delete"), acc)
+            body = promise.body("delete")
+            _delete(path, lst, body, acc)
+            # cf-agent looks at a plain file once more at the end of the promise: a
+            # deletion only warned about is warned about twice
+            st = stat_or_none(path)
+            if st is not None and stat.S_ISREG(st.st_mode):
+                _delete(path, os.lstat(path), body, acc)
         return acc.result()
 
     create = str(a.get("create", "")).lower() in _TRUE
@@ -78,6 +86,13 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
         lst = _obstruction(promiser, path, lst, perms, promise, acc)
         if lst is None:
             return acc.result()
+    elif create or touch:
+        acc.keep()  # the file exists as promised
+
+    selected = lst is None or not fs or _selected(path, lst, fs)
+    if lst is not None and perms and ds is None and selected:
+        # cf-agent's first look at an existing file: touch and attributes
+        _leaf(path, lst, perms, touch, acc)
 
     if "copy_from" in a:
         from engine.promises import copy
@@ -96,15 +111,23 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
         return acc.result()
     if fs and not _selected(path, lst, fs):
         return acc.result()
-    if perms:
-        apply_perms(path, lst, perms, acc)
     if "edit_line" in a or "edit_template" in a or a.get("template_method") == "inline_mustache":
         from engine.promises.edit import edit_file
 
         edit_file(path, promise, run, acc)
+    # cf-agent's last look, at plain files only: touch, then attributes again
+    st = stat_or_none(path)
+    if st is not None and stat.S_ISREG(st.st_mode):
+        _leaf(path, st, perms, touch, acc)
+    return acc.result()
+
+
+def _leaf(path: str, lst: os.stat_result, perms: dict[str, object], touch: bool,
+          acc: Acc) -> None:
     if touch:
         _touch(path, acc)
-    return acc.result()
+    if perms:
+        verify_attributes(path, lst, perms, touch, acc)
 
 
 def _selected(path: str, st: os.stat_result, fs: dict[str, object]) -> bool:
@@ -123,11 +146,16 @@ def _dangling(path: str) -> bool:
 
 def _create(promiser: str, path: str, want_dir: bool, lst: os.stat_result | None,
             perms: dict[str, object], acc: Acc) -> os.stat_result | None:
-    mode = creation_mode(perms, want_dir)
+    """Create the promised file or directory. A directory is made 0700 (the ``perms``
+    body is applied afterwards, as cf-agent does); a file gets its promised mode."""
+    mode = NEW_DIR_MODE if want_dir else creation_mode(perms, False)
     if acc.warn_only:
-        kind = "directory" if want_dir else "file"
-        acc.warn(f"Should create {kind} '{promiser}', mode '{mode_str(mode)}', "
-                 "but only warning promised")
+        if want_dir:
+            acc.should(f"create directory '{promiser}'")
+            return None
+        for d in _missing_dirs(os.path.dirname(path)):
+            acc.should(f"make directory '{d}' for '{path}'")
+        acc.should(f"create file '{promiser}', mode '{mode_str(mode)}'")
         return None
     if want_dir:
         if not _make_parents(path, acc):
@@ -169,6 +197,16 @@ def _create(promiser: str, path: str, want_dir: bool, lst: os.stat_result | None
     return st
 
 
+def _missing_dirs(d: str) -> list[str]:
+    """``d`` and its ancestors that do not exist yet, outermost first."""
+    missing: list[str] = []
+    cur = d
+    while cur and cur != "/" and lstat_or_none(cur) is None:
+        missing.append(cur)
+        cur = os.path.dirname(cur)
+    return missing[::-1]
+
+
 def _make_parents(d: str, acc: Acc) -> bool:
     """Create ``d`` and its missing ancestors, each 0700, as cf-agent does."""
     missing: list[str] = []
@@ -201,8 +239,7 @@ def _obstruction(promiser: str, path: str, lst: os.stat_result, perms: dict[str,
                  "Cannot make a new directory without deleting it.")
         return None
     if acc.warn_only:
-        acc.warn(f"Should move obstructing file '{path}' to make directory, "
-                 "but only warning promised")
+        acc.should(f"move obstructing file '{path}' to make directory")
         return None
     saved = path + ".cf-moved"
     try:
@@ -216,7 +253,7 @@ def _obstruction(promiser: str, path: str, lst: os.stat_result, perms: dict[str,
 
 def _touch(path: str, acc: Acc) -> None:
     if acc.warn_only:
-        acc.warn(f"Should update time stamps for '{path}', but only warning promised")
+        acc.should(f"update time stamps for '{path}'")
         return
     try:
         os.utime(path)
@@ -232,7 +269,7 @@ def _delete(path: str, st: os.stat_result, body: dict[str, object], acc: Acc) ->
         if str(body.get("rmdirs", "true")).lower() not in _TRUE:
             return
         if acc.warn_only:
-            acc.warn(f"Should delete directory '{path}', but only warning promised", times=2)
+            acc.should(f"delete directory '{path}'")
             return
         try:
             os.rmdir(path)
@@ -251,7 +288,7 @@ def _delete(path: str, st: os.stat_result, body: dict[str, object], acc: Acc) ->
         if target_is_dir and policy == "tidy":
             return
     if acc.warn_only:
-        acc.warn(f"Should delete file '{path}', but only warning promised", times=2)
+        acc.should(f"delete file '{path}'")
         return
     try:
         os.unlink(path)

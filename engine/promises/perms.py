@@ -104,10 +104,29 @@ def _rxdirs(body: dict[str, object]) -> bool:
     return str(body.get("rxdirs", "false")).lower() in ("true", "yes", "on")
 
 
+def verify_attributes(path: str, st: os.stat_result, body: dict[str, object], touch: bool,
+                      acc: Acc) -> None:
+    """cf-agent's check of a file's attributes: the ``perms`` body, then, when the
+    promise also says ``touch``, the time stamps (``Updated timestamps on``; cf-agent
+    counts that as a repair even when only a warning is promised)."""
+    apply_perms(path, st, body, acc)
+    if not touch:
+        return
+    if not acc.warn_only:
+        try:
+            os.utime(path)
+        except OSError as e:
+            acc.fail(f"Touch of '{path}' failed ({e.strerror})")
+            return
+    acc.repair(f"Updated timestamps on '{path}'")
+
+
 def apply_perms(path: str, st: os.stat_result, body: dict[str, object], acc: Acc) -> None:
-    """Make ``path`` (whose lstat is ``st``) carry the promised mode and owners."""
+    """Make ``path`` (whose lstat is ``st``) carry the promised mode and owners; a
+    check that finds nothing to change counts as kept."""
     if not body:
         return
+    changed = False
     is_link = stat.S_ISLNK(st.st_mode)
     spec = body.get("mode")
     if spec:
@@ -122,9 +141,10 @@ def apply_perms(path: str, st: os.stat_result, body: dict[str, object], acc: Acc
         want = new_mode(st.st_mode, plus, minus, stat.S_ISDIR(st.st_mode), _rxdirs(body))
         have = stat.S_IMODE(st.st_mode)
         if want != have:
+            changed = True
             if acc.warn_only:
-                acc.warn(f"Should change permissions of '{path}' from {mode_str(have)} to "
-                         f"{mode_str(want)}, but only warning promised", times=2)
+                acc.should(f"change permissions of '{path}' from {mode_str(have)} to "
+                           f"{mode_str(want)}")
             else:
                 try:
                     os.chmod(path, want)
@@ -132,10 +152,12 @@ def apply_perms(path: str, st: os.stat_result, body: dict[str, object], acc: Acc
                                f"changed it to {mode_str(want)}")
                 except OSError as e:
                     acc.fail(f"Failed to change permissions of '{path}'. (chmod: {e.strerror})")
-    _apply_owners(path, st, body, acc)
+    if not _apply_owners(path, st, body, acc) and not changed:
+        acc.keep()
 
 
-def _apply_owners(path: str, st: os.stat_result, body: dict[str, object], acc: Acc) -> None:
+def _apply_owners(path: str, st: os.stat_result, body: dict[str, object], acc: Acc) -> bool:
+    """True when the owner or group had to change (or could not be checked)."""
     owners = _as_list(body.get("owners"))
     groups = _as_list(body.get("groups"))
     uid = gid = -1
@@ -143,33 +165,33 @@ def _apply_owners(path: str, st: os.stat_result, body: dict[str, object], acc: A
         ids = [u for u in (uid_of(o) for o in owners) if u is not None]
         if not ids:
             acc.fail(f"Unknown user '{owners[0]}' in promise for '{path}'")
-            return
+            return True
         if st.st_uid not in ids:
             uid = ids[0]
     if groups:
         ids = [g for g in (gid_of(g) for g in groups) if g is not None]
         if not ids:
             acc.fail(f"Unknown group '{groups[0]}' in promise for '{path}'")
-            return
+            return True
         if st.st_gid not in ids:
             gid = ids[0]
     if uid == -1 and gid == -1:
-        return
+        return False
     if acc.warn_only:
         u = uid if uid != -1 else st.st_uid
         g = gid if gid != -1 else st.st_gid
-        acc.warn(f"Should change owner and group of '{path}' to '{u}:{g}', "
-                 "but only warning promised", times=2)
-        return
+        acc.should(f"change owner and group of '{path}' to '{u}:{g}'")
+        return True
     try:
         os.chown(path, uid, gid, follow_symlinks=False)
     except OSError as e:
         acc.fail(f"Cannot set ownership on file '{path}'. (lchown: {e.strerror})")
-        return
+        return True
     if uid != -1:
         acc.repair(f"Owner of '{path}' was {st.st_uid}, set to {uid}")
     if gid != -1:
         acc.repair(f"Group of '{path}' was {st.st_gid}, set to {gid}")
+    return True
 
 
 def _as_list(v: object) -> list[str]:

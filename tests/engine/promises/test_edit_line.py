@@ -44,6 +44,11 @@ def test_order_and_messages_match_cf_agent(tmp_path: Path, run: FakeRun) -> None
     assert (tmp_path / "f.cf-before-edit").read_text() == "a\nb\nc=old\nd1\nd2\nuser:1:2:3\n"
     assert stat.S_IMODE(f.stat().st_mode) == 0o640
     assert run.info_lines() == [
+        # two insertions placed by the same locator line: cf-agent notices it first
+        "    info: insert_lines promise uses the same select_line_matching anchor 'b' as "
+        "another promise. This will lead to non-convergent behaviour unless "
+        "'empty_file_before_editing' is set",
+        "    info: Promise belongs to bundle 'test' in file '/p/test.cf' near line 7",
         f"    info: Deleted the promised line 1 'd1' from {f}",
         f"    info: Deleted the promised line 1 'd2' from {f}",
         "    info: delete_lines promise 'd.*' repaired",

@@ -1,0 +1,194 @@
+"""Running `vigil agent` and cf-agent on the same policy, and reading what they left.
+
+Both agents run at the *same workdir path*, one after the other: cf-agent's
+workdir is moved aside ("parked") before vigil's is made there. Lock names
+hold the canonified workdir (files promisers live under ``$(sys.workdir)``) and
+a checksum over it, so only the same path gives byte-equal keys up to ``_MD5=``.
+
+cf-agent needs ``bin -> /usr/bin`` and a key pair in its workdir; the key pair
+is made once per test session (``cf_keys`` fixture in conftest.py).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import lmdb
+import pytest
+
+from engine.state.runs import RunReport, load_report
+
+HAVE_CF_AGENT = shutil.which("cf-agent") is not None
+needs_cf_agent = pytest.mark.skipif(not HAVE_CF_AGENT, reason="cf-agent is not installed")
+
+RUN_TIMEOUT = 60.0
+# Keys cf-agent writes for itself, not for a promise of the policy.
+INTERNAL_KEYS = frozenset({"lock_horizon"})
+INTERNAL_PREFIXES = ("last.package_global.", "lock.package_global.")
+
+
+def env_for(workdir: Path) -> dict[str, str]:
+    """The environment both agents run in: minimal, fixed, UTC."""
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+        "HOME": str(workdir),
+        "LC_ALL": "C",
+        "TZ": "UTC",
+        "CFENGINE_TEST_OVERRIDE_WORKDIR": str(workdir),
+    }
+
+
+def host() -> str:
+    """The unqualified host name both agents put in lock keys."""
+    return socket.gethostname().split(".")[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    rc: int
+    out: str  # stdout and stderr together, workdir replaced by <wd>
+    pid: int
+
+    @property
+    def lines(self) -> list[str]:
+        return [ln for ln in self.out.splitlines() if ln.strip()]
+
+    def grep(self, pattern: str) -> list[str]:
+        rx = re.compile(pattern)
+        return [ln for ln in self.lines if rx.search(ln)]
+
+
+def vigil_argv(policy: Path, workdir: Path, flags: tuple[str, ...]) -> list[str]:
+    return [sys.executable, "-m", "engine", "agent", "-f", str(policy), "-w", str(workdir),
+            *flags]
+
+
+def cf_argv(policy: Path, workdir: Path, flags: tuple[str, ...]) -> list[str]:
+    return ["cf-agent", "-f", str(policy), *flags]
+
+
+def run_agent(kind: str, policy: Path, workdir: Path, *flags: str) -> Result:
+    """One run of ``kind`` ("cf" or "vigil") on ``workdir``; waits for it."""
+    build = cf_argv if kind == "cf" else vigil_argv
+    proc = subprocess.Popen(
+        build(policy, workdir, flags), env=env_for(workdir), cwd=workdir,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        raw, _ = proc.communicate(timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raw, _ = proc.communicate()
+    text = raw.decode("utf-8", "replace").replace(str(workdir), "<wd>")
+    return Result(proc.returncode, text, proc.pid)
+
+
+def make_workdir(kind: str, workdir: Path, keys: Path | None) -> Path:
+    """A fresh workdir: cf-agent's gets ``bin`` and the key pair; vigil's is empty
+    (the agent lays it out itself)."""
+    workdir.mkdir(parents=True)
+    (workdir / "tmp").mkdir()
+    if kind == "cf":
+        assert keys is not None, "cf-agent needs the cf_keys fixture"
+        agent = shutil.which("cf-agent")
+        assert agent is not None
+        (workdir / "bin").symlink_to(Path(agent).parent)
+        shutil.copytree(keys, workdir / "ppkeys")
+        (workdir / "ppkeys").chmod(0o700)
+    return workdir
+
+
+class SamePath:
+    """Workdirs for cf-agent and vigil at one path (``base/wd``), in turn.
+
+    ``start(kind)`` makes a fresh workdir there; ``park()`` moves it to
+    ``base/<kind>`` and returns the new path, where its databases stay
+    readable."""
+
+    def __init__(self, base: Path, keys: Path | None = None) -> None:
+        self.base = base
+        self.keys = keys
+        self.wd = base / "wd"
+        self.policy = base / "policy.cf"
+        self.kind: str | None = None
+
+    def write_policy(self, text: str) -> Path:
+        self.policy.write_text(text)
+        return self.policy
+
+    def start(self, kind: str) -> Path:
+        assert self.kind is None, "park() the previous workdir first"
+        self.kind = kind
+        return make_workdir(kind, self.wd, self.keys)
+
+    def run(self, *flags: str) -> Result:
+        assert self.kind is not None
+        return run_agent(self.kind, self.policy, self.wd, *flags)
+
+    def park(self) -> Path:
+        assert self.kind is not None
+        dest = self.base / self.kind
+        self.wd.rename(dest)
+        self.kind = None
+        return dest
+
+    def runs(self, kind: str, *flag_sets: tuple[str, ...]) -> tuple[list[Result], Path]:
+        """Run ``kind`` once per flag set in a fresh workdir, then park it."""
+        self.start(kind)
+        results = [self.run(*flags) for flags in flag_sets]
+        return results, self.park()
+
+
+# -- reading the databases ----------------------------------------------------------------
+
+
+def dump(path: Path) -> dict[bytes, bytes]:
+    """Every key and value of a single-file LMDB database, read-only."""
+    env = lmdb.open(os.fspath(path), subdir=False, readonly=True, lock=False)
+    try:
+        with env.begin() as txn:
+            return {bytes(k): bytes(v) for k, v in txn.cursor()}
+    finally:
+        env.close()
+
+
+def policy_keys(path: Path) -> set[str]:
+    """Lock keys of the policy's promises, without the trailing NUL and the
+    ``_MD5=<hex>`` part; internal keys left out. An absent file has none."""
+    if not path.exists():
+        return set()
+    out = set()
+    for raw in dump(path):
+        key = raw.rstrip(b"\0").decode("utf-8", "surrogateescape")
+        if key in INTERNAL_KEYS or key.startswith(INTERNAL_PREFIXES):
+            continue
+        out.add(key.split("_MD5=", 1)[0])
+    return out
+
+
+def lock_entries(path: Path, prefix: str = "") -> dict[str, bytes]:
+    """``{key text: value}`` of the lock entries whose key starts with ``prefix``."""
+    return {
+        k.rstrip(b"\0").decode(): v
+        for k, v in dump(path).items()
+        if k.startswith(prefix.encode()) and not k.startswith(b"lock_horizon")
+    }
+
+
+def without_host(keys: set[str]) -> set[str]:
+    """Keys with ``.-<host>.`` replaced by ``.-<host>.``-independent text."""
+    h = f".-{host()}."
+    return {k.replace(h, ".-HOST.") for k in keys}
+
+
+def reports_of(wd: Path) -> list[RunReport]:
+    """The run reports of a vigil workdir, oldest first."""
+    found = [load_report(p) for p in (wd / "outputs" / "runs").glob("*.json")]
+    return sorted(found, key=lambda r: r.start)
