@@ -316,22 +316,6 @@ class Agent:
             attrs[c.lval] = self.resolver.value(c.rval, self.lookup, c.lval)
         return attrs, not self._unresolved
 
-    def lock_lvals(self, p: Promise, attrs: dict[str, Any]) -> list[str]:
-        out: list[str] = []
-        for c in p.constraints:
-            if c.lval in ("args", "arglist"):
-                continue
-            v = attrs.get(c.lval)
-            if isinstance(v, dict) and "__type__" in v:
-                out.append(f"{c.lval}_name")
-                out.append(c.lval)
-                out.extend(v.get("__lvals__", []))
-            else:
-                out.append(c.lval)
-            if len(out) >= 5:
-                break
-        return out[:5]
-
     def record(self, p: Promise, promiser: str, outcome: str, reason: SkipReason | None = None,
                detail: str = "", lock_id: str | None = None, ifelapsed: int | None = None,
                expireafter: int | None = None) -> None:
