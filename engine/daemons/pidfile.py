@@ -103,7 +103,13 @@ class DaemonLock:
         self.daemon = daemon
         self._fd: int | None = None
 
-    def claim(self) -> DaemonLock:
+    def claim(self, publish: bool = True) -> DaemonLock:
+        """Take the lock; write the pidfile now unless ``publish`` is False.
+
+        A daemon that is not ready until it has bound a port claims without
+        publishing and calls :meth:`publish` once ready, because the supervisor
+        takes a pidfile naming a live process as "started".
+        """
         path = lock_path(self.root, self.daemon)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -113,8 +119,12 @@ class DaemonLock:
             os.close(fd)
             raise AlreadyRunning(self.daemon, read_pid(self.root, self.daemon)) from None
         self._fd = fd
-        write_pid(self.root, self.daemon)
+        if publish:
+            self.publish()
         return self
+
+    def publish(self) -> None:
+        write_pid(self.root, self.daemon)
 
     def release(self) -> None:
         if self._fd is None:
@@ -130,9 +140,9 @@ class DaemonLock:
         self.release()
 
 
-def claim(root: Path, daemon: str) -> DaemonLock:
-    """Take the single-instance lock and write the pidfile; for any daemon (serverd too)."""
-    return DaemonLock(root, daemon).claim()
+def claim(root: Path, daemon: str, publish: bool = True) -> DaemonLock:
+    """Take the single-instance lock and (unless ``publish`` is False) write the pidfile."""
+    return DaemonLock(root, daemon).claim(publish)
 
 
 def is_locked(root: Path, daemon: str) -> bool:

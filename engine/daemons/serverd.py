@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import __version__
-from engine.daemons.pidfile import AlreadyRunning, claim
+from engine.daemons.pidfile import AlreadyRunning, DaemonLock, claim
 from engine.daemons.server_acl import address_matches, normalize_address
 from engine.daemons.server_config import (
     ServerConfig,
@@ -252,16 +252,16 @@ class Server:
         if state is None:
             return 1
         try:
-            lock = claim(self.workdir.root, "serverd")
+            lock = claim(self.workdir.root, "serverd", publish=False)
         except (AlreadyRunning, OSError) as e:
             self.log.error(f"Cannot start: {e}")
             return 1
         try:
-            return await self._listen(state)
+            return await self._listen(state, lock)
         finally:
             lock.release()
 
-    async def _listen(self, state: ServerState) -> int:
+    async def _listen(self, state: ServerState, lock: DaemonLock) -> int:
         port = self.port_override if self.port_override is not None else state.config.port
         if port is None:
             port = self.settings.port
@@ -277,6 +277,7 @@ class Server:
         except OSError as e:
             self.log.error(f"Cannot listen on {bind or '*'}:{port}: {e.strerror or e}")
             return 1
+        lock.publish()
         addrs = ", ".join(_fmt_sockname(s.getsockname()) for s in server.sockets)
         self.log.notice(f"vigil serverd {__version__} listening on {addrs} as {self.fingerprint}")
         stop, reload_now = asyncio.Event(), asyncio.Event()

@@ -53,7 +53,7 @@ def start(
     extra: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
     timeout: float = 10.0,
-    settle: float = 3.0,
+    settle: float = 8.0,
 ) -> StartResult:
     """Start ``daemon`` for ``root`` unless it runs already."""
     st = pidfile.check(root, daemon)

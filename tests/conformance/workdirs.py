@@ -28,6 +28,12 @@ _KEYS_LOCK = threading.Lock()
 _KEYS_DIR: Path | None = None
 
 
+_INERT_FAILSAFE = """\
+body common control { bundlesequence => { "conformance_failsafe" }; }
+bundle agent conformance_failsafe { }
+"""
+
+
 def have_cfagent() -> bool:
     return shutil.which("cf-agent") is not None and shutil.which("cf-key") is not None
 
@@ -97,6 +103,10 @@ def prepare(case: Case, workdir: Path, cfengine: bool) -> Path:
         (workdir / "bin").symlink_to(Path(agent).parent)
     inputs = workdir / "inputs"
     inputs.mkdir(mode=0o700)
+    if cfengine:
+        # cf-agent falls back to inputs/failsafe.cf when a policy fails validation; its
+        # built-in one would start cf-serverd from bin/ and leave it running.
+        (inputs / "failsafe.cf").write_text(_INERT_FAILSAFE)
     for src in case.input_files():
         dest = inputs / src.relative_to(case.path)
         dest.parent.mkdir(parents=True, exist_ok=True)
