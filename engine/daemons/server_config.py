@@ -53,6 +53,25 @@ class RoleRule:
     users: tuple[str, ...]
 
 
+def split_command(command: str) -> list[str]:
+    """``cfruncommand`` as an argv. A quote left open is closed at the end, as CFEngine
+    does: the stock masterfiles leave ``-c '...`` open on purpose. ValueError if the
+    line still does not split (e.g. a trailing backslash)."""
+    import shlex
+
+    try:
+        return shlex.split(command)
+    except ValueError as first:
+        if str(first) != "No closing quotation":
+            raise
+        for quote in ("'", '"'):
+            try:
+                return shlex.split(command + quote)
+            except ValueError:
+                continue
+        raise first from None
+
+
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
     port: int | None = None  # None: the [serverd] port setting

@@ -18,6 +18,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from engine.daemons.server_acl import Denied, classes_allowed, confined_open, resolve, run_allowed
+from engine.daemons.server_config import split_command
 from engine.trust.protocol import Op, ProtocolError, Status, want_int
 
 if TYPE_CHECKING:
@@ -161,7 +162,13 @@ async def op_list(session: Session, msg: dict[str, Any]) -> None:
 def run_command(session: Session) -> list[str]:
     cmd = session.state.config.cfruncommand
     if cmd:
-        return shlex.split(cmd)
+        try:
+            argv = split_command(cmd)
+        except ValueError as e:
+            raise Denied(f"cfruncommand cannot be split into a command line: {e}") from None
+        if not argv:
+            raise Denied("cfruncommand is blank")
+        return argv
     return [sys.executable, "-m", "engine", "agent", "-I", "-w", str(session.state.workdir.root)]
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shlex
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -24,11 +23,8 @@ from typing import Any
 from engine import __version__
 from engine.daemons.pidfile import AlreadyRunning, DaemonLock, claim
 from engine.daemons.server_acl import address_matches, normalize_address
-from engine.daemons.server_config import (
-    ServerConfig,
-    default_classes,
-    server_config_from_policy,
-)
+from engine.daemons.server_config import ServerConfig, default_classes, split_command
+from engine.daemons.server_policy import PolicyError, read_server_policy
 from engine.log import LineLogger
 from engine.trust.identity import host_name
 from engine.trust.keys import HostKey, KeyFileError
@@ -38,10 +34,6 @@ from engine.trust.tls import server_context, set_ssl_buffer_limit
 from engine.workdir import Workdir
 
 POLICY_POLL_SECONDS = 5.0
-
-
-class PolicyError(Exception):
-    """The policy could not be read."""
 
 
 def sys_vars_for(workdir: Workdir) -> dict[str, object]:
@@ -64,35 +56,6 @@ def sys_vars_for(workdir: Workdir) -> dict[str, object]:
     }
 
 
-def load_policy_files(
-    workdir: Workdir, entry: Path, classes: set[str], warnings: list[str]
-) -> tuple[Any, list[Path]]:
-    """Parse ``entry`` (following ``inputs`` when the loader is available)."""
-    from engine.policy.ast import Policy
-
-    if not entry.exists():
-        return Policy(), []
-    try:
-        try:
-            from engine.policy.loader import load_policy  # type: ignore[import-not-found]
-        except ImportError:
-            from engine.policy.parser import parse_file  # type: ignore[import-not-found]
-
-            policy = Policy()
-            policy.add(parse_file(str(entry)))
-        else:
-            # classes given so that loading never pays for full hard-class discovery
-            result = load_policy(entry, workdir.root, classes=sorted(classes))
-            policy = getattr(result, "policy", result)
-            for d in getattr(result, "diagnostics", []):
-                warnings.append(str(getattr(d, "message", d)))
-    except ImportError as e:
-        raise PolicyError(f"cannot read policy: {e}") from None
-    except Exception as e:  # the parser's own error types carry the position
-        raise PolicyError(f"{entry}: {e}") from None
-    return policy, [Path(f.path) for f in policy.files]
-
-
 @dataclass
 class ServerState:
     workdir: Workdir
@@ -113,7 +76,10 @@ class ServerState:
 
 def run_resource_for(config: ServerConfig, sys_vars: dict[str, object]) -> str:
     if config.cfruncommand:
-        argv = shlex.split(config.cfruncommand)
+        try:
+            argv = split_command(config.cfruncommand)
+        except ValueError:
+            argv = config.cfruncommand.split()  # a run would be refused; name its program
         if argv:
             return argv[0]
     return str(sys_vars.get("cf_agent") or sys.executable)
@@ -144,16 +110,17 @@ class Server:
     # -- configuration ---------------------------------------------------------------
 
     def read_config(self) -> ServerConfig:
-        warnings: list[str] = []
+        """Read the policy (in a child process, see ``server_policy``); PolicyError."""
         classes = default_classes(self.sys_vars)
-        policy, files = load_policy_files(self.workdir, self.policy_file, classes, warnings)
-        self.policy_mtimes = {p: _mtime(p) for p in [self.policy_file, *files]}
-        config = server_config_from_policy(policy, self.sys_vars, classes)
-        for w in [*warnings, *config.warnings]:
+        result = read_server_policy(
+            self.workdir, self.policy_file, self.sys_vars, classes, on_fallback=self.log.info
+        )
+        self.policy_mtimes = {p: _mtime(p) for p in [self.policy_file, *result.files]}
+        for w in result.warnings:
             self.log.warning(w)
-        if not files:
+        if not result.files:
             self.log.notice(f"No policy at '{self.policy_file}': every request will be refused")
-        return config
+        return result.config
 
     def summary(self, config: ServerConfig) -> None:
         v = self.log.verbose
@@ -228,9 +195,15 @@ class Server:
             self.settings = load_serverd_settings(self.workdir.root)
             config = self.read_config()
             key = HostKey.load(self.workdir.ppkeys)
-            cert = key.ensure_cert(host_name())
+            # made with the key; remade here (in a child process, so that this one never
+            # loads cryptography) only when missing or not carrying the current key
+            cert = key.ensure_cert(host_name(), isolated=True)
+            ssl_context = server_context(cert, key.paths.priv)
         except (ValueError, PolicyError, KeyFileError) as e:  # SettingsError is a ValueError
             self.log.error(str(e))
+            return None
+        except OSError as e:  # ssl.SSLError: e.g. the private key does not match the certificate
+            self.log.error(f"Cannot use the host key and certificate in '{self.workdir.ppkeys}': {e}")
             return None
         set_ssl_buffer_limit(self.settings.ssl_max_size)
         self.fingerprint = key.fingerprint
@@ -243,7 +216,7 @@ class Server:
             log=self.log,
             host_key_raw=key.raw_public,
             host_name=host_name(),
-            ssl_context=server_context(cert, key.paths.priv),
+            ssl_context=ssl_context,
             run_resource=run_resource_for(config, self.sys_vars),
         )
 

@@ -2,8 +2,8 @@
 
 Files (cf-key's names): ``ppkeys/localhost.priv`` (PKCS#8 PEM, unencrypted, mode
 0600) and ``ppkeys/localhost.pub`` (SubjectPublicKeyInfo PEM, 0644). serverd also
-keeps ``ppkeys/localhost.cert``, a self-signed certificate made from the host key,
-which is what it presents in the TLS handshake.
+presents ``ppkeys/localhost.cert``, a self-signed certificate of the host key, in
+the TLS handshake; it is made with the key (see ``engine.trust.cert``).
 
 A fingerprint is ``SHA256:`` followed by the unpadded URL-safe base64 of the
 SHA-256 of the **raw 32-byte Ed25519 public key** (43 characters), e.g.
@@ -13,7 +13,9 @@ fingerprint doubles as a file name in the trust store (no ``/``).
 
 Reading and writing public keys needs no ``cryptography``: an Ed25519 SPKI is a
 fixed 12-byte prefix and the 32 key bytes, checked strictly. ``cryptography`` is
-imported only to generate keys, sign, verify, and make the certificate.
+imported only to generate keys, sign, and make the certificate (``engine.trust.cert``);
+signatures are verified through the ``ssl`` module's libcrypto
+(``engine.trust.ed25519``), so serverd, which only verifies, never loads it.
 """
 
 from __future__ import annotations
@@ -111,10 +113,17 @@ class KeyPaths:
         return cls(ppkeys / f"{stem}.priv", ppkeys / f"{stem}.pub", ppkeys / f"{stem}.cert")
 
 
-def generate(ppkeys: Path, stem: str = "localhost") -> str:
-    """Make a key pair; returns its fingerprint. Never overwrites (KeyExistsError)."""
+def generate(ppkeys: Path, stem: str = "localhost", common_name: str | None = None) -> str:
+    """Make a key pair and its TLS certificate; returns the fingerprint.
+
+    Never overwrites a key (KeyExistsError); a certificate left from an earlier
+    key is replaced. ``common_name`` (default: this host's name) goes into the
+    certificate, where nothing checks it."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from engine.trust.cert import write_cert
+    from engine.trust.identity import host_name
 
     paths = KeyPaths.of(ppkeys, stem)
     for p in (paths.pub, paths.priv):
@@ -128,6 +137,7 @@ def generate(ppkeys: Path, stem: str = "localhost") -> str:
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     write_atomic(paths.priv, priv_pem, mode=0o600, exclusive=True)
     write_atomic(paths.pub, public_pem(raw).encode("ascii"), mode=0o644, exclusive=True)
+    write_cert(paths.cert, key, host_name() if common_name is None else common_name)
     return fingerprint(raw)
 
 
@@ -150,7 +160,8 @@ class HostKey:
             )
         return cls(ppkeys)
 
-    def _key(self) -> Any:
+    def private_key(self) -> Any:
+        """The ``Ed25519PrivateKey``, checked against the public key file."""
         if self._private is None:
             from cryptography.hazmat.primitives import serialization
             from cryptography.hazmat.primitives.asymmetric import ed25519
@@ -170,54 +181,20 @@ class HostKey:
         return self._private
 
     def sign(self, data: bytes) -> bytes:
-        return bytes(self._key().sign(data))
+        return bytes(self.private_key().sign(data))
 
-    def ensure_cert(self, common_name: str) -> Path:
-        """The self-signed certificate for TLS, (re)made when missing or stale."""
-        cert = self.paths.cert
-        try:
-            if ED25519_SPKI_PREFIX + self.raw_public in pem_decode(
-                cert.read_text("ascii"), "CERTIFICATE"
-            ):
-                return cert
-        except (OSError, UnicodeDecodeError, KeyFileError):
-            pass
-        write_atomic(cert, self._make_cert(common_name), mode=0o644)
-        return cert
+    def ensure_cert(self, common_name: str, isolated: bool = False) -> Path:
+        """The TLS certificate, (re)made when missing or stale (``engine.trust.cert``)."""
+        from engine.trust.cert import ensure_cert
 
-    def _make_cert(self, common_name: str) -> bytes:
-        import datetime
-
-        from cryptography import x509
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.x509.oid import NameOID
-
-        key = self._key()
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name or "vigil")])
-        now = datetime.datetime.now(datetime.UTC)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=365 * 100))
-            .sign(key, None)
-        )
-        return cert.public_bytes(serialization.Encoding.PEM)
+        return ensure_cert(self, common_name, isolated=isolated)
 
 
 def verify(raw_public: bytes, signature: bytes, data: bytes) -> bool:
     """Ed25519 signature check; False for any bad key or signature."""
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from engine.trust.ed25519 import verify as ed25519_verify
 
-    try:
-        ed25519.Ed25519PublicKey.from_public_bytes(raw_public).verify(signature, data)
-    except (InvalidSignature, ValueError):
-        return False
-    return True
+    return ed25519_verify(raw_public, signature, data)
 
 
 def local_key_exists(ppkeys: Path) -> bool:
