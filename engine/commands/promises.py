@@ -48,15 +48,23 @@ def run(args: argparse.Namespace) -> int:
     gc.disable()
     from engine.policy.diagnostics import PolicySyntaxError
     from engine.policy.loader import load_policy
-    from engine.workdir import Workdir
 
-    wd = Workdir.resolve(args.workdir)
-    entry = Path(args.file) if args.file else wd.promises_cf
+    if args.workdir and args.file:
+        # Workdir.resolve(-w).root, without importing engine.workdir and what it pulls
+        # in: start-up is most of the time a small policy's check takes.
+        root = Path(args.workdir).absolute()
+        entry = Path(args.file)
+    else:
+        from engine.workdir import Workdir
+
+        wd = Workdir.resolve(args.workdir)
+        root = wd.root
+        entry = Path(args.file) if args.file else wd.promises_cf
     if not entry.is_file():
         print(f"{entry}: error: policy file does not exist", file=sys.stderr)
         return 1
     try:
-        result = load_policy(entry, wd.root)
+        result = load_policy(entry, root)
     except PolicySyntaxError as e:
         print(e.diagnostic.format(), file=sys.stderr)
         return 1

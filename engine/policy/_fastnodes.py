@@ -1,78 +1,133 @@
-"""Constructors for the most numerous AST nodes, faster than their dataclass ``__init__``.
+"""Constructors for the most numerous AST nodes, faster than the nodes' own ``__init__``.
 
-A frozen dataclass sets each field through ``object.__setattr__`` inside a generated
-Python ``__init__``; for the 50,000 positions of a 10,000-promise policy that is a
-quarter of the parse. These functions fill the slots directly and build objects equal
-in every way to what the constructor builds. Each is used only while the class has
-exactly the expected slotted fields; otherwise the name is bound to the class itself,
-which takes the same positional arguments.
+The nodes are immutable: their ``__setattr__`` refuses, so their ``__init__`` sets
+every field through ``object.__setattr__``. Each builder here is a subclass that adds
+no slots and allows assignment: its ``__init__`` fills the fields with plain attribute
+stores, then makes the object an instance of the node class itself
+(``self.__class__ = Scalar``; the layout is the same). What the call returns is an
+ordinary, immutable node, equal in every way to one the node's constructor builds.
+
+The ``*_at`` builders take the offset of the node's token and the file's
+:class:`~engine.policy.lexer.LineIndex` in place of a :class:`Pos`; the line and column
+are worked out only when ``pos`` is read (see :mod:`engine.policy.ast`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import fields
-from types import MemberDescriptorType
-from typing import Any
+from engine.policy.ast import Constraint, FnCall, Pos, Promise, RList, Rval, Scalar
 
-from engine.policy.ast import Constraint, Pos, Scalar
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from engine.policy.lexer import LineIndex
 
-_new = object.__new__
-
-
-def _layout_is(cls: type, names: tuple[str, ...]) -> bool:
-    return tuple(f.name for f in fields(cls)) == names and all(
-        isinstance(cls.__dict__.get(n), MemberDescriptorType) for n in names
-    )
+# Both, so that attribute stores take the interpreter's fast path for plain slots.
+_plain_setattr = object.__setattr__
+_plain_delattr = object.__delattr__
 
 
-def _pos_maker() -> Callable[[str, int, int], Pos]:
-    if not _layout_is(Pos, ("file", "line", "col")):
-        return Pos
-    sf, sl, sc = Pos.file.__set__, Pos.line.__set__, Pos.col.__set__  # type: ignore[attr-defined]
+class _PosB(Pos):
+    __slots__ = ()
+    __setattr__ = _plain_setattr
+    __delattr__ = _plain_delattr
 
-    def make_pos(file: str, line: int, col: int) -> Pos:
-        p = _new(Pos)
-        sf(p, file)
-        sl(p, line)
-        sc(p, col)
-        return p
-
-    return make_pos
+    def __init__(self, file: str, line: int, col: int) -> None:
+        self.file = file
+        self.line = line
+        self.col = col
+        self.__class__ = Pos  # type: ignore[assignment]
 
 
-def _scalar_maker() -> Callable[[str, Pos, bool], Scalar]:
-    if not _layout_is(Scalar, ("value", "pos", "quoted")):
-        return Scalar
-    sv, sp, sq = Scalar.value.__set__, Scalar.pos.__set__, Scalar.quoted.__set__  # type: ignore[attr-defined]
+class _ScalarAt(Scalar):
+    __slots__ = ()
+    __setattr__ = _plain_setattr
+    __delattr__ = _plain_delattr
 
-    def make_scalar(value: str, pos: Pos, quoted: bool) -> Scalar:
-        s = _new(Scalar)
-        sv(s, value)
-        sp(s, pos)
-        sq(s, quoted)
-        return s
-
-    return make_scalar
+    def __init__(self, value: str, off: int, src: LineIndex, quoted: bool) -> None:
+        self.value = value
+        self._pos = off
+        self._src = src
+        self.quoted = quoted
+        self.__class__ = Scalar  # type: ignore[assignment]
 
 
-def _constraint_maker() -> Callable[[str, Any, Pos, str], Constraint]:
-    if not _layout_is(Constraint, ("lval", "rval", "pos", "guard")):
-        return Constraint
-    sl, sr = Constraint.lval.__set__, Constraint.rval.__set__  # type: ignore[attr-defined]
-    sp, sg = Constraint.pos.__set__, Constraint.guard.__set__  # type: ignore[attr-defined]
+class _ConstraintAt(Constraint):
+    __slots__ = ()
+    __setattr__ = _plain_setattr
+    __delattr__ = _plain_delattr
 
-    def make_constraint(lval: str, rval: Any, pos: Pos, guard: str) -> Constraint:
-        c = _new(Constraint)
-        sl(c, lval)
-        sr(c, rval)
-        sp(c, pos)
-        sg(c, guard)
-        return c
-
-    return make_constraint
+    def __init__(self, lval: str, rval: Rval, off: int, src: LineIndex, guard: str) -> None:
+        self.lval = lval
+        self.rval = rval
+        self._pos = off
+        self._src = src
+        self.guard = guard
+        self.__class__ = Constraint  # type: ignore[assignment]
 
 
-make_pos = _pos_maker()
-make_scalar = _scalar_maker()
-make_constraint = _constraint_maker()
+class _PromiseAt(Promise):
+    __slots__ = ()
+    __setattr__ = _plain_setattr
+    __delattr__ = _plain_delattr
+
+    def __init__(
+        self,
+        promise_type: str,
+        promiser: str,
+        off: int,
+        src: LineIndex,
+        constraints: tuple[Constraint, ...],
+        guard: str,
+        promisee: Rval | None,
+    ) -> None:
+        self.promise_type = promise_type
+        self.promiser = promiser
+        self._pos = off
+        self._src = src
+        self.constraints = constraints
+        self.guard = guard
+        self.promisee = promisee
+        self.quoted = True
+        self.__class__ = Promise  # type: ignore[assignment]
+
+
+class _RListAt(RList):
+    __slots__ = ()
+    __setattr__ = _plain_setattr
+    __delattr__ = _plain_delattr
+
+    def __init__(self, items: tuple[Rval, ...], off: int, src: LineIndex) -> None:
+        self.items = items
+        self._pos = off
+        self._src = src
+        self.__class__ = RList  # type: ignore[assignment]
+
+
+class _FnCallAt(FnCall):
+    __slots__ = ()
+    __setattr__ = _plain_setattr
+    __delattr__ = _plain_delattr
+
+    def __init__(self, name: str, args: tuple[Rval, ...], off: int, src: LineIndex) -> None:
+        self.name = name
+        self.args = args
+        self._pos = off
+        self._src = src
+        self.__class__ = FnCall  # type: ignore[assignment]
+
+
+# (file, line, col) -> Pos
+make_pos = _PosB
+# (value, pos, quoted) -> Scalar and (lval, rval, pos, guard) -> Constraint: the parser
+# no longer builds these with a Pos, so the constructors themselves serve.
+make_scalar = Scalar
+make_constraint = Constraint
+# (value, offset, line index, quoted) -> Scalar
+scalar_at = _ScalarAt
+# (lval, rval, offset, line index, guard) -> Constraint
+constraint_at = _ConstraintAt
+# (promise type, promiser, offset, line index, constraints, guard, promisee) -> Promise
+promise_at = _PromiseAt
+# (items, offset, line index) -> RList
+rlist_at = _RListAt
+# (name, args, offset, line index) -> FnCall
+fncall_at = _FnCallAt

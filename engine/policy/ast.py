@@ -1,81 +1,212 @@
-"""The policy AST: frozen dataclasses, every node carrying its source position.
+"""The policy AST: immutable nodes, every node carrying its source position.
 
 The parser produces these; nothing downstream mutates them. Strings are kept
 unexpanded (``$(x)``, ``@(list)`` stay as written) so that evaluation can expand
 them in context. Quoted strings are stored with their escapes already decoded.
+
+The nodes behave as frozen, slotted dataclasses would: positional or keyword
+construction with the same defaults, ``==`` and ``hash`` over the fields, a ``repr``
+naming them, ``__match_args__``, pickling and copying, and :class:`FrozenInstanceError`
+(an ``AttributeError``) on assignment. They are written out by hand because importing
+``dataclasses`` and running its decorator costs more than parsing a small policy.
+
+Positions are resolved lazily. The parser gives a node the offset of its token and the
+file's line index (:class:`engine.policy.lexer.LineIndex`); reading ``pos`` turns that
+into a :class:`Pos` the first time and keeps it. A node built by hand takes a ``Pos``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from operator import attrgetter
+
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from engine.policy.lexer import LineIndex
+
+_set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True)
-class Pos:
+class FrozenInstanceError(AttributeError):
+    """An attempt to assign to (or delete) a field of an AST node."""
+
+
+class _Node:
+    """Equality, hash, repr, pickling and immutability over ``__match_args__``."""
+
+    __slots__ = ()
+    __match_args__: tuple[str, ...] = ()
+    _key: Callable[[object], tuple[object, ...]]
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        if "__match_args__" in cls.__dict__:  # not for the parser's builder subclasses
+            cls._key = attrgetter(*cls.__match_args__)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key(self) == self._key(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key(self))
+
+    def __repr__(self) -> str:
+        values = self._key(self)
+        inner = ", ".join(f"{n}={v!r}" for n, v in zip(self.__match_args__, values, strict=True))
+        return f"{self.__class__.__qualname__}({inner})"
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (self.__class__, self._key(self))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+
+class Pos(_Node):
     """A position in a policy file; line and column count from 1."""
 
+    __slots__ = ("file", "line", "col")
+    __match_args__ = ("file", "line", "col")
     file: str
     line: int
     col: int
+
+    def __init__(self, file: str, line: int, col: int) -> None:
+        _set(self, "file", file)
+        _set(self, "line", line)
+        _set(self, "col", col)
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}"
 
 
-@dataclass(frozen=True, slots=True)
-class Scalar:
+class _Located(_Node):
+    """A node whose ``pos`` may still be an offset into its file (see the module doc)."""
+
+    __slots__ = ("_pos", "_src")
+    _pos: Pos | int
+    _src: LineIndex | None
+
+    @property
+    def pos(self) -> Pos:
+        p = self._pos
+        if p.__class__ is int:
+            p = self._src.pos(p)  # type: ignore[union-attr,arg-type]
+            _set_pos(self, p)
+        return p  # type: ignore[return-value]
+
+
+_set_pos = _Located._pos.__set__  # type: ignore[attr-defined]
+
+
+class Scalar(_Located):
     """A string rval. ``quoted`` is False for barewords (body names, ``@(x)``)."""
 
+    __slots__ = ("value", "quoted")
+    __match_args__ = ("value", "pos", "quoted")
     value: str
-    pos: Pos
-    quoted: bool = True
+    quoted: bool
+
+    def __init__(self, value: str, pos: Pos, quoted: bool = True) -> None:
+        _set(self, "value", value)
+        _set(self, "_pos", pos)
+        _set(self, "_src", None)
+        _set(self, "quoted", quoted)
 
 
-@dataclass(frozen=True, slots=True)
-class RList:
+class RList(_Located):
     """A ``{ ... }`` list rval; items may themselves be lists or calls."""
 
+    __slots__ = ("items",)
+    __match_args__ = ("items", "pos")
     items: tuple[Rval, ...]
-    pos: Pos
+
+    def __init__(self, items: tuple[Rval, ...], pos: Pos) -> None:
+        _set(self, "items", items)
+        _set(self, "_pos", pos)
+        _set(self, "_src", None)
 
 
-@dataclass(frozen=True, slots=True)
-class FnCall:
+class FnCall(_Located):
     """A function call rval such as ``concat("a", $(b))`` or ``if_elapsed(60)``."""
 
+    __slots__ = ("name", "args")
+    __match_args__ = ("name", "args", "pos")
     name: str
     args: tuple[Rval, ...]
-    pos: Pos
+
+    def __init__(self, name: str, args: tuple[Rval, ...], pos: Pos) -> None:
+        _set(self, "name", name)
+        _set(self, "args", args)
+        _set(self, "_pos", pos)
+        _set(self, "_src", None)
 
 
 Rval = Scalar | RList | FnCall
 
 
-@dataclass(frozen=True, slots=True)
-class Constraint:
+class Constraint(_Located):
     """``lval => rval``. In bodies, ``guard`` is the class expression in force."""
 
+    __slots__ = ("lval", "rval", "guard")
+    __match_args__ = ("lval", "rval", "pos", "guard")
     lval: str
     rval: Rval
-    pos: Pos
-    guard: str = "any"
+    guard: str
+
+    def __init__(self, lval: str, rval: Rval, pos: Pos, guard: str = "any") -> None:
+        _set(self, "lval", lval)
+        _set(self, "rval", rval)
+        _set(self, "_pos", pos)
+        _set(self, "_src", None)
+        _set(self, "guard", guard)
 
 
-@dataclass(frozen=True, slots=True)
-class Promise:
+class Promise(_Located):
     """One promise: a promiser under a promise type and class guard."""
 
+    __slots__ = ("promise_type", "promiser", "constraints", "guard", "promisee", "quoted")
+    __match_args__ = (
+        "promise_type",
+        "promiser",
+        "promiser_pos",
+        "constraints",
+        "guard",
+        "promisee",
+        "quoted",
+    )
     promise_type: str
     promiser: str
-    promiser_pos: Pos
     constraints: tuple[Constraint, ...]
-    guard: str = "any"
-    promisee: Rval | None = None
-    quoted: bool = True
+    guard: str
+    promisee: Rval | None
+    quoted: bool
 
-    @property
-    def pos(self) -> Pos:
-        return self.promiser_pos
+    def __init__(
+        self,
+        promise_type: str,
+        promiser: str,
+        promiser_pos: Pos,
+        constraints: tuple[Constraint, ...],
+        guard: str = "any",
+        promisee: Rval | None = None,
+        quoted: bool = True,
+    ) -> None:
+        _set(self, "promise_type", promise_type)
+        _set(self, "promiser", promiser)
+        _set(self, "_pos", promiser_pos)
+        _set(self, "_src", None)
+        _set(self, "constraints", constraints)
+        _set(self, "guard", guard)
+        _set(self, "promisee", promisee)
+        _set(self, "quoted", quoted)
+
+    # The promise's position is its promiser's.
+    promiser_pos = _Located.pos
 
     def get(self, lval: str) -> Rval | None:
         """The rval of the first constraint named ``lval``, if any."""
@@ -85,62 +216,129 @@ class Promise:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class Bundle:
+class Bundle(_Located):
     """``bundle TYPE NAME(args) { ... }``; promises are kept in source order."""
 
+    __slots__ = ("bundle_type", "name", "args", "promises", "namespace", "sections")
+    __match_args__ = ("bundle_type", "name", "args", "promises", "pos", "namespace", "sections")
     bundle_type: str
     name: str
     args: tuple[str, ...]
     promises: tuple[Promise, ...]
-    pos: Pos
-    namespace: str = "default"
+    namespace: str
     # Each ``type:`` section header in source order, with the position of the header
     # (validation reports misplaced promise types there, as cf-promises does).
-    sections: tuple[tuple[str, Pos], ...] = ()
+    sections: tuple[tuple[str, Pos], ...]
+
+    def __init__(
+        self,
+        bundle_type: str,
+        name: str,
+        args: tuple[str, ...],
+        promises: tuple[Promise, ...],
+        pos: Pos,
+        namespace: str = "default",
+        sections: tuple[tuple[str, Pos], ...] = (),
+    ) -> None:
+        _set(self, "bundle_type", bundle_type)
+        _set(self, "name", name)
+        _set(self, "args", args)
+        _set(self, "promises", promises)
+        _set(self, "_pos", pos)
+        _set(self, "_src", None)
+        _set(self, "namespace", namespace)
+        _set(self, "sections", sections)
 
     @property
     def qualified_name(self) -> str:
         return f"{self.namespace}:{self.name}"
 
 
-@dataclass(frozen=True, slots=True)
-class Body:
+class Body(_Located):
     """``body TYPE NAME(args) { ... }``; control bodies are named ``control``."""
 
+    __slots__ = ("body_type", "name", "args", "constraints", "namespace")
+    __match_args__ = ("body_type", "name", "args", "constraints", "pos", "namespace")
     body_type: str
     name: str
     args: tuple[str, ...]
     constraints: tuple[Constraint, ...]
-    pos: Pos
-    namespace: str = "default"
+    namespace: str
+
+    def __init__(
+        self,
+        body_type: str,
+        name: str,
+        args: tuple[str, ...],
+        constraints: tuple[Constraint, ...],
+        pos: Pos,
+        namespace: str = "default",
+    ) -> None:
+        _set(self, "body_type", body_type)
+        _set(self, "name", name)
+        _set(self, "args", args)
+        _set(self, "constraints", constraints)
+        _set(self, "_pos", pos)
+        _set(self, "_src", None)
+        _set(self, "namespace", namespace)
 
     @property
     def qualified_name(self) -> str:
         return f"{self.namespace}:{self.name}"
 
 
-@dataclass(frozen=True, slots=True)
-class PolicyFile:
+class PolicyFile(_Node):
     """One parsed ``.cf`` file, its bundles and bodies in source order."""
 
+    __slots__ = ("path", "bundles", "bodies")
+    __match_args__ = ("path", "bundles", "bodies")
     path: str
     bundles: tuple[Bundle, ...]
     bodies: tuple[Body, ...]
 
+    def __init__(self, path: str, bundles: tuple[Bundle, ...], bodies: tuple[Body, ...]) -> None:
+        _set(self, "path", path)
+        _set(self, "bundles", bundles)
+        _set(self, "bodies", bodies)
 
-@dataclass(slots=True)
+
 class Policy:
     """Every file the entry point pulled in through ``inputs``, with look-up tables.
 
     Keys are ``(namespace, name)`` for bundles and ``(namespace, body_type, name)``
     for bodies. Later definitions do not replace earlier ones; duplicates are a
-    validation error.
+    validation error. Mutable, compared field by field, not hashable.
     """
 
-    files: list[PolicyFile] = field(default_factory=list)
-    bundles: dict[tuple[str, str], Bundle] = field(default_factory=dict)
-    bodies: dict[tuple[str, str, str], Body] = field(default_factory=dict)
+    __slots__ = ("files", "bundles", "bodies")
+    __match_args__ = ("files", "bundles", "bodies")
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(
+        self,
+        files: list[PolicyFile] | None = None,
+        bundles: dict[tuple[str, str], Bundle] | None = None,
+        bodies: dict[tuple[str, str, str], Body] | None = None,
+    ) -> None:
+        self.files: list[PolicyFile] = [] if files is None else files
+        self.bundles: dict[tuple[str, str], Bundle] = {} if bundles is None else bundles
+        self.bodies: dict[tuple[str, str, str], Body] = {} if bodies is None else bodies
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            assert isinstance(other, Policy)
+            return (self.files, self.bundles, self.bodies) == (
+                other.files,
+                other.bundles,
+                other.bodies,
+            )
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return (
+            f"{self.__class__.__qualname__}(files={self.files!r}, bundles={self.bundles!r}, "
+            f"bodies={self.bodies!r})"
+        )
 
     def add(self, pf: PolicyFile) -> None:
         self.files.append(pf)

@@ -13,21 +13,32 @@ Severities: ``error`` (the policy is rejected), ``warning`` (suspicious but acce
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from engine.policy.ast import _Node
 
-from engine.policy.ast import Pos
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from typing import Literal
 
-Severity = Literal["error", "warning", "unsupported"]
+    from engine.policy.ast import Pos
+
+    Severity = Literal["error", "warning", "unsupported"]
+
+_set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True)
-class Diagnostic:
-    """One finding about a policy, anchored at ``pos``."""
+class Diagnostic(_Node):
+    """One finding about a policy, anchored at ``pos`` (immutable, like the AST nodes)."""
 
+    __slots__ = ("pos", "severity", "message")
+    __match_args__ = ("pos", "severity", "message")
     pos: Pos
     severity: Severity
     message: str
+
+    def __init__(self, pos: Pos, severity: Severity, message: str) -> None:
+        _set(self, "pos", pos)
+        _set(self, "severity", severity)
+        _set(self, "message", message)
 
     @property
     def is_error(self) -> bool:

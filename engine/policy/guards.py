@@ -15,9 +15,17 @@ a complete expression (``a!b``), and so do we. Evaluation is not done here.
 from __future__ import annotations
 
 import re
+from functools import cache
 
-_NAME = re.compile(r"[\w:]+")
-_SPACED_NAMES = re.compile(r"[\w:)][ \t]+[\w:(!]")
+
+@cache
+def _spaced_names() -> re.Pattern[str]:
+    return re.compile(r"[\w:)][ \t]+[\w:(!]")
+
+
+@cache
+def _name() -> re.Pattern[str]:
+    return re.compile(r"[\w:]+")
 
 
 class GuardError(Exception):
@@ -29,7 +37,7 @@ class GuardError(Exception):
 
 def check_guard(expr: str) -> GuardError | None:
     """``None`` when ``expr`` (the text before ``::``) is a valid guard, else the error."""
-    m = _SPACED_NAMES.search(expr)
+    m = _spaced_names().search(expr)
     if m is not None:
         return GuardError(
             m.end() - 1, "class names can't be separated by whitespace without an operator"
@@ -77,7 +85,7 @@ class _Checker:
             if j >= len(s) or s[j] != ")":
                 raise GuardError(j, "expected ')' in class expression")
             return j + 1
-        m = _NAME.match(s, i)
+        m = _name().match(s, i)
         if m is None:
             found = f"'{s[i]}'" if i < len(s) else "the end"
             raise GuardError(i, f"expected a class name in class expression, found {found}")

@@ -31,13 +31,16 @@ Before scanning, ``@if``/``@else``/``@endif`` lines are resolved the way cf-prom
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
-from typing import Any
+from functools import cache
 
-from engine.policy.ast import Pos
+from engine.policy._fastnodes import make_pos
+
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from engine.policy.ast import Pos
 
 # (kind, text, offset); a K token adds (value text, value offset, separator, its offset).
-Token = tuple[Any, ...]
+Token = tuple  # tuple[Any, ...]
 
 _DQ = r'"(?:[^"\\]++|\\.)*+"'
 _SQ = r"'(?:[^'\\]++|\\.)*+'"
@@ -68,29 +71,33 @@ _MASTER = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 
-_ESCAPE = re.compile(r"""\\([\\"'])""")
+
+@cache
+def _escape() -> re.Pattern[str]:
+    return re.compile(r"""\\([\\"'])""")
+
+
+# Token kind by group number (``m.lastindex``, the last group of the alternative that
+# matched). The K alternative has three groups; tokenize spells them out.
+_KIND: tuple[str, ...] = tuple(
+    ["", *sorted(_MASTER.groupindex, key=_MASTER.groupindex.__getitem__)]
+)
+assert _KIND[1:4] == ("K", "KV", "KE")
 
 
 def tokenize(text: str) -> list[Token]:
     """Every token of ``text``, ending with one ``E`` token at the end of input."""
+    kind = _KIND
     toks = [
-        (k, m.group(k), m.start(k))
-        if (k := m.lastgroup) != "KE"
-        else (
-            "K",
-            m.group("K"),
-            m.start("K"),
-            m.group("KV"),
-            m.start("KV"),
-            m.group("KE"),
-            m.start("KE"),
-        )
+        (kind[i], m.group(i), m.start(i))
+        if (i := m.lastindex) != 3
+        else ("K", m.group(1), m.start(1), m.group(2), m.start(2), m.group(3), m.start(3))
         for m in _MASTER.finditer(text)
     ]
     # Trailing whitespace makes finditer report the end twice; keep one E.
     while len(toks) > 1 and toks[-2][0] == "E":
         toks.pop()
-    return toks  # type: ignore[return-value]
+    return toks
 
 
 def decode_string(token_text: str) -> str:
@@ -101,17 +108,56 @@ def decode_string(token_text: str) -> str:
     """
     body = token_text[1:-1]
     if "\\" in body:
-        return _ESCAPE.sub(r"\1", body)
+        return _escape().sub(r"\1", body)
     return body
 
 
-class LineIndex:
-    """Offsets to 1-based line/column positions for one file."""
+def _bisect_right(a: list[int], x: int) -> int:
+    """``bisect.bisect_right``, imported (a C extension to load) on first use."""
+    global _bisect_right
+    from bisect import bisect_right
 
-    __slots__ = ("path", "starts")
+    _bisect_right = bisect_right
+    return bisect_right(a, x)
+
+
+class LineIndex:
+    """Offsets to 1-based line/column positions for one file.
+
+    Positions asked for in increasing offset order (the parser's own, and most later
+    look-ups) are counted forward from the previous one, so a file whose positions are
+    never needed costs nothing; the first look-up behind the previous one builds the
+    table of line starts, and from then on each look-up is a binary search.
+    """
+
+    __slots__ = ("path", "text", "starts", "_cursor")
 
     def __init__(self, text: str, path: str) -> None:
         self.path = path
+        self.text = text
+        self.starts: list[int] | None = None
+        # (offset, its line) of the last forward look-up; one tuple, so that a reader
+        # on another thread never sees an offset with another offset's line.
+        self._cursor = (0, 1)
+
+    def pos(self, offset: int) -> Pos:
+        starts = self.starts
+        if starts is None:
+            off, line = self._cursor
+            if offset >= off:
+                text = self.text
+                line += text.count("\n", off, offset)
+                self._cursor = (offset, line)
+                return make_pos(self.path, line, offset - text.rfind("\n", 0, offset))
+            starts = self._line_starts()
+        line = _bisect_right(starts, offset)
+        return make_pos(self.path, line, offset - starts[line - 1] + 1)
+
+    def line(self, offset: int) -> int:
+        return self.pos(offset).line
+
+    def _line_starts(self) -> list[int]:
+        text = self.text
         starts = [0]
         find = text.find
         i = find("\n")
@@ -119,10 +165,4 @@ class LineIndex:
             starts.append(i + 1)
             i = find("\n", i + 1)
         self.starts = starts
-
-    def pos(self, offset: int) -> Pos:
-        line = bisect_right(self.starts, offset)
-        return Pos(self.path, line, offset - self.starts[line - 1] + 1)
-
-    def line(self, offset: int) -> int:
-        return bisect_right(self.starts, offset)
+        return starts

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from engine.policy.ast import Policy, PolicyFile, RList, Rval, Scalar
@@ -26,13 +25,25 @@ from engine.policy.parser import parse_file
 from engine.policy.staticvars import StaticVars, Unknown
 
 
-@dataclass(slots=True)
 class LoadResult:
     """The loaded policy and what was found on the way (missing or unresolved inputs,
     and syntax errors of input files when not strict)."""
 
-    policy: Policy
-    diagnostics: list[Diagnostic] = field(default_factory=list)
+    __slots__ = ("policy", "diagnostics")
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(self, policy: Policy, diagnostics: list[Diagnostic] | None = None) -> None:
+        self.policy = policy
+        self.diagnostics: list[Diagnostic] = [] if diagnostics is None else diagnostics
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            assert isinstance(other, LoadResult)
+            return (self.policy, self.diagnostics) == (other.policy, other.diagnostics)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"LoadResult(policy={self.policy!r}, diagnostics={self.diagnostics!r})"
 
     @property
     def ok(self) -> bool:
@@ -70,10 +81,19 @@ def host_classes(workdir: Path) -> set[str]:
 
 
 def _evaluator() -> Callable[[str, Callable[[str], bool]], bool]:
-    try:
-        from engine.eval.classexpr import evaluate
-    except ImportError:  # evaluator not available: only unguarded values count
-        return lambda expr, is_defined: expr == "any"
+    """The class expression evaluator, imported on the first guard that needs it."""
+    real: list[Callable[[str, Callable[[str], bool]], bool]] = []
+
+    def evaluate(expr: str, is_defined: Callable[[str], bool]) -> bool:
+        if not real:
+            try:
+                from engine.eval.classexpr import evaluate as classexpr_evaluate
+            except ImportError:  # evaluator not available: only unguarded values count
+                real.append(lambda expr, is_defined: expr == "any")
+            else:
+                real.append(classexpr_evaluate)
+        return real[0](expr, is_defined)
+
     return evaluate
 
 
@@ -200,7 +220,7 @@ class _Loader:
 def _drop_main(pf: PolicyFile) -> PolicyFile:
     if not any(b.name == "__main__" for b in pf.bundles):
         return pf
-    return replace(pf, bundles=tuple(b for b in pf.bundles if b.name != "__main__"))
+    return PolicyFile(pf.path, tuple(b for b in pf.bundles if b.name != "__main__"), pf.bodies)
 
 
 def _show(item: Rval) -> str:

@@ -19,6 +19,7 @@ every other token keeps its line and column.
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from engine.policy.ast import Pos
 from engine.policy.diagnostics import PolicySyntaxError, error
@@ -41,8 +42,15 @@ FEATURES = frozenset(
     }
 )
 
-_ANY_MACRO = re.compile(r"^[ \t]*@(?:if|else|endif)\b", re.M)
-_IF = re.compile(r"@if[ \t]+(\w+)\(([^()\s,]*(?:,[ \t]*[^()\s,]*)?)\)")
+
+@cache
+def _any_macro() -> re.Pattern[str]:
+    return re.compile(r"^[ \t]*@(?:if|else|endif)\b", re.M)
+
+
+@cache
+def _if() -> re.Pattern[str]:
+    return re.compile(r"@if[ \t]+(\w+)\(([^()\s,]*(?:,[ \t]*[^()\s,]*)?)\)")
 
 
 def _version(text: str) -> tuple[int, ...] | None:
@@ -83,7 +91,11 @@ def condition_holds(name: str, args: str) -> bool | None:
 
 def preprocess(text: str, path: str) -> str:
     """``text`` with macro lines resolved; raises :class:`PolicySyntaxError` on misuse."""
-    if _ANY_MACRO.search(text) is None:
+    # Plain substring tests first: scanning a big file with the multi-line regex
+    # costs as much as tokenizing it.
+    if "@if" not in text and "@e" not in text:
+        return text
+    if _any_macro().search(text) is None:
         return text
     lines = text.split("\n")
     out: list[str] = []
@@ -102,7 +114,7 @@ def preprocess(text: str, path: str) -> str:
                 error(Pos(path, n, col), f"macro @{word} must be at the beginning of the line")
             )
         if word == "if":
-            m = _IF.match(line)
+            m = _if().match(line)
             holds = condition_holds(m.group(1), m.group(2)) if m else None
             if m is None or holds is None:
                 # Unknown condition: cf-promises leaves the line to the parser, which fails.

@@ -24,26 +24,20 @@ where cf-promises reports it (a missing ``;`` shows up at the next token).
 from __future__ import annotations
 
 import gc
-from bisect import bisect_right
-from pathlib import Path
 
-from engine.policy._fastnodes import make_constraint, make_pos, make_scalar
-from engine.policy.ast import (
-    Body,
-    Bundle,
-    Constraint,
-    FnCall,
-    PolicyFile,
-    Pos,
-    Promise,
-    RList,
-    Rval,
-    Scalar,
-)
+from engine.policy._fastnodes import constraint_at, fncall_at, promise_at, rlist_at, scalar_at
+from engine.policy.ast import Body, Bundle, PolicyFile, Scalar
 from engine.policy.diagnostics import PolicySyntaxError, error
 from engine.policy.guards import check_guard
-from engine.policy.lexer import LineIndex, Token, decode_string, tokenize
+from engine.policy.lexer import LineIndex, decode_string, tokenize
 from engine.policy.macros import preprocess
+
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from engine.policy.ast import Constraint, FnCall, Pos, Promise, RList, Rval
+    from engine.policy.lexer import Token
 
 _EOF_TEXT = "end of file"
 
@@ -84,22 +78,21 @@ def describe(tok: Token) -> str:
 
 
 class _Parser:
-    __slots__ = ("toks", "i", "idx", "path", "starts")
+    """Nodes get their token's offset and the line index, not a Pos (see ast); the few
+    positions made here (blocks, section headers, errors) come in file order."""
+
+    __slots__ = ("toks", "i", "idx", "path")
 
     def __init__(self, text: str, path: str) -> None:
         self.toks = tokenize(text)
         self.i = 0
         self.idx = LineIndex(text, path)
-        self.starts = self.idx.starts
         self.path = path
 
     # -- helpers ---------------------------------------------------------------
 
     def pos(self, tok: Token) -> Pos:
-        off = tok[2]
-        starts = self.starts
-        line = bisect_right(starts, off)
-        return make_pos(self.path, line, off - starts[line - 1] + 1)
+        return self.idx.pos(tok[2])
 
     def fail(self, tok: Token, message: str) -> PolicySyntaxError:
         if tok[0] == "X" and tok[1] in "\"'`":
@@ -169,6 +162,7 @@ class _Parser:
                 )
 
     def parse_bundle(self, kw: Token, namespace: str) -> Bundle:
+        kw_pos = self.pos(kw)
         btype = self.expect_name("a bundle type after 'bundle'")[1]
         name = self.expect_name("a bundle name")[1]
         args = self.parse_params()
@@ -212,7 +206,7 @@ class _Parser:
                     "expected a promise type, class guard, promiser string or '}' "
                     f"in bundle '{name}', found {describe(tok)}",
                 )
-        return Bundle(btype, name, args, tuple(promises), self.pos(kw), namespace, tuple(sections))
+        return Bundle(btype, name, args, tuple(promises), kw_pos, namespace, tuple(sections))
 
     def guard_text(self, tok: Token) -> str:
         expr = tok[1][:-2]
@@ -228,6 +222,7 @@ class _Parser:
         return expr.replace(" ", "").replace("\t", "") or "any"
 
     def parse_body(self, kw: Token, namespace: str) -> Body:
+        kw_pos = self.pos(kw)
         if kw[1] == "promise":
             self.expect_name("a bundle type after 'promise'")
             btype = "promise"
@@ -277,82 +272,70 @@ class _Parser:
                     tok,
                     f"expected an attribute, class guard or '}}' in body '{name}', found {describe(tok)}",
                 )
-        return Body(btype, name, args, tuple(constraints), self.pos(kw), namespace)
+        return Body(btype, name, args, tuple(constraints), kw_pos, namespace)
 
     # -- promises --------------------------------------------------------------
 
     def parse_promise(self, ptype: str, guard: str) -> Promise:
         toks = self.toks
+        idx = self.idx
         i = self.i
         ptok = toks[i]
         tok = toks[i + 1]
-        self.i = i + 1
+        i += 1
         promisee: Rval | None = None
         if tok[0] == "R":
-            self.i += 1
+            self.i = i + 1
             promisee = self.parse_rval("'->'")
-            tok = toks[self.i]
+            i = self.i
+            tok = toks[i]
         constraints: list[Constraint] = []
         kind = tok[0]
         if kind == "K" or kind == "L" or kind == "I":
-            path = self.path
-            starts = self.starts
             while True:
                 if kind == "K":
                     # Fast path: the whole `lval => "string" ,|;` is one token.
-                    off = tok[2]
-                    line = bisect_right(starts, off)
-                    lpos = make_pos(path, line, off - starts[line - 1] + 1)
-                    off = tok[4]
-                    line = bisect_right(starts, off)
                     text = tok[3]
                     value = text[1:-1]
                     if "\\" in value:
                         value = decode_string(text)
                     constraints.append(
-                        make_constraint(
-                            tok[1],
-                            make_scalar(
-                                value, make_pos(path, line, off - starts[line - 1] + 1), True
-                            ),
-                            lpos,
-                            "any",
-                        )
+                        constraint_at(tok[1], scalar_at(value, tok[4], idx, True), tok[2], idx, "any")
                     )
-                    self.i += 1
+                    i += 1
                     sep = tok[5]
                 else:
+                    self.i = i
                     constraints.append(self.parse_constraint("any"))
-                    tok = toks[self.i]
+                    i = self.i
+                    tok = toks[i]
                     if tok[0] != "P" or (tok[1] != "," and tok[1] != ";"):
                         raise self.fail(
                             tok, f"expected ';' or ',' after constraint, found {describe(tok)}"
                         )
-                    self.i += 1
+                    i += 1
                     sep = tok[1]
                 if sep == ";":
                     break
-                tok = toks[self.i]
+                tok = toks[i]
                 kind = tok[0]
                 if kind != "K" and kind != "L" and kind != "I":
                     raise self.fail(
                         tok, f"expected an attribute name after ',', found {describe(tok)}"
                     )
-        elif tok[0] == "P" and tok[1] == ";":
-            self.i += 1
+        elif kind == "P" and tok[1] == ";":
+            i += 1
         else:
             raise self.fail(
                 tok,
                 f"expected an attribute name or ';' after promiser {describe(ptok)}, found {describe(tok)}",
             )
-        return Promise(
-            ptype,
-            decode_string(ptok[1]),
-            self.pos(ptok),
-            tuple(constraints),
-            guard,
-            promisee,
-        )
+        self.i = i
+        text = ptok[1]
+        promiser = text[1:-1]
+        if "\\" in promiser:
+            promiser = decode_string(text)
+        return promise_at(ptype, promiser, ptok[2], idx, tuple(constraints), guard, promisee)
 
     def parse_constraint(self, guard: str) -> Constraint:
         toks = self.toks
@@ -360,11 +343,9 @@ class _Parser:
         if ltok[0] == "K":
             # Only bodies get here with a K token; its separator is checked by the caller.
             self.i += 1
-            return Constraint(
-                ltok[1],
-                Scalar(decode_string(ltok[3]), self.idx.pos(ltok[4])),
-                self.pos(ltok),
-                guard,
+            idx = self.idx
+            return constraint_at(
+                ltok[1], scalar_at(decode_string(ltok[3]), ltok[4], idx, True), ltok[2], idx, guard
             )
         if ltok[0] == "L":
             self.i += 1
@@ -378,7 +359,7 @@ class _Parser:
                 )
             self.i += 2
         rval = self.parse_rval(f"'{ltok[1]} =>'")
-        return make_constraint(ltok[1], rval, self.pos(ltok), guard)
+        return constraint_at(ltok[1], rval, ltok[2], self.idx, guard)
 
     def parse_rval(self, after: str) -> Rval:
         toks = self.toks
@@ -386,13 +367,13 @@ class _Parser:
         kind = tok[0]
         if kind == "S":
             self.i += 1
-            return make_scalar(decode_string(tok[1]), self.pos(tok), True)
+            return scalar_at(decode_string(tok[1]), tok[2], self.idx, True)
         if kind == "I" or kind == "V":
             self.i += 1
             nxt = toks[self.i]
             if nxt[0] == "P" and nxt[1] == "(":
                 return self.parse_call(tok)
-            return make_scalar(tok[1], self.pos(tok), False)
+            return scalar_at(tok[1], tok[2], self.idx, False)
         if kind == "P" and tok[1] == "{":
             self.i += 1
             return self.parse_list(tok)
@@ -409,17 +390,17 @@ class _Parser:
             kind = tok[0]
             if kind == "P" and tok[1] == "}":
                 self.i += 1
-                return RList(tuple(items), self.pos(open_tok))
+                return rlist_at(tuple(items), open_tok[2], self.idx)
             if kind == "S":
                 self.i += 1
-                items.append(make_scalar(decode_string(tok[1]), self.pos(tok), True))
+                items.append(scalar_at(decode_string(tok[1]), tok[2], self.idx, True))
             elif kind == "I" or kind == "V":
                 self.i += 1
                 nxt = toks[self.i]
                 if nxt[0] == "P" and nxt[1] == "(":
                     items.append(self.parse_call(tok))
                 else:
-                    items.append(make_scalar(tok[1], self.pos(tok), False))
+                    items.append(scalar_at(tok[1], tok[2], self.idx, False))
             elif kind == "P" and tok[1] == "{":
                 raise self.fail(tok, "expected a list item, found '{' (lists cannot be nested)")
             else:
@@ -440,20 +421,20 @@ class _Parser:
         tok = toks[self.i]
         if tok[0] == "P" and tok[1] == ")":
             self.i += 1
-            return FnCall(name_tok[1], (), self.pos(name_tok))
+            return fncall_at(name_tok[1], (), name_tok[2], self.idx)
         while True:
             tok = toks[self.i]
             kind = tok[0]
             if kind == "S":
                 self.i += 1
-                args.append(make_scalar(decode_string(tok[1]), self.pos(tok), True))
+                args.append(scalar_at(decode_string(tok[1]), tok[2], self.idx, True))
             elif kind == "I" or kind == "V":
                 self.i += 1
                 nxt = toks[self.i]
                 if nxt[0] == "P" and nxt[1] == "(":
                     args.append(self.parse_call(tok))
                 else:
-                    args.append(make_scalar(tok[1], self.pos(tok), False))
+                    args.append(scalar_at(tok[1], tok[2], self.idx, False))
             else:
                 raise self.fail(
                     tok,
@@ -465,7 +446,7 @@ class _Parser:
                 if tok[1] == ",":
                     continue
                 if tok[1] == ")":
-                    return FnCall(name_tok[1], tuple(args), self.pos(name_tok))
+                    return fncall_at(name_tok[1], tuple(args), name_tok[2], self.idx)
             self.i -= 1
             raise self.fail(
                 tok, f"expected ',' or ')' in call to '{name_tok[1]}', found {describe(tok)}"

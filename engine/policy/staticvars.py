@@ -13,22 +13,33 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from functools import cache
 
 from engine.policy.ast import Bundle, FnCall, PolicyFile, Promise, RList, Rval, Scalar
 
 Value = str | list[str]
 
-_REF = re.compile(r"\$\(([^()${}]+)\)|\$\{([^()${}]+)\}")
-_WHOLE_REF = re.compile(r"^[$@](?:\(([^()${}]+)\)|\{([^()${}]+)\})$")
-_ARRAY = re.compile(r"^(\w+)\[([^\[\]]*)\]$")
+
+# The patterns are compiled on first use: a policy without common bundles never needs them.
+@cache
+def _ref() -> re.Pattern[str]:
+    return re.compile(r"\$\(([^()${}]+)\)|\$\{([^()${}]+)\}")
+
+
+@cache
+def _whole_ref() -> re.Pattern[str]:
+    return re.compile(r"^[$@](?:\(([^()${}]+)\)|\{([^()${}]+)\})$")
+
+
+@cache
+def _array() -> re.Pattern[str]:
+    return re.compile(r"^(\w+)\[([^\[\]]*)\]$")
 
 
 class Unknown(Exception):
     """A value that cannot be known without evaluating the policy."""
 
 
-@dataclass(slots=True)
 class StaticVars:
     """``sys.*`` values plus the literal variables and classes of common bundles.
 
@@ -38,17 +49,25 @@ class StaticVars:
     considered.
     """
 
-    sys: dict[str, str]
-    evaluate: Callable[[str, Callable[[str], bool]], bool]
-    # The hard classes, asked for only when a guard needs them.
-    hard_classes: Callable[[], set[str]]
-    classes: set[str] = field(default_factory=lambda: {"any"})
-    # (namespace, bundle, variable) -> value; arrays as variable "name[key]".
-    table: dict[tuple[str, str, str], Value] = field(default_factory=dict)
-    # (namespace, bundle, array name) -> keys in definition order
-    arrays: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
-    _seen: set[int] = field(default_factory=set)
-    _hard: set[str] | None = None
+    __slots__ = ("sys", "evaluate", "hard_classes", "classes", "table", "arrays", "_seen", "_hard")
+
+    def __init__(
+        self,
+        sys: dict[str, str],
+        evaluate: Callable[[str, Callable[[str], bool]], bool],
+        hard_classes: Callable[[], set[str]],
+    ) -> None:
+        self.sys = sys
+        self.evaluate = evaluate
+        # The hard classes, asked for only when a guard needs them.
+        self.hard_classes = hard_classes
+        self.classes: set[str] = {"any"}
+        # (namespace, bundle, variable) -> value; arrays as variable "name[key]".
+        self.table: dict[tuple[str, str, str], Value] = {}
+        # (namespace, bundle, array name) -> keys in definition order
+        self.arrays: dict[tuple[str, str, str], list[str]] = {}
+        self._seen: set[int] = set()
+        self._hard: set[str] | None = None
 
     def add_file(self, pf: PolicyFile) -> None:
         """Record the literal ``vars`` of every common bundle in ``pf`` (once per file)."""
@@ -120,7 +139,7 @@ class StaticVars:
         return "$" not in p.guard and self.defined(p.guard)
 
     def _store(self, b: Bundle, promiser: str, value: Value) -> None:
-        m = _ARRAY.match(promiser)
+        m = _array().match(promiser)
         if m is not None:
             key = (b.namespace, b.name, m.group(1))
             keys = self.arrays.setdefault(key, [])
@@ -160,7 +179,7 @@ class StaticVars:
                 raise Unknown(m.group(0))
             return v
 
-        out = _REF.sub(sub, s)
+        out = _ref().sub(sub, s)
         if "$(" in out or "${" in out:
             raise Unknown(s)
         return out
@@ -168,7 +187,7 @@ class StaticVars:
     def rval(self, rval: Rval, namespace: str, bundle: str | None, this: dict[str, str]) -> Value:
         """The static value of an rval: a string, or a list with ``@(x)`` spliced in."""
         if isinstance(rval, Scalar):
-            whole = _WHOLE_REF.match(rval.value)
+            whole = _whole_ref().match(rval.value)
             if whole is not None:
                 return self.lookup(whole.group(1) or whole.group(2), namespace, bundle, this)
             if rval.value.startswith("@"):

@@ -19,12 +19,17 @@ is valid policy that vigil reports as ``unsupported`` and skips.
 
 from __future__ import annotations
 
-import json
 import sys
-from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+
+from engine.policy.ast import _Node
+
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from typing import Any
+
+_set = object.__setattr__
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "cfengine_syntax.json"
 
@@ -58,13 +63,19 @@ CONTROL_BODY_TYPES = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Attribute:
+class Attribute(_Node):
     """One attribute (lval) as cf-promises describes it."""
 
+    __slots__ = ("name", "type", "range")
+    __match_args__ = ("name", "type", "range")
     name: str
     type: str
-    range: str = ""
+    range: str
+
+    def __init__(self, name: str, type: str, range: str = "") -> None:
+        _set(self, "name", name)
+        _set(self, "type", type)
+        _set(self, "range", range)
 
     @property
     def body_type(self) -> str | None:
@@ -74,43 +85,65 @@ class Attribute:
         return self.name
 
 
-@dataclass(frozen=True, slots=True)
-class Function:
+class Function(_Node):
     """A built-in function's signature."""
 
+    __slots__ = ("name", "return_type", "parameters", "variadic", "category")
+    __match_args__ = ("name", "return_type", "parameters", "variadic", "category")
     name: str
     return_type: str
     parameters: tuple[str, ...]
     variadic: bool
     category: str
 
+    def __init__(
+        self, name: str, return_type: str, parameters: tuple[str, ...], variadic: bool, category: str
+    ) -> None:
+        _set(self, "name", name)
+        _set(self, "return_type", return_type)
+        _set(self, "parameters", parameters)
+        _set(self, "variadic", variadic)
+        _set(self, "category", category)
 
-@dataclass(frozen=True, slots=True)
+
+def _attrs(d: dict[str, list[str]]) -> dict[str, Attribute]:
+    return {k: Attribute(k, v[0], v[1] if len(v) > 1 else "") for k, v in d.items()}
+
+
 class Syntax:
-    bundle_types: dict[str, frozenset[str]]
-    promise_types: dict[str, dict[str, Attribute]]
-    body_types: dict[str, dict[str, Attribute]]
-    functions: dict[str, Function]
+    """The language table. Each part is built from the data file's form on first use,
+    so checking a policy without bodies or function calls never builds those."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self._raw = raw
+
+    @cached_property
+    def bundle_types(self) -> dict[str, frozenset[str]]:
+        return {k: frozenset(v) for k, v in self._raw["bundleTypes"].items()}
+
+    @cached_property
+    def promise_types(self) -> dict[str, dict[str, Attribute]]:
+        return {k: _attrs(v) for k, v in self._raw["promiseTypes"].items()}
+
+    @cached_property
+    def body_types(self) -> dict[str, dict[str, Attribute]]:
+        return {k: _attrs(v) for k, v in self._raw["bodyTypes"].items()}
+
+    @cached_property
+    def functions(self) -> dict[str, Function]:
+        return {
+            k: Function(k, v["returnType"], tuple(v["parameters"]), v["variadic"], v["category"])
+            for k, v in self._raw["functions"].items()
+        }
 
 
 @cache
 def table() -> Syntax:
-    """The language table (loaded from the data file on first call)."""
+    """The language table (the data file is read on first call)."""
+    import json
+
     with open(DATA_FILE, encoding="utf-8") as fh:
-        raw = json.load(fh)
-
-    def attrs(d: dict[str, list[str]]) -> dict[str, Attribute]:
-        return {k: Attribute(k, v[0], v[1] if len(v) > 1 else "") for k, v in d.items()}
-
-    return Syntax(
-        bundle_types={k: frozenset(v) for k, v in raw["bundleTypes"].items()},
-        promise_types={k: attrs(v) for k, v in raw["promiseTypes"].items()},
-        body_types={k: attrs(v) for k, v in raw["bodyTypes"].items()},
-        functions={
-            k: Function(k, v["returnType"], tuple(v["parameters"]), v["variadic"], v["category"])
-            for k, v in raw["functions"].items()
-        },
-    )
+        return Syntax(json.load(fh))
 
 
 def bundle_promise_types(bundle_type: str) -> frozenset[str] | None:
@@ -171,6 +204,7 @@ def slim(description: dict[str, Any]) -> dict[str, Any]:
 
 def generate(out: Path, cf_promises: str = "cf-promises") -> None:
     """Regenerate the data file from an installed cf-promises."""
+    import json
     import subprocess
 
     raw = subprocess.run(

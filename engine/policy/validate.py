@@ -25,6 +25,7 @@ References that contain ``$(...)``/``@(...)`` are decided at run time and are sk
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from engine.policy import syntax
 from engine.policy.ast import (
@@ -41,8 +42,6 @@ from engine.policy.ast import (
 )
 from engine.policy.diagnostics import Diagnostic, error, unsupported, warning
 
-_INT = re.compile(r"^[+-]?(?:\d+[kKmMgG%]?|inf)$")
-_REAL = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[kKmMgG%]?$")
 _LIST_TYPES = frozenset({"slist", "ilist", "rlist", "clist", "olist"})
 _SCALAR_TYPES = frozenset({"string", "int", "real", "option", "context"})
 # Body types a bundle-valued attribute needs; None: any bundle type.
@@ -53,6 +52,16 @@ _BUNDLE_REF_TYPES = {
     "home_bundle": None,
     "service_bundle": None,
 }
+
+
+@cache
+def _int() -> re.Pattern[str]:
+    return re.compile(r"^[+-]?(?:\d+[kKmMgG%]?|inf)$")
+
+
+@cache
+def _real() -> re.Pattern[str]:
+    return re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[kKmMgG%]?$")
 
 
 def validate(policy: Policy, bundlesequence: list[str] | None = None) -> list[Diagnostic]:
@@ -155,13 +164,23 @@ class _Validator:
                 bad_sections.add(ptype)
                 severity, text = msg
                 self.out.append(Diagnostic(pos, severity, text))  # type: ignore[arg-type]
+        promise_types = self.table.promise_types
+        custom = self.custom_types
+        clean = self.clean_literals
         for p in bundle.promises:
-            if p.promise_type in bad_sections or p.promise_type in self.custom_types:
+            ptype = p.promise_type
+            if ptype in bad_sections or ptype in custom:
                 continue
-            attrs = self.table.promise_types.get(p.promise_type)
+            attrs = promise_types.get(ptype)
             if attrs is None:
                 continue
-            self.check_promise(bundle, p, attrs)
+            # Most promises of big policies have only constraints found clean before
+            # (see check_promise); those are not checked again.
+            for c in p.constraints:
+                rv = c.rval
+                if type(rv) is not Scalar or not rv.quoted or (ptype, c.lval, rv.value) not in clean:
+                    self.check_promise(bundle, p, attrs)
+                    break
 
     def _section_problem(
         self, bundle: Bundle, ptype: str, allowed: frozenset[str]
@@ -238,9 +257,9 @@ class _Validator:
 
     def check_literal(self, lval: str, attr: syntax.Attribute, rv: Scalar) -> None:
         value = rv.value
-        if attr.type == "int" and not _INT.match(value.strip()):
+        if attr.type == "int" and not _int().match(value.strip()):
             self.out.append(error(rv.pos, f"'{lval}' needs an integer, found '{value}'"))
-        elif attr.type == "real" and not _REAL.match(value.strip()):
+        elif attr.type == "real" and not _real().match(value.strip()):
             self.out.append(error(rv.pos, f"'{lval}' needs a real number, found '{value}'"))
         elif attr.type == "option" and attr.range and "," in attr.range:
             choices = attr.range.split(",")
