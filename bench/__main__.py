@@ -1,6 +1,6 @@
 """`python -m bench [--quick] [SECTION...]` — every benchmark, one table each, results.json.
 
-Sections: parse, agent, daemons, serverd, console. Each module's ``main(quick)``
+Sections: parse, agent, daemons, serverd, console (and soak, only when named). Each module's ``main(quick)``
 prints its table and returns a dict. Every section runs in its own child
 interpreter, so one that crashes, hangs (it gets a time budget) or bloats cannot
 spoil the next one's figures; a missing module is reported, not fatal. The
@@ -30,6 +30,7 @@ from types import FrameType
 from bench._targets import summary_rows, targets
 
 SECTIONS = ("parse", "agent", "daemons", "serverd", "console")
+OPTIONAL = ("soak",)  # run only when named: the memory soak takes 17 minutes
 BUDGET_S = {True: 150.0, False: 3600.0}  # per section: --quick, full
 
 
@@ -135,15 +136,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", help="where to write the results (default: bench/results.json, "
                     "or bench/results-quick.json with --quick, so a smoke run never replaces a full one)")
     ap.add_argument("--budget", type=float, help="seconds allowed per section")
-    ap.add_argument("--child", choices=SECTIONS, help=argparse.SUPPRESS)
-    ap.add_argument("sections", nargs="*", metavar="SECTION", help=f"any of: {', '.join(SECTIONS)}")
+    ap.add_argument("--child", choices=SECTIONS + OPTIONAL, help=argparse.SUPPRESS)
+    ap.add_argument("sections", nargs="*", metavar="SECTION",
+                    help=f"any of: {', '.join(SECTIONS + OPTIONAL)} (default: all but {', '.join(OPTIONAL)})")
     args = ap.parse_args(argv)
     if args.child:
         return run_child(args.child, args.quick, Path(args.out))
     out = Path(args.out or Path(__file__).with_name("results-quick.json" if args.quick else "results.json"))
-    unknown = [s for s in args.sections if s not in SECTIONS]
+    unknown = [s for s in args.sections if s not in SECTIONS + OPTIONAL]
     if unknown:
-        ap.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+        ap.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS + OPTIONAL)}")
     chosen = args.sections or list(SECTIONS)
     budget = args.budget or BUDGET_S[args.quick]
     results: dict[str, object] = {"machine": machine(), "quick": args.quick}
