@@ -7,12 +7,16 @@ Subcommand modules are imported only when that subcommand runs, so
 
 from __future__ import annotations
 
-import argparse
 import importlib
+import os
 import sys
-from collections.abc import Sequence
 
 from engine import __version__
+
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
 
 # name -> (module, one-line help). Order is the order ``--help`` lists them in.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -41,7 +45,39 @@ for a command's options.
 """
 
 
+def terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns``, without importing shutil (and the
+    compression modules it pulls in) on every start."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        size = os.get_terminal_size(sys.__stdout__.fileno())  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+    return size.columns or 80
+
+
+def help_formatter() -> type[argparse.HelpFormatter]:
+    """argparse's formatter; its width, when not given, as argparse would find it.
+    argparse builds one for every ``add_argument``, so this is paid at each start."""
+    import argparse
+
+    class HelpFormatter(argparse.HelpFormatter):
+        def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                     width: int | None = None) -> None:
+            super().__init__(prog, indent_increment, max_help_position,
+                             terminal_columns() - 2 if width is None else width)
+
+    return HelpFormatter
+
+
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="vigil",
         description="A CFEngine 3 compatible configuration agent, its daemons and console.",
@@ -67,9 +103,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     name, rest = argv[0], argv[1:]
     module_name, help_text = SUBCOMMANDS[name]
     module = importlib.import_module(module_name)
-    sub = argparse.ArgumentParser(prog=f"vigil {name}", description=help_text)
-    module.add_arguments(sub, name) if _takes_name(module) else module.add_arguments(sub)
-    args = sub.parse_args(rest)
+    # A module may read the plain forms of its options itself (argparse and the gettext
+    # and locale modules it loads cost a run several milliseconds); None: not plain.
+    fast = getattr(module, "parse_plain", None)
+    values = fast(rest) if fast is not None else None
+    if values is not None:
+        from types import SimpleNamespace
+
+        args = SimpleNamespace(**values)
+    else:
+        import argparse
+
+        sub = argparse.ArgumentParser(prog=f"vigil {name}", description=help_text,
+                                      formatter_class=help_formatter())
+        module.add_arguments(sub, name) if _takes_name(module) else module.add_arguments(sub)
+        args = sub.parse_args(rest)
     args.command = name
     try:
         return int(module.run(args) or 0)

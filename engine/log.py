@@ -11,7 +11,10 @@ import sys
 import time
 from collections.abc import Callable
 from enum import IntEnum
-from typing import TextIO
+
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from typing import TextIO
 
 
 class Level(IntEnum):
@@ -31,6 +34,10 @@ _NAMES = {
     Level.VERBOSE: "verbose",
     Level.DEBUG: "debug",
 }
+
+
+_INFO = Level.INFO
+_VERBOSE = Level.VERBOSE
 
 
 def format_line(level: Level, msg: str) -> str:
@@ -80,10 +87,12 @@ class LineLogger:
         self.log(Level.NOTICE, msg)
 
     def info(self, msg: str) -> None:
-        self.log(Level.INFO, msg)
+        if self.threshold >= _INFO:  # self.log(), without a call for lines not shown
+            self._emit(format_line(_INFO, msg))
 
     def verbose(self, msg: str) -> None:
-        self.log(Level.VERBOSE, msg)
+        if self.threshold >= _VERBOSE:
+            self._emit(format_line(_VERBOSE, msg))
 
     def debug(self, msg: str) -> None:
         self.log(Level.DEBUG, msg)

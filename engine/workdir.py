@@ -9,8 +9,9 @@ read the other's workdir.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+
+from engine.state._slotted import Frozen, set_field
 
 DAEMONS = ("execd", "serverd", "monitord")
 
@@ -25,12 +26,17 @@ def default_workdir() -> Path:
     return Path(xdg) / "vigil"
 
 
-@dataclass(frozen=True, slots=True)
-class Workdir:
+class Workdir(Frozen):
     """Paths inside one workdir. ``cfengine`` marks a real CFEngine workdir."""
 
+    __slots__ = ("root", "cfengine")
+    __match_args__ = ("root", "cfengine")
     root: Path
-    cfengine: bool = False
+    cfengine: bool
+
+    def __init__(self, root: Path, cfengine: bool = False) -> None:
+        set_field(self, "root", root)
+        set_field(self, "cfengine", cfengine)
 
     @classmethod
     def resolve(cls, explicit: str | os.PathLike[str] | None = None) -> Workdir:

@@ -14,24 +14,32 @@ from __future__ import annotations
 import itertools
 import os
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
 
 from engine.eval import expand as ex
 from engine.eval.context import EvalContext
-from engine.eval.resolve import FunctionFailed, Resolver, Unresolved
-from engine.eval.values import Data
-from engine.log import LineLogger
-from engine.policy.ast import Bundle, FnCall, Policy, Promise, RList, Rval, Scalar
-from engine.promises.base import (
-    BundleCall,
-    Outcome,
-    PromiseResult,
-    ResolvedPromise,
-    SkipReason,
+from engine.eval.outcomes import apply_result
+from engine.eval.resolve import (
+    BUNDLE_LVALS,
+    PLAIN_LVALS,
+    UNSEEN,
+    FunctionFailed,
+    Resolver,
+    Unresolved,
 )
-from engine.workdir import Workdir
+from engine.eval.values import Data
+from engine.policy.ast import FnCall, RList, Scalar
+from engine.promises.base import Outcome, SkipReason
+from engine.state._slotted import Record
+
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
+
+    from engine.log import LineLogger
+    from engine.policy.ast import Bundle, Policy, Promise, Rval
+    from engine.promises.base import BundleCall, PromiseResult, ResolvedPromise
+    from engine.workdir import Workdir
 
 PASSES = 3
 AGENT_ORDER = (
@@ -43,33 +51,54 @@ COMMON_ORDER = ("meta", "vars", "defaults", "classes", "reports")
 EDIT_ORDER = ("meta", "vars", "defaults", "classes", "delete_lines", "field_edits",
               "insert_lines", "replace_patterns", "reports")
 UNLOCKED_TYPES = frozenset({"meta", "vars", "classes", "defaults"})
+# evaluated again on every pass (every other type runs once per binding)
+RECURRING_TYPES = frozenset({"vars", "classes", "meta", "defaults"})
+# enum member -> its text, without the enum's ``value`` property on every promise
+OUTCOME_TEXT: dict[Outcome, str] = {o: o.value for o in Outcome}
+SKIP_TEXT: dict[SkipReason, str] = {r: r.value for r in SkipReason}
+_SKIP_COUNT: dict[SkipReason, str] = {r: f"skipped_{r.value}" for r in SkipReason}
 DEFAULT_IFELAPSED = 1
 DEFAULT_EXPIREAFTER = 120
 
 
-@dataclass(slots=True)
-class AgentOptions:
-    policy_file: str
-    workdir: Workdir
-    no_lock: bool = False
-    dry_run: bool = False
-    defines: list[str] = field(default_factory=list)
-    negates: list[str] = field(default_factory=list)
-    bundlesequence: list[str] | None = None
-    started_by: str = "manual"
-    output_file: str | None = None
-    flags: list[str] = field(default_factory=list)
-    show_classes: str | None = None
-    show_vars: str | None = None
+class AgentOptions(Record):
+    """How ``vigil agent`` was asked to run (its command line, mostly)."""
+
+    __slots__ = ("policy_file", "workdir", "no_lock", "dry_run", "defines", "negates",
+                 "bundlesequence", "started_by", "output_file", "flags", "show_classes",
+                 "show_vars")
+    __match_args__ = __slots__
+
+    def __init__(self, policy_file: str, workdir: Workdir, no_lock: bool = False,
+                 dry_run: bool = False, defines: list[str] | None = None,
+                 negates: list[str] | None = None, bundlesequence: list[str] | None = None,
+                 started_by: str = "manual", output_file: str | None = None,
+                 flags: list[str] | None = None, show_classes: str | None = None,
+                 show_vars: str | None = None) -> None:
+        self.policy_file = policy_file
+        self.workdir = workdir
+        self.no_lock = no_lock
+        self.dry_run = dry_run
+        self.defines: list[str] = [] if defines is None else defines
+        self.negates: list[str] = [] if negates is None else negates
+        self.bundlesequence = bundlesequence
+        self.started_by = started_by
+        self.output_file = output_file
+        self.flags: list[str] = [] if flags is None else flags
+        self.show_classes = show_classes
+        self.show_vars = show_vars
 
 
-@dataclass(slots=True)
-class Tally:
+class Tally(Record):
     """Outcomes of the promises run inside one bundle (for methods' outcome)."""
 
-    kept: int = 0
-    repaired: int = 0
-    notkept: int = 0
+    __slots__ = ("kept", "repaired", "notkept")
+    __match_args__ = __slots__
+
+    def __init__(self, kept: int = 0, repaired: int = 0, notkept: int = 0) -> None:
+        self.kept = kept
+        self.repaired = repaired
+        self.notkept = notkept
 
     def outcome(self) -> Outcome:
         if self.notkept:
@@ -77,6 +106,54 @@ class Tally:
         if self.repaired:
             return Outcome.REPAIRED
         return Outcome.KEPT
+
+
+_CONDITION_LVALS = ("if", "ifvarclass")
+_NOT_ATTRS = frozenset({"if", "ifvarclass", "unless"})
+
+
+class PromisePlan:
+    """What evaluating one promise needs from its (immutable) AST node, worked out
+    once per run: the strings it expands, its conditions, the constraints that
+    become attributes, and whether it is static (see :meth:`Agent.is_static`)."""
+
+    __slots__ = ("strings", "conds", "unless", "depends_on", "handle", "attrs", "lvals",
+                 "has_call", "static", "recurring")
+
+    def __init__(self, p: Promise) -> None:
+        strings = [p.promiser]
+        first: dict[str, Rval] = {}  # each lval's first rval, as Promise.get finds it
+        attrs = []
+        lvals = []
+        has_call = False
+        for c in p.constraints:
+            rval = c.rval
+            lval = c.lval
+            if isinstance(rval, Scalar):
+                strings.append(rval.value)
+            else:
+                _collect(rval, strings)
+                has_call = has_call or _has_call(rval)
+            if lval not in first:
+                first[lval] = rval
+            if lval not in _NOT_ATTRS:
+                attrs.append(c)
+            lvals.append(lval)
+        self.strings = strings
+        conds = []
+        for lv in _CONDITION_LVALS:
+            if lv in first:
+                conds.append((lv, first[lv]))
+        self.conds = tuple(conds)
+        self.unless = first.get("unless")
+        self.depends_on = first.get("depends_on")
+        handle = first.get("handle")
+        self.handle = handle.value if isinstance(handle, Scalar) else None
+        self.attrs = tuple(attrs)
+        self.lvals = tuple(lvals)
+        self.has_call = has_call
+        self.static: bool | None = None  # computed on first use, it needs lookups
+        self.recurring = p.promise_type in RECURRING_TYPES
 
 
 class Agent:
@@ -109,10 +186,11 @@ class Agent:
         self.done: set[tuple] = set()
         self.verified: set[tuple] = set()
         self.ran: set[int] = set()
-        self._static: dict[int, bool] = {}
+        self._plans: dict[int, PromisePlan] = {}
         self.handles: dict[str, Outcome] = {}
         self.tallies: list[Tally] = []
-        self.records: list[dict[str, Any]] = []
+        # one row per promise outcome, in engine.state.runfile.RECORD_FIELDS order
+        self.records: list[list[Any]] = []
         self.counts = {"kept": 0, "repaired": 0, "notkept": 0, "skipped": 0}
         self.ifelapsed = DEFAULT_IFELAPSED
         self.expireafter = DEFAULT_EXPIREAFTER
@@ -170,7 +248,10 @@ class Agent:
     def warn_only(self, promise: ResolvedPromise) -> bool:
         if self.dry_run:
             return True
-        return str(promise.body("action").get("action_policy", "fix")) in ("warn", "nop")
+        action = promise.attrs.get("action")  # promise.body("action")
+        if not isinstance(action, dict):
+            return False
+        return str(action.get("action_policy", "fix")) in ("warn", "nop")
 
     def datastate(self) -> dict[str, Any]:
         classes = {c: True for c in self.ctx.all_classes()}
@@ -189,15 +270,21 @@ class Agent:
         return edit_bundle_promises(self, bundle_ref, filename, bundle_type)
 
     # ===== promise evaluation ===============================================
+    def plan(self, p: Promise) -> PromisePlan:
+        plan = self._plans.get(id(p))
+        if plan is None:
+            plan = self._plans[id(p)] = PromisePlan(p)
+        return plan
+
     def promise_strings(self, p: Promise) -> list[str]:
-        out = [p.promiser]
-        for c in p.constraints:
-            _collect(c.rval, out)
-        return out
+        return list(self.plan(p).strings)
 
     def bindings(self, p: Promise) -> list[dict[str, Any]]:
         """The iteration bindings of ``p``: one dict per element of the cross product."""
-        strings = self.promise_strings(p)
+        plan = self.plan(p)
+        if plan.static:
+            return [{}]  # its references are scalars of sys, const and this: no lists
+        strings = plan.strings
         names = ex.iterables(strings, self.lookup)
         if not names:
             return [{}]
@@ -224,13 +311,18 @@ class Agent:
     def is_static(self, p: Promise) -> bool:
         """True when nothing in ``p`` can expand differently on a later pass:
         it calls no function and refers only to ``sys``, ``const`` and ``this``."""
-        cached = self._static.get(id(p))
-        if cached is None:
-            cached = not any(isinstance(c.rval, FnCall) or _has_call(c.rval) for c in p.constraints)
-            if cached:
-                cached = all(ex.static_refs(s, self.lookup) for s in self.promise_strings(p))
-            self._static[id(p)] = cached
-        return cached
+        plan = self.plan(p)
+        static = plan.static
+        if static is None:
+            static = not plan.has_call
+            if static:
+                lookup = self.lookup
+                for s in plan.strings:
+                    if ("$" in s or "@" in s) and not ex.static_refs(s, lookup):
+                        static = False
+                        break
+            plan.static = static
+        return static
 
     def set_this(self, p: Promise, promiser: str | None = None) -> None:
         """Point ``this.*`` at promise ``p``; its values are computed on demand."""
@@ -272,15 +364,14 @@ class Agent:
     def condition(self, p: Promise) -> tuple[bool, SkipReason | None, str]:
         """``if``/``ifvarclass``/``unless`` for the current binding; the detail
         names the constraint as written (``if => start_alpha``)."""
-        for lval in ("if", "ifvarclass"):
-            rval = p.get(lval)
-            if rval is not None:
-                holds = self._class_rval(rval)
-                if holds is None:
-                    return False, SkipReason.UNRESOLVED, f"{lval} => {_show(rval)}"
-                if not holds:
-                    return False, SkipReason.IF_FALSE, f"{lval} => {_show(rval)}"
-        rval = p.get("unless")
+        plan = self.plan(p)
+        for lval, rval in plan.conds:
+            holds = self._class_rval(rval)
+            if holds is None:
+                return False, SkipReason.UNRESOLVED, f"{lval} => {_show(rval)}"
+            if not holds:
+                return False, SkipReason.IF_FALSE, f"{lval} => {_show(rval)}"
+        rval = plan.unless
         if rval is not None:
             holds = self._class_rval(rval)
             if holds is None:
@@ -307,47 +398,52 @@ class Agent:
         except (Unresolved, FunctionFailed):
             return None
 
-    def resolve_attrs(self, p: Promise) -> tuple[dict[str, Any], bool]:
+    def resolve_attrs(self, p: Promise, plan: PromisePlan | None = None
+                      ) -> tuple[dict[str, Any], bool]:
         attrs: dict[str, Any] = {}
         self._unresolved = False
-        for c in p.constraints:
-            if c.lval in ("if", "ifvarclass", "unless"):
-                continue
-            attrs[c.lval] = self.resolver.value(c.rval, self.lookup, c.lval)
+        resolver = self.resolver
+        known_bodies = resolver.known_bodies
+        frames = self.ctx.frames
+        namespace = frames[-1].namespace if frames else "default"
+        for c in (plan or self.plan(p)).attrs:
+            rval = c.rval
+            lval = c.lval
+            # what Resolver.value gives a literal that names no body, without a call
+            if isinstance(rval, Scalar):
+                s = rval.value
+                if "$" not in s and s[:1] != "@" and lval not in BUNDLE_LVALS and (
+                        lval in PLAIN_LVALS
+                        or known_bodies.get((lval, s, namespace), UNSEEN) is None):
+                    attrs[lval] = s
+                    continue
+            attrs[lval] = resolver.value(rval, self.lookup, lval)
         return attrs, not self._unresolved
 
     def record(self, p: Promise, promiser: str, outcome: str, reason: SkipReason | None = None,
                detail: str = "", lock_id: str | None = None, ifelapsed: int | None = None,
                expireafter: int | None = None) -> None:
-        frame = self.ctx.frame
-        self.records.append({
-            "bundle": frame.bundle if frame else "",
-            "promise_type": p.promise_type,
-            "promiser": promiser,
-            "file": p.pos.file,
-            "line": p.pos.line,
-            "col": p.pos.col,
-            "outcome": outcome,
-            "skip_reason": reason.value if reason else None,
-            "detail": detail,
-            "lock_id": lock_id,
-            "ifelapsed": ifelapsed,
-            "expireafter": expireafter,
-            "handle": self.this_value("handle"),
-        })
+        frames = self.ctx.frames
+        frame = frames[-1] if frames else None
+        this = self.this_promise
+        pos = p.promiser_pos
+        self.records.append([
+            frame.bundle if frame else "", p.promise_type, promiser, pos.file, pos.line,
+            pos.col, outcome, SKIP_TEXT[reason] if reason else None, detail, lock_id, ifelapsed,
+            expireafter, self.plan(this).handle if this is not None else None,
+        ])
+        counts = self.counts
         if outcome == "skipped":
-            self.counts["skipped"] += 1
+            counts["skipped"] += 1
             if reason is not None:
-                key = f"skipped_{reason.value}"
-                self.counts[key] = self.counts.get(key, 0) + 1
-        elif outcome in self.counts:
-            self.counts[outcome] += 1
+                key = _SKIP_COUNT[reason]
+                counts[key] = counts.get(key, 0) + 1
+        elif outcome in counts:
+            counts[outcome] += 1
         else:
-            self.counts["notkept"] += 1
+            counts["notkept"] += 1
 
     def apply_outcome(self, p: Promise, rp: ResolvedPromise, result: PromiseResult) -> None:
-        from engine.eval.outcomes import apply_result
-
         apply_result(self, p, rp, result)
 
 

@@ -2,32 +2,31 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from engine.eval import expand as ex
-from engine.eval.context import Frame
-from engine.eval.resolve import FunctionFailed, Unresolved
-from engine.policy.ast import Bundle, FnCall, Promise, Scalar
-from engine.promises.base import (
-    BundleCall,
-    Outcome,
-    PromiseResult,
-    ResolvedPromise,
-    SkipReason,
-)
-
-if TYPE_CHECKING:
-    from engine.eval.agent import Agent
-
 from engine.eval.agent import (
     AGENT_ORDER,
     COMMON_ORDER,
     EDIT_ORDER,
+    OUTCOME_TEXT,
     PASSES,
     UNLOCKED_TYPES,
     Tally,
     bundle_display_name,
 )
+from engine.eval.context import Frame
+from engine.eval.outcomes import apply_result
+from engine.eval.resolve import FunctionFailed, Unresolved
+from engine.policy.ast import FnCall, Scalar
+from engine.promises.base import BundleCall, Outcome, PromiseResult, ResolvedPromise, SkipReason
+from engine.promises.reports import actuate_report
+
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+    from engine.eval.agent import Agent, PromisePlan
+    from engine.policy.ast import Bundle, Promise
 
 _ACTUATORS: dict[str, Any] = {}
 
@@ -79,11 +78,20 @@ def run_bundle(agent: Agent, bundle: Bundle, args: tuple[Any, ...] = (),
             order = tuple(t for t in order if t in only)
         grouped = by_type(bundle)
         agent.log.verbose(f"B: BEGIN bundle {display}")
+        plans = agent._plans
+        done = agent.done
+        frame_id = id(frame)  # the top frame whenever a promise of this bundle starts
         for pass_no in range(1, passes + 1):
             agent.pass_no = pass_no
             last = pass_no == passes
             for ptype in order:
                 for p in grouped.get(ptype, ()):
+                    plan = plans.get(id(p))
+                    if plan is not None and plan.static and (id(p), (), frame_id) in done:
+                        # what evaluate_promise does for a promise verified in an earlier pass
+                        agent.this_promise = p
+                        agent.this_promiser = None
+                        continue
                     evaluate_promise(agent, p, last)
                 if ptype == "classes":
                     # cf-agent resolves variables again once classes are known,
@@ -104,64 +112,74 @@ def run_bundle(agent: Agent, bundle: Bundle, args: tuple[Any, ...] = (),
 
 
 def evaluate_promise(agent: Agent, p: Promise, last: bool) -> None:
-    ptype = p.promise_type
-    agent.set_this(p)
-    recurring = ptype in ("vars", "classes", "meta", "defaults")
-    if not recurring and agent.is_static(p) and (id(p), (), id(agent.ctx.frame)) in agent.done:
-        return  # already verified in an earlier pass
-    if not agent.guard_holds(p):
+    agent.this_promise = p  # agent.set_this(p)
+    agent.this_promiser = None
+    plan = agent.plan(p)
+    recurring = plan.recurring
+    static = False
+    frames = agent.ctx.frames
+    frame_id = id(frames[-1] if frames else None)
+    if not recurring:
+        static = plan.static
+        if static is None:
+            static = agent.is_static(p)
+        if static and (id(p), (), frame_id) in agent.done:
+            return  # already verified in an earlier pass
+    if p.guard != "any" and not agent.guard_holds(p):
         if last and not recurring and id(p) not in agent.ran:
             agent.record(p, p.promiser, "skipped", SkipReason.GUARD_FALSE,
                          p.guard)
         return
-    for binding in agent.bindings(p):
-        key = (id(p), tuple(sorted(binding.items())), id(agent.ctx.frame))
+    # a static promise's references are scalars of sys, const and this: no lists
+    for binding in ({},) if static else agent.bindings(p):
+        key = (id(p), tuple(sorted(binding.items())) if binding else (), frame_id)
         if not recurring and key in agent.done:
             continue
         agent.overlay = binding
         try:
-            _evaluate_binding(agent, p, binding, key, last, recurring)
+            _evaluate_binding(agent, p, plan, key, last)
         finally:
             agent.overlay = {}
 
 
-def _evaluate_binding(agent: Agent, p: Promise, binding: dict[str, Any], key: tuple,
-                      last: bool, recurring: bool) -> None:
+def _evaluate_binding(agent: Agent, p: Promise, plan: PromisePlan, key: tuple,
+                      last: bool) -> None:
+    recurring = plan.recurring
     agent._unresolved = False
     promiser, ok = ex.expand(p.promiser, agent.lookup)
-    agent.set_this(p, promiser)
-    holds, reason, detail = agent.condition(p)
-    if not holds:
-        if last and not recurring and key not in agent.done:
-            agent.done.add(key)
-            agent.log.verbose(f"Skipping promise '{p.promiser}' because constraint "
-                              f"'{detail}' is not met")
-            agent.record(p, promiser, "skipped", reason, detail)
-        return
-    if not recurring and not _depends_met(agent, p):
+    agent.this_promise = p  # agent.set_this(p, promiser)
+    agent.this_promiser = promiser
+    if plan.conds or plan.unless is not None:
+        holds, reason, detail = agent.condition(p)
+        if not holds:
+            if last and not recurring and key not in agent.done:
+                agent.done.add(key)
+                agent.log.verbose(f"Skipping promise '{p.promiser}' because constraint "
+                                  f"'{detail}' is not met")
+                agent.record(p, promiser, "skipped", reason, detail)
+            return
+    if not recurring and plan.depends_on is not None and not _depends_met(agent, p):
         if last:
             agent.done.add(key)
             agent.record(p, promiser, "skipped", SkipReason.DEPENDS_ON, "depends_on not yet kept")
         return
     ptype = p.promise_type
-    if ptype == "vars":
-        from engine.promises.vars import evaluate_vars
+    if recurring:
+        if ptype == "vars":
+            from engine.promises.vars import evaluate_vars
 
-        evaluate_vars(agent, p, promiser, last)
-        return
-    if ptype == "classes":
-        from engine.promises.classes import evaluate_classes
+            evaluate_vars(agent, p, promiser, last)
+        elif ptype == "classes":
+            from engine.promises.classes import evaluate_classes
 
-        evaluate_classes(agent, p, promiser, last)
-        return
-    if ptype in ("meta", "defaults"):
-        from engine.promises.vars import evaluate_meta
+            evaluate_classes(agent, p, promiser, last)
+        elif ptype == "meta":
+            from engine.promises.vars import evaluate_meta
 
-        if ptype == "meta":
             evaluate_meta(agent, p, promiser)
         return
     try:
-        attrs, resolved = agent.resolve_attrs(p)
+        attrs, resolved = agent.resolve_attrs(p, plan)
     except (Unresolved, FunctionFailed) as e:
         if last:
             agent.done.add(key)
@@ -169,36 +187,31 @@ def _evaluate_binding(agent: Agent, p: Promise, binding: dict[str, Any], key: tu
                 agent.log.error(f"{e} (in promise '{promiser}' at {p.pos})")
             agent.record(p, promiser, "skipped", SkipReason.UNRESOLVED, str(e))
         return
-    resolved = resolved and ok and not ex.has_refs(promiser)
+    resolved = resolved and ok and not ("$(" in promiser or "${" in promiser)  # ex.has_refs
     if ptype == "reports" and not resolved and not last:
         return  # printed as written in the last pass
     if not resolved and ptype != "reports" and not last:
         return
-    if agent.is_static(p):
+    if plan.static:
         agent.done.add(key)  # nothing in it can change between passes
     agent.ran.add(id(p))
-    frame = agent.ctx.frame
-    handle = attrs.get("handle") if isinstance(attrs.get("handle"), str) else None
-    rp = ResolvedPromise(
-        promise_type=ptype,
-        promiser=promiser,
-        attrs=attrs,
-        bundle=frame.bundle if frame else "",
-        namespace=frame.namespace if frame else "default",
-        pos=p.pos,
-        handle=handle,
-        lvals=tuple(c.lval for c in p.constraints),
-    )
+    frames = agent.ctx.frames
+    frame = frames[-1] if frames else None
+    handle = attrs.get("handle")
+    # promise_type, promiser, attrs, bundle, namespace, pos, handle, lvals
+    rp = ResolvedPromise(ptype, promiser, attrs, frame.bundle if frame else "",
+                         frame.namespace if frame else "default", p.promiser_pos,
+                         handle if isinstance(handle, str) else None, plan.lvals)
     # cf-agent verifies a promise once per run: the same expanded promise met
     # again (a bundle called twice with the same arguments) is not repeated
-    digest_key = (ptype, rp.namespace, rp.bundle, promiser,
-                  tuple((k, _flat(v)) for k, v in attrs.items()))
+    flat = tuple([(k, v if v.__class__ is str else _flat(v)) for k, v in attrs.items()])
+    digest_key = (ptype, rp.namespace, rp.bundle, promiser, flat)
     if digest_key in agent.verified:
         if last:
             agent.done.add(key)
         return
     agent.verified.add(digest_key)
-    _actuate_locked(agent, p, rp)
+    _actuate_locked(agent, p, rp, flat)
 
 
 def _depends_met(agent: Agent, p: Promise) -> bool:
@@ -214,22 +227,25 @@ def _depends_met(agent: Agent, p: Promise) -> bool:
     return all(agent.handles.get(h) in (Outcome.KEPT, Outcome.REPAIRED) for h in handles)
 
 
-def _actuate_locked(agent: Agent, p: Promise, rp: ResolvedPromise) -> None:
-    action = rp.body("action")
-    ifelapsed = _int(action.get("ifelapsed"), agent.ifelapsed)
-    expireafter = _int(action.get("expireafter"), agent.expireafter)
+def _actuate_locked(agent: Agent, p: Promise, rp: ResolvedPromise,
+                    flat: tuple[tuple[str, str], ...] | None = None) -> None:
+    action = rp.attrs.get("action")
+    if isinstance(action, dict):
+        ifelapsed = _int(action.get("ifelapsed"), agent.ifelapsed)
+        expireafter = _int(action.get("expireafter"), agent.expireafter)
+    else:
+        ifelapsed, expireafter = agent.ifelapsed, agent.expireafter
     lock_id = None
     if (not agent.opts.no_lock and not agent.dry_run and p.promise_type not in UNLOCKED_TYPES
             and agent.locks is not None):
-        from engine.state.lockname import lock_name, promise_digest
-
+        lockname = _lockname()
+        if flat is None:
+            flat = tuple((k, _flat(v)) for k, v in rp.attrs.items())
         lock_promiser = _lock_operand(p, rp)
-        lvals = _lock_lvals(p, rp.attrs)
-        digest = promise_digest(
-            rp.promiser, rp.bundle, rp.namespace,
-            [(k, _flat(v)) for k, v in rp.attrs.items()],
-        )
-        lock_id = lock_name(rp.bundle, p.promise_type, lvals, agent.host, lock_promiser, digest)
+        lvals = _lock_lvals(rp)
+        digest = lockname.promise_digest(rp.promiser, rp.bundle, rp.namespace, flat)
+        lock_id = lockname.lock_name(rp.bundle, p.promise_type, lvals, agent.host, lock_promiser,
+                                     digest)
         decision = agent.locks.acquire(lock_id, ifelapsed, expireafter, now=agent.start)
         if not decision.acquired:
             agent.record(p, rp.promiser, "skipped", decision.reason, decision.detail, lock_id,
@@ -240,9 +256,21 @@ def _actuate_locked(agent: Agent, p: Promise, rp: ResolvedPromise) -> None:
     finally:
         if lock_id is not None:
             agent.locks.release(lock_id)
-    agent.apply_outcome(p, rp, result)
-    agent.record(p, rp.promiser, result.outcome.value, None, result.message, lock_id,
+    apply_result(agent, p, rp, result)
+    agent.record(p, rp.promiser, OUTCOME_TEXT[result.outcome], None, result.message, lock_id,
                  ifelapsed, expireafter)
+
+
+_LOCKNAME: list[Any] = []
+
+
+def _lockname() -> Any:
+    """``engine.state.lockname``, imported on the first locked promise (never under -K)."""
+    if not _LOCKNAME:
+        from engine.state import lockname
+
+        _LOCKNAME.append(lockname)
+    return _LOCKNAME[0]
 
 
 # cf-agent moves these constraints to the front of the expanded promise, in
@@ -250,16 +278,21 @@ def _actuate_locked(agent: Agent, p: Promise, rp: ResolvedPromise) -> None:
 _LOCK_FIRST_LVALS = ("ifvarclass", "if", "unless", "depends_on")
 
 
-def _lock_lvals(p: Promise, attrs: dict[str, Any]) -> list[str]:
-    """The lvals cf-agent's lock name is made of (before its cut to five)."""
-    from engine.state.lockname import expand_lvals
+_LOCK_ORDER: dict[tuple[str, ...], tuple[str, ...]] = {}
 
-    names = [c.lval for c in p.constraints]
-    ordered = [lv for lv in _LOCK_FIRST_LVALS if lv in names]
-    ordered += [lv for lv in names if lv not in _LOCK_FIRST_LVALS]
-    bodies = {lv: list(v.get("__lvals__", ())) for lv, v in attrs.items()
+
+def _lock_lvals(rp: ResolvedPromise) -> Sequence[str]:
+    """The lvals cf-agent's lock name is made of (before its cut to five)."""
+    names = rp.lvals
+    ordered = _LOCK_ORDER.get(names)
+    if ordered is None:
+        first = [lv for lv in _LOCK_FIRST_LVALS if lv in names]
+        ordered = _LOCK_ORDER[names] = (*first, *(lv for lv in names if lv not in _LOCK_FIRST_LVALS))
+    bodies = {lv: list(v.get("__lvals__", ())) for lv, v in rp.attrs.items()
               if isinstance(v, dict) and "__type__" in v}
-    return expand_lvals(ordered, bodies)
+    if not bodies:
+        return ordered
+    return _lockname().expand_lvals(ordered, bodies)
 
 
 def _lock_operand(p: Promise, rp: ResolvedPromise) -> str:
@@ -298,14 +331,12 @@ def _lock_operand(p: Promise, rp: ResolvedPromise) -> str:
 def dispatch(agent: Agent, p: Promise, rp: ResolvedPromise) -> PromiseResult:
     ptype = p.promise_type
     if ptype == "reports":
-        from engine.promises.reports import actuate_report
-
         return actuate_report(agent, rp)
     if ptype == "methods":
         from engine.promises.methods import actuate_method
 
         return actuate_method(agent, rp)
-    fn = actuator(ptype)
+    fn = _ACTUATORS.get(ptype) or actuator(ptype)
     if fn is None:
         agent.log.verbose(f"Promise type '{ptype}' is not supported; skipping '{rp.promiser}'")
         return PromiseResult(Outcome.SKIPPED, message=f"unsupported promise type '{ptype}'")

@@ -14,31 +14,43 @@ parameters. Arrays are stored flat, as ``name[key]`` entries, like CFEngine does
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
 
 from engine.eval import classexpr
 from engine.eval.values import Data
+from engine.state._slotted import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
 
 SPECIAL_SCOPES = frozenset({"sys", "const", "this", "mon", "match", "edit", "body"})
 
 
-@dataclass(slots=True)
-class Variable:
-    value: Any
-    vtype: str = "string"
-    tags: tuple[str, ...] = ()
+class Variable(Record):
+    """A variable's value, its type and its meta tags."""
+
+    __slots__ = ("value", "vtype", "tags")
+    __match_args__ = ("value", "vtype", "tags")
+
+    def __init__(self, value: Any, vtype: str = "string", tags: tuple[str, ...] = ()) -> None:
+        self.value = value
+        self.vtype = vtype
+        self.tags = tags
 
 
-@dataclass(slots=True)
-class Frame:
+class Frame(Record):
     """One bundle invocation: its namespace, name and bundle-scoped classes."""
 
-    namespace: str
-    bundle: str
-    bundle_type: str = "agent"
-    classes: set[str] = field(default_factory=set)
+    __slots__ = ("namespace", "bundle", "bundle_type", "classes")
+    __match_args__ = ("namespace", "bundle", "bundle_type", "classes")
+
+    def __init__(self, namespace: str, bundle: str, bundle_type: str = "agent",
+                 classes: set[str] | None = None) -> None:
+        self.namespace = namespace
+        self.bundle = bundle
+        self.bundle_type = bundle_type
+        self.classes: set[str] = set() if classes is None else classes
 
     @property
     def scope(self) -> str:
@@ -60,6 +72,7 @@ class EvalContext:
         self.frames: list[Frame] = []
         self.bundle_meta: dict[str, list[str]] = {}
         self._defined_cache: dict[str, bool] = {}
+        self._special: dict[str, tuple[str, str]] = {}  # ref -> (special scope, name)
 
     # ----- frames -----------------------------------------------------------
     @property
@@ -178,7 +191,12 @@ class EvalContext:
 
     def lookup(self, ref: str) -> Any | None:
         """The value of ``ref`` or None when it is not defined."""
-        scope, name = self._scope_for(ref)
+        split = self._special.get(ref)
+        if split is None:
+            split = self._scope_for(ref)
+            if ":" not in split[0]:  # sys.x, const.x ...: the same in every frame
+                self._special[ref] = split
+        scope, name = split
         table = self.scopes.get(scope)
         if table is None:
             return None

@@ -13,53 +13,86 @@ the first-mentioned list varying slowest, as cf-agent iterates).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from engine.eval.values import Data, data_to_str
 
-# A template is a tuple of parts: str (literal) or _Ref.
-Lookup = Callable[[str], Any]
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from typing import Any
+
+    Lookup = Callable[[str], Any]
 
 
 class _Ref:
-    __slots__ = ("inner", "open", "close")
+    """A reference in a template: the parts of its name, its brackets. A template
+    is a tuple of parts, each a str (literal text) or a _Ref."""
+
+    __slots__ = ("inner", "open", "close", "name")
 
     def __init__(self, inner: tuple, open_: str, close: str) -> None:
         self.inner = inner
         self.open = open_
         self.close = close
+        # the name when it is literal text (no reference inside), else None
+        self.name: str | None = (
+            "" if not inner else inner[0] if len(inner) == 1 and isinstance(inner[0], str)
+            else None)
 
 
 _CACHE: dict[str, tuple] = {}
 _PAIRS = {"(": ")", "{": "}"}
 
 
+def _next(s: str, i: int, stop: str | None) -> int:
+    """Where the next ``$(``/``${`` or ``stop`` is, from ``i``; -1 for neither."""
+    j = s.find("$", i)
+    while j >= 0 and s[j + 1 : j + 2] not in _OPENERS:
+        j = s.find("$", j + 1)
+    if stop is not None:
+        k = s.find(stop, i)
+        if k >= 0 and (j < 0 or k < j):
+            return k
+    return j
+
+
+_OPENERS = ("(", "{")
+
+
 def _parse(s: str, i: int = 0, stop: str | None = None) -> tuple[tuple, int]:
+    """Parts of ``s`` from ``i`` up to ``stop`` (not consumed) or the end; a ``$(``
+    without its closing bracket is literal text."""
     parts: list[Any] = []
     buf: list[str] = []
     n = len(s)
-    while i < n:
-        c = s[i]
-        if stop is not None and c == stop:
+    while True:
+        j = _next(s, i, stop)
+        if j < 0:
+            buf.append(s[i:])
+            i = n
             break
-        if c == "$" and i + 1 < n and s[i + 1] in _PAIRS:
-            close = _PAIRS[s[i + 1]]
-            inner, j = _parse(s, i + 2, close)
-            if j < n and s[j] == close:
-                if buf:
-                    parts.append("".join(buf))
-                    buf = []
-                parts.append(_Ref(inner, "$" + s[i + 1], close))
-                i = j + 1
-                continue
-            # no closing bracket: literal text
-            buf.append(c)
-            i += 1
-            continue
-        buf.append(c)
-        i += 1
-    if buf:
-        parts.append("".join(buf))
+        buf.append(s[i:j])
+        if s[j] != "$":  # the closing bracket
+            i = j
+            break
+        close = _PAIRS[s[j + 1]]
+        k = _next(s, j + 2, close)
+        if k >= 0 and s[k] == close:  # no reference inside: no recursion
+            inner: tuple = (s[j + 2 : k],) if k > j + 2 else ()
+        else:
+            inner, k = _parse(s, j + 2, close)
+        if k < n and s[k] == close:
+            text = "".join(buf)
+            if text:
+                parts.append(text)
+            buf = []
+            parts.append(_Ref(inner, "$" + s[j + 1], close))
+            i = k + 1
+        else:
+            buf.append("$")  # no closing bracket: literal text
+            i = j + 1
+    text = "".join(buf)
+    if text:
+        parts.append(text)
     return tuple(parts), i
 
 
@@ -82,7 +115,9 @@ def _render(parts: tuple, lookup: Lookup, state: list[bool]) -> str:
         if isinstance(p, str):
             out.append(p)
             continue
-        name = _render(p.inner, lookup, state)
+        name = p.name
+        if name is None:
+            name = _render(p.inner, lookup, state)
         value = lookup(name) if name else None
         if isinstance(value, str):
             out.append(value)
@@ -103,7 +138,7 @@ def expand(s: str, lookup: Lookup) -> tuple[str, bool]:
     if "$" not in s:
         return s, True
     state = [True]
-    return _render(template(s), lookup, state), state[0]
+    return _render(_CACHE.get(s) or template(s), lookup, state), state[0]
 
 
 def expand_str(s: str, lookup: Lookup) -> str:
@@ -167,11 +202,12 @@ def static_refs(s: str, lookup: Lookup) -> bool:
     """True when every reference in ``s`` is to a scalar of ``sys``, ``const`` or ``this``."""
     if "$" not in s and "@" not in s:
         return True
-    inners: list[tuple] = []
-    _refs(template(s), inners)
-    for inner in inners:
-        if len(inner) != 1 or not isinstance(inner[0], str) or not inner[0].startswith(_STATIC_SCOPES):
+    for part in template(s):
+        if isinstance(part, str):
+            continue
+        name = part.name  # None when the name holds a reference itself: not static
+        if name is None or not name.startswith(_STATIC_SCOPES):
             return False
-        if not isinstance(lookup(inner[0]), str) and not inner[0].startswith("this."):
+        if not isinstance(lookup(name), str) and not name.startswith("this."):
             return False
     return "@(" not in s and "@{" not in s

@@ -6,8 +6,8 @@ through psutil so that an agent run pays well under a millisecond for it.
 
 from __future__ import annotations
 
+import _socket as socket  # the C module: socket.py imports selectors, enum and more
 import os
-import socket
 import sys
 import time
 from pathlib import Path
@@ -68,20 +68,22 @@ def _os_release() -> dict[str, str]:
 def _ipv4_addresses() -> dict[str, str]:
     """Interface name -> IPv4 address, via SIOCGIFADDR."""
     import fcntl
-    import struct
 
     found: dict[str, str] = {}
     try:
         names = [n for _, n in socket.if_nameindex()]
     except OSError:
         return found
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
         for name in names:
             try:
-                packed = fcntl.ioctl(s.fileno(), 0x8915, struct.pack("256s", name.encode()[:15]))
+                packed = fcntl.ioctl(s.fileno(), 0x8915, name.encode()[:15].ljust(256, b"\0"))
             except OSError:
                 continue
             found[name] = socket.inet_ntoa(packed[20:24])
+    finally:
+        s.close()
     return found
 
 

@@ -9,12 +9,11 @@ they are also stored as persistent classes and promoted to namespace scope.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from engine.eval.classexpr import canonify
 from engine.policy.ast import Promise
 from engine.promises.base import Outcome, PromiseResult, ResolvedPromise
 
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
     from engine.eval.agent import Agent
 
@@ -34,6 +33,10 @@ _CANCEL = {
 }
 
 
+# an enum member looked up on its class costs a metaclass attribute lookup each time
+_SKIPPED, _KEPT, _REPAIRED = Outcome.SKIPPED, Outcome.KEPT, Outcome.REPAIRED
+
+
 def _names(value: object) -> list[str]:
     if value is None:
         return []
@@ -43,13 +46,13 @@ def _names(value: object) -> list[str]:
 
 def apply_result(agent: Agent, p: Promise, rp: ResolvedPromise, result: PromiseResult) -> None:
     outcome = result.outcome
-    if outcome is Outcome.SKIPPED:
+    if outcome is _SKIPPED:
         return
     if agent.tallies:
         tally = agent.tallies[-1]
-        if outcome is Outcome.KEPT:
+        if outcome is _KEPT:
             tally.kept += 1
-        elif outcome is Outcome.REPAIRED:
+        elif outcome is _REPAIRED:
             tally.repaired += 1
         else:
             tally.notkept += 1

@@ -10,17 +10,20 @@ for the promise (defer to a later pass, print as written, or skip).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from engine.eval import expand as ex
 from engine.eval.values import Data
 from engine.policy.ast import Body, FnCall, RList, Rval, Scalar
 from engine.promises.base import BundleCall
 
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
+    from typing import Any
+
     from engine.eval.agent import Agent
 
-Lookup = Callable[[str], Any]
+    Lookup = Callable[[str], Any]
+
 
 # lvals whose value names a bundle rather than a body
 BUNDLE_LVALS = frozenset({"usebundle", "edit_line", "edit_xml", "home_bundle", "service_bundle"})
@@ -28,6 +31,9 @@ BUNDLE_LVALS = frozenset({"usebundle", "edit_line", "edit_xml", "home_bundle", "
 PLAIN_LVALS = frozenset({"if", "ifvarclass", "unless", "comment", "handle", "depends_on", "meta",
                          "string", "int", "real", "slist", "ilist", "rlist", "data", "expression",
                          "and", "or", "not", "xor", "select_class", "dist", "args", "arglist"})
+
+
+UNSEEN: Any = object()  # not looked up yet (a body that does not exist is None)
 
 
 class Unresolved(Exception):
@@ -43,6 +49,17 @@ class Resolver:
 
     def __init__(self, agent: Agent) -> None:
         self.agent = agent
+        # (body type, name, namespace) -> body; the policy does not change during a run
+        self.known_bodies: dict[tuple[str, str, str], Body | None] = {}
+
+    def find_body(self, body_type: str, name: str) -> Body | None:
+        """``policy.find_body`` in the current namespace, remembered for the run."""
+        frames = self.agent.ctx.frames  # ctx.namespace, without the property call
+        key = (body_type, name, frames[-1].namespace if frames else "default")
+        body = self.known_bodies.get(key, UNSEEN)
+        if body is UNSEEN:
+            body = self.known_bodies[key] = self.agent.policy.find_body(*key)
+        return body
 
     # ----- scalars and lists ----------------------------------------------
     def scalar(self, s: str, lookup: Lookup, strict: bool = False) -> str:
@@ -167,7 +184,7 @@ class Resolver:
             name, args = rval.name, rval.args
         else:
             return None
-        body = self.agent.policy.find_body(lval, name, self.agent.ctx.namespace)
+        body = self.find_body(lval, name)
         if body is None:
             return None
         arg_values = [self.value(a, lookup) for a in args]
@@ -216,7 +233,7 @@ class Resolver:
             name, args = rval.name, rval.args
         else:
             return None
-        body = self.agent.policy.find_body(body_type, name, self.agent.ctx.namespace)
+        body = self.find_body(body_type, name)
         if body is None:
             return None
         return self.resolve_body(body, [self.value(a, lookup) for a in args], depth=1)

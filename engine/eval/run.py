@@ -8,12 +8,11 @@ bundlesequence and write ``outputs/runs/<ts>-<pid>.json``.
 
 from __future__ import annotations
 
-import hashlib
+import gc
 import os
 import re
 import time
 from pathlib import Path
-from typing import Any
 
 from engine.eval.agent import Agent, AgentOptions
 from engine.eval.bundles import run_bundle
@@ -21,6 +20,10 @@ from engine.eval.resolve import FunctionFailed, Unresolved
 from engine.log import LineLogger
 from engine.policy.ast import FnCall, Policy, RList, Scalar
 from engine.promises.base import BundleCall
+
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from typing import Any
 
 EXIT_OK = 0
 EXIT_POLICY_INVALID = 1
@@ -55,7 +58,9 @@ def load_valid_policy(path: str, workdir: Path, log: LineLogger) -> tuple[Policy
 
 
 def _policy_hash(policy: Policy) -> str:
-    h = hashlib.sha256()
+    from engine.state.digest import sha256
+
+    h = sha256()
     for f in policy.files:
         try:
             h.update(Path(f.path).read_bytes())
@@ -71,7 +76,7 @@ def _load_persistent(agent: Agent) -> None:
     except ImportError:
         return
     try:
-        db = PersistentClassDB.open(agent.opts.workdir.state_db, log=log)
+        db = PersistentClassDB.open_when_written(agent.opts.workdir.state_db, log=log)
     except Exception as e:  # a broken state DB must not stop the run
         log.error(f"Persistent classes unavailable: {e}")
         return
@@ -157,6 +162,9 @@ def run(opts: AgentOptions, log: LineLogger) -> int:
     if policy is None:
         _write_report(opts, start, None, EXIT_POLICY_INVALID, error, None, log)
         return EXIT_POLICY_INVALID
+    # The policy (no reference cycles) lives to the end of the run: keep the cyclic
+    # collector from walking it again and again, and at exit.
+    gc.freeze()
     hard, sys_vars = discover(wd.root, start)
     entry = os.path.abspath(opts.policy_file)
     sys_vars.update({
@@ -245,41 +253,41 @@ def _show(agent: Agent, opts: AgentOptions) -> None:
 
 def _write_report(opts: AgentOptions, start: float, agent: Agent | None, code: int,
                   error: str | None, policy_hash: str | None, log: LineLogger) -> None:
+    """``outputs/runs/<id>.json``; the same file ``engine.state.runs.RunReport`` writes,
+    built from the agent's rows without making a record object per promise."""
     try:
-        from engine.state import runs
+        from engine.state import runfile
     except ImportError:
         return
     end = time.time()
     counts = dict(agent.counts) if agent else {"kept": 0, "repaired": 0, "notkept": 0, "skipped": 0}
-    records = [runs.PromiseRecord(**r) for r in agent.records] if agent else []
-    classes = sorted(agent.ctx.soft) if agent else []
-    report = runs.RunReport(
-        id=f"{time.strftime('%Y%m%dT%H%M%S', time.localtime(start))}-{os.getpid()}",
-        start=start,
-        end=end,
-        pid=os.getpid(),
-        policy_file=os.path.abspath(opts.policy_file),
-        policy_hash=policy_hash or "",
-        flags=list(opts.flags),
-        started_by=opts.started_by,
-        exit_code=code,
-        interrupted=False,
-        policy_error=error,
-        counts=counts,
-        classes=classes,
-        negated=sorted(opts.negates),
-        promises=records,
-        output_file=opts.output_file,
-    )
+    header = {
+        "id": runfile.report_name(start, os.getpid()),
+        "start": start,
+        "end": end,
+        "pid": os.getpid(),
+        "policy_file": os.path.abspath(opts.policy_file),
+        "policy_hash": policy_hash or "",
+        "flags": list(opts.flags),
+        "started_by": opts.started_by,
+        "exit_code": code,
+        "interrupted": False,
+        "policy_error": error,
+        "counts": counts,
+        "output_file": opts.output_file,
+    }
+    text = runfile.report_json(header, sorted(agent.ctx.soft) if agent else [],
+                               sorted(opts.negates), agent.records if agent else [])
     try:
-        runs.write_run_report(opts.workdir.runs, report)
+        runfile.write_report_file(opts.workdir.runs, header["id"], text)
         keep = 100
-        try:
-            from engine.settings import Settings
+        if opts.workdir.settings_file.exists():  # no vigil.toml: the defaults, unread
+            try:
+                from engine.settings import Settings
 
-            keep = Settings.load(opts.workdir.root).agent.run_reports_keep
-        except Exception:
-            pass
-        runs.prune(opts.workdir.runs, keep)
+                keep = Settings.load(opts.workdir.root).agent.run_reports_keep
+            except Exception:
+                pass
+        runfile.prune(opts.workdir.runs, keep)
     except OSError as e:
         log.error(f"Could not write the run report: {e}")

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+
+from engine.state._slotted import Frozen, set_field
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SCALAR_TYPES = frozenset({"string", "int", "real"})
 LIST_TYPES = frozenset({"slist", "ilist", "rlist"})
 
 
-@dataclass(frozen=True, slots=True)
-class Data:
+class Data(Frozen):
     """A data container (``data`` variable): any JSON value."""
 
+    __slots__ = ("value",)
+    __match_args__ = ("value",)
     value: Any
+
+    def __init__(self, value: Any) -> None:
+        set_field(self, "value", value)
 
     def to_json(self) -> str:
         return json.dumps(self.value, separators=(",", ":"))

@@ -79,18 +79,22 @@ class Acc:
         if self.failed:
             self.log.error(
                 f"Errors encountered when actuating {self.ptype} promise '{self.promiser}'")
-            outcome = Outcome.NOTKEPT
+            outcome = _NOTKEPT
         elif self.warned:
             self.log.warning(
                 f"Warnings encountered when actuating {self.ptype} promise '{self.promiser}'")
-            outcome = Outcome.NOTKEPT
+            outcome = _NOTKEPT
         elif self.repaired:
-            outcome = Outcome.REPAIRED
+            outcome = _REPAIRED
         else:
-            outcome = Outcome.KEPT
+            outcome = _KEPT
         also: list[Outcome] = []
-        if self.repaired and outcome is not Outcome.REPAIRED:
-            also.append(Outcome.REPAIRED)
-        if self.kept and outcome is not Outcome.KEPT:
-            also.append(Outcome.KEPT)
+        if self.repaired and outcome is not _REPAIRED:
+            also.append(_REPAIRED)
+        if self.kept and outcome is not _KEPT:
+            also.append(_KEPT)
         return PromiseResult(outcome, classes=self.classes, also=also)
+
+
+# an enum member looked up on its class costs a metaclass attribute lookup each time
+_KEPT, _REPAIRED, _NOTKEPT = Outcome.KEPT, Outcome.REPAIRED, Outcome.NOTKEPT

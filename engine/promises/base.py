@@ -11,11 +11,23 @@ run report are the evaluator's job, not the actuator's.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
 
-from engine.policy.ast import Pos
+from engine.state._slotted import Frozen, Record, set_field
+
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+
+    from engine.policy.ast import Pos
+
+    # A body reference after resolution: its attributes, expanded, with the body's
+    # own name kept under "__name__" and its type under "__type__".
+    BodyValue = dict[str, Any]
+    # Attribute values: str, list[str], a BodyValue, a BundleCall, or a data container.
+    AttrValue = Any
+else:
+    Protocol = object  # the protocols below document what callers pass; nothing checks them
 
 
 class Outcome(StrEnum):
@@ -40,36 +52,41 @@ class SkipReason(StrEnum):
     DEPENDS_ON = "depends_on"
 
 
-@dataclass(frozen=True, slots=True)
-class BundleCall:
+class BundleCall(Frozen):
     """A bundle reference in an attribute (``edit_line => lines_present("x")``,
     ``usebundle => b(1)``), its arguments expanded."""
 
+    __slots__ = ("name", "args")
+    __match_args__ = ("name", "args")
     name: str
-    args: tuple[Any, ...] = ()
+    args: tuple[Any, ...]
+
+    def __init__(self, name: str, args: tuple[Any, ...] = ()) -> None:
+        set_field(self, "name", name)
+        set_field(self, "args", args)
 
 
-# A body reference after resolution: its attributes, expanded, with the body's
-# own name kept under "__name__" and its type under "__type__".
-BodyValue = dict[str, Any]
 
-# Attribute values: str, list[str], a BodyValue, a BundleCall, or a data container.
-AttrValue = Any
+class ResolvedPromise(Record):
+    """One fully expanded promise, ready to act on. ``lvals``: the raw
+    (unexpanded) attribute lvals in policy order; used for lock names."""
 
+    __slots__ = ("promise_type", "promiser", "attrs", "bundle", "namespace", "pos", "handle",
+                 "lvals")
+    __match_args__ = ("promise_type", "promiser", "attrs", "bundle", "namespace", "pos",
+                      "handle", "lvals")
 
-@dataclass(slots=True)
-class ResolvedPromise:
-    """One fully expanded promise, ready to act on."""
-
-    promise_type: str
-    promiser: str
-    attrs: dict[str, AttrValue]
-    bundle: str
-    namespace: str
-    pos: Pos
-    handle: str | None = None
-    # Raw (unexpanded) attribute lvals in policy order; used for lock names.
-    lvals: tuple[str, ...] = ()
+    def __init__(self, promise_type: str, promiser: str, attrs: dict[str, AttrValue],
+                 bundle: str, namespace: str, pos: Pos, handle: str | None = None,
+                 lvals: tuple[str, ...] = ()) -> None:
+        self.promise_type = promise_type
+        self.promiser = promiser
+        self.attrs = attrs
+        self.bundle = bundle
+        self.namespace = namespace
+        self.pos = pos
+        self.handle = handle
+        self.lvals = lvals
 
     def body(self, lval: str) -> BodyValue:
         """The resolved body under ``lval`` or an empty dict."""
@@ -93,24 +110,35 @@ class ResolvedPromise:
         return v if isinstance(v, list) else [v]
 
 
-@dataclass(slots=True)
-class PromiseResult:
+class PromiseResult(Record):
     """What an actuator did. ``classes``/``cancel_classes`` are set globally
-    (``source=promise``), as processes' ``restart_class`` and command modules do."""
+    (``source=promise``), as processes' ``restart_class`` and command modules do.
 
-    outcome: Outcome
-    classes: list[str] = field(default_factory=list)
-    cancel_classes: list[str] = field(default_factory=list)
-    # Variables set by a command module: name -> str | list[str]; bundle is the
-    # module's context (default: the canonified command name, as cf-agent does).
-    variables: dict[str, Any] = field(default_factory=dict)
-    variables_context: str | None = None
-    message: str = ""
-    returncode: int | None = None
-    # Outcomes of sub-steps that also count for ``classes`` bodies: cf-agent sets
-    # the classes of every partial result (a copy that repairs the content and
-    # finds the attributes kept defines both the kept and the repaired classes).
-    also: list[Outcome] = field(default_factory=list)
+    ``variables``: set by a command module, name -> str | list[str], in the bundle
+    ``variables_context`` (default: the canonified command name, as cf-agent does).
+    ``also``: outcomes of sub-steps that also count for ``classes`` bodies: cf-agent
+    sets the classes of every partial result (a copy that repairs the content and
+    finds the attributes kept defines both the kept and the repaired classes).
+    """
+
+    __slots__ = ("outcome", "classes", "cancel_classes", "variables", "variables_context",
+                 "message", "returncode", "also")
+    __match_args__ = ("outcome", "classes", "cancel_classes", "variables", "variables_context",
+                      "message", "returncode", "also")
+
+    def __init__(self, outcome: Outcome, classes: list[str] | None = None,
+                 cancel_classes: list[str] | None = None,
+                 variables: dict[str, Any] | None = None, variables_context: str | None = None,
+                 message: str = "", returncode: int | None = None,
+                 also: list[Outcome] | None = None) -> None:
+        self.outcome = outcome
+        self.classes: list[str] = [] if classes is None else classes
+        self.cancel_classes: list[str] = [] if cancel_classes is None else cancel_classes
+        self.variables: dict[str, Any] = {} if variables is None else variables
+        self.variables_context = variables_context
+        self.message = message
+        self.returncode = returncode
+        self.also: list[Outcome] = [] if also is None else also
 
 
 class Logger(Protocol):

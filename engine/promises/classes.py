@@ -10,16 +10,17 @@ of the deciding attributes defines its class whenever its guard holds.
 
 from __future__ import annotations
 
-import random
 import zlib
-from typing import TYPE_CHECKING, Any
 
 from engine.eval.classexpr import canonify
 from engine.eval.expand import expand
 from engine.eval.resolve import FunctionFailed, Unresolved
 from engine.policy.ast import FnCall, Promise, RList, Scalar
 
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
+    from typing import Any
+
     from engine.eval.agent import Agent
 
 DECIDING = ("expression", "and", "or", "xor", "not", "select_class", "dist")
@@ -92,6 +93,8 @@ def decide(agent: Agent, p: Promise, name: str) -> tuple[bool | None, list[str]]
             total = sum(weights)
             if total <= 0:
                 return False, []
+            import random  # only dist classes need it; random costs an import
+
             r = random.uniform(0, total)
             acc = 0.0
             for i, w in enumerate(weights):

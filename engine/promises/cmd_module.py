@@ -18,11 +18,15 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, field
-from typing import Any
 
 from engine.eval.values import Data
-from engine.promises.base import Logger
+from engine.state._slotted import Record
+
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from typing import Any
+
+    from engine.promises.base import Logger
 
 _VALID = re.compile(r"[A-Za-z0-9_\[\]]")
 
@@ -37,13 +41,17 @@ def default_context(command: str) -> str:
     return canonify(os.path.basename(first.strip("\"'")))
 
 
-@dataclass(slots=True)
-class ModuleOutput:
+class ModuleOutput(Record):
     """Variables keyed by ``(context, name)``, and class changes, in order."""
 
-    variables: dict[tuple[str, str], Any] = field(default_factory=dict)
-    classes: list[str] = field(default_factory=list)
-    cancel: list[str] = field(default_factory=list)
+    __slots__ = ("variables", "classes", "cancel")
+    __match_args__ = __slots__
+
+    def __init__(self, variables: dict[tuple[str, str], Any] | None = None,
+                 classes: list[str] | None = None, cancel: list[str] | None = None) -> None:
+        self.variables: dict[tuple[str, str], Any] = {} if variables is None else variables
+        self.classes: list[str] = [] if classes is None else classes
+        self.cancel: list[str] = [] if cancel is None else cancel
 
 
 def parse(lines: list[str], context: str, log: Logger) -> ModuleOutput:

@@ -42,7 +42,8 @@ def actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
 def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
     a = promise.attrs
     promiser = promise.promiser
-    acc = Acc(run.log, promiser, "files", run.warn_only(promise), plain_dry_run(promise, run))
+    acc = Acc(run.log, promiser, "files", run.warn_only(promise),
+              plain_dry_run(promise, run) if run.dry_run else False)
     perms = a.get("perms")
     if not isinstance(perms, dict):
         perms = {}
@@ -54,7 +55,10 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
     path = promiser[:-2] if promiser.endswith("/.") else promiser
     if want_dir and path != "/":
         path = path.rstrip("/") or "/"
-    lst = lstat_or_none(path)
+    try:  # lstat_or_none(path)
+        lst: os.stat_result | None = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        lst = None
     if lst is not None and promiser.endswith("/.") and path:
         acc.promiser = path  # cf-agent names a promise on an existing directory by its path
     ds = a.get("depth_search")
@@ -87,14 +91,15 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
         if lst is None:
             return acc.result()
     elif create or touch:
-        acc.keep()  # the file exists as promised
+        acc.kept = True  # acc.keep(): the file exists as promised
 
     selected = lst is None or not fs or _selected(path, lst, fs)
     if lst is not None and perms and ds is None and selected:
         # cf-agent's first look at an existing file: touch and attributes
         _leaf(path, lst, perms, touch, acc)
 
-    if "copy_from" in a:
+    copied = "copy_from" in a
+    if copied:
         from engine.promises import copy
 
         copy.copy_promise(path, promise, run, acc, recursive=ds is not None)
@@ -111,13 +116,18 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
         return acc.result()
     if fs and not _selected(path, lst, fs):
         return acc.result()
-    if "edit_line" in a or "edit_template" in a or a.get("template_method") == "inline_mustache":
+    edited = "edit_line" in a or "edit_template" in a or a.get("template_method") == "inline_mustache"
+    if edited:
         from engine.promises.edit import edit_file
 
         edit_file(path, promise, run, acc)
-    # cf-agent's last look, at plain files only: touch, then attributes again
-    st = stat_or_none(path)
-    if st is not None and stat.S_ISREG(st.st_mode):
+    # cf-agent's last look, at plain files only: touch, then attributes again. A plain
+    # file that nothing above could have changed needs no second stat to say so.
+    if not (perms or copied or edited) and stat.S_ISREG(lst.st_mode):
+        st: os.stat_result | None = lst
+    else:
+        st = stat_or_none(path)
+    if st is not None and stat.S_ISREG(st.st_mode) and (touch or perms):
         _leaf(path, st, perms, touch, acc)
     return acc.result()
 

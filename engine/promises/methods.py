@@ -6,10 +6,9 @@ failed, repaired if any repaired, else kept. A missing bundle is an error.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from engine.promises.base import BundleCall, Outcome, PromiseResult, ResolvedPromise
 
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
     from engine.eval.agent import Agent
 

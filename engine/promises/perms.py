@@ -13,10 +13,10 @@ import os
 import pwd
 import re
 import stat
-from typing import TYPE_CHECKING
 
 from engine.promises._fsutil import mode_str
 
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
     from engine.promises._acc import Acc
 

@@ -12,31 +12,44 @@ from __future__ import annotations
 import os
 import time
 import weakref
-from dataclasses import dataclass
-from typing import Any
+
+from engine.state._slotted import Record
+
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from typing import Any
 
 _CACHE: weakref.WeakKeyDictionary[Any, list[Proc]] = weakref.WeakKeyDictionary()
 _FALLBACK: dict[int, tuple[Any, list[Proc]]] = {}
 
 
-@dataclass(slots=True)
-class Proc:
-    pid: int
-    ppid: int
-    pgid: int
-    user: str
-    uid: int
-    args: str
-    vsize: int  # kB
-    rsize: int  # kB
-    ttime: float  # CPU seconds
-    stime: float  # start, epoch seconds
-    priority: int  # nice
-    threads: int
-    tty: str
-    status: str
-    pcpu: float
-    pmem: float
+class Proc(Record):
+    """One row: sizes in kB, ``ttime`` CPU seconds, ``stime`` the start (epoch
+    seconds), ``priority`` the nice value."""
+
+    __slots__ = ("pid", "ppid", "pgid", "user", "uid", "args", "vsize", "rsize", "ttime",
+                 "stime", "priority", "threads", "tty", "status", "pcpu", "pmem")
+    __match_args__ = __slots__
+
+    def __init__(self, pid: int, ppid: int, pgid: int, user: str, uid: int, args: str,
+                 vsize: int, rsize: int, ttime: float, stime: float, priority: int,
+                 threads: int, tty: str, status: str, pcpu: float, pmem: float) -> None:
+        self.pid = pid
+        self.ppid = ppid
+        self.pgid = pgid
+        self.user = user
+        self.uid = uid
+        self.args = args
+        self.vsize = vsize
+        self.rsize = rsize
+        self.ttime = ttime
+        self.stime = stime
+        self.priority = priority
+        self.threads = threads
+        self.tty = tty
+        self.status = status
+        self.pcpu = pcpu
+        self.pmem = pmem
 
 
 def table(run: object) -> list[Proc]:

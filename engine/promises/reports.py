@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from engine.promises.base import Outcome, PromiseResult, ResolvedPromise
 
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
     from engine.eval.agent import Agent
 

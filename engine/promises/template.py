@@ -16,11 +16,14 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from typing import Any
 
 from engine.policy.ast import Pos
 from engine.promises._acc import Acc
 from engine.promises.base import ResolvedPromise, RunContext
+
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from typing import Any
 
 _GUARD = re.compile(r"^\s*\[%CFEngine\s+(.+?)::\s*%\]\s*$")
 _BEGIN = re.compile(r"^\s*\[%CFEngine\s+BEGIN\s*%\]\s*$")

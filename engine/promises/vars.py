@@ -8,14 +8,16 @@ does the same); a function that cannot run yet leaves the variable undefined.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
 
 from engine.eval import expand as ex
 from engine.eval.resolve import FunctionFailed, Unresolved
 from engine.eval.values import LIST_TYPES, Data
 from engine.policy.ast import FnCall, Promise, RList, Scalar
 
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
+    from typing import Any
+
     from engine.eval.agent import Agent
 
 VAR_TYPES = ("string", "int", "real", "slist", "ilist", "rlist", "data")

@@ -11,8 +11,14 @@ from __future__ import annotations
 import os
 import signal
 import time
-from dataclasses import dataclass
-from typing import Protocol
+
+from engine.state._slotted import Frozen, set_field
+
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from typing import Protocol
+else:
+    Protocol = object  # the protocols here document what callers pass; nothing checks them
 
 _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -54,14 +60,20 @@ def own_start_time() -> int:
     return _OWN_START
 
 
-@dataclass(frozen=True, slots=True)
-class KillResult:
+class KillResult(Frozen):
     """``stopped``: the holder is gone (killed now, or already). ``killed``: we sent
     the signal that ended it."""
 
+    __slots__ = ("stopped", "killed", "message")
+    __match_args__ = __slots__
     stopped: bool
     killed: bool
     message: str
+
+    def __init__(self, stopped: bool, killed: bool, message: str) -> None:
+        set_field(self, "stopped", stopped)
+        set_field(self, "killed", killed)
+        set_field(self, "message", message)
 
 
 def _alive(pid: int, start: int) -> bool:

@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import os
 import struct
-import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+
+from engine.state._slotted import Frozen, set_field
 
 MAGIC = 0xBEEFC0DE
 DATA_VERSION = 1
@@ -57,37 +57,55 @@ _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
 
 
-@dataclass(frozen=True, slots=True)
-class DbInfo:
-    flags: int
-    depth: int
-    branch_pages: int
-    leaf_pages: int
-    overflow_pages: int
-    entries: int
-    root: int
+class DbInfo(Frozen):
+    """One tree's record in a meta page."""
+
+    __slots__ = ("flags", "depth", "branch_pages", "leaf_pages", "overflow_pages", "entries",
+                 "root")
+    __match_args__ = __slots__
+
+    def __init__(self, flags: int, depth: int, branch_pages: int, leaf_pages: int,
+                 overflow_pages: int, entries: int, root: int) -> None:
+        set_field(self, "flags", flags)
+        set_field(self, "depth", depth)
+        set_field(self, "branch_pages", branch_pages)
+        set_field(self, "leaf_pages", leaf_pages)
+        set_field(self, "overflow_pages", overflow_pages)
+        set_field(self, "entries", entries)
+        set_field(self, "root", root)
 
 
-@dataclass(frozen=True, slots=True)
-class Meta:
-    version: int
-    map_size: int
-    page_size: int
-    free: DbInfo
-    main: DbInfo
-    last_pg: int
-    txnid: int
+class Meta(Frozen):
+    """A meta page: format version, sizes, both trees, the transaction it closes."""
+
+    __slots__ = ("version", "map_size", "page_size", "free", "main", "last_pg", "txnid")
+    __match_args__ = __slots__
+
+    def __init__(self, version: int, map_size: int, page_size: int, free: DbInfo,
+                 main: DbInfo, last_pg: int, txnid: int) -> None:
+        set_field(self, "version", version)
+        set_field(self, "map_size", map_size)
+        set_field(self, "page_size", page_size)
+        set_field(self, "free", free)
+        set_field(self, "main", main)
+        set_field(self, "last_pg", last_pg)
+        set_field(self, "txnid", txnid)
 
 
-@dataclass(frozen=True, slots=True)
-class Health:
-    """Verdict on one file. ``ok`` False means: do not map it."""
+class Health(Frozen):
+    """Verdict on one file. ``ok`` False means: do not map it. ``suspicious``: fine
+    to open, but worth a deep check."""
 
-    ok: bool
-    reason: str = ""
-    exists: bool = True
-    meta: Meta | None = None
-    suspicious: bool = False  # fine to open, but worth a deep check
+    __slots__ = ("ok", "reason", "exists", "meta", "suspicious")
+    __match_args__ = __slots__
+
+    def __init__(self, ok: bool, reason: str = "", exists: bool = True,
+                 meta: Meta | None = None, suspicious: bool = False) -> None:
+        set_field(self, "ok", ok)
+        set_field(self, "reason", reason)
+        set_field(self, "exists", exists)
+        set_field(self, "meta", meta)
+        set_field(self, "suspicious", suspicious)
 
     @property
     def entries(self) -> int | None:
@@ -280,6 +298,8 @@ print(n)
 def verify_in_child(path: str | os.PathLike[str], timeout: float = 30.0) -> Health:
     """Open and scan ``path`` with LMDB in a child process; a SIGBUS or an LMDB
     error there marks the file damaged without harming this process."""
+    import subprocess
+
     try:
         proc = subprocess.run(
             [sys.executable, "-c", _CHILD, os.fspath(path)],

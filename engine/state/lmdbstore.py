@@ -22,7 +22,8 @@ page cache, safe against a crash of this process (LMDB stays consistent and
 keeps every commit), but an OS crash or power cut can lose the last commits
 (never corrupt older ones, as LMDB writes meta pages last). Locks and
 persistent classes are cheap to lose and costly to fsync per promise, so
-:meth:`Store.close` (end of run) calls ``env.sync()`` once instead.
+:meth:`Store.close` (end of run) calls ``env.sync()`` once instead, when this
+process committed anything to the file (or created it) since its last sync.
 
 Readers (:func:`reading`) open ``readonly=True``. With write access to the
 ``-lock`` file they take a reader slot, which never waits for a writer (LMDB
@@ -37,20 +38,26 @@ in one process, so open environments are shared through a small registry.
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Protocol, TypeVar
 
 import lmdb
 
 from engine.state import lmdbcheck
 from engine.state.lmdbcheck import Health
 
-T = TypeVar("T")
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from typing import Protocol, TypeVar
+
+    T = TypeVar("T")
+else:
+    Protocol = object  # the protocols here document what callers pass; nothing checks them
+
 
 DEFAULT_MAP_SIZE = 104_857_600  # what cf-agent uses; only address space
 MAX_MAP_SIZE = 1 << 40
@@ -62,8 +69,9 @@ class ErrorLog(Protocol):
     def error(self, msg: str) -> None: ...
 
 
-_registry_lock = threading.RLock()
+_registry_lock = _thread.RLock()  # threading.RLock is this; threading costs an import
 _open_envs: dict[str, tuple[lmdb.Environment, bool, int]] = {}  # path -> (env, writable, refs)
+_unsynced: set[str] = set()  # paths committed to since their last sync
 
 
 def _key(path: Path) -> str:
@@ -106,6 +114,7 @@ class Store:
         self.env = env
         self.log = log
         self.closed = False
+        self._key = _key(path)
 
     @classmethod
     def open(
@@ -125,9 +134,11 @@ class Store:
                     raise lmdb.Error(f"'{p}' is open read-only in this process")
                 _open_envs[_key(p)] = (env, True, refs + 1)
                 return cls(p, env, log)
-            check_before_open(p, log, deep=deep_check)
+            health = check_before_open(p, log, deep=deep_check)
             env = cls._open_env(p, map_size, log)
             _open_envs[_key(p)] = (env, True, 1)
+            if not health.exists or not health.ok:
+                _unsynced.add(_key(p))  # a new file: on disk for good at close
         return cls(p, env, log)
 
     @staticmethod
@@ -158,7 +169,9 @@ class Store:
         while True:
             try:
                 with self.env.begin(write=True) as txn:
-                    return fn(txn)
+                    result = fn(txn)
+                _unsynced.add(self._key)
+                return result
             except lmdb.MapFullError:
                 self._grow()
             except lmdb.MapResizedError:
@@ -199,6 +212,7 @@ class Store:
             entry = _open_envs.get(_key(self.path))
             refs = entry[2] if entry else 1
             _open_envs[_key(self.path)] = (self.env, True, refs)
+            _unsynced.add(_key(self.path))
 
     def verify(self) -> Health:
         """Deep check of the file as it is on disk now (pread only)."""
@@ -207,22 +221,28 @@ class Store:
 
     def sync(self) -> None:
         self.env.sync(True)
+        _unsynced.discard(self._key)
 
     def close(self) -> None:
+        """Close; the last user of the environment syncs it first, if this
+        process committed anything since the last sync."""
         if self.closed:
             return
         self.closed = True
+        key = self._key
         with _registry_lock:
-            entry = _open_envs.get(_key(self.path))
+            entry = _open_envs.get(key)
             if entry is None:
                 return
             env, writable, refs = entry
             if refs > 1:
-                _open_envs[_key(self.path)] = (env, writable, refs - 1)
+                _open_envs[key] = (env, writable, refs - 1)
                 return
-            del _open_envs[_key(self.path)]
-            with contextlib.suppress(lmdb.Error):
-                env.sync(True)
+            del _open_envs[key]
+            if key in _unsynced:
+                _unsynced.discard(key)
+                with contextlib.suppress(lmdb.Error):
+                    env.sync(True)
             env.close()
 
     def __enter__(self) -> Store:

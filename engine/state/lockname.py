@@ -22,10 +22,12 @@ A lock id (the key after ``last.`` / ``lock.``) is::
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from operator import mul
+
+from engine.state._slotted import Frozen, set_field
+from engine.state.digest import md5
 
 MAX_LVALS = 5
 MAX_PART = 100  # bundle and promiser are cut to this many characters in the key
@@ -42,6 +44,9 @@ _DATE_MIN_LEN = len("Fri Oct 1 15:15:23 EST 2010")  # shorter operands hold no f
 _CANON = bytes(
     c if (48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122) else 95 for c in range(256)
 )
+# quick tests for blank_dates: most operands hold no day or month name at all
+_ANY_DAY = re.compile("|".join(_DAYS))
+_ANY_MONTH = re.compile("|".join(_MONTHS))
 
 
 def canonify(text: str) -> str:
@@ -56,24 +61,41 @@ def blank_dates(operand: str) -> str:
     the time no longer parses as one, as cf-agent's own keys show."""
     if len(operand) < _DATE_MIN_LEN:
         return operand
-    for day in _DAYS:
-        i = operand.find(day)
-        if i >= 0:
-            operand = operand[:i] + "DAY" + operand[i + 3 :]
-            break
-    for month in _MONTHS:
-        i = operand.find(month)
-        if i >= 0:
-            operand = operand[:i] + "MON" + operand[i + 3 :]
-            break
+    if _ANY_DAY.search(operand) is not None:
+        for day in _DAYS:
+            i = operand.find(day)
+            if i >= 0:
+                operand = operand[:i] + "DAY" + operand[i + 3 :]
+                break
+    if _ANY_MONTH.search(operand) is not None:
+        for month in _MONTHS:
+            i = operand.find(month)
+            if i >= 0:
+                operand = operand[:i] + "MON" + operand[i + 3 :]
+                break
     return operand
 
 
+# 61**k mod 8192, grown on demand: the rolling sum of n bytes is
+# sum(byte[i] * 61**(n-1-i)) mod 8192, which map/sum compute without a Python loop
+_POWERS = [1]
+
+
+def _powers(n: int) -> list[int]:
+    while len(_POWERS) <= n:
+        _POWERS.append(_POWERS[-1] * 61 % SUM_MODULUS)
+    return _POWERS
+
+
+def _sum_on(s: int, data: bytes) -> int:
+    """The rolling sum after ``data``, started from ``s``."""
+    powers = _powers(len(data))
+    return (s * powers[len(data)] + sum(map(mul, reversed(data), powers))) % SUM_MODULUS
+
+
 def lock_sum(text: str) -> int:
-    s = 0
-    for c in text.encode("utf-8", "surrogateescape"):
-        s = (61 * s + c) % SUM_MODULUS
-    return s
+    """``s = (61 * s + byte) % 8192`` over the UTF-8 bytes of ``text``."""
+    return _sum_on(0, text.encode("utf-8", "surrogateescape"))
 
 
 def expand_lvals(
@@ -113,12 +135,21 @@ def lock_name(
 ) -> str:
     """The lock id (without ``last.``/``lock.``) of one promise; ``lvals`` already
     expanded (see :func:`expand_lvals`)."""
-    kept = [lv for lv in lvals[:MAX_LVALS] if lv not in SKIPPED_LVALS]
-    operator = promise_type + "." + "".join(f"{lv}." for lv in kept) + "-" + host
+    key = (promise_type, tuple(lvals[:MAX_LVALS]), host)
+    op = _OPERATORS.get(key)
+    if op is None:
+        kept = [lv for lv in key[1] if lv not in SKIPPED_LVALS]
+        operator = promise_type + "." + "".join(f"{lv}." for lv in kept) + "-" + host
+        op = _OPERATORS[key] = (operator, lock_sum(operator))
+    operator, start = op
     operand = blank_dates(canonify(promiser))
-    total = lock_sum(operator + operand)
+    total = _sum_on(start, operand.encode("utf-8", "surrogateescape"))
     name = f"{bundle[:MAX_PART]}.{operator}.{operand[:MAX_PART]}_{total}_MD5={digest}"
     return fit_key(name)
+
+
+# (promise type, first lvals, host) -> (operator, its rolling sum); a policy has few
+_OPERATORS: dict[tuple[str, tuple[str, ...], str], tuple[str, int]] = {}
 
 
 def fit_key(name: str) -> str:
@@ -128,7 +159,7 @@ def fit_key(name: str) -> str:
     raw = name.encode("utf-8", "surrogateescape")
     if len(raw) <= room:
         return name
-    tail = "_" + hashlib.md5(raw).hexdigest()
+    tail = "_" + md5(raw).hexdigest()
     head = raw[: room - len(tail)].decode("utf-8", "ignore")
     return head + tail
 
@@ -141,16 +172,9 @@ def promise_digest(
 ) -> str:
     """vigil's MD5 identity of a promise: promiser, bundle, namespace and each
     constraint ``lval`` with its rval rendered as text, NUL-separated."""
-    h = hashlib.md5()
-    for part in (promiser, namespace, bundle):
-        h.update(part.encode("utf-8", "surrogateescape"))
-        h.update(b"\0")
-    for lval, rval in constraints:
-        h.update(lval.encode("utf-8", "surrogateescape"))
-        h.update(b"=")
-        h.update(rval.encode("utf-8", "surrogateescape"))
-        h.update(b"\0")
-    return h.hexdigest()
+    text = "".join([promiser, "\0", namespace, "\0", bundle, "\0",
+                    *(f"{lval}={rval}\0" for lval, rval in constraints)])
+    return md5(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def split_lock_key(key: str) -> tuple[str, str]:
@@ -161,14 +185,26 @@ def split_lock_key(key: str) -> tuple[str, str]:
     return "", key
 
 
-@dataclass(frozen=True, slots=True)
-class LockKeyParts:
+class LockKeyParts(Frozen):
+    """A lock id taken apart; ``promiser`` as in the key (canonified, cut to 100)."""
+
+    __slots__ = ("bundle", "promise_type", "lvals", "host", "promiser", "digest")
+    __match_args__ = __slots__
     bundle: str
     promise_type: str
     lvals: tuple[str, ...]
     host: str
-    promiser: str  # canonified, cut to 100 characters, as in the key
+    promiser: str
     digest: str
+
+    def __init__(self, bundle: str, promise_type: str, lvals: tuple[str, ...], host: str,
+                 promiser: str, digest: str) -> None:
+        set_field(self, "bundle", bundle)
+        set_field(self, "promise_type", promise_type)
+        set_field(self, "lvals", lvals)
+        set_field(self, "host", host)
+        set_field(self, "promiser", promiser)
+        set_field(self, "digest", digest)
 
 
 _LOCK_ID = re.compile(

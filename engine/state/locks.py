@@ -24,13 +24,12 @@ import os
 import struct
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import lmdb
 
 from engine.promises.base import SkipReason
+from engine.state._slotted import Frozen, set_field
 from engine.state.holders import own_start_time, stop_holder
 from engine.state.lmdbstore import Store
 from engine.state.lockname import (  # re-exported: callers import names from here
@@ -40,6 +39,12 @@ from engine.state.lockname import (  # re-exported: callers import names from he
     promise_digest,
     split_lock_key,
 )
+
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from typing import Protocol
+else:
+    Protocol = object  # the protocols here document what callers pass; nothing checks them
 
 __all__ = [
     "DEFAULT_EXPIREAFTER",
@@ -63,9 +68,11 @@ DEFAULT_EXPIREAFTER = 120  # minutes
 DEFAULT_HORIZON = 4 * 7 * 24 * 3600  # purge last.* older than four weeks
 PURGE_INTERVAL = 24 * 3600  # look for old entries at most once a day
 
+VERBOSE = 4  # engine.log.Level.VERBOSE, the level of the skip lines
 HORIZON_KEY = b"lock_horizon\0"
 _VALUE = struct.Struct("<i4xqq")
 _OLD_VALUE = struct.Struct("<i4xq")  # entries without a process start time
+_TIME = struct.Struct("<q")
 
 
 class LockLog(Protocol):
@@ -74,11 +81,19 @@ class LockLog(Protocol):
     def verbose(self, msg: str) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class LockData:
+class LockData(Frozen):
+    """A lock entry's value: holder PID, time (epoch), holder's start time."""
+
+    __slots__ = ("pid", "time", "start_time")
+    __match_args__ = __slots__
     pid: int
     time: int
     start_time: int
+
+    def __init__(self, pid: int, time: int, start_time: int) -> None:
+        set_field(self, "pid", pid)
+        set_field(self, "time", time)
+        set_field(self, "start_time", start_time)
 
 
 def pack(data: LockData) -> bytes:
@@ -110,15 +125,23 @@ def _minutes(seconds: int) -> int:
     return int(seconds / 60)
 
 
-@dataclass(frozen=True, slots=True)
-class LockDecision:
+class LockDecision(Frozen):
     """The verdict on one promise. ``last_time``: when it last completed (None
     when it never had)."""
 
+    __slots__ = ("acquired", "reason", "detail", "last_time")
+    __match_args__ = __slots__
     acquired: bool
-    reason: SkipReason | None = None
-    detail: str = ""
-    last_time: int | None = None
+    reason: SkipReason | None
+    detail: str
+    last_time: int | None
+
+    def __init__(self, acquired: bool, reason: SkipReason | None = None, detail: str = "",
+                 last_time: int | None = None) -> None:
+        set_field(self, "acquired", acquired)
+        set_field(self, "reason", reason)
+        set_field(self, "detail", detail)
+        set_field(self, "last_time", last_time)
 
 
 class LockDB:
@@ -162,14 +185,14 @@ class LockDB:
     ) -> tuple[LockDecision | None, LockData | None, int | None]:
         """(decision if final, expired holder to stop, last time)."""
         last_raw = txn.get(_key("last", name))
-        last = unpack(last_raw) if last_raw is not None else None
-        if last is None:
+        # unpack(last_raw).time: both value layouts keep the time at offset 8
+        last_time = _TIME.unpack_from(last_raw, 8)[0] if last_raw is not None and len(
+            last_raw) >= _OLD_VALUE.size else None
+        if last_time is None:
             if write:
                 txn.put(_key("last", name), self._value(now))
-            last_time = None
         else:
-            last_time = last.time
-            elapsed = _minutes(now - last.time)
+            elapsed = _minutes(now - last_time)
             if elapsed < 0:
                 return LockDecision(
                     False, SkipReason.LOCKED,
@@ -253,6 +276,9 @@ class LockDB:
 
     def _log_skip(self, name: str, decision: LockDecision) -> None:
         if self.log is None or decision.acquired:
+            return
+        enabled = getattr(self.log, "enabled", None)  # a LineLogger says whether to bother
+        if enabled is not None and not enabled(VERBOSE):
             return
         if decision.reason is SkipReason.LOCKED:
             self.log.verbose(f"Nothing promised here [{('last.' + name)[:40]}] ({decision.detail})")

@@ -14,15 +14,23 @@ import os
 import struct
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
 
-import lmdb
+from engine.state import lmdbcheck
 
-from engine.state.lmdbstore import Store, reading
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from typing import Literal, Protocol
 
-Policy = Literal["reset", "preserve"]
+    import lmdb
+
+    from engine.state._pclass import PersistentClass
+    from engine.state.lmdbstore import Store
+
+    Policy = Literal["reset", "preserve"]
+else:
+    Protocol = object  # the protocols here document what callers pass; nothing checks them
+
 POLICY_CODES: dict[str, int] = {"reset": 0, "preserve": 1, "absolute": 1}
 POLICY_NAMES: dict[int, Policy] = {0: "reset", 1: "preserve"}
 
@@ -34,15 +42,13 @@ class StateLog(Protocol):
     def verbose(self, msg: str) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class PersistentClass:
-    name: str
-    expires: int
-    policy: Policy = "reset"
-    tags: tuple[str, ...] = field(default_factory=tuple)
+def __getattr__(name: str) -> object:
+    # PersistentClass (a dataclass) is imported once an entry is read or written
+    if name == "PersistentClass":
+        from engine.state._pclass import PersistentClass
 
-    def remaining(self, now: float) -> float:
-        return self.expires - now
+        return PersistentClass
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def encode(expires: int, policy: str, tags: Sequence[str]) -> bytes:
@@ -58,6 +64,8 @@ def decode(key: bytes, value: bytes) -> PersistentClass | None:
     expires, code = _HEAD.unpack_from(value)
     text = value[_HEAD.size :].split(b"\0", 1)[0].decode("utf-8", "replace")
     name = key[:-1] if key.endswith(b"\0") else key
+    from engine.state._pclass import PersistentClass
+
     return PersistentClass(
         name=name.decode("utf-8", "replace"),
         expires=expires,
@@ -73,23 +81,48 @@ def _key(name: str) -> bytes:
 class PersistentClassDB:
     """The persistent class store of one workdir, open for writing."""
 
-    def __init__(self, store: Store, log: StateLog | None = None) -> None:
-        self.store = store
+    def __init__(self, store: Store | None, log: StateLog | None = None,
+                 path: str | os.PathLike[str] | None = None) -> None:
+        self._store = store
+        self._path = Path(path) if path is not None else store.path if store else Path()
         self.log = log
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], log: StateLog | None = None) -> PersistentClassDB:
+        from engine.state.lmdbstore import Store  # lmdb itself is loaded only here
+
         return cls(Store.open(path, log=log), log)
+
+    @classmethod
+    def open_when_written(cls, path: str | os.PathLike[str],
+                          log: StateLog | None = None) -> PersistentClassDB:
+        """:meth:`open`, except that a sound file holding no entry (which the pread
+        check tells without mapping it) is opened only when a class is saved: most
+        runs then never load LMDB for it. A missing or doubtful file is opened now."""
+        health = lmdbcheck.check(path)
+        if health.ok and health.exists and not health.suspicious and health.entries == 0:
+            return cls(None, log, path)
+        return cls.open(path, log)
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            from engine.state.lmdbstore import Store
+
+            self._store = Store.open(self._path, log=self.log)
+        return self._store
 
     @property
     def path(self) -> Path:
-        return self.store.path
+        return self._path
 
     def load(self, now: float | None = None) -> dict[str, PersistentClass]:
         """The classes still in force; expired entries are deleted on the way."""
         t = int(time.time() if now is None else now)
         live: dict[str, PersistentClass] = {}
         expired: list[bytes] = []
+        if self._store is None:
+            return live  # opened empty (open_when_written): nothing to load
 
         def scan(txn: lmdb.Transaction) -> None:
             for k, v in txn.cursor():
@@ -142,6 +175,8 @@ class PersistentClassDB:
                             f"{left} minutes to go"
                         )
                     return old
+            from engine.state._pclass import PersistentClass
+
             pc = PersistentClass(name, t + int(minutes) * 60, stored_policy, tuple(tags))
             txn.put(key, encode(pc.expires, pc.policy, pc.tags))
             return pc
@@ -152,10 +187,12 @@ class PersistentClassDB:
         return bool(self.store.write(lambda txn: txn.delete(_key(name))))
 
     def sync(self) -> None:
-        self.store.sync()
+        if self._store is not None:
+            self._store.sync()
 
     def close(self) -> None:
-        self.store.close()
+        if self._store is not None:
+            self._store.close()
 
     def __enter__(self) -> PersistentClassDB:
         return self
@@ -167,6 +204,8 @@ class PersistentClassDB:
 def read_all(path: str | os.PathLike[str]) -> list[PersistentClass]:
     """Every entry, expired ones included, read-only (for status views). Raises
     ``lmdbstore.Unreadable`` for a damaged file."""
+    from engine.state.lmdbstore import reading
+
     with reading(path) as txn:
         if txn is None:
             return []

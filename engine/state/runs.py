@@ -9,15 +9,28 @@ fsynced and renamed, so a reader never sees half a report. JSON is compact
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-SCHEMA = 1
+from engine.state.runfile import (  # re-exported: callers import them from here
+    HEADER_FIELDS,
+    RECORD_FIELDS,
+    SCHEMA,
+    list_reports,
+    prune,
+    report_json,
+    report_name,
+    write_report_file,
+)
+
+__all__ = [
+    "SCHEMA", "STARTED_BY", "PromiseRecord", "RunReport", "as_record_dict", "count_outcomes",
+    "list_reports", "load_report", "prune", "read_header", "report_name", "write_run_report",
+]
+
 STARTED_BY = ("manual", "schedule", "forced", "remote")
 
 
@@ -39,6 +52,7 @@ class PromiseRecord:
 
 
 _RECORD_FIELDS = tuple(PromiseRecord.__dataclass_fields__)
+assert _RECORD_FIELDS == RECORD_FIELDS, "engine.state.runfile.RECORD_FIELDS is out of date"
 _LONG = frozenset({"classes", "negated", "promises"})
 _HEADER_END = b',"promise_fields":'
 
@@ -77,11 +91,15 @@ class RunReport:
         d["promise_fields"] = list(_RECORD_FIELDS)
         d["classes"] = self.classes
         d["negated"] = self.negated
-        d["promises"] = [[getattr(p, f) for f in _RECORD_FIELDS] for p in self.promises]
+        d["promises"] = self.rows()
         return d
 
+    def rows(self) -> list[list[Any]]:
+        return [[getattr(p, f) for f in _RECORD_FIELDS] for p in self.promises]
+
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
+        header = {k: getattr(self, k) for k in HEADER_FIELDS}
+        return report_json(header, self.classes, self.negated, self.rows())
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunReport:
@@ -101,6 +119,10 @@ class RunReport:
         return cls.from_dict(json.loads(text))
 
 
+assert tuple(k for k in RunReport.__dataclass_fields__ if k not in _LONG) == HEADER_FIELDS, (
+    "engine.state.runfile.HEADER_FIELDS is out of date")
+
+
 def count_outcomes(records: list[PromiseRecord]) -> dict[str, int]:
     """kept / repaired / notkept / skipped and ``skipped_<reason>`` totals."""
     counts = {"kept": 0, "repaired": 0, "notkept": 0, "skipped": 0}
@@ -117,47 +139,10 @@ def count_outcomes(records: list[PromiseRecord]) -> dict[str, int]:
     return counts
 
 
-def report_name(start: float, pid: int) -> str:
-    return time.strftime("%Y%m%dT%H%M%S", time.localtime(start)) + f"-{pid}"
-
-
 def write_run_report(runs_dir: str | os.PathLike[str], report: RunReport) -> Path:
     """Write ``<runs_dir>/<id>.json`` atomically; ``report.id`` names the file
     (use :func:`report_name`)."""
-    d = Path(runs_dir)
-    d.mkdir(parents=True, exist_ok=True, mode=0o700)
-    dest = d / f"{report.id}.json"
-    tmp = d / f".{report.id}.json.tmp"
-    data = report.to_json().encode("utf-8")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, dest)
-    dfd = os.open(d, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
-    return dest
-
-
-def list_reports(runs_dir: str | os.PathLike[str], limit: int | None = None) -> list[Path]:
-    """Report files, newest first (names sort by start time, then pid)."""
-    try:
-        names = [e.name for e in os.scandir(runs_dir)
-                 if e.name.endswith(".json") and not e.name.startswith(".")]
-    except FileNotFoundError:
-        return []
-    names.sort(reverse=True)
-    if limit is not None:
-        names = names[:limit]
-    return [Path(runs_dir) / n for n in names]
+    return write_report_file(runs_dir, report.id, report.to_json())
 
 
 def load_report(path: str | os.PathLike[str]) -> RunReport:
@@ -182,15 +167,6 @@ def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
     for k in _LONG:
         d.pop(k, None)
     return d
-
-
-def prune(runs_dir: str | os.PathLike[str], keep: int) -> list[Path]:
-    """Delete all but the ``keep`` newest reports; returns the deleted paths."""
-    doomed = list_reports(runs_dir)[max(0, keep):]
-    for p in doomed:
-        with contextlib.suppress(FileNotFoundError):
-            p.unlink()
-    return doomed
 
 
 def as_record_dict(record: PromiseRecord) -> dict[str, Any]:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
-from typing import Any
 
 from engine.eval.functions.registry import FunctionError
+
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from typing import Any
 
 CF_INFINITY = 999999999
 

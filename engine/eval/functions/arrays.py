@@ -7,9 +7,11 @@ An environment may offer ``array_keys(ref) -> list[str] | None`` (keys of the ar
 
 from __future__ import annotations
 
-from typing import Any
-
 from engine.eval.functions.registry import FnEnv, function, strip_ref
+
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _keys_by_scan(env: FnEnv, ref: str) -> list[str] | None:

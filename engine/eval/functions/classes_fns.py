@@ -8,11 +8,14 @@ nothing. Bundle tags come from ``FnEnv.bundle_tags``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from engine.eval.functions._util import full_match, pcre
 from engine.eval.functions.registry import FnEnv, FunctionError, function
 from engine.eval.values import Data
+
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _truth(env: FnEnv, expr: Any) -> bool:

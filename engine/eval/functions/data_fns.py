@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
 
 from engine.eval.functions._util import json_pretty, need_int, parse_json
 from engine.eval.functions.arrays import array_items
 from engine.eval.functions.readers import read_text
 from engine.eval.functions.registry import FnEnv, FunctionError, as_data, function, strip_ref
 from engine.eval.values import Data
+
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from typing import Any
 
 _TRAILING_COMMA = re.compile(r",(\s*[\]}])")
 _DECODER = json.JSONDecoder()

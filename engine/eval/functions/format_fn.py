@@ -9,11 +9,14 @@ cf-agent does; a lone trailing ``%`` is dropped.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from engine.eval.functions._util import json_compact
 from engine.eval.functions.registry import FnEnv, FunctionError, function, strip_ref
 from engine.eval.values import Data
+
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from typing import Any
 
 _SPEC = re.compile(r"%([-+ #0]*)(\d*)(?:\.(\d*))?(l*)([A-Za-z]?)")
 _LEAD_INT = re.compile(r"\s*[-+]?\d+")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from engine.eval.functions._util import cf_int, fmt_real, full_match, need_int
 from engine.eval.functions.format_fn import atof
@@ -17,6 +16,10 @@ from engine.eval.functions.registry import (
     strip_ref,
 )
 from engine.eval.values import Data
+
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @function("join", "string", 2, 2)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from engine.eval.functions._util import cf_real, fmt_real
 from engine.eval.functions.lists import _SORT_KEYS
 from engine.eval.functions.registry import FnEnv, FunctionError, function, need_list
+
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @function("difference", "slist", 2, 2)

@@ -7,11 +7,13 @@ splitting (empty: none); ``split`` is a regex; ``maxent`` caps the entries;
 
 from __future__ import annotations
 
-from typing import Any
-
 from engine.eval.functions._util import cf_int, cf_real, full_match, need_int, pcre
 from engine.eval.functions.registry import FnEnv, FunctionError, function
 from engine.eval.values import Data
+
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def read_text(path: str, maxsize: int = 0, fn: str = "readfile") -> str:

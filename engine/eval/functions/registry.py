@@ -21,11 +21,17 @@ from __future__ import annotations
 import importlib
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any, Protocol
 
 from engine.eval.values import Data
-from engine.promises.base import Logger
+from engine.state._slotted import Frozen, set_field
+
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+
+    from engine.promises.base import Logger
+else:
+    Protocol = object  # the protocols here document what callers pass; nothing checks them
 
 RETURN_TYPES = ("string", "int", "real", "slist", "ilist", "rlist", "data", "class", "irange", "rrange")
 
@@ -69,10 +75,11 @@ class FunctionError(Exception):
     """The function failed; the message becomes an error line at the call."""
 
 
-@dataclass(frozen=True, slots=True)
-class FnSpec:
+class FnSpec(Frozen):
     """One registered function."""
 
+    __slots__ = ("name", "func", "returns", "min_args", "max_args", "lazy_args", "doc")
+    __match_args__ = __slots__
     name: str
     func: Callable[..., Any]
     returns: str
@@ -80,6 +87,16 @@ class FnSpec:
     max_args: int | None
     lazy_args: frozenset[int]
     doc: str
+
+    def __init__(self, name: str, func: Callable[..., Any], returns: str, min_args: int,
+                 max_args: int | None, lazy_args: frozenset[int], doc: str) -> None:
+        set_field(self, "name", name)
+        set_field(self, "func", func)
+        set_field(self, "returns", returns)
+        set_field(self, "min_args", min_args)
+        set_field(self, "max_args", max_args)
+        set_field(self, "lazy_args", lazy_args)
+        set_field(self, "doc", doc)
 
 
 TABLE: dict[str, FnSpec] = {}

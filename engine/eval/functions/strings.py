@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 from engine.eval.functions._util import fmt_bool_class, full_match, lenient_int, need_int, pcre
@@ -42,6 +41,8 @@ def canonify(env: FnEnv, s: str) -> str:
 @function("canonifyuniquely", "string", 1, 1)
 def canonifyuniquely(env: FnEnv, s: str) -> str:
     """canonifyuniquely(text): canonify(text) plus ``_`` and the SHA-1 of ``text``."""
+    import hashlib
+
     return canonify_str(s) + "_" + hashlib.sha1(s.encode()).hexdigest()
 
 
@@ -185,6 +186,8 @@ _HASHES = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
 def hash_bytes(data: bytes, algorithm: str, fn: str) -> str:
     if algorithm not in _HASHES:
         raise FunctionError(f"Function '{fn}': unknown hash algorithm '{algorithm}'")
+    import hashlib
+
     return hashlib.new(algorithm, data).hexdigest()
 
 

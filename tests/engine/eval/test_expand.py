@@ -44,3 +44,21 @@ def test_whole_list_reference():
     assert whole_list_ref("@(list)") == "list"
     assert whole_list_ref("@{a.b}") == "a.b"
     assert whole_list_ref("x@(list)") is None
+
+
+def test_tricky_templates_parse_as_before():
+    # expected values recorded from the character-by-character parser this replaced
+    v = {"x": "1", "b": "y", "a_y": "nested", "a(b": "paren"}
+    cases = {
+        "$(a(b))": ("paren)", True),
+        "$(x": ("$(x", True),
+        "a $ b $(x)$": ("a $ b 1$", True),
+        "${x}$(x}": ("1$(x}", True),
+        "$($(b)": ("$(y", True),
+        "$(a_$(b)) ${a_${b}}": ("nested nested", True),
+        "$()${}": ("$()${}", False),
+        "$(x${b})": ("$(xy)", False),
+        "(($(x)))": ("((1))", True),
+    }
+    for text, want in cases.items():
+        assert expand(text, v.get) == want, text

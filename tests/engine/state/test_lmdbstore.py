@@ -229,3 +229,21 @@ def test_cli_reports_damage(tmp_path: Path):
 
 
 
+
+
+def test_close_syncs_only_what_this_process_committed(tmp_path):
+    from engine.state import lmdbstore
+
+    db = tmp_path / "s.lmdb"
+    store = lmdbstore.Store.open(db)  # a new file: synced at close
+    key = store._key
+    assert key in lmdbstore._unsynced
+    store.close()
+    assert key not in lmdbstore._unsynced
+    store = lmdbstore.Store.open(db)
+    assert key not in lmdbstore._unsynced  # opened, nothing written: nothing to sync
+    store.write(lambda txn: txn.put(b"k", b"v"))
+    assert key in lmdbstore._unsynced
+    store.sync()
+    assert key not in lmdbstore._unsynced
+    store.close()

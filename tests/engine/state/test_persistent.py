@@ -96,3 +96,18 @@ def test_reads_and_writes_cf_agents_store(tmp_path: Path):
                     'bundle agent s {\n reports:\n  from_vigil::\n'
                     '   "cf-agent sees from_vigil";\n}\n')
     assert "R: cf-agent sees from_vigil" in cf_agent(wd, seen, "-KI").stdout
+
+
+def test_an_empty_store_is_opened_only_when_a_class_is_saved(tmp_path: Path):
+    path = tmp_path / "cf_state.lmdb"
+    PersistentClassDB.open(path).close()  # exists, no entries
+    db = PersistentClassDB.open_when_written(path)
+    assert db._store is None and db.load(T0) == {} and db.path == path
+    db.save("later", 10, "reset", now=T0)
+    db.close()
+    db = PersistentClassDB.open_when_written(path)  # has an entry: opened and loaded
+    assert db._store is not None and list(db.load(T0)) == ["later"]
+    db.close()
+    fresh = PersistentClassDB.open_when_written(tmp_path / "new.lmdb")  # missing: made now
+    assert fresh._store is not None and (tmp_path / "new.lmdb").exists()
+    fresh.close()

@@ -109,3 +109,17 @@ def test_reads_reports_with_dict_records(tmp_path: Path):
     assert load_report(path) == r
     assert read_header(path)["id"] == r.id
     os.unlink(path)
+
+
+def test_agent_writer_gives_the_same_bytes_as_the_report_class(tmp_path: Path):
+    from engine.state import runfile
+
+    recs = [record(0), record(1, "skipped", "locked"), PromiseRecord("m", "reports", "é\"x", "f",
+                                                                     1, 1, "kept")]
+    r = report(time.time(), 11, recs)
+    header = {k: getattr(r, k) for k in runfile.HEADER_FIELDS}
+    rows = [[getattr(p, f) for f in runfile.RECORD_FIELDS] for p in recs]
+    assert runfile.report_json(header, r.classes, r.negated, rows) == r.to_json()
+    path = runfile.write_report_file(tmp_path, r.id, runfile.report_json(header, r.classes,
+                                                                         r.negated, rows))
+    assert load_report(path) == r

@@ -1,0 +1,99 @@
+"""Writing run report files, without the record classes of :mod:`engine.state.runs`.
+
+The agent writes its report at the end of every run, so this module imports
+nothing but ``json`` and ``os``: it takes the report as plain values (a header
+dict and one list per promise, in :data:`RECORD_FIELDS` order) and writes the
+same bytes :meth:`engine.state.runs.RunReport.to_json` gives. Files are written
+to a temporary name, fsynced and renamed, so a reader never sees half a report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from typing import Any
+
+SCHEMA = 1
+# PromiseRecord's fields, in order (engine.state.runs checks that they agree)
+RECORD_FIELDS = (
+    "bundle", "promise_type", "promiser", "file", "line", "col", "outcome", "skip_reason",
+    "detail", "lock_id", "ifelapsed", "expireafter", "handle",
+)
+# RunReport's scalar fields, in order: the header of the file
+HEADER_FIELDS = (
+    "id", "start", "end", "pid", "policy_file", "policy_hash", "flags", "started_by",
+    "exit_code", "interrupted", "policy_error", "counts", "output_file",
+)
+
+
+def report_name(start: float, pid: int) -> str:
+    return time.strftime("%Y%m%dT%H%M%S", time.localtime(start)) + f"-{pid}"
+
+
+def report_json(header: dict[str, Any], classes: list[str], negated: list[str],
+                rows: Sequence[Sequence[Any]]) -> str:
+    """The report as compact JSON: ``schema``, the header fields (in
+    :data:`HEADER_FIELDS` order), ``promise_fields`` and then the long lists, so
+    a reader can stop at ``promise_fields``."""
+    d: dict[str, Any] = {"schema": SCHEMA}
+    for k in HEADER_FIELDS:
+        d[k] = header[k]
+    d["promise_fields"] = list(RECORD_FIELDS)
+    d["classes"] = classes
+    d["negated"] = negated
+    d["promises"] = rows
+    return json.dumps(d, separators=(",", ":"), ensure_ascii=False)
+
+
+def write_report_file(runs_dir: str | os.PathLike[str], report_id: str, text: str) -> Path:
+    """Write ``<runs_dir>/<report_id>.json`` atomically."""
+    d = Path(runs_dir)
+    d.mkdir(parents=True, exist_ok=True, mode=0o700)
+    dest = d / f"{report_id}.json"
+    tmp = d / f".{report_id}.json.tmp"
+    data = text.encode("utf-8")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, dest)
+    dfd = os.open(d, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+    return dest
+
+
+def list_reports(runs_dir: str | os.PathLike[str], limit: int | None = None) -> list[Path]:
+    """Report files, newest first (names sort by start time, then pid)."""
+    try:
+        names = [e.name for e in os.scandir(runs_dir)
+                 if e.name.endswith(".json") and not e.name.startswith(".")]
+    except FileNotFoundError:
+        return []
+    names.sort(reverse=True)
+    if limit is not None:
+        names = names[:limit]
+    return [Path(runs_dir) / n for n in names]
+
+
+def prune(runs_dir: str | os.PathLike[str], keep: int) -> list[Path]:
+    """Delete all but the ``keep`` newest reports; returns the deleted paths."""
+    doomed = list_reports(runs_dir)[max(0, keep):]
+    for p in doomed:
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+    return doomed
