@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from engine.state._slotted import Frozen, set_field
+from engine._records import Frozen, set_field
 
 DAEMONS = ("execd", "serverd", "monitord")
 

@@ -15,6 +15,7 @@ import itertools
 import os
 import time
 
+from engine._records import Record
 from engine.eval import expand as ex
 from engine.eval.context import EvalContext
 from engine.eval.outcomes import apply_result
@@ -29,7 +30,6 @@ from engine.eval.resolve import (
 from engine.eval.values import Data
 from engine.policy.ast import FnCall, RList, Scalar
 from engine.promises.base import Outcome, SkipReason
-from engine.state._slotted import Record
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:

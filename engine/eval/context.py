@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import re
 
+from engine._records import Record
 from engine.eval import classexpr
 from engine.eval.values import Data
-from engine.state._slotted import Record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

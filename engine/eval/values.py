@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from engine.state._slotted import Frozen, set_field
+from engine._records import Frozen, set_field
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

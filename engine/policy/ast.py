@@ -17,8 +17,8 @@ into a :class:`Pos` the first time and keeps it. A node built by hand takes a ``
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from operator import attrgetter
+from engine._records import Frozen as _Node
+from engine._records import FrozenInstanceError
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
@@ -26,44 +26,7 @@ if TYPE_CHECKING:
 
 _set = object.__setattr__
 
-
-class FrozenInstanceError(AttributeError):
-    """An attempt to assign to (or delete) a field of an AST node."""
-
-
-class _Node:
-    """Equality, hash, repr, pickling and immutability over ``__match_args__``."""
-
-    __slots__ = ()
-    __match_args__: tuple[str, ...] = ()
-    _key: Callable[[object], tuple[object, ...]]
-
-    def __init_subclass__(cls) -> None:
-        super().__init_subclass__()
-        if "__match_args__" in cls.__dict__:  # not for the parser's builder subclasses
-            cls._key = attrgetter(*cls.__match_args__)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key(self) == self._key(other)
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._key(self))
-
-    def __repr__(self) -> str:
-        values = self._key(self)
-        inner = ", ".join(f"{n}={v!r}" for n, v in zip(self.__match_args__, values, strict=True))
-        return f"{self.__class__.__qualname__}({inner})"
-
-    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
-        return (self.__class__, self._key(self))
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise FrozenInstanceError(f"cannot assign to field {name!r}")
-
-    def __delattr__(self, name: str) -> None:
-        raise FrozenInstanceError(f"cannot delete field {name!r}")
+__all__ = ["FrozenInstanceError"]
 
 
 class Pos(_Node):

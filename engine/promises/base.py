@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import StrEnum
 
-from engine.state._slotted import Frozen, Record, set_field
+from engine._records import Frozen, Record, set_field
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:

@@ -19,8 +19,8 @@ import json
 import os
 import re
 
+from engine._records import Record
 from engine.eval.values import Data
-from engine.state._slotted import Record
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:

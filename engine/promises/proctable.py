@@ -13,7 +13,7 @@ import os
 import time
 import weakref
 
-from engine.state._slotted import Record
+from engine._records import Record
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:

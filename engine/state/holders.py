@@ -12,7 +12,7 @@ import os
 import signal
 import time
 
-from engine.state._slotted import Frozen, set_field
+from engine._records import Frozen, set_field
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:

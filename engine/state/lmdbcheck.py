@@ -30,7 +30,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from engine.state._slotted import Frozen, set_field
+from engine._records import Frozen, set_field
 
 MAGIC = 0xBEEFC0DE
 DATA_VERSION = 1

@@ -26,7 +26,7 @@ import re
 from collections.abc import Mapping, Sequence
 from operator import mul
 
-from engine.state._slotted import Frozen, set_field
+from engine._records import Frozen, set_field
 from engine.state.digest import md5
 
 MAX_LVALS = 5

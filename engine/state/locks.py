@@ -28,8 +28,8 @@ from pathlib import Path
 
 import lmdb
 
+from engine._records import Frozen, set_field
 from engine.promises.base import SkipReason
-from engine.state._slotted import Frozen, set_field
 from engine.state.holders import own_start_time, stop_holder
 from engine.state.lmdbstore import Store
 from engine.state.lockname import (  # re-exported: callers import names from here

@@ -22,8 +22,8 @@ import importlib
 import json
 from collections.abc import Callable, Iterable
 
+from engine._records import Frozen, set_field
 from engine.eval.values import Data
-from engine.state._slotted import Frozen, set_field
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:

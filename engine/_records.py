@@ -1,4 +1,4 @@
-"""Slotted record classes without the ``dataclasses`` machinery.
+"""Slotted record classes without the ``dataclasses`` machinery, for the AST and the agent.
 
 The agent is a short-lived process: importing ``dataclasses`` (which brings
 ``inspect``, ``ast`` and ``dis``) and running its decorator, which compiles
