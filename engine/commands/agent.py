@@ -106,6 +106,7 @@ def run(args: argparse.Namespace | SimpleNamespace) -> int:
 
     from engine.eval.agent import AgentOptions
     from engine.eval.run import run as run_agent
+    from engine.policy.loader import resolve_entry
     from engine.workdir import Workdir
 
     level = Level.VERBOSE if args.verbose else Level.INFO if args.inform else Level.NOTICE
@@ -119,7 +120,7 @@ def run(args: argparse.Namespace | SimpleNamespace) -> int:
     flags = [f for f, on in (("-K", args.no_lock), ("-I", args.inform), ("-v", args.verbose),
                              ("-n", args.dry_run)) if on]
     opts = AgentOptions(
-        policy_file=args.file or str(wd.promises_cf),
+        policy_file=resolve_entry(args.file, str(wd.inputs)) if args.file else str(wd.promises_cf),
         workdir=wd,
         no_lock=args.no_lock,
         dry_run=args.dry_run,

@@ -162,7 +162,7 @@ class Agent:
 
     def __init__(self, policy: Policy, opts: AgentOptions, log: LineLogger,
                  hard: set[str], sys_vars: dict[str, Any]) -> None:
-        from engine.eval.hardclasses import CONST_VARS
+        from engine.policy.staticvars import CONST_VARS
 
         self.policy = policy
         self.opts = opts

@@ -64,10 +64,16 @@ def bind_params(agent: Agent, bundle: Bundle, args: tuple[Any, ...], scope: str)
 
 
 def run_bundle(agent: Agent, bundle: Bundle, args: tuple[Any, ...] = (),
-               passes: int = PASSES, only: tuple[str, ...] | None = None) -> Tally:
-    """Evaluate ``bundle`` with ``args``; returns the tally of its promises."""
+               passes: int = PASSES, only: tuple[str, ...] | None = None,
+               inherit: bool = False) -> Tally:
+    """Evaluate ``bundle`` with ``args``; returns the tally of its promises.
+
+    With ``inherit`` (a method's ``inherit => "true"``) the bundle starts with the
+    caller's bundle-scoped classes, as cf-agent does."""
     display = bundle_display_name(bundle)
-    frame = Frame(bundle.namespace, display, bundle.bundle_type)
+    caller = agent.ctx.frame
+    inherited = set(caller.classes) if inherit and caller is not None else None
+    frame = Frame(bundle.namespace, display, bundle.bundle_type, inherited)
     agent.ctx.push(frame)
     tally = Tally()
     agent.tallies.append(tally)
@@ -184,7 +190,8 @@ def _evaluate_binding(agent: Agent, p: Promise, plan: PromisePlan, key: tuple,
         if last:
             agent.done.add(key)
             if isinstance(e, FunctionFailed):
-                agent.log.error(f"{e} (in promise '{promiser}' at {p.pos})")
+                report = agent.log.verbose if e.quiet else agent.log.error
+                report(f"{e} (in promise '{promiser}' at {p.pos})")
             agent.record(p, promiser, "skipped", SkipReason.UNRESOLVED, str(e))
         return
     resolved = resolved and ok and not ("$(" in promiser or "${" in promiser)  # ex.has_refs

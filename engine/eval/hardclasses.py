@@ -206,14 +206,3 @@ def discover(workdir: str | os.PathLike[str], now: float | None = None) -> tuple
         "vigil_python": sys.executable,
     }
     return classes, sys_vars
-
-
-CONST_VARS: dict[str, str] = {
-    "at": "@",
-    "dollar": "$",
-    "dirsep": "/",
-    "endl": "\n",
-    "n": "\n",
-    "r": "\r",
-    "t": "\t",
-}

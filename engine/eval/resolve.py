@@ -43,6 +43,10 @@ class Unresolved(Exception):
 class FunctionFailed(Exception):
     """A function call raised FunctionError; the message says why."""
 
+    def __init__(self, message: str, *, quiet: bool = False) -> None:
+        super().__init__(message)
+        self.quiet = quiet
+
 
 class Resolver:
     """Resolves rvals against the agent's context through a ``lookup``."""
@@ -171,7 +175,7 @@ class Resolver:
             self.agent.fn_lookup = lookup
             return registry.call(fn.name, self.agent, args)
         except registry.FunctionError as e:
-            raise FunctionFailed(str(e)) from e
+            raise FunctionFailed(str(e), quiet=e.quiet) from e
         finally:
             self.agent.fn_lookup = None
 

@@ -36,7 +36,7 @@ def load_valid_policy(path: str, workdir: Path, log: LineLogger) -> tuple[Policy
     from engine.policy.validate import validate
 
     try:
-        result = load_policy(Path(path), workdir)
+        result = load_policy(path, workdir)
     except PolicySyntaxError as e:
         log.error(e.diagnostic.format().splitlines()[0])
         for line in e.diagnostic.format().splitlines()[1:]:
@@ -145,11 +145,12 @@ def _bundlesequence(agent: Agent) -> list[BundleCall]:
                         continue
                     out.extend(BundleCall(name, ()) for name in v)
             return out
+    # no bundlesequence: cf-agent 3.21 runs `main` (`__main__` of the entry file)
     entry = os.path.abspath(agent.opts.policy_file)
     for f in agent.policy.files:
         if os.path.abspath(f.path) == entry and any(b.name == "__main__" for b in f.bundles):
             return [BundleCall("__main__", ())]
-    return []
+    return [BundleCall("main", ())]
 
 
 def run(opts: AgentOptions, log: LineLogger) -> int:
@@ -190,6 +191,7 @@ def run(opts: AgentOptions, log: LineLogger) -> int:
         except Exception as e:  # locks unavailable: run, but say so
             log.error(f"Lock database unavailable, running without locks: {e}")
             agent.locks = None
+    code = EXIT_OK
     try:
         for bundle in [b for f in policy.files for b in f.bundles]:
             if bundle.bundle_type == "common" and not bundle.args:
@@ -201,13 +203,16 @@ def run(opts: AgentOptions, log: LineLogger) -> int:
         if isinstance(expireafter, str) and expireafter.isdigit():
             agent.expireafter = int(expireafter)
         sequence = _bundlesequence(agent)
-        if not sequence:
-            log.error("No bundlesequence in 'body common control' and no bundle agent __main__")
+        missing = [c.name for c in sequence if policy.find_bundle(c.name) is None]
+        if missing:
+            for name in missing:
+                log.error(f"Bundle '{name}' listed in the bundlesequence was not found")
+            log.error("Fatal CFEngine error: Errors in agent bundles")
+            code = EXIT_POLICY_INVALID
+            sequence = []
         for call in sequence:
             bundle = policy.find_bundle(call.name)
-            if bundle is None:
-                log.error(f"Bundle '{call.name}' listed in the bundlesequence is not defined")
-                continue
+            assert bundle is not None
             run_bundle(agent, bundle, call.args)
         _show(agent, opts)
     finally:
@@ -215,8 +220,8 @@ def run(opts: AgentOptions, log: LineLogger) -> int:
             agent.locks.close()
         if agent.persistent is not None:
             agent.persistent.close()
-    _write_report(opts, start, agent, EXIT_OK, None, _policy_hash(policy), log)
-    return EXIT_OK
+    _write_report(opts, start, agent, code, None, _policy_hash(policy), log)
+    return code
 
 
 def _show(agent: Agent, opts: AgentOptions) -> None:

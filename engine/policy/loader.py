@@ -50,6 +50,22 @@ class LoadResult:
         return not any(d.severity == "error" for d in self.diagnostics)
 
 
+def absolute_entry(entry: str) -> str:
+    """``entry`` made absolute as cf-agent does it: joined to the working directory
+    but not normalised, so ``./t.cf`` stays visible in ``this.promise_filename``."""
+    if os.path.isabs(entry):
+        return entry
+    return os.path.join(os.getcwd(), entry)
+
+
+def resolve_entry(given: str, inputdir: str) -> str:
+    """The policy file ``-f given`` names: a bare name (no ``/``, ``./`` or ``../``
+    prefix) is looked up in the inputs directory, as cf-agent does."""
+    if os.path.isabs(given) or given.startswith(("./", "../")) or given in (".", ".."):
+        return absolute_entry(given)
+    return os.path.join(inputdir, given)
+
+
 def sys_vars(entry: str, workdir: Path) -> dict[str, str]:
     """The ``sys.*`` directory variables as cf-promises 3.21 sets them."""
     wd = str(workdir)
@@ -118,7 +134,8 @@ class _Loader:
     def __init__(
         self, entry: str, workdir: Path, strict: bool, classes: Iterable[str] | None
     ) -> None:
-        self.entry = entry
+        self.entry = absolute_entry(entry)
+        self.entry_dir = os.path.dirname(self.entry)
         self.workdir = workdir
         self.strict = strict
         self._classes = classes
@@ -183,8 +200,9 @@ class _Loader:
         return "$" not in guard and self.vars.defined(guard)
 
     def _load(self, path: str, item: Rval, includer: PolicyFile) -> bool:
-        full = path if os.path.isabs(path) else os.path.join(os.path.dirname(includer.path), path)
-        full = os.path.normpath(full)
+        # cf-agent resolves a relative input against the entry file's directory (not
+        # the includer's) and keeps the path as written: `/cwd/./a/../b.cf`
+        full = path if os.path.isabs(path) else os.path.join(self.entry_dir, path)
         key = os.path.realpath(full)
         if key in self.loaded or key in self.failed:
             return False

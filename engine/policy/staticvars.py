@@ -19,6 +19,17 @@ from engine.policy.ast import Bundle, FnCall, PolicyFile, Promise, RList, Rval, 
 
 Value = str | list[str]
 
+# The ``const`` bundle: special characters policy cannot write literally.
+CONST_VARS: dict[str, str] = {
+    "at": "@",
+    "dollar": "$",
+    "dirsep": "/",
+    "endl": "\n",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+}
+
 
 # The patterns are compiled on first use: a policy without common bundles never needs them.
 @cache
@@ -163,6 +174,8 @@ class StaticVars:
             return self.sys[var]
         if scope == "this" and var in this:
             return this[var]
+        if scope == "const" and var in CONST_VARS:
+            return CONST_VARS[var]
         for key in ((ns, scope, var), ("default", scope, var)):
             if key in self.table:
                 return self.table[key]

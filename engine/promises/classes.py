@@ -111,7 +111,8 @@ def evaluate_classes(agent: Agent, p: Promise, promiser: str, last: bool) -> Non
         holds, extra = decide(agent, p, name)
     except (Unresolved, FunctionFailed) as e:
         if last and isinstance(e, FunctionFailed):
-            agent.log.error(f"{e} (in classes promise '{promiser}' at {p.pos})")
+            report = agent.log.verbose if e.quiet else agent.log.error
+            report(f"{e} (in classes promise '{promiser}' at {p.pos})")
         return
     if holds is None:
         return

@@ -29,5 +29,6 @@ def actuate_method(agent: Agent, rp: ResolvedPromise) -> PromiseResult:
             f"arguments, it takes {len(bundle.args)}"
         )
         return PromiseResult(Outcome.NOTKEPT, message="wrong number of arguments")
-    tally = run_bundle(agent, bundle, call.args)
+    inherit = str(rp.attrs.get("inherit", "false")).lower() in ("true", "yes", "on")
+    tally = run_bundle(agent, bundle, call.args, inherit=inherit)
     return PromiseResult(tally.outcome())

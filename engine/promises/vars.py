@@ -37,7 +37,8 @@ def evaluate_vars(agent: Agent, p: Promise, name: str, last: bool) -> None:
         return
     except FunctionFailed as e:
         if last:
-            agent.log.error(f"{e} (in vars promise '{name}' at {p.pos})")
+            report = agent.log.verbose if e.quiet else agent.log.error
+            report(f"{e} (in vars promise '{name}' at {p.pos})")
         return
     if value is None:
         return

@@ -127,7 +127,7 @@ def filestat(env: FnEnv, path: str, field: str) -> str:
     dev_major, basename, dirname, linktarget, linktarget_shallow, xattr)."""
     st = _lstat(path)
     if st is None:
-        raise FunctionError(f"Function 'filestat': could not examine file '{path}'")
+        raise FunctionError(f"Function 'filestat': could not examine file '{path}'", quiet=True)
     simple = {
         "size": st.st_size,
         "gid": st.st_gid,

@@ -72,7 +72,13 @@ class FnEnv(Protocol):
 
 
 class FunctionError(Exception):
-    """The function failed; the message becomes an error line at the call."""
+    """The function failed; the message becomes an error line at the call, or a
+    verbose line when ``quiet`` (cf-agent fails some functions without a word at
+    the default level, e.g. ``filestat`` on a missing file)."""
+
+    def __init__(self, message: str, *, quiet: bool = False) -> None:
+        super().__init__(message)
+        self.quiet = quiet
 
 
 class FnSpec(Frozen):
@@ -229,7 +235,9 @@ def need_list(env: FnEnv, fn: str, arg: Any) -> list[str]:
     """:func:`as_list` or a :class:`FunctionError` naming the function."""
     v = as_list(env, arg)
     if v is None:
-        raise FunctionError(f"Function '{fn}', argument '{arg}' did not resolve to a list or data container")
+        raise FunctionError(
+            f"Function '{fn}', argument '{arg}' did not resolve to a list or data container",
+            quiet=True)
     return v
 
 

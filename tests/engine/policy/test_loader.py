@@ -24,7 +24,9 @@ def names(result) -> list[str]:  # type: ignore[no-untyped-def]
     )
 
 
-def test_relative_inputs_follow_the_including_file(tmp_path: Path) -> None:
+def test_relative_inputs_are_relative_to_the_entry_file(tmp_path: Path) -> None:
+    """cf-agent resolves a relative input against the entry file's directory, not
+    the including file's: `b.cf` named in `lib/a.cf` is `p/b.cf`, not `p/lib/b.cf`."""
     entry = write(
         tmp_path / "p" / "promises.cf",
         'body common control { inputs => { "lib/a.cf" }; }\nbundle agent main { reports: "m"; }\n',
@@ -32,11 +34,23 @@ def test_relative_inputs_follow_the_including_file(tmp_path: Path) -> None:
     write(
         tmp_path / "p/lib/a.cf", 'body file control { inputs => { "b.cf" }; }\nbundle agent a {}\n'
     )
-    write(tmp_path / "p/lib/b.cf", "bundle agent b {}\n")
+    write(tmp_path / "p/lib/b.cf", "bundle agent lib_b {}\n")
+    write(tmp_path / "p/b.cf", "bundle agent b {}\n")
     r = load_policy(entry, tmp_path / "wd", classes=set())
     assert names(r) == ["a", "b", "main"]
     assert r.diagnostics == []
-    assert [Path(f.path).name for f in r.policy.files] == ["promises.cf", "a.cf", "b.cf"]
+    assert [f.path for f in r.policy.files] == [
+        str(entry), str(tmp_path / "p/lib/a.cf"), str(tmp_path / "p/b.cf")]
+
+
+def test_relative_entry_keeps_its_dot_in_file_names(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`-f ./p/promises.cf` gives `/cwd/./p/promises.cf`, and inputs follow it unnormalised."""
+    write(tmp_path / "p/promises.cf", 'body common control { inputs => { "../q.cf" }; }\n')
+    write(tmp_path / "q.cf", "bundle agent q {}\n")
+    monkeypatch.chdir(tmp_path)
+    r = load_policy("./p/promises.cf", tmp_path / "wd", classes=set())
+    assert [f.path for f in r.policy.files] == [
+        f"{tmp_path}/./p/promises.cf", f"{tmp_path}/./p/../q.cf"]
 
 
 def test_sys_and_this_variables(tmp_path: Path) -> None:
