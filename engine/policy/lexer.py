@@ -42,24 +42,31 @@ if TYPE_CHECKING:
 # (kind, text, offset); a K token adds (value text, value offset, separator, its offset).
 Token = tuple  # tuple[Any, ...]
 
-_DQ = r'"(?:[^"\\]++|\\.)*+"'
-_SQ = r"'(?:[^'\\]++|\\.)*+'"
-_BQ = r"`[^`]*+`"
+# Plain greedy quantifiers only: possessive quantifiers and atomic groups mis-match on
+# Python before 3.11.5 (Debian 12 ships 3.11.2), where a guard such as "any::" failed.
+# Each repeat is written so that backtracking cannot find another match and gives up
+# in one step per character: a string is a run of plain characters and escapes
+# ("unrolled"), and a repeat is always followed by a character it cannot take.
+_DQ = r'"[^"\\]*(?:\\.[^"\\]*)*"'
+_SQ = r"'[^'\\]*(?:\\.[^'\\]*)*'"
+_BQ = r"`[^`]*`"
+_GC = r"[ \t.|&!()\w]"  # a character of a guard; ":" only before a name (ns:class)
 
-# Alternatives are tried in order; possessive quantifiers keep failed attempts cheap.
-# A guard must be tried before "(" and names; an attribute name is only a name
-# followed by "=>" (so "=>" never needs a token of its own in valid policy).
+# Alternatives are tried in order. A guard must be tried before "(" and names; an
+# attribute name is only a name followed by "=>" (so "=>" never needs a token of its own
+# in valid policy); when a string and "," or ";" follow, the same match is a K token
+# (its last group is KE). The last two alternatives match anywhere, so the leading
+# whitespace is never backtracked into.
 _MASTER = re.compile(
     rf"""
-    (?:\s++|\#[^\n]*+)*+                                  # whitespace and comments
+    \s*(?:\#[^\n]*\s*)*                                  # whitespace and comments
     (?:
-      (?P<K>\w++)[ \t\r\n]*+=>\s*+(?P<KV>{_DQ}|{_SQ})\s*+(?P<KE>[,;])
+      (?P<L>\w+)[ \t\r\n]*=>(?:\s*(?P<KV>{_DQ}|{_SQ})\s*(?P<KE>[,;]))?
      |(?P<S>{_DQ}|{_SQ}|{_BQ})
-     |(?P<L>\w++)[ \t\r\n]*+=>
-     |(?P<G>[.|&!()\w:](?:[ \t.|&!()\w]++|:(?=\w))*+::)
+     |(?P<G>[.|&!()\w:](?:{_GC}*:(?=\w))*{_GC}*::)
      |(?P<P>[{{}}(),;])
-     |(?P<T>[A-Za-z_]\w*+:(?![:\w]))
-     |(?P<I>\w++(?::\w++)?+)
+     |(?P<T>[A-Za-z_]\w*:(?![:\w]))
+     |(?P<I>\w+(?::\w+)?)
      |(?P<V>[$@](?:\((?:[^()\s]|\([^()\s]*\))*\)|\{{(?:[^{{}}\s]|\{{[^{{}}\s]*\}})*\}}))
      |(?P<C>::)
      |(?P<A>=>)
@@ -78,11 +85,11 @@ def _escape() -> re.Pattern[str]:
 
 
 # Token kind by group number (``m.lastindex``, the last group of the alternative that
-# matched). The K alternative has three groups; tokenize spells them out.
+# matched). A K token ends with group 3; tokenize spells its groups out.
 _KIND: tuple[str, ...] = tuple(
     ["", *sorted(_MASTER.groupindex, key=_MASTER.groupindex.__getitem__)]
 )
-assert _KIND[1:4] == ("K", "KV", "KE")
+assert _KIND[1:4] == ("L", "KV", "KE")
 
 
 def tokenize(text: str) -> list[Token]:
