@@ -173,7 +173,8 @@ class Agent:
         self.ctx = EvalContext(hard=hard, negated=opts.negates)
         self.resolver = Resolver(self)
         for k, v in sys_vars.items():
-            self.ctx.set_var("sys", k, v, "slist" if isinstance(v, list) else "string")
+            kind = "data" if isinstance(v, Data) else "slist" if isinstance(v, list) else "string"
+            self.ctx.set_var("sys", k, v, kind)
         for k, v in CONST_VARS.items():
             self.ctx.set_var("const", k, v)
         for c in opts.defines:
@@ -199,6 +200,10 @@ class Agent:
         self.deferred_reports: list[str] = []
         self.pass_no = 1
         self.start = time.time()
+        # what actuators keep for the rest of the run (started promise modules, package
+        # lists); each value with a close() method is closed when the run ends
+        self.run_state: dict[str, Any] = {}
+        self._promise_blocks: dict[str, dict[str, Any] | None] = {}
 
     # ===== lookups ==========================================================
     def lookup(self, name: str) -> Any:
@@ -262,6 +267,34 @@ class Agent:
             for name, var in table.items():
                 dest[name] = var.value.value if isinstance(var.value, Data) else var.value
         return {"classes": classes, "vars": variables}
+
+    def promise_block(self, promise_type: str) -> dict[str, Any] | None:
+        """The attributes of ``promise agent <promise_type>``, expanded once (with
+        ``this.promise_filename`` and ``this.promise_dirname`` naming the block's own
+        file); None when the policy has no such block."""
+        if promise_type in self._promise_blocks:
+            return self._promise_blocks[promise_type]
+        block = next((b for f in self.policy.files for b in f.bodies
+                      if b.body_type == "promise" and b.name == promise_type), None)
+        if block is None:
+            self._promise_blocks[promise_type] = None
+            return None
+        here = {"this.promise_filename": block.pos.file,
+                "this.promise_dirname": os.path.dirname(block.pos.file)}
+
+        def lookup(name: str) -> Any:
+            return here[name] if name in here else self.lookup(name)
+
+        values: dict[str, Any] = {}
+        for c in block.constraints:
+            if c.guard != "any" and not self.ctx.class_defined(c.guard):
+                continue
+            try:
+                values[c.lval] = self.resolver.value(c.rval, lookup, c.lval)
+            except (Unresolved, FunctionFailed):
+                continue
+        self._promise_blocks[promise_type] = values
+        return values
 
     def edit_promises(self, bundle_ref: BundleCall, filename: str,
                       bundle_type: str = "edit_line") -> list[ResolvedPromise]:

@@ -205,4 +205,39 @@ def discover(workdir: str | os.PathLike[str], now: float | None = None) -> tuple
         "vigil_command": f"{sys.executable} -m engine",
         "vigil_python": sys.executable,
     }
+    sys_vars.update(_component_paths(f"{wd}/bin"))
+    user = _user_data()
+    if user is not None:
+        sys_vars["user_data"] = user
     return classes, sys_vars
+
+
+# sys.cf_<name> -> program in sys.bindir; cf-twin is cf-agent's copy in 3.21.
+_COMPONENTS = {
+    "cf_agent": "cf-agent", "cf_check": "cf-check", "cf_execd": "cf-execd", "cf_key": "cf-key",
+    "cf_monitord": "cf-monitord", "cf_net": "cf-net", "cf_promises": "cf-promises",
+    "cf_runagent": "cf-runagent", "cf_secret": "cf-secret", "cf_serverd": "cf-serverd",
+    "cf_twin": "cf-agent", "cf_upgrade": "cf-upgrade",
+}
+
+
+def _component_paths(bindir: str) -> dict[str, object]:
+    """``sys.cf_agent`` and friends: quoted like cf-agent's, so a command
+    ``"$(sys.cf_agent) -Kf x.cf"`` survives a bindir with spaces."""
+    return {var: f'"{bindir}/{prog}"' for var, prog in _COMPONENTS.items()}
+
+
+def _user_data() -> object | None:
+    """``sys.user_data``: the running user's passwd entry as a data container."""
+    try:
+        import pwd
+
+        from engine.eval.values import Data
+
+        ent = pwd.getpwuid(os.getuid())
+    except (ImportError, KeyError):
+        return None
+    return Data({
+        "description": ent.pw_gecos, "gid": ent.pw_gid, "home_dir": ent.pw_dir,
+        "shell": ent.pw_shell, "uid": ent.pw_uid, "username": ent.pw_name,
+    })
