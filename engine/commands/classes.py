@@ -18,7 +18,13 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-from engine.commands.locks import add_workdir_arguments, format_table, human_duration, workdir_from
+from engine.commands.locks import (
+    add_workdir_arguments,
+    format_table,
+    human_duration,
+    raw_output,
+    workdir_from,
+)
 
 if TYPE_CHECKING:
     from engine.inspect import PersistentClassInfo
@@ -33,6 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from engine import inspect
+
+    raw_output()
 
     try:
         rx = re.compile(args.regex) if args.regex else None

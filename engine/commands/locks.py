@@ -39,6 +39,15 @@ def add_workdir_arguments(p: argparse.ArgumentParser, suppress: bool = False) ->
                    metavar="WD", help=f"read a CFEngine workdir instead (default {CFENGINE_WORKDIR})")
 
 
+def raw_output() -> None:
+    """Print bytes that are not UTF-8 (kept as surrogates in promisers and outputs)
+    as the bytes they were, as cf-agent does, instead of failing on them."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", "") == "strict":
+            reconfigure(errors="surrogateescape")
+
+
 def workdir_from(args: argparse.Namespace) -> Workdir:
 
     cf = getattr(args, "cfengine", None)
@@ -144,6 +153,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    raw_output()
     if getattr(args, "action", None) == "clear":
         return _clear(args)
     from engine import inspect

@@ -21,6 +21,7 @@ from engine.commands.locks import (
     clock,
     format_table,
     human_duration,
+    raw_output,
     workdir_from,
 )
 from engine.workdir import Workdir
@@ -49,6 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from engine import inspect
+
+    raw_output()
 
     wd = workdir_from(args)
     if args.run_id:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -49,7 +50,24 @@ def report_json(header: dict[str, Any], classes: list[str], negated: list[str],
     d["classes"] = classes
     d["negated"] = negated
     d["promises"] = rows
-    return json.dumps(d, separators=(",", ":"), ensure_ascii=False)
+    return escape_surrogates(json.dumps(d, separators=(",", ":"), ensure_ascii=False))
+
+
+def escape_surrogates(text: str) -> str:
+    """JSON text with every lone surrogate written as a ``\\uXXXX`` escape.
+
+    Bytes that are not UTF-8 (a Latin-1 ``\\xe9`` in a command's output) reach
+    the agent as the surrogates ``surrogateescape`` decodes them to (U+DCE9);
+    those cannot be encoded as UTF-8. Escaped, the file stays valid UTF-8 JSON
+    and ``json.loads`` gives back the very same string, so no byte is lost.
+    Surrogates only ever stand inside JSON strings, where an escape is valid."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text
 
 
 def write_report_file(runs_dir: str | os.PathLike[str], report_id: str, text: str) -> Path:

@@ -123,3 +123,16 @@ def test_agent_writer_gives_the_same_bytes_as_the_report_class(tmp_path: Path):
     path = runfile.write_report_file(tmp_path, r.id, runfile.report_json(header, r.classes,
                                                                          r.negated, rows))
     assert load_report(path) == r
+
+
+def test_bytes_that_are_not_utf8_round_trip(tmp_path: Path):
+    """Surrogates (undecodable bytes) are escaped in the file and come back as they were."""
+    rec = PromiseRecord("main", "reports", "caf\udce9 \\\udcff", "/p.cf", 1, 1, "repaired",
+                        detail="na\u00efve caf\udce9")
+    r = report(time.time(), 99, [rec])
+    path = write_run_report(tmp_path, r)
+    raw = path.read_bytes()
+    raw.decode("utf-8")
+    assert b"\\udce9" in raw and "na\u00efve".encode() in raw
+    assert load_report(path) == r
+    assert read_header(path)["pid"] == 99
