@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TESTSTAMP := $(VENV)/.installed-test
 
-.PHONY: console test lint bench screenshots clean acceptance
+.PHONY: console test test-system-python lint bench screenshots clean acceptance
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,32 @@ test: $(TESTSTAMP)
 	$(BIN)/ruff check engine tui tests bench
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
+# The front end and the evaluator again, under the distribution's own python (Debian 12:
+# 3.11.2, which requires-python admits) in a venv of its own. Skipped, exit 0, where
+# $(SYSPYTHON) is absent or is the interpreter .venv is made from.
+SYSPYTHON ?= /usr/bin/python3
+SYSVENV   := .venv-system
+SYSTESTS  ?= tests/engine/policy tests/engine/eval tests/engine/functions tests/conformance
+REALPY    := import os, sys; print(os.path.realpath(sys._base_executable))
+
+$(SYSVENV)/.installed-test: pyproject.toml
+	$(SYSPYTHON) -m venv $(SYSVENV) || { rm -rf $(SYSVENV); \
+	  echo "test-system-python: $(SYSPYTHON) -m venv failed (Debian: apt-get install python3-venv)"; exit 1; }
+	$(SYSVENV)/bin/python -m pip install -q -e '.[test]'
+	touch $@
+
+test-system-python:
+	@if [ ! -x "$(SYSPYTHON)" ]; then \
+	  echo "test-system-python: skipped, $(SYSPYTHON) is absent"; \
+	elif [ "$$($(SYSPYTHON) -c '$(REALPY)')" = "$$($(BIN)/python -c '$(REALPY)' 2>/dev/null || \
+	         $(PYTHON) -c '$(REALPY)')" ]; then \
+	  echo "test-system-python: skipped, $(SYSPYTHON) is the interpreter of $(VENV)"; \
+	else \
+	  $(MAKE) --no-print-directory $(SYSVENV)/.installed-test && \
+	  echo "test-system-python: $$($(SYSVENV)/bin/python -V) from $(SYSPYTHON)" && \
+	  $(SYSVENV)/bin/python -m pytest -q -p no:cacheprovider $(SYSTESTS) $(PYTEST_ARGS); \
+	fi
+
 lint: $(TESTSTAMP)
 	$(BIN)/ruff check engine tui tests bench
 
@@ -42,4 +68,4 @@ screenshots: $(TESTSTAMP)
 	$(BIN)/python screenshots/make_screenshots.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(SYSVENV) build *.egg-info
