@@ -1,29 +1,25 @@
-"""Seeding a new workdir with the policy vigil ships (``policies/``).
+"""Seeding a new workdir with the policy vigil ships.
 
-A workdir whose ``inputs/promises.cf`` is missing gets a copy of the shipped
-policy, never overwriting a file that is already there.
+The policy is package data, ``engine/data/policies/`` (``policies/`` at the top of
+a checkout is a link to it), so that a wheel, ``pip install .`` or pipx carry it.
+A workdir whose ``inputs/promises.cf`` is missing gets a copy of it, never
+overwriting a file that is already there.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import sys
 from pathlib import Path
 
 from engine.workdir import Workdir
 
+POLICY_DIR = Path(__file__).resolve().parent / "data" / "policies"
+
 
 def shipped_policy_dir() -> Path | None:
-    """The ``policies/`` folder beside the engine package, or under the prefix's share/."""
-    candidates = [
-        Path(__file__).resolve().parent.parent / "policies",
-        Path(sys.prefix) / "share" / "vigil" / "policies",
-    ]
-    for c in candidates:
-        if (c / "promises.cf").is_file():
-            return c
-    return None
+    """The shipped policy's folder (package data), or None when it is missing."""
+    return POLICY_DIR if (POLICY_DIR / "promises.cf").is_file() else None
 
 
 def seed_workdir(wd: Workdir) -> list[Path]:
