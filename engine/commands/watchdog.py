@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     report = run_once(wd.root, settings)
     if not args.quiet:
-        for a in report.actions:
+        for a in report.notes + report.actions:
             print(a)
     for e in report.errors:
         print(f"vigil watchdog: {e}", file=sys.stderr)

@@ -5,6 +5,10 @@ it takes its own single-instance lock and writes ``<wd>/<daemon>.pid``. The
 supervisor waits until that pidfile names a live process, or reports the tail
 of the daemon's log when it died. Stopping sends SIGTERM to our own pids
 (checked by command line), waits, and SIGKILLs the remains of the tree.
+
+A stop is deliberate (``vigil down``, the console's stop): :func:`stop` leaves
+``<wd>/state/<daemon>.stopped`` behind and :func:`start` removes it. The watchdog
+and the keep-alive policy never start a daemon while its marker is there.
 """
 
 from __future__ import annotations
@@ -47,6 +51,24 @@ def _log_tail(log: Path, offset: int, lines: int = 3) -> str:
     return " | ".join(rows[-lines:])
 
 
+def stop_marker(root: Path, daemon: str) -> Path:
+    """The file that says ``daemon`` was stopped on purpose (keep-alive reads it too)."""
+    return root / "state" / f"{daemon}.stopped"
+
+
+def stopped_on_purpose(root: Path, daemon: str) -> bool:
+    return stop_marker(root, daemon).exists()
+
+
+def _mark_stopped(root: Path, daemon: str) -> None:
+    pidfile.write_atomic(stop_marker(root, daemon), f"{time.time():.0f}\n", 0o600)
+
+
+def _clear_stopped(root: Path, daemon: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        stop_marker(root, daemon).unlink()
+
+
 def start(
     root: Path,
     daemon: str,
@@ -55,7 +77,8 @@ def start(
     timeout: float = 10.0,
     settle: float = 8.0,
 ) -> StartResult:
-    """Start ``daemon`` for ``root`` unless it runs already."""
+    """Start ``daemon`` for ``root`` unless it runs already; a deliberate stop is over."""
+    _clear_stopped(root, daemon)
     st = pidfile.check(root, daemon)
     if st.state == "running":
         return StartResult(daemon, True, st.pid, f"already running (pid {st.pid})")
@@ -98,7 +121,12 @@ def start(
 
 
 def stop(root: Path, daemon: str, timeout: float = 15.0) -> StopResult:
-    """Stop every instance of ``daemon`` for ``root``; SIGKILL after ``timeout`` s."""
+    """Stop every instance of ``daemon`` for ``root``; SIGKILL after ``timeout`` s.
+
+    The stop is recorded first (:func:`stop_marker`), so that neither the watchdog
+    nor the keep-alive policy starts the daemon again while it is being stopped.
+    """
+    _mark_stopped(root, daemon)
     st = pidfile.check(root, daemon)
     pids = [st.pid] if st.state == "running" and st.pid else []
     pids += [p.pid for p in procs.find(daemon, root) if p.pid not in pids]

@@ -4,7 +4,8 @@ Idempotent; each pass:
 
 1. keeps exactly one execd for the workdir: duplicates (ours, matched by
    command line and workdir) are stopped by pid, the one in the pidfile kept;
-2. starts execd when none is running;
+2. starts execd when none is running, unless it was stopped on purpose
+   (``vigil down``: :func:`engine.daemons.supervisor.stopped_on_purpose`);
 3. kills agents of this workdir running longer than ``agent_ceiling_minutes``
    (an agent wedged beyond what execd's own expiry caught).
 
@@ -30,6 +31,8 @@ from engine.daemons.config import DaemonSettings
 class WatchdogReport:
     actions: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # what was deliberately left alone: printed, not logged (cron runs it every few minutes)
+    notes: list[str] = field(default_factory=list)
     skipped: bool = False
 
     @property
@@ -89,6 +92,10 @@ def _dedupe_execd(root: Path, report: WatchdogReport) -> None:
 def _ensure_execd(root: Path, report: WatchdogReport) -> None:
     st = pidfile.check(root, "execd")
     if st.state == "running":
+        return
+    if supervisor.stopped_on_purpose(root, "execd"):
+        report.notes.append("execd was stopped on purpose (vigil down): left stopped; "
+                            "`vigil up execd` starts it")
         return
     r = supervisor.start(root, "execd")
     if r.ok:

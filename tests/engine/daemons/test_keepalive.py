@@ -87,3 +87,25 @@ def test_stopped_on_purpose_stays_stopped_and_manual_runs_start_nothing(kwd: Pat
         capture_output=True, text=True, timeout=60, env=env, check=False,
     )
     assert cp.returncode == 0 and procs.find("monitord", kwd) == []
+
+
+def test_a_daemon_marked_stopped_on_purpose_is_not_restarted(kwd: Path) -> None:
+    assert supervisor.start(kwd, "monitord").ok
+    old = pidfile.read_pid(kwd, "monitord")
+    assert old
+    os.kill(old, signal.SIGKILL)  # its pidfile stays behind: it looks crashed...
+    wait_for(lambda: not procs.alive(old), timeout=5)
+    marker = supervisor.stop_marker(kwd, "monitord")
+    marker.write_text("0\n")  # ...but the admin said `vigil down monitord`
+    env = {k: v for k, v in os.environ.items() if k != AGENT_COMMAND_ENV}
+    agent = [sys.executable, "-m", "engine", "agent", "-K", "-D", "cf_execd_initiated", "-w",
+             str(kwd)]
+    cp = subprocess.run(agent, capture_output=True, text=True, timeout=60, env=env, check=False)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    assert procs.find("monitord", kwd) == []
+    # Without the marker the same run restarts it.
+    marker.unlink()
+    cp = subprocess.run(agent, capture_output=True, text=True, timeout=60, env=env, check=False)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    assert "monitord was down and has been restarted" in cp.stdout
+    assert len(procs.find("monitord", kwd)) == 1

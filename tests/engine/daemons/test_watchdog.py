@@ -131,3 +131,27 @@ def test_concurrent_watchdogs_do_not_both_act(wd: Path) -> None:
     assert all(p.returncode == 0 for p in procs_)
     assert len(procs.find("execd", wd)) == 1
     assert sum("execd was not running" in o for o in outs) == 1
+
+
+def test_watchdog_leaves_a_daemon_stopped_by_vigil_down(wd: Path) -> None:
+    write_policy(wd)
+    standin(wd)
+    cp = vigil("up", "execd", "-w", str(wd))
+    assert cp.returncode == 0, cp.stderr
+    cp = vigil("down", "execd", "-w", str(wd))
+    assert cp.returncode == 0, cp.stderr
+    assert supervisor.stopped_on_purpose(wd, "execd")
+    cp = vigil("watchdog", "-w", str(wd))
+    assert cp.returncode == 0, cp.stderr
+    assert "execd was stopped on purpose" in cp.stdout and "started" not in cp.stdout
+    assert procs.find("execd", wd) == [] and pidfile.read_pid(wd, "execd") is None
+    # `vigil up` ends the deliberate stop: a later crash is repaired again.
+    cp = vigil("up", "execd", "-w", str(wd))
+    assert cp.returncode == 0, cp.stderr
+    assert not supervisor.stopped_on_purpose(wd, "execd")
+    pid = pidfile.read_pid(wd, "execd")
+    assert pid
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not procs.alive(pid), timeout=5)
+    cp = vigil("watchdog", "-w", str(wd))
+    assert cp.returncode == 0 and "execd was stale pidfile: started" in cp.stdout
