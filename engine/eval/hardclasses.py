@@ -6,7 +6,6 @@ through psutil so that an agent run pays well under a millisecond for it.
 
 from __future__ import annotations
 
-import _socket as socket  # the C module: socket.py imports selectors, enum and more
 import os
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 from engine.eval.classexpr import canonify
 
 CF_VERSION = (3, 21, 0)
+CF_RELEASE = "1"  # sys.cf_version_release of the packaged 3.21.0
 
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = (
@@ -65,26 +65,43 @@ def _os_release() -> dict[str, str]:
     return data
 
 
-def _ipv4_addresses() -> dict[str, str]:
-    """Interface name -> IPv4 address, via SIOCGIFADDR."""
-    import fcntl
+def _feature_classes() -> set[str]:
+    """``feature`` and ``feature_<name>`` with every ``_``-prefix of each feature vigil has,
+    as cf-agent defines them (``tls_1_2`` gives ``feature_tls``, ``feature_tls_1``, ...)."""
+    from engine.policy.macros import FEATURES
 
-    found: dict[str, str] = {}
+    out = {"feature"}
+    for name in FEATURES:
+        parts = name.split("_")
+        out.update("feature_" + "_".join(parts[:i]) for i in range(1, len(parts) + 1))
+    return out
+
+
+def key_digest(pub_path: str) -> str | None:
+    """``sys.key_digest`` for the host key at ``pub_path``: its vigil fingerprint
+    (``SHA256:...``, as ``engine.trust.keys.fingerprint``), or None without a key.
+
+    Written out with the builtin ``_sha256`` and ``binascii`` so that start-up loads
+    neither ``hashlib`` nor the trust package.
+    """
+    import binascii
+
     try:
-        names = [n for _, n in socket.if_nameindex()]
-    except OSError:
-        return found
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        with open(pub_path, encoding="ascii") as f:
+            text = f.read()
+        body = text.split("-----BEGIN PUBLIC KEY-----", 1)[1].split("-----END PUBLIC KEY-----", 1)[0]
+        der = binascii.a2b_base64("".join(body.split()))
+    except (OSError, IndexError, ValueError, binascii.Error):
+        return None
+    prefix = bytes.fromhex("302a300506032b6570032100")  # Ed25519 SubjectPublicKeyInfo
+    if len(der) != len(prefix) + 32 or not der.startswith(prefix):
+        return None
     try:
-        for name in names:
-            try:
-                packed = fcntl.ioctl(s.fileno(), 0x8915, name.encode()[:15].ljust(256, b"\0"))
-            except OSError:
-                continue
-            found[name] = socket.inet_ntoa(packed[20:24])
-    finally:
-        s.close()
-    return found
+        from _sha256 import sha256  # type: ignore[import-not-found]  # Python 3.11
+    except ImportError:
+        from hashlib import sha256
+    b64 = binascii.b2a_base64(sha256(der[len(prefix):]).digest(), newline=False).decode()
+    return "SHA256:" + b64.rstrip("=").replace("+", "-").replace("/", "_")
 
 
 def _cpus() -> int:
@@ -101,8 +118,16 @@ def _uptime_minutes() -> int:
         return 0
 
 
-def discover(workdir: str | os.PathLike[str], now: float | None = None) -> tuple[set[str], dict[str, object]]:
-    """Hard classes and ``sys`` variables for this host and ``workdir``."""
+def discover(workdir: str | os.PathLike[str], now: float | None = None,
+             component: str = "agent") -> tuple[set[str], dict[str, object]]:
+    """Hard classes and ``sys`` variables for this host and ``workdir``.
+
+    ``component`` names the class cf-agent and friends define for themselves
+    (``agent``; cf-promises' is ``common``).
+    """
+    from engine.eval._netinfo import discover_network
+    from engine.eval.values import Data
+
     now = time.time() if now is None else now
     wd = str(workdir)
     uname = os.uname()
@@ -123,8 +148,11 @@ def discover(workdir: str | os.PathLike[str], now: float | None = None) -> tuple
         "community_edition", "vigil", sysname, canonify(machine),
         f"{cpus}_cpus", f"{sysname}_{canonify(machine)}",
         canonify(f"{sysname}_{uname.release}"), canonify(uqhost), canonify(fqhost),
-        f"compiled_on_{sysname}_gnu", "common",
+        canonify(f"{sysname}_{machine}_{uname.release}"),
+        canonify(f"{sysname}_{machine}_{uname.release}_{uname.version}"),
+        f"compiled_on_{sysname}_gnu", component,
     }
+    classes |= _feature_classes()
     if machine in ("x86_64", "aarch64", "ppc64le", "s390x", "riscv64"):
         classes.add("64_bit")
     else:
@@ -144,16 +172,8 @@ def discover(workdir: str | os.PathLike[str], now: float | None = None) -> tuple
     if domain:
         classes.add(canonify(domain))
 
-    addresses = _ipv4_addresses()
-    for iface, ip in addresses.items():
-        classes.add(f"net_iface_{canonify(iface)}")
-        parts = ip.split(".")
-        for i in range(1, 5):
-            classes.add("ipv4_" + "_".join(parts[:i]))
-        classes.add(canonify(ip))
     classes |= time_classes(now)
 
-    main_iface = next((i for i in addresses if i != "lo"), "lo")
     sys_vars: dict[str, object] = {
         "arch": machine,
         "class": sysname,
@@ -198,14 +218,17 @@ def discover(workdir: str | os.PathLike[str], now: float | None = None) -> tuple
         "cf_version_major": str(CF_VERSION[0]),
         "cf_version_minor": str(CF_VERSION[1]),
         "cf_version_patch": str(CF_VERSION[2]),
-        "interface": main_iface,
-        "interfaces": [i for i in addresses if i != "lo"],
-        "ip_addresses": list(addresses.values()),
-        "ipv4": addresses.get(main_iface, "127.0.0.1"),
+        "cf_version_release": CF_RELEASE,
+        "os_release": Data(osrel),
         "vigil_command": f"{sys.executable} -m engine",
         "vigil_python": sys.executable,
     }
     sys_vars.update(_component_paths(f"{wd}/bin"))
+    discover_network(classes, sys_vars)
+    digest = key_digest(f"{wd}/ppkeys/localhost.pub")
+    if digest is not None:
+        sys_vars["key_digest"] = digest
+        classes.add("PK_" + canonify(digest))
     user = _user_data()
     if user is not None:
         sys_vars["user_data"] = user
