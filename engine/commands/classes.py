@@ -53,6 +53,9 @@ def run(args: argparse.Namespace) -> int:
 
     wd = workdir_from(args)
     now = time.time()
+    problem = inspect.state_health(wd).get(wd.state_db.name)
+    if problem:  # the persistent classes cannot be read: say so rather than show none
+        print(f"warning: persistent classes unavailable: {problem}", file=sys.stderr)
     persistent = [p for p in inspect.persistent_classes(wd, now) if keep(p.name)]
     if args.persistent:
         if args.json:

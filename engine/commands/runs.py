@@ -53,10 +53,16 @@ def run(args: argparse.Namespace) -> int:
 
     raw_output()
 
+    from engine.state.runfile import odd_entries
+
     wd = workdir_from(args)
+    odd = odd_entries(wd.runs)  # not regular files: never opened, said so
     if args.run_id:
         report = inspect.run_detail(wd, args.run_id)
         if report is None:
+            for problem in odd:
+                if f"/{args.run_id}" in problem or args.run_id == "latest":
+                    print(f"error: {problem}", file=sys.stderr)
             print(f"no single run matches {args.run_id!r} in {wd.runs}", file=sys.stderr)
             return 1
         if args.json:
@@ -64,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(render_detail(report, wd))
         return 0
+    for problem in odd:
+        print(f"warning: {problem}", file=sys.stderr)
     summaries = inspect.runs(wd, limit=max(1, args.limit))
     if args.json:
         print(json.dumps([asdict(s) for s in summaries], indent=1))

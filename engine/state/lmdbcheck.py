@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from engine._records import Frozen, set_field
+from engine.state._filetype import WrongFileType, check_regular, open_regular
 
 MAGIC = 0xBEEFC0DE
 DATA_VERSION = 1
@@ -94,18 +95,23 @@ class Meta(Frozen):
 
 class Health(Frozen):
     """Verdict on one file. ``ok`` False means: do not map it. ``suspicious``: fine
-    to open, but worth a deep check."""
+    to open, but worth a deep check. ``foreign``: something other than a damaged
+    database (a directory, a FIFO, a file we may not read), never to be moved
+    aside; ``reason`` then names the file."""
 
-    __slots__ = ("ok", "reason", "exists", "meta", "suspicious")
+    __slots__ = ("ok", "reason", "exists", "meta", "suspicious", "foreign")
     __match_args__ = __slots__
 
     def __init__(self, ok: bool, reason: str = "", exists: bool = True,
-                 meta: Meta | None = None, suspicious: bool = False) -> None:
+                 meta: Meta | None = None, suspicious: bool = False,
+                 foreign: bool = False) -> None:
         set_field(self, "ok", ok)
         set_field(self, "reason", reason)
         set_field(self, "exists", exists)
         set_field(self, "meta", meta)
         set_field(self, "suspicious", suspicious)
+        # not a file we may move aside: not a regular file, or not readable by us
+        set_field(self, "foreign", foreign)
 
     @property
     def entries(self) -> int | None:
@@ -253,9 +259,13 @@ class _Walker:
 def check(path: str | os.PathLike[str], deep: bool = False) -> Health:
     """Decide whether ``path`` can be mapped safely. Never maps it."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = open_regular(path)  # never blocks on a FIFO, refuses a directory
     except FileNotFoundError:
         return Health(ok=True, exists=False)
+    except WrongFileType as exc:
+        return Health(ok=False, reason=str(exc), foreign=True)
+    except OSError as exc:  # no permission, and the like: not ours to judge
+        return Health(ok=False, reason=f"{os.fspath(path)}: {exc.strerror}", foreign=True)
     try:
         size = os.fstat(fd).st_size
         if size == 0:
@@ -282,6 +292,15 @@ def check(path: str | os.PathLike[str], deep: bool = False) -> Health:
         return Health(ok=False, reason=f"unreadable: {exc}")
     finally:
         os.close(fd)
+
+
+def check_lock_file(path: str | os.PathLike[str]) -> str | None:
+    """Why LMDB must not open ``<path>-lock`` (its reader table), or None.
+
+    Looked at with ``lstat``: a symbolic link is refused, never followed (LMDB
+    would create or write through it), and so is anything but a regular file;
+    the message names the ``-lock`` file, not the database."""
+    return check_regular(f"{os.fspath(path)}-lock", follow=False)
 
 
 _CHILD = """

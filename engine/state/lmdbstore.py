@@ -32,6 +32,12 @@ reading root's workdir) they fall back to ``lock=False``, which needs no access
 to the lock file at all; such a read is a best-effort snapshot, which is what a
 status view wants.
 
+Something other than a regular file in place of the database or its ``-lock``
+file (a directory, a FIFO, a symbolic link as ``-lock``), or a database this
+process may not read, is never opened, followed or moved aside: writers get a
+:class:`StateFileError`, readers :class:`Unreadable`, naming that file. Files are
+opened with ``O_NONBLOCK``, so a FIFO never makes anyone wait.
+
 One environment per path per process: LMDB refuses to open the same file twice
 in one process, so open environments are shared through a small registry.
 """
@@ -96,9 +102,22 @@ def quarantine(path: Path, reason: str, log: ErrorLog | None) -> Path:
     return dest
 
 
+class StateFileError(lmdb.Error):
+    """A state file cannot be used as it stands: something other than a regular
+    file in its place (or in place of its ``-lock`` file), or no permission to
+    read it. Nothing is moved aside; the message names the file."""
+
+
 def check_before_open(path: Path, log: ErrorLog | None, deep: bool = False) -> Health:
-    """Run the pread checks; quarantine the file when it is damaged."""
+    """Run the pread checks; quarantine the file when it is damaged. Raises
+    :class:`StateFileError` when the file, or its ``-lock`` file, is not a
+    regular file this process may read."""
     health = lmdbcheck.check(path, deep=deep)
+    if health.foreign:
+        raise StateFileError(health.reason)
+    problem = lmdbcheck.check_lock_file(path)
+    if problem is not None:
+        raise StateFileError(problem)
     if health.ok and health.suspicious and not deep:
         health = lmdbcheck.verify(path)
     if not health.ok:
@@ -257,17 +276,19 @@ class Unreadable(Exception):
 
 
 def _open_readonly(p: Path) -> lmdb.Environment:
-    try:
-        return lmdb.open(
-            os.fspath(p), subdir=False, readonly=True, lock=True, max_dbs=0,
-            map_size=DEFAULT_MAP_SIZE,
-        )
-    except (lmdb.InvalidError, lmdb.CorruptedError, lmdb.VersionMismatchError):
-        raise
-    except lmdb.Error:
-        # The -lock file cannot be opened for writing (no permission, read-only
-        # file system, or something else in its place): read without it.
-        return lmdb.open(os.fspath(p), subdir=False, readonly=True, lock=False, max_dbs=0)
+    if lmdbcheck.check_lock_file(p) is None:
+        try:
+            return lmdb.open(
+                os.fspath(p), subdir=False, readonly=True, lock=True, max_dbs=0,
+                map_size=DEFAULT_MAP_SIZE,
+            )
+        except (lmdb.InvalidError, lmdb.CorruptedError, lmdb.VersionMismatchError):
+            raise
+        except lmdb.Error:
+            pass
+    # The -lock file cannot be opened for writing (no permission, read-only file
+    # system) or something else is in its place (never opened then): read without it.
+    return lmdb.open(os.fspath(p), subdir=False, readonly=True, lock=False, max_dbs=0)
 
 
 @contextlib.contextmanager

@@ -77,16 +77,23 @@ def write_report_file(runs_dir: str | os.PathLike[str], report_id: str, text: st
     dest = d / f"{report_id}.json"
     tmp = d / f".{report_id}.json.tmp"
     data = text.encode("utf-8")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp)  # a leftover, or a FIFO someone put there: never opened
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, dest)
+        try:
+            view = memoryview(data)
+            while view:
+                n = os.write(fd, view)
+                view = view[n:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, dest)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     dfd = os.open(d, os.O_RDONLY)
     try:
         os.fsync(dfd)
@@ -96,16 +103,47 @@ def write_report_file(runs_dir: str | os.PathLike[str], report_id: str, text: st
 
 
 def list_reports(runs_dir: str | os.PathLike[str], limit: int | None = None) -> list[Path]:
-    """Report files, newest first (names sort by start time, then pid)."""
+    """Report files, newest first (names sort by start time, then pid). Only
+    regular files count: a directory or FIFO named like a report is left out
+    (see :func:`odd_entries`)."""
     try:
         names = [e.name for e in os.scandir(runs_dir)
-                 if e.name.endswith(".json") and not e.name.startswith(".")]
-    except FileNotFoundError:
+                 if e.name.endswith(".json") and not e.name.startswith(".")
+                 and e.is_file(follow_symlinks=False)]
+    except OSError:  # missing, not a directory, not ours to read: no reports to show
         return []
     names.sort(reverse=True)
     if limit is not None:
         names = names[:limit]
     return [Path(runs_dir) / n for n in names]
+
+
+def odd_entries(runs_dir: str | os.PathLike[str]) -> list[str]:
+    """Why each ``*.json`` entry that is not a regular file is left out, e.g.
+    ``".../runs/x.json is a FIFO, not a regular file"``, or why the directory
+    cannot be listed."""
+    from engine.state._filetype import WrongFileType, kind
+
+    out = []
+    try:
+        for e in os.scandir(runs_dir):
+            if (e.name.endswith(".json") and not e.name.startswith(".")
+                    and not e.is_file(follow_symlinks=False)):
+                with contextlib.suppress(OSError):
+                    out.append(str(WrongFileType(e.path, kind(e.stat(follow_symlinks=False).st_mode))))
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        return [f"{os.fspath(runs_dir)}: {exc.strerror}"]
+    return sorted(out)
+
+
+def open_report(path: str | os.PathLike[str]) -> int:
+    """A descriptor on a report file; a FIFO, directory or symbolic link in its
+    place raises ``OSError`` (``WrongFileType``) instead of blocking or being followed."""
+    from engine.state._filetype import open_regular
+
+    return open_regular(path, follow=False)
 
 
 def prune(runs_dir: str | os.PathLike[str], keep: int) -> list[Path]:

@@ -20,6 +20,8 @@ from engine.state.runfile import (  # re-exported: callers import them from here
     RECORD_FIELDS,
     SCHEMA,
     list_reports,
+    odd_entries,
+    open_report,
     prune,
     report_json,
     report_name,
@@ -28,7 +30,7 @@ from engine.state.runfile import (  # re-exported: callers import them from here
 
 __all__ = [
     "SCHEMA", "STARTED_BY", "PromiseRecord", "RunReport", "as_record_dict", "count_outcomes",
-    "list_reports", "load_report", "prune", "read_header", "report_name", "write_run_report",
+    "list_reports", "load_report", "odd_entries", "prune", "read_header", "report_name", "write_run_report",
 ]
 
 STARTED_BY = ("manual", "schedule", "forced", "remote")
@@ -146,7 +148,7 @@ def write_run_report(runs_dir: str | os.PathLike[str], report: RunReport) -> Pat
 
 
 def load_report(path: str | os.PathLike[str]) -> RunReport:
-    with open(path, encoding="utf-8") as fh:
+    with open(open_report(path), encoding="utf-8") as fh:
         return RunReport.from_json(fh.read())
 
 
@@ -154,7 +156,7 @@ def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The report without its class lists and promises, reading only the head of
     the file (a JSON string cannot hold the unescaped marker looked for)."""
     buf = b""
-    with open(path, "rb") as fh:
+    with open(open_report(path), "rb") as fh:
         while True:
             chunk = fh.read(8192)
             buf += chunk
