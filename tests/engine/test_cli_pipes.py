@@ -1,0 +1,36 @@
+"""A reader that goes away (``vigil status | head``) ends a command quietly."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    "args", [["status"], ["status", "--json"], ["runs"], ["runs", "--json"], ["locks"]]
+)
+def test_closed_stdout_is_not_a_traceback(tmp_path: Path, args: list[str]) -> None:
+    p = subprocess.Popen(
+        [sys.executable, "-m", "engine", *args, "-w", str(tmp_path / "wd")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+    )
+    assert p.stdout is not None and p.stderr is not None
+    p.stdout.close()  # the reader is gone before the command writes anything
+    err = p.stderr.read().decode()
+    p.stderr.close()
+    assert p.wait(timeout=60) == 141, err  # as if killed by SIGPIPE, like a C tool
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
+def test_main_returns_normally_when_stdout_is_fine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from engine.cli import main
+
+    assert main(["runs", "--json", "-w", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.strip() == "[]"
