@@ -42,9 +42,37 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="after the run, list the classes (matching REGEX)")
     p.add_argument("--show-evaluated-vars", nargs="?", const="", default=None, metavar="REGEX",
                    help="after the run, list the variables (matching REGEX)")
+    p.add_argument("-d", "--debug", action="store_true", help="print debug output (as -v here)")
+    p.add_argument("-g", "--log-level", type=_log_level, default=None, metavar="LEVEL",
+                   help="error, warning, notice, info, verbose or debug")
+    p.add_argument("-t", "--timing-output", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("-C", "--color", nargs="?", const="auto", default=None,
+                   choices=["always", "auto", "never"], help="accepted; output is never coloured")
+    p.add_argument("-E", "--no-extensions", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--log-modules", default=None, metavar="MODULES", help=argparse.SUPPRESS)
+    p.add_argument("--ignore-preferred-augments", action="store_true",
+                   help="read def.json even where def_preferred.json exists")
+    p.add_argument("--skip-db-check", nargs="?", const="yes", default=None, help=argparse.SUPPRESS)
+    p.add_argument("policy", nargs="?", default=None, metavar="FILE",
+                   help="policy file to run (overrides -f)")
     p.add_argument("--started-by", default="manual", choices=["manual", "schedule", "forced", "remote"],
                    help=argparse.SUPPRESS)
     p.add_argument("--output-file", default=None, help=argparse.SUPPRESS)
+
+
+_LOG_LEVELS = {"error": 0, "warning": 1, "notice": 2, "info": 3, "inform": 3,
+               "verbose": 4, "debug": 5}
+
+
+def _log_level(text: str) -> int:
+    try:
+        return _LOG_LEVELS[text.lower()]
+    except KeyError:
+        import argparse
+
+        raise argparse.ArgumentTypeError(
+            f"invalid log level '{text}' (error, warning, notice, info, verbose, debug)"
+        ) from None
 
 
 # parse_plain: the options add_arguments defines, as argparse stores them
@@ -59,7 +87,10 @@ _STARTED_BY = ("manual", "schedule", "forced", "remote")
 _DEFAULTS = {"file": None, "workdir": None, "no_lock": False, "inform": False,
              "verbose": False, "dry_run": False, "define": None, "negate": None,
              "bundlesequence": None, "timestamp": False, "show_evaluated_classes": None,
-             "show_evaluated_vars": None, "started_by": "manual", "output_file": None}
+             "show_evaluated_vars": None, "started_by": "manual", "output_file": None,
+             "debug": False, "log_level": None, "timing_output": False, "color": None,
+             "no_extensions": False, "log_modules": None, "ignore_preferred_augments": False,
+             "skip_db_check": None, "policy": None}
 
 
 def parse_plain(argv: list[str]) -> dict[str, object] | None:
@@ -103,13 +134,19 @@ def run(args: argparse.Namespace | SimpleNamespace) -> int:
     import gc
 
     gc.set_threshold(GC_THRESHOLD_GEN0, *gc.get_threshold()[1:])
+    # policy nests (methods calling methods, deep data): room for about a thousand levels
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 12000))
 
     from engine.eval.agent import AgentOptions
     from engine.eval.run import run as run_agent
     from engine.policy.loader import resolve_entry
     from engine.workdir import Workdir
 
-    level = Level.VERBOSE if args.verbose else Level.INFO if args.inform else Level.NOTICE
+    level = Level.VERBOSE if args.verbose or args.debug else Level.INFO if args.inform else Level.NOTICE
+    if args.log_level is not None:
+        level = Level(args.log_level)
+    if args.policy:
+        args.file = args.policy
     log = LineLogger(level, sys.stdout, timestamps=args.timestamp)
     wd = Workdir.resolve(args.workdir)
     if not args.file and not wd.promises_cf.exists():

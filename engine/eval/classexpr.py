@@ -42,11 +42,17 @@ def _tokenize(expr: str) -> list[tuple[str, str, int]]:
     return tokens
 
 
+# parentheses and negations a class expression may nest (policy is data: a deeper one
+# is an error, not a stack overflow)
+MAX_NESTING = 100
+
+
 class _Parser:
     def __init__(self, expr: str) -> None:
         self.expr = expr
         self.tokens = _tokenize(expr)
         self.i = 0
+        self.depth = 0
 
     def peek(self) -> str | None:
         return self.tokens[self.i][0] if self.i < len(self.tokens) else None
@@ -81,14 +87,25 @@ class _Parser:
     def parse_not(self) -> Node:
         if self.peek() == "!":
             self.i += 1
-            return ("!", self.parse_not())
+            self._deeper()
+            node = ("!", self.parse_not())
+            self.depth -= 1
+            return node
         return self.parse_atom()
+
+    def _deeper(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise ClassExprError(
+                f"class expression nested deeper than {MAX_NESTING} levels", self.where())
 
     def parse_atom(self) -> Node:
         kind = self.peek()
         if kind == "(":
             self.i += 1
+            self._deeper()
             node = self.parse_or()
+            self.depth -= 1
             if self.peek() != ")":
                 raise ClassExprError("expected ')' in class expression", self.where())
             self.i += 1

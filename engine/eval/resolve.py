@@ -40,6 +40,10 @@ class Unresolved(Exception):
     """A value still holds a reference that could not be expanded (yet)."""
 
 
+# bodies an inherit_from chain may pass through (cf-agent gives up past 30)
+MAX_BODY_INHERITANCE = 30
+
+
 class FunctionFailed(Exception):
     """A function call raised FunctionError; the message says why."""
 
@@ -140,7 +144,7 @@ class Resolver:
                     out.append("any" if v else "!any")
                 elif v is not None:
                     out.append(str(v))
-        return [x for x in out if x != "cf_null"]
+        return out
 
     # ----- function calls ---------------------------------------------------
     def call(self, fn: FnCall, lookup: Lookup) -> Any:
@@ -206,9 +210,12 @@ class Resolver:
         result: dict[str, Any] = {}
         order: list[str] = []
         for c in body.constraints:
-            if c.lval != "inherit_from" or depth > 10:
+            if c.lval != "inherit_from":
                 continue
-            parent = self.body_ref_named(body.body_type, c.rval, lookup)
+            if depth >= MAX_BODY_INHERITANCE:
+                raise FunctionFailed(f"body inheritance chain depth {depth + 1} in body "
+                                     f"'{body.name}' is too much (a loop of inherit_from?)")
+            parent = self.body_ref_named(body.body_type, c.rval, lookup, depth + 1)
             if parent is not None:
                 result.update({k: v for k, v in parent.items() if not k.startswith("__")})
                 order.extend(parent.get("__lvals__", []))
@@ -230,7 +237,8 @@ class Resolver:
         result["__lvals__"] = order
         return result
 
-    def body_ref_named(self, body_type: str, rval: Rval, lookup: Lookup) -> dict[str, Any] | None:
+    def body_ref_named(self, body_type: str, rval: Rval, lookup: Lookup,
+                       depth: int = 1) -> dict[str, Any] | None:
         if isinstance(rval, Scalar):
             name, args = self.scalar(rval.value, lookup), ()
         elif isinstance(rval, FnCall):
@@ -240,7 +248,7 @@ class Resolver:
         body = self.find_body(body_type, name)
         if body is None:
             return None
-        return self.resolve_body(body, [self.value(a, lookup) for a in args], depth=1)
+        return self.resolve_body(body, [self.value(a, lookup) for a in args], depth=depth)
 
     # ----- bundles ----------------------------------------------------------
     def bundle_call(self, rval: Rval, lookup: Lookup) -> BundleCall:

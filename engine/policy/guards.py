@@ -52,11 +52,16 @@ def check_guard(expr: str) -> GuardError | None:
     return None
 
 
+# parentheses a guard may nest: policy is data, a deeper one is an error, not a crash
+MAX_NESTING = 100
+
+
 class _Checker:
-    __slots__ = ("s",)
+    __slots__ = ("s", "depth")
 
     def __init__(self, s: str) -> None:
         self.s = s
+        self.depth = 0
 
     def parse_or(self, i: int) -> int:
         s = self.s
@@ -81,7 +86,11 @@ class _Checker:
     def parse_primary(self, i: int) -> int:
         s = self.s
         if i < len(s) and s[i] == "(":
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise GuardError(i, f"class expression nested deeper than {MAX_NESTING} levels")
             j = self.parse_or(i + 1)
+            self.depth -= 1
             if j >= len(s) or s[j] != ")":
                 raise GuardError(j, "expected ')' in class expression")
             return j + 1

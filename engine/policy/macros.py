@@ -55,8 +55,8 @@ def _if() -> re.Pattern[str]:
 
 def _version(text: str) -> tuple[int, ...] | None:
     parts = text.split(".")
-    if not all(p.isdigit() for p in parts):
-        return None
+    if not all(p.isdigit() and len(p) <= 9 for p in parts):
+        return None  # not a version (or absurdly long digits): an unknown condition
     return tuple(int(p) for p in parts)
 
 

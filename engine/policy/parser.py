@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from engine.policy.lexer import Token
 
 _EOF_TEXT = "end of file"
+# cf-promises refuses a function call nested this deep inside other calls
+MAX_CALL_NESTING = 10
 
 
 def parse_text(text: str, path: str) -> PolicyFile:
@@ -81,11 +83,12 @@ class _Parser:
     """Nodes get their token's offset and the line index, not a Pos (see ast); the few
     positions made here (blocks, section headers, errors) come in file order."""
 
-    __slots__ = ("toks", "i", "idx", "path")
+    __slots__ = ("toks", "i", "idx", "path", "call_depth")
 
     def __init__(self, text: str, path: str) -> None:
         self.toks = tokenize(text)
         self.i = 0
+        self.call_depth = 0
         self.idx = LineIndex(text, path)
         self.path = path
 
@@ -415,7 +418,16 @@ class _Parser:
             raise self.fail(tok, f"expected ',' or '}}' in list, found {describe(tok)}")
 
     def parse_call(self, name_tok: Token) -> FnCall:
+        self.call_depth += 1
+        try:
+            return self._parse_call(name_tok)
+        finally:
+            self.call_depth -= 1
+
+    def _parse_call(self, name_tok: Token) -> FnCall:
         toks = self.toks
+        if self.call_depth >= MAX_CALL_NESTING:
+            raise self.fail(toks[self.i], "Nesting of functions is deeper than recommended")
         self.i += 1  # the "("
         args: list[Rval] = []
         tok = toks[self.i]

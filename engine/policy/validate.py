@@ -64,6 +64,10 @@ def _real() -> re.Pattern[str]:
     return re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[kKmMgG%]?$")
 
 
+# what a ``promise agent NAME`` block may hold
+_PROMISE_BLOCK_ATTRS = frozenset({"path", "interpreter"})
+
+
 def validate(policy: Policy, bundlesequence: list[str] | None = None) -> list[Diagnostic]:
     """Every finding, sorted by file and line."""
     v = _Validator(policy)
@@ -129,9 +133,11 @@ class _Validator:
 
     def check_body(self, body: Body) -> None:
         if body.body_type == "promise":
-            self.out.append(
-                unsupported(body.pos, f"custom promise type '{body.name}' is not supported")
-            )
+            for c in body.constraints:
+                if c.lval not in _PROMISE_BLOCK_ATTRS:
+                    self.out.append(
+                        error(c.pos, f"Unknown attribute '{c.lval}' for 'promise agent {body.name}'")
+                    )
             return
         attrs = self.table.body_types.get(body.body_type)
         if attrs is None:
@@ -169,6 +175,8 @@ class _Validator:
         clean = self.clean_literals
         for p in bundle.promises:
             ptype = p.promise_type
+            if ptype in custom and ptype not in bad_sections:
+                self.check_custom_promise(p)
             if ptype in bad_sections or ptype in custom:
                 continue
             attrs = promise_types.get(ptype)
@@ -181,6 +189,19 @@ class _Validator:
                 if type(rv) is not Scalar or not rv.quoted or (ptype, c.lval, rv.value) not in clean:
                     self.check_promise(bundle, p, attrs)
                     break
+
+    def check_custom_promise(self, p: Promise) -> None:
+        """Custom promises take any attribute (their module validates them), but the
+        agent keeps ``if`` for itself and refuses the older ``ifvarclass``."""
+        for c in p.constraints:
+            if c.lval == "ifvarclass":
+                self.out.append(
+                    error(
+                        c.pos,
+                        "Common attribute 'ifvarclass' not supported for custom promises, "
+                        f"use 'if' instead ({p.promise_type} promises)",
+                    )
+                )
 
     def _section_problem(
         self, bundle: Bundle, ptype: str, allowed: frozenset[str]
@@ -254,6 +275,11 @@ class _Validator:
             self.out.append(error(rv.pos, f"'{c.lval}' needs a single value, found a list"))
         elif isinstance(rv, Scalar) and not _dynamic(rv.value):
             self.check_literal(c.lval, attr, rv)
+        elif attr.type in ("ilist", "rlist") and isinstance(rv, RList):
+            item_type = "int" if attr.type == "ilist" else "real"
+            for item in rv.items:
+                if isinstance(item, Scalar) and not _dynamic(item.value):
+                    self.check_literal(c.lval, syntax.Attribute(c.lval, item_type), item)
 
     def check_literal(self, lval: str, attr: syntax.Attribute, rv: Scalar) -> None:
         value = rv.value

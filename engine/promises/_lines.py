@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from engine import cfregex
+
 _MATCH_REF = re.compile(r"\$[({]match\.(\d+)[)}]")
 MAX_REPLACE = 20  # replacements of one pattern on one line before cf-agent gives up
 
@@ -22,9 +24,13 @@ def _list(v: object) -> list[str]:
 
 
 def full_match(pattern: str, text: str) -> bool:
+    """CFEngine's anchored match of a whole line; a pattern that does not compile
+    matches only itself, as a literal."""
     try:
-        return re.fullmatch(pattern, text) is not None
-    except re.error:
+        return cfregex.full_match(pattern, text)
+    except cfregex.RegexLimit:
+        raise
+    except cfregex.RegexError:
         return pattern == text
 
 

@@ -20,20 +20,19 @@ memory and describes the difference when the file would be saved (see
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 
+from engine import cfregex
 from engine.promises._acc import WARN_SUFFIX, action_warn
+from engine.promises._insert import Inserter
 from engine.promises._lines import (
-    comparator,
     delete_select,
     edit_fields,
     full_match,
-    has_block,
-    insert_select,
     not_anchored,
     replace_line,
 )
-from engine.promises.base import Logger, ResolvedPromise
+from engine.promises.base import Logger, Outcome, ResolvedPromise
 
 EDIT_ORDER = ("delete_lines", "field_edits", "insert_lines", "replace_patterns")
 PASSES = 3
@@ -52,8 +51,12 @@ class EditSession:
     """One file being edited: its lines and the messages waiting for a save."""
 
     def __init__(self, filename: str, lines: list[str], log: Logger,
-                 dry_run: bool = False, noticed: set[tuple[str, int]] | None = None) -> None:
+                 dry_run: bool = False, noticed: set[tuple[str, int]] | None = None,
+                 on_outcome: Callable[[ResolvedPromise, Outcome], None] | None = None) -> None:
         self.filename = filename
+        # told each edit promise's own outcome, for its ``classes`` body and handle
+        self.on_outcome = on_outcome
+        self.error_count = 0
         # promises already named in the shared-anchor notice during this run
         self.noticed = noticed if noticed is not None else set()
         self.lines = lines
@@ -88,11 +91,20 @@ class EditSession:
                 self.simulate = self.dry_run or own_warn
                 self.suffix = WARN_SUFFIX if own_warn else ""
                 self.warned = False
+                tell = self.on_outcome is not None and (
+                    "classes" in p.attrs or p.handle is not None)
+                errors, before = self.error_count, (list(self.lines) if tell else None)
                 getattr(self, p.promise_type)(p)
                 if self.warned:
                     kind = _TYPE_NAME.get(p.promise_type, p.promise_type)
                     self.log.warning(
                         f"Warnings encountered when actuating {kind} promise '{p.promiser}'")
+                if tell and self.on_outcome is not None:
+                    if self.error_count > errors or self.warned:
+                        outcome = Outcome.NOTKEPT
+                    else:
+                        outcome = Outcome.KEPT if before == self.lines else Outcome.REPAIRED
+                    self.on_outcome(p, outcome)
                 if self.region_missing:
                     retry.append(p)
             pending = retry
@@ -104,6 +116,7 @@ class EditSession:
     def _error(self, msg: str) -> None:
         self.log.error(msg)
         self.errors = True
+        self.error_count += 1
 
     def _should(self, what: str) -> None:
         self.log.warning(f"Should {what}{self.suffix}")
@@ -204,77 +217,66 @@ class EditSession:
 
     # ===== insert_lines ====================================================
     def insert_lines(self, p: ResolvedPromise) -> None:
+        """Insert the promiser's lines (or a file's) as cf-agent walks them: see
+        :mod:`engine.promises._insert`."""
         itype = p.str_attr("insert_type", "literal")
+        file_lines: list[str] | None = None
         if itype in ("file", "file_preserve_block"):
             try:
                 with open(p.promiser, encoding="utf-8", errors="surrogateescape") as f:
-                    new = f.read().split("\n")
-                if new and new[-1] == "":
-                    new.pop()
+                    file_lines = f.read().split("\n")
+                if file_lines and file_lines[-1] == "":
+                    file_lines.pop()
             except OSError as e:
                 self._error(f"Could not read file '{p.promiser}' to insert lines "
                             f"into '{self.filename}' ({e.strerror})")
                 return
-        else:
-            new = p.promiser.split("\n")
-        block = itype in ("preserve_block", "file_preserve_block", "preserve_all_lines")
-        sel = p.body("insert_select")
-        if sel:
-            new = [ln for ln in new if insert_select(sel, ln)]
-            if not new:
-                return
-        reg = self.region(p, "line insertion")
-        if reg is None:
-            return
-        start, end = reg
-        same = comparator(p.list_attr("whitespace_policy"))
-        region = self.lines[start:end]
-        if block:
-            if has_block(region, new, same) and itype != "preserve_all_lines":
-                return
-            todo = new
-        else:
-            todo = [ln for ln in new if not any(same(ln, r) for r in region)]
-            # keep one copy of a line the promise repeats
-            seen: list[str] = []
-            for ln in todo:
-                if ln not in seen:
-                    seen.append(ln)
-            todo = seen
-        if not todo:
+        if self.region(p, "line insertion") is None:
             return
         loc = p.body("location")
         before = str(loc.get("before_after", "after")) == "before"
-        first = str(loc.get("first_last", "last")) == "first"
+        ins = Inserter(self.lines, p, itype, before, self.simulate,
+                       lambda kind, ln: self._inserted(kind, ln))
+        body = p.body("select_region")
+        start_re = body.get("select_start") if body else None
+        bounds = ins.region_items(str(start_re) if start_re else None,
+                                  str(body.get("select_end") or "") or None,
+                                  _true(body.get("include_start_delimiter")))
+        if bounds is None:
+            return
+        begin, end = bounds
+        chunk = None if file_lines is not None else p.promiser
         anchor = loc.get("select_line_matching")
         if anchor:
-            hits = [k for k in range(start, end) if full_match(str(anchor), self.lines[k])]
-            if not hits:
+            found = ins.locate(str(anchor), begin, end,
+                               str(loc.get("first_last", "last")) == "first")
+            if found is None:
                 self._error(f"The promised line insertion '{p.promiser}' could not select a "
                             f"locator matching regex '{anchor}' in '{self.filename}'")
                 return
-            at = hits[0] if first else hits[-1]
-            pos = at if before else at + 1
+            ins.at_locator(found[0], found[1], begin, end, chunk, file_lines)
         else:
-            pos = start if before else end
-        word = "before" if before else "after"
+            ins.to_region(begin, end, chunk, file_lines)
+        if ins.changed:
+            self.lines[:] = ins.lines()
+            self.pending.append(f"insert_lines promise '{p.promiser}' repaired")
+
+    def _inserted(self, kind: str, ln: str) -> None:
+        """cf-agent's line for one inserted line (or, simulating, one it would insert)."""
         if self.simulate:
-            for ln in todo:
-                if before and pos == 0:
-                    self._should(f"prepend promised line '{ln}' to '{self.filename}'")
-                else:
-                    self._should(f"insert line '{ln}' into '{self.filename}' {word} locator")
-                pos += 1
-            return
-        for ln in todo:
-            if before and pos == 0:
-                self.pending.append(f"Prepended the promised line '{ln}' to {self.filename}")
+            if kind == "prepend":
+                self._should(f"prepend promised line '{ln}' to '{self.filename}'")
+            elif kind == "into":
+                self._should(f"insert promised line '{ln}' into '{self.filename}'")
             else:
-                self.pending.append(
-                    f"Inserted the promised line '{ln}' into '{self.filename}' {word} locator")
-            self.lines.insert(pos, ln)
-            pos += 1
-        self.pending.append(f"insert_lines promise '{p.promiser}' repaired")
+                self._should(f"insert line '{ln}' into '{self.filename}' {kind} locator")
+        elif kind == "prepend":
+            self.pending.append(f"Prepended the promised line '{ln}' to {self.filename}")
+        elif kind == "into":
+            self.pending.append(f"Inserted the promised line '{ln}' into '{self.filename}'")
+        else:
+            self.pending.append(
+                f"Inserted the promised line '{ln}' into '{self.filename}' {kind} locator")
 
     # ===== replace_patterns ================================================
     def replace_patterns(self, p: ResolvedPromise) -> None:
@@ -287,8 +289,8 @@ class EditSession:
         if first_only:
             self.log.warning("Setting replace-occurrences policy to 'first' is not convergent")
         try:
-            rx = re.compile(p.promiser)
-        except re.error as e:
+            rx = cfregex.compile(p.promiser)
+        except cfregex.RegexError as e:
             self._error(f"Invalid regular expression '{p.promiser}' ({e})")
             return
         reg = self.region(p, "replacement")

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from engine.promises.base import BundleCall, Outcome, PromiseResult, ResolvedPromise
 
+# roughly how deep methods can nest before the interpreter's stack runs out; a deeper
+# chain (usually a loop) fails the method that started it, and the run goes on
+MAX_BUNDLE_DEPTH = 1000
+
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
     from engine.eval.agent import Agent
@@ -30,5 +34,12 @@ def actuate_method(agent: Agent, rp: ResolvedPromise) -> PromiseResult:
         )
         return PromiseResult(Outcome.NOTKEPT, message="wrong number of arguments")
     inherit = str(rp.attrs.get("inherit", "false")).lower() in ("true", "yes", "on")
-    tally = run_bundle(agent, bundle, call.args, inherit=inherit)
+    try:
+        tally = run_bundle(agent, bundle, call.args, inherit=inherit)
+    except RecursionError:
+        if len(agent.ctx.frames) > MAX_BUNDLE_DEPTH // 2:
+            raise  # unwind to the outermost method of the chain, which reports it
+        agent.log.error(f"Method '{rp.promiser}': bundles call each other deeper than "
+                        f"{MAX_BUNDLE_DEPTH} levels (a loop of methods?)")
+        return PromiseResult(Outcome.NOTKEPT, message="bundle calls nested too deep")
     return PromiseResult(tally.outcome())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
 
+from engine import cfregex
 from engine.eval.functions.registry import FunctionError
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
@@ -116,13 +116,14 @@ def _translate(pattern: str) -> str:
     return pattern
 
 
-@lru_cache(maxsize=2048)
-def pcre(pattern: str) -> re.Pattern[str]:
-    """Compile a PCRE pattern; a bad one is a :class:`FunctionError`."""
+def pcre(pattern: str) -> cfregex.Pattern:
+    """Compile a PCRE pattern; a bad one is a :class:`FunctionError`. Matches made
+    with the result raise :class:`engine.cfregex.RegexLimit` past their time limit,
+    which the function registry turns into a failed call."""
     try:
-        return re.compile(_translate(pattern), re.DOTALL if "(?s)" in pattern else 0)
-    except re.error as e:
-        raise FunctionError(f"Regular expression error: '{pattern}': {e}") from None
+        return cfregex.compile(_translate(pattern), "(?s)" in pattern)
+    except cfregex.RegexError as e:
+        raise FunctionError(str(e)) from None
 
 
 def full_match(pattern: str, s: str) -> bool:

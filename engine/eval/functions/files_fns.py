@@ -166,10 +166,11 @@ def filestat(env: FnEnv, path: str, field: str) -> str:
 @function("file_hash", "string", 2, 2)
 def file_hash(env: FnEnv, path: str, algorithm: str) -> str:
     """file_hash(file, algorithm): hex digest of the file's contents (zeros if unreadable)."""
+    from engine.eval.functions.readers import read_bytes
+
     try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError:
+        data = read_bytes(path, 0, "file_hash")
+    except FunctionError:
         env.log.info(f"Cannot open file for hashing '{path}'")
         return "0" * len(hash_bytes(b"", algorithm, "file_hash"))
     return hash_bytes(data, algorithm, "file_hash")
@@ -207,11 +208,12 @@ def findfiles(env: FnEnv, *patterns: str) -> list[str]:
 @function("countlinesmatching", "int", 2, 2)
 def countlinesmatching(env: FnEnv, regex: str, path: str) -> str:
     """countlinesmatching(regex, filename): how many lines ``regex`` matches completely."""
+    from engine.eval.functions.readers import read_text
+
     try:
-        with open(path, encoding="utf-8", errors="surrogateescape") as f:
-            lines = f.read().split("\n")
-    except OSError as e:
-        env.log.error(f"File '{path}' could not be read in countlinesmatching(). (fopen: {e.strerror})")
+        lines = read_text(path, 0, "countlinesmatching").split("\n")
+    except FunctionError as e:
+        env.log.error(f"File '{path}' could not be read in countlinesmatching(). ({e})")
         return "0"
     if lines and lines[-1] == "":
         lines.pop()

@@ -55,8 +55,25 @@ def _pad(text: str, flags: str, width: str) -> str:
     return text.ljust(w) if "-" in flags else text.rjust(w)
 
 
+# cf-agent formats each conversion into a buffer of this size (the rest is cut off),
+# which also keeps a width or precision of 999999999 from building a huge string
+CONVERSION_BUFFER = 4096
+
+
 def _convert(env: FnEnv, m: re.Match[str], arg: str) -> str:
+    return _convert_unbounded(env, m, arg)[: CONVERSION_BUFFER - 1]
+
+
+def _clamp(digits: str | None) -> str | None:
+    if digits and len(digits) > 4 or digits and int(digits) > CONVERSION_BUFFER:
+        return str(CONVERSION_BUFFER)
+    return digits
+
+
+def _convert_unbounded(env: FnEnv, m: re.Match[str], arg: str) -> str:
     flags, width, prec, _long, conv = m.groups()
+    width = _clamp(width) or ""
+    prec = _clamp(prec)
     spec = f"%{flags}{width}" + (f".{prec}" if prec is not None else "")
     if conv in ("d", "x", "o"):
         return (spec + conv) % atoi(arg)

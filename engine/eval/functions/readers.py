@@ -16,14 +16,42 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-def read_text(path: str, maxsize: int = 0, fn: str = "readfile") -> str:
-    """Up to ``maxsize`` bytes of ``path`` (all if 0) as text; FunctionError if unreadable."""
+# The most a function reads from one file. The file is data the agent does not
+# control: /dev/zero or a FIFO in its place must fail the call, not fill memory or block.
+READ_LIMIT = 64 * 1024 * 1024
+# cf-agent's range for a maxsize argument ("Integer is out of range" beyond it)
+MAXSIZE_RANGE = 99_999_999_999
+
+
+def read_bytes(path: str, maxsize: int = 0, fn: str = "readfile") -> bytes:
+    """Up to ``maxsize`` bytes of ``path`` (0: all of it, up to :data:`READ_LIMIT`);
+    a :class:`FunctionError` if it cannot be read or is larger than the limit."""
+    import os
+
+    if maxsize < 0 or maxsize > MAXSIZE_RANGE:
+        raise FunctionError(f"In function '{fn}', error in variable '{maxsize}', "
+                            "'Integer is out of range'")
+    limit = maxsize if 0 < maxsize <= READ_LIMIT else READ_LIMIT
     try:
-        with open(path, "rb") as f:
-            data = f.read(maxsize) if maxsize > 0 else f.read()
+        # O_NONBLOCK: opening a FIFO with no writer must not hang the run
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as f:
+            data = f.read(limit + 1)
+    except BlockingIOError:
+        data = b""
     except OSError as e:
         raise FunctionError(f"{fn}: could not read file '{path}' ({e.strerror})") from None
-    return data.decode("utf-8", "surrogateescape")
+    if len(data) > limit:
+        if maxsize and maxsize <= READ_LIMIT:
+            return data[:limit]
+        raise FunctionError(f"{fn}: file '{path}' is larger than {READ_LIMIT} bytes, "
+                            "the most a function reads")
+    return data
+
+
+def read_text(path: str, maxsize: int = 0, fn: str = "readfile") -> str:
+    """:func:`read_bytes` as text; bytes that are not UTF-8 are kept (surrogateescape)."""
+    return read_bytes(path, maxsize, fn).decode("utf-8", "surrogateescape")
 
 
 def _strip_comments(text: str, comment: str) -> str:
@@ -32,8 +60,14 @@ def _strip_comments(text: str, comment: str) -> str:
 
 @function("readfile", "string", 1, 2)
 def readfile(env: FnEnv, path: str, maxsize: str = "0") -> str:
-    """readfile(filename, maxbytes): the file's contents (0 or absent: the whole file)."""
-    return read_text(path, need_int("readfile", maxsize), "readfile")
+    """readfile(filename, maxbytes): the file's contents (0 or absent: the whole file).
+
+    A file of one line loses its newline, as in cf-agent 3.21 (``"a\\n"`` reads as
+    ``"a"``; ``"a\\nb\\n"`` and ``"a\\n\\n"`` are kept whole)."""
+    text = read_text(path, need_int("readfile", maxsize), "readfile")
+    if text.endswith("\n") and text.count("\n") == 1:
+        return text[:-1]
+    return text
 
 
 def _read_items(path: str, comment: str, split: str, maxent: str, maxsize: str, fn: str) -> list[str]:

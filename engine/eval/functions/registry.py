@@ -49,6 +49,7 @@ FAMILIES = (
     "data_fns",
     "math_fns",
     "users_fns",
+    "state_fns",
 )
 
 
@@ -172,7 +173,16 @@ def call(name: str, env: FnEnv, args: list[Any], pos: object | None = None) -> A
         raise FunctionError(
             f"Function '{name}' expects {want} arguments but was given {n}"
         )
-    result = spec.func(env, *args)
+    try:
+        result = spec.func(env, *args)
+    except FunctionError:
+        raise
+    except RecursionError:
+        raise FunctionError(f"Function '{name}': data nested deeper than supported") from None
+    except MemoryError:
+        raise FunctionError(f"Function '{name}': result too large") from None
+    except Exception as e:  # policy data must never end the run with a traceback
+        raise FunctionError(f"Function '{name}' failed: {e}") from None
     if spec.returns == "data" and not isinstance(result, Data):
         result = Data(result)
     return result
