@@ -12,7 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
-from engine.workdir import Workdir
+from engine.workdir import Workdir, make_dirs
 
 POLICY_DIR = Path(__file__).resolve().parent / "data" / "policies"
 
@@ -35,7 +35,7 @@ def seed_workdir(wd: Workdir) -> list[Path]:
         dest = wd.inputs / path.relative_to(src)
         if dest.exists():
             continue
-        dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_dirs(dest.parent, 0o700)
         tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
         shutil.copyfile(path, tmp)
         os.chmod(tmp, 0o600)

@@ -16,6 +16,27 @@ from engine._records import Frozen, set_field
 DAEMONS = ("execd", "serverd", "monitord")
 
 
+def make_dirs(path: Path, mode: int = 0o700, parents_mode: int = 0o755) -> Path:
+    """``mkdir -p`` with explicit modes: ``path`` gets ``mode``, each missing parent
+    ``parents_mode``. ``Path.mkdir(parents=True)`` makes parents 0777 less the umask,
+    so world-writable under ``umask 000``; here the umask can only take bits away.
+    """
+    missing: list[Path] = []
+    p = path
+    while not p.is_dir():
+        missing.append(p)
+        if p.parent == p:
+            break
+        p = p.parent
+    for i, d in enumerate(reversed(missing)):
+        try:
+            os.mkdir(d, mode if i == len(missing) - 1 else parents_mode)
+        except FileExistsError:
+            if not d.is_dir():
+                raise
+    return path
+
+
 def default_workdir() -> Path:
     env = os.environ.get("VIGIL_WORKDIR")
     if env:
@@ -97,7 +118,7 @@ class Workdir(Frozen):
 
     def ensure(self) -> Workdir:
         """Create the layout with CFEngine's modes (0700 where secrets or state live)."""
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o755)
+        make_dirs(self.root, 0o755)
         for sub, mode in (
             (self.inputs, 0o700),
             (self.state, 0o700),
@@ -107,5 +128,5 @@ class Workdir(Frozen):
             (self.logs, 0o700),
             (self.modules, 0o700),
         ):
-            sub.mkdir(parents=True, exist_ok=True, mode=mode)
+            make_dirs(sub, mode)
         return self

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from engine.workdir import Workdir
+from engine.workdir import Workdir, make_dirs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,8 +57,8 @@ def run(args: argparse.Namespace) -> int:
 def _generate(wd: Workdir) -> int:
     from engine.trust.keys import KeyExistsError, generate
 
-    wd.root.mkdir(parents=True, exist_ok=True)
-    wd.ppkeys.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_dirs(wd.root, 0o755)
+    make_dirs(wd.ppkeys, 0o700)
     try:
         generate(wd.ppkeys)
     except (KeyExistsError, FileExistsError) as e:

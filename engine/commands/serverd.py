@@ -60,7 +60,7 @@ def _detach(workdir: Workdir, args: argparse.Namespace) -> int:
             argv += [flag, str(value)]
     argv += [f for f, on in (("-I", args.inform), ("-v", args.verbose)) if on] + ["-l"]
     log_path = workdir.logs / "serverd.log"
-    with open(log_path, "ab") as log:
+    with os.fdopen(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab") as log:
         proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True, close_fds=True, env=os.environ.copy(),

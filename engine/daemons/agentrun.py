@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from engine.daemons import procs
+from engine.workdir import make_dirs
 
 # Tests point execd at a stand-in agent with this variable (a shlex string whose
 # words may hold {policy} {workdir} {started_by} {output_file} {classes}).
@@ -141,7 +142,7 @@ def start(
 ) -> AgentRun:
     """Start the agent with its output captured into a new outputs/ file."""
     outputs = root / "outputs"
-    outputs.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_dirs(outputs, 0o700)
     now = time.time()
     out = outputs / output_name(short_host(), now, seq)
     argv = agent_argv(root, policy, started_by, out, classes)

@@ -14,6 +14,8 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from engine.workdir import make_dirs
+
 MAX_REQUEST = 64 * 1024
 
 
@@ -51,7 +53,7 @@ class ControlServer:
 
     def __init__(self, root: Path) -> None:
         self.path = socket_path(root)
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_dirs(self.path.parent, 0o700)
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

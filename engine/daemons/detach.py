@@ -16,6 +16,8 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from engine.workdir import make_dirs
+
 LOG_MAX_BYTES = 1 << 20
 LOG_KEEP = 3
 
@@ -65,7 +67,7 @@ def spawn(
 ) -> int:
     """Start ``argv`` fully detached; return its pid. Raises :class:`SpawnError`
     when the program could not be executed."""
-    log.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_dirs(log.parent, 0o700)
     rotate(log)
     environ = dict(os.environ if env is None else env)
     pid_r, pid_w = os.pipe()

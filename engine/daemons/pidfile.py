@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.daemons import procs
+from engine.workdir import make_dirs
 
 
 class AlreadyRunning(RuntimeError):
@@ -38,7 +39,7 @@ def lock_path(root: Path, daemon: str) -> Path:
 
 def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
     """Write ``text`` to ``path`` through a temp file, fsync and rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent, 0o755)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
@@ -111,7 +112,7 @@ class DaemonLock:
         takes a pidfile naming a live process as "started".
         """
         path = lock_path(self.root, self.daemon)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_dirs(path.parent, 0o700)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

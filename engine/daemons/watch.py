@@ -17,6 +17,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from engine.workdir import make_dirs
+
 _MODULE = "watchfiles._rust_notify"
 
 
@@ -64,7 +66,7 @@ class PolicyWatcher:
 
     def start(self) -> None:
         mod = _rust_notify()
-        self.root.mkdir(parents=True, exist_ok=True)
+        make_dirs(self.root, 0o700)
         self._notify = mod.RustNotify([str(self.root)], False, False, 300, True, False)
         self._thread = threading.Thread(target=self._run, name="policy-watch", daemon=True)
         self._thread.start()

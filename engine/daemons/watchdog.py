@@ -25,6 +25,7 @@ import psutil
 
 from engine.daemons import detach, pidfile, procs, supervisor
 from engine.daemons.config import DaemonSettings
+from engine.workdir import make_dirs
 
 
 @dataclass
@@ -44,10 +45,10 @@ def _log(root: Path, lines: list[str]) -> None:
     if not lines:
         return
     path = detach.log_path(root, "watchdog")
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_dirs(path.parent, 0o700)
     detach.rotate(path)
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    with path.open("a") as fh:
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a") as fh:
         for ln in lines:
             fh.write(f"{stamp} {ln}\n")
 
@@ -55,7 +56,7 @@ def _log(root: Path, lines: list[str]) -> None:
 def run_once(root: Path, settings: DaemonSettings) -> WatchdogReport:
     report = WatchdogReport()
     lock_file = root / "state" / "watchdog.lock"
-    lock_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_dirs(lock_file.parent, 0o700)
     fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         try:

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import lmdb
 
+from engine.workdir import make_dirs
+
 _STATS = struct.Struct("<ddddddQ")
 _HVAL = struct.Struct("<d")
 _TS = struct.Struct(">Q")
@@ -91,7 +93,7 @@ class MonitorStore:
     def __init__(self, path: Path, readonly: bool = False) -> None:
         self.path = path
         if not readonly:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            make_dirs(path.parent, 0o700)
         self.env = lmdb.open(
             str(path), subdir=False, map_size=MAP_SIZE, max_dbs=2, readonly=readonly,
             create=not readonly, mode=0o600,

@@ -37,6 +37,7 @@ from engine.trust.protocol import (
 from engine.trust.settings import ServerdSettings, load_serverd_settings
 from engine.trust.store import PeerState, TrustStore
 from engine.trust.tls import channel_binding, client_context, peer_key
+from engine.workdir import make_dirs
 
 
 class RemoteError(Exception):
@@ -408,7 +409,7 @@ def copy_from_remote(
         if dry_run:
             return CopyResult(True, str(dest_p), server, source, int(st["size"]), remote_digest,
                               "would copy")
-        dest_p.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(dest_p.parent, 0o755)
         fd, tmp = tempfile.mkstemp(prefix=f".{dest_p.name}.", suffix=".vigilnew", dir=dest_p.parent)
         try:
             with os.fdopen(fd, "wb") as f:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.trust._atomic import write_atomic
+from engine.workdir import make_dirs
 
 # DER of SEQUENCE { SEQUENCE { OID 1.3.101.112 }, BIT STRING (0 unused bits) } before the key.
 ED25519_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
@@ -129,7 +130,7 @@ def generate(ppkeys: Path, stem: str = "localhost", common_name: str | None = No
     for p in (paths.pub, paths.priv):
         if p.exists():
             raise KeyExistsError(f"A key file already exists at {p}")
-    ppkeys.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_dirs(ppkeys, 0o700)
     key = ed25519.Ed25519PrivateKey.generate()
     priv_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -203,5 +204,5 @@ def local_key_exists(ppkeys: Path) -> bool:
 
 
 def ensure_dir(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_dirs(path, 0o700)
     os.chmod(path, 0o700)

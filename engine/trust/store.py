@@ -29,6 +29,7 @@ from typing import Any
 
 from engine.trust._atomic import write_atomic
 from engine.trust.keys import fingerprint, is_fingerprint, load_public_file, public_pem
+from engine.workdir import make_dirs
 
 SEEN_WRITE_INTERVAL = 60.0  # last_seen is rewritten at most this often per key
 
@@ -148,7 +149,7 @@ class TrustStore:
 
     def _write(self, peer: Peer, raw: bytes | None, sync: bool = True) -> Peer:
         d = self.dir(peer.state)
-        d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_dirs(d, 0o700)
         pub = d / f"{peer.fingerprint}.pub"
         if raw is not None:
             write_atomic(pub, public_pem(raw).encode("ascii"), mode=0o644, sync=sync)
