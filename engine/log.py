@@ -77,6 +77,10 @@ class LineLogger:
     def enabled(self, level: Level) -> bool:
         return level <= self.threshold
 
+    def critical(self, msg: str) -> None:
+        """``CRITICAL: msg``, always shown (cf-agent's level above error)."""
+        self._emit(f"CRITICAL: {msg}")
+
     def error(self, msg: str) -> None:
         self.log(Level.ERROR, msg)
 

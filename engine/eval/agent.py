@@ -382,6 +382,11 @@ class Agent:
         if key == "handle":
             handle = p.get("handle")
             return handle.value if isinstance(handle, Scalar) else None
+        if key == "service_policy" and p.promise_type == "services":
+            policy = p.get("service_policy")
+            if isinstance(policy, Scalar):
+                text, ok = ex.expand(policy.value, self.lookup)
+                return text if ok else None
         return None
 
     def guard_holds(self, p: Promise) -> bool:

@@ -32,18 +32,25 @@ _ACTUATORS: dict[str, Any] = {}
 
 
 def actuator(promise_type: str) -> Any:
-    """The ``actuate`` function of ``engine.promises.<type>``, imported on first use."""
+    """The ``actuate`` function of a built-in promise type (``engine.promises.registry``)."""
     fn = _ACTUATORS.get(promise_type)
     if fn is None:
-        import importlib
+        from engine.promises import registry
 
-        try:
-            module = importlib.import_module(f"engine.promises.{promise_type}")
-        except ImportError:
-            return None
-        fn = getattr(module, "actuate", None)
-        _ACTUATORS[promise_type] = fn
+        fn = registry.builtin(promise_type)
+        if fn is not None:
+            _ACTUATORS[promise_type] = fn
     return fn
+
+
+def agent_order(grouped: dict[str, list[Promise]]) -> tuple[str, ...]:
+    """The normal order of an agent bundle; promise types it is not made of (custom
+    ones, or unknown) come after the built-in ones, in the order they first appear."""
+    extra = tuple(t for t in grouped if t not in _AGENT_TYPES)
+    return AGENT_ORDER + extra if extra else AGENT_ORDER
+
+
+_AGENT_TYPES = frozenset(AGENT_ORDER)
 
 
 def by_type(bundle: Bundle) -> dict[str, list[Promise]]:
@@ -79,10 +86,10 @@ def run_bundle(agent: Agent, bundle: Bundle, args: tuple[Any, ...] = (),
     agent.tallies.append(tally)
     try:
         bind_params(agent, bundle, args, frame.scope)
-        order = COMMON_ORDER if bundle.bundle_type == "common" else AGENT_ORDER
+        grouped = by_type(bundle)
+        order = COMMON_ORDER if bundle.bundle_type == "common" else agent_order(grouped)
         if only is not None:
             order = tuple(t for t in order if t in only)
-        grouped = by_type(bundle)
         agent.log.verbose(f"B: BEGIN bundle {display}")
         plans = agent._plans
         done = agent.done
@@ -104,8 +111,6 @@ def run_bundle(agent: Agent, bundle: Bundle, args: tuple[Any, ...] = (),
                     # before any other promise type of the same pass runs
                     for p in grouped.get("vars", ()):
                         evaluate_promise(agent, p, last)
-            # promise types vigil does not know run through their module or
-            # are reported once as unsupported by validation
     finally:
         agent.tallies.pop()
         agent.ctx.pop()
@@ -345,8 +350,18 @@ def dispatch(agent: Agent, p: Promise, rp: ResolvedPromise) -> PromiseResult:
         return actuate_method(agent, rp)
     fn = _ACTUATORS.get(ptype) or actuator(ptype)
     if fn is None:
-        agent.log.verbose(f"Promise type '{ptype}' is not supported; skipping '{rp.promiser}'")
-        return PromiseResult(Outcome.SKIPPED, message=f"unsupported promise type '{ptype}'")
+        if agent.promise_block(ptype) is not None:
+            from engine.promises import registry
+
+            fn = registry.custom()
+        else:
+            from engine.policy import syntax
+
+            what = ("is not supported by vigil" if ptype in syntax.table().promise_types
+                    else "is undefined (no 'promise agent' block)")
+            agent.log.error(f"Promise type '{ptype}' {what}: promise '{rp.promiser}' at "
+                            f"{rp.pos.file}:{rp.pos.line} not kept")
+            return PromiseResult(Outcome.NOTKEPT, message=f"promise type '{ptype}' {what}")
     try:
         return fn(rp, agent)
     except Exception as e:  # an actuator bug must not end the run

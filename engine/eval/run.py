@@ -216,12 +216,26 @@ def run(opts: AgentOptions, log: LineLogger) -> int:
             run_bundle(agent, bundle, call.args)
         _show(agent, opts)
     finally:
+        _close_run_state(agent)
         if agent.locks is not None:
             agent.locks.close()
         if agent.persistent is not None:
             agent.persistent.close()
     _write_report(opts, start, agent, code, None, _policy_hash(policy), log)
     return code
+
+
+def _close_run_state(agent: Agent) -> None:
+    """End what actuators started for the run (promise modules are terminated)."""
+    for value in agent.run_state.values():
+        close = getattr(value, "close", None)
+        if close is None:
+            continue
+        try:
+            close()
+        except Exception as e:  # a helper that will not stop must not fail the run
+            agent.log.error(f"Could not end {type(value).__name__}: {e}")
+    agent.run_state.clear()
 
 
 def _show(agent: Agent, opts: AgentOptions) -> None:

@@ -44,6 +44,7 @@ SUPPORTED_PROMISE_TYPES = frozenset(
         "files",
         "commands",
         "processes",
+        "services",
         "access",
         "insert_lines",
         "delete_lines",

@@ -144,6 +144,7 @@ class PromiseResult(Record):
 class Logger(Protocol):
     """Log sink with cf-agent's levels; lines are formatted by ``engine.log``."""
 
+    def critical(self, msg: str) -> None: ...  # ``CRITICAL: msg``, a bug in a helper
     def error(self, msg: str) -> None: ...
     def warning(self, msg: str) -> None: ...
     def notice(self, msg: str) -> None: ...
@@ -159,6 +160,13 @@ class RunContext(Protocol):
     dry_run: bool
     workdir: str
     host: str
+    # what actuators keep for the rest of the run; values with close() are closed at its end
+    run_state: dict[str, Any]
+
+    def promise_block(self, promise_type: str) -> dict[str, Any] | None:
+        """The expanded attributes of ``promise agent <promise_type>`` (``path``,
+        ``interpreter``), or None when the policy defines no such promise type."""
+        ...
 
     def warn_only(self, promise: ResolvedPromise) -> bool:
         """True when the run is dry or the promise's action body says warn."""
