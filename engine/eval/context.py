@@ -21,7 +21,7 @@ from engine.eval.values import Data
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
     from typing import Any
 
 SPECIAL_SCOPES = frozenset({"sys", "const", "this", "mon", "match", "edit", "body"})
@@ -73,6 +73,8 @@ class EvalContext:
         self.bundle_meta: dict[str, list[str]] = {}
         self._defined_cache: dict[str, bool] = {}
         self._special: dict[str, tuple[str, str]] = {}  # ref -> (special scope, name)
+        # told each soft class defined, namespace-qualified (abortclasses checks)
+        self.on_define: Callable[[str], None] | None = None
 
     # ----- frames -----------------------------------------------------------
     @property
@@ -136,6 +138,9 @@ class EvalContext:
         if tags:
             self.class_tags[name] = tuple(tags)
         self._defined_cache.clear()
+        if self.on_define is not None:
+            ns = frame.namespace if frame else "default"
+            self.on_define(name if ":" in name else self._qualify(name, ns))
         return True
 
     def undefine(self, name: str) -> None:
