@@ -296,6 +296,12 @@ class Agent:
         self._promise_blocks[promise_type] = values
         return values
 
+    def edit_outcome(self, promise: ResolvedPromise, outcome: Outcome) -> None:
+        from engine.eval.outcomes import apply_result
+        from engine.promises.base import PromiseResult
+
+        apply_result(self, None, promise, PromiseResult(outcome))
+
     def edit_promises(self, bundle_ref: BundleCall, filename: str,
                       bundle_type: str = "edit_line") -> list[ResolvedPromise]:
         from engine.eval.bundles import edit_bundle_promises

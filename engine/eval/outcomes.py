@@ -44,7 +44,8 @@ def _names(value: object) -> list[str]:
     return [canonify(str(v)) for v in items if str(v)]
 
 
-def apply_result(agent: Agent, p: Promise, rp: ResolvedPromise, result: PromiseResult) -> None:
+def apply_result(agent: Agent, p: Promise | None, rp: ResolvedPromise,
+                 result: PromiseResult) -> None:
     outcome = result.outcome
     if outcome is _SKIPPED:
         return

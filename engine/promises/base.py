@@ -183,6 +183,11 @@ class RunContext(Protocol):
         """Evaluate a class expression in the current context."""
         ...
 
+    def edit_outcome(self, promise: ResolvedPromise, outcome: Outcome) -> None:
+        """One edit promise (``insert_lines``...) was kept, repaired or not kept:
+        define its ``classes`` body classes and record its handle."""
+        ...
+
     def datastate(self) -> dict[str, Any]:
         """Classes and variables as ``datastate()`` gives them (mustache default data)."""
         ...

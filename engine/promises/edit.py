@@ -43,7 +43,7 @@ def edit_file(path: str, promise: ResolvedPromise, run: RunContext, acc: Acc) ->
     orig = _split(text)
     empty_first = _true(defaults.get("empty_file_before_editing"))
     session = EditSession(path, [] if empty_first else list(orig), run.log, bool(run.dry_run),
-                          _noticed(run))
+                          _noticed(run), getattr(run, "edit_outcome", None))
 
     tmpl = promise.attrs.get("edit_template")
     rendered: str | None = None

@@ -6,8 +6,9 @@ replaces the whole file.
 
 cfengine: each template line becomes an ``insert_lines`` promise;
 ``[%CFEngine <class expression>:: %]`` guards the lines after it and
-``[%CFEngine BEGIN %]`` ... ``[%CFEngine END %]`` wraps a block inserted as one
-(``preserve_block``). ``$(bundle.var)`` references are expanded from
+``[%CFEngine BEGIN %]`` ... ``[%CFEngine END %]`` wraps a block inserted as one.
+Every line and block is inserted as ``preserve_all_lines``, as cf-agent 3.21 does:
+repeated and blank lines of the template are kept. ``$(bundle.var)`` references are expanded from
 ``datastate()``; a list reference repeats the line (or block) once per element.
 """
 
@@ -101,7 +102,7 @@ def cfengine_template_promises(promise: ResolvedPromise, run: RunContext, path: 
             if _END.match(line):
                 if run.class_defined(guard):
                     for body in _expand_block(block, variables, promise.bundle):
-                        out.append(_insert(promise, body, "preserve_block", path, n))
+                        out.append(_insert(promise, body, "preserve_all_lines", path, n))
                 block = None
             else:
                 block.append(line)
@@ -116,7 +117,7 @@ def cfengine_template_promises(promise: ResolvedPromise, run: RunContext, path: 
         if not run.class_defined(guard):
             continue
         for body in _expand_block([line], variables, promise.bundle):
-            out.append(_insert(promise, body, "literal", path, n))
+            out.append(_insert(promise, body, "preserve_all_lines", path, n))
     return out
 
 
