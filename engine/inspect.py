@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.state import lmdbcheck
-from engine.state.lmdbstore import Unreadable, reading
+from engine.state.lmdbstore import Unreadable, reader_health, reading
 from engine.state.lockname import LockKeyParts, parse_lock_id
 from engine.state.locks import (
     DEFAULT_EXPIREAFTER,
@@ -158,8 +157,10 @@ def locks(wd: Workdir, now: float | None = None) -> LockSnapshot:
         size = path.stat().st_size
     except FileNotFoundError:
         return LockSnapshot([], os.fspath(path), 0, None, 0, True, None)
-    health = lmdbcheck.check(path)
+    health = reader_health(path)
     map_size = health.meta.map_size if health.meta else None
+    if not health.exists:  # 0 bytes: an agent is creating it
+        return LockSnapshot([], os.fspath(path), size, None, 0, True, None)
     if not health.ok:
         return LockSnapshot([], os.fspath(path), size, map_size, 0, False, health.reason)
     try:
@@ -252,7 +253,7 @@ def state_health(wd: Workdir) -> dict[str, str | None]:
     """File name -> None when sound (or absent), else why it is not."""
     out: dict[str, str | None] = {}
     for p in (wd.lock_db, wd.state_db):
-        h = lmdbcheck.check(p)
+        h = reader_health(p)
         out[p.name] = None if h.ok else h.reason
     return out
 

@@ -13,6 +13,11 @@ with ``pread`` only:
 * :func:`check` with ``deep=True``: every reachable page, every node's bounds.
   Used for files that look suspicious and once a day.
 
+Reading a file that another process is writing can see a commit half-way (a
+page reused under the walk). A verdict of "damaged" on a live file is therefore
+confirmed while holding LMDB's writer lock before anything acts on it (see
+``engine.state.lmdbstore``).
+
 Files in a format this walker does not know (LMDB 1.0's data format) are
 verified by opening and scanning them in a child process (:func:`verify_in_child`),
 so a crash there costs the child, not the agent. ``python -m engine.state.lmdbcheck
@@ -278,6 +283,10 @@ def check(path: str | os.PathLike[str], deep: bool = False) -> Health:
                 ok=True, meta=meta, suspicious=True,
                 reason=f"LMDB data format {meta.version}, not walked here",
             )
+        # A writer may have grown the file since it was measured; the file never
+        # shrinks, so measuring again after reading the meta pages covers every
+        # page they can point at.
+        size = max(size, os.fstat(fd).st_size)
         npages = size // meta.page_size
         suspicious = ""
         if size % meta.page_size:

@@ -66,6 +66,8 @@ else:
 
 
 DEFAULT_MAP_SIZE = 104_857_600  # what cf-agent uses; only address space
+INIT_WAIT = 2.0  # seconds a file shorter than two pages may take to become a database
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096  # LMDB's page size
 MAX_MAP_SIZE = 1 << 40
 
 
@@ -108,8 +110,8 @@ class StateFileError(lmdb.Error):
     read it. Nothing is moved aside; the message names the file."""
 
 
-def check_before_open(path: Path, log: ErrorLog | None, deep: bool = False) -> Health:
-    """Run the pread checks; quarantine the file when it is damaged. Raises
+def _usable(path: Path, deep: bool) -> Health:
+    """The pread checks, plus the deep one for a file that looks odd. Raises
     :class:`StateFileError` when the file, or its ``-lock`` file, is not a
     regular file this process may read."""
     health = lmdbcheck.check(path, deep=deep)
@@ -120,9 +122,105 @@ def check_before_open(path: Path, log: ErrorLog | None, deep: bool = False) -> H
         raise StateFileError(problem)
     if health.ok and health.suspicious and not deep:
         health = lmdbcheck.verify(path)
-    if not health.ok:
-        quarantine(path, health.reason, log)
     return health
+
+
+_creation_depth: dict[str, tuple[int, int]] = {}  # directory -> (fd, depth) held here
+
+
+@contextlib.contextmanager
+def creation_lock(directory: Path) -> Iterator[None]:
+    """An exclusive ``flock`` on the state directory, held while a database in it
+    is created, judged damaged or rebuilt, so that no agent takes another's
+    half-made file for a damaged one. Re-entrant within the process; where the
+    file system has no ``flock`` (some network file systems) it goes without."""
+    import fcntl
+
+    key = os.fspath(directory)
+    held = _creation_depth.get(key)
+    if held is not None:
+        _creation_depth[key] = (held[0], held[1] + 1)
+        try:
+            yield
+        finally:
+            fd, depth = _creation_depth[key]
+            _creation_depth[key] = (fd, depth - 1)
+        return
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        _creation_depth[key] = (fd, 1)
+        try:
+            yield
+        finally:
+            del _creation_depth[key]
+    finally:
+        os.close(fd)  # releases the flock
+
+
+def _settle(path: Path, log: ErrorLog | None, deep: bool) -> Health:
+    """Under :func:`creation_lock`: the file's verdict once no one is making it.
+
+    A missing or 0-byte file is a new database (LMDB initialises an empty file,
+    as cf-agent does). A file shorter than its two meta pages may be one that
+    another program (cf-agent does not take our lock) is initialising right
+    now: it gets :data:`INIT_WAIT` seconds to grow into a database before it
+    counts as damaged. A damaged file is moved aside."""
+    deadline = time.monotonic() + INIT_WAIT
+    while True:
+        health = _usable(path, deep)
+        if health.ok:
+            return health
+        try:
+            size = os.stat(path).st_size
+        except FileNotFoundError:
+            return Health(ok=True, exists=False)
+        if size == 0:
+            return Health(ok=True, exists=False, reason="empty: a new database")
+        if size >= 2 * _PAGE:
+            health = _confirm_damage(path, health, deep)
+            if health.ok:
+                return health
+            quarantine(path, health.reason, log)
+            return health
+        if time.monotonic() >= deadline:
+            quarantine(path, health.reason, log)
+            return health
+        time.sleep(0.02)
+
+
+def _confirm_damage(path: Path, health: Health, deep: bool) -> Health:
+    """Check ``path`` again while holding LMDB's writer lock, so that no other
+    process commits (and reuses pages) during the read: a live database that
+    only looked damaged mid-commit passes. Files whose meta pages LMDB itself
+    refuses stay damaged. Only meta pages are touched through the map."""
+    try:
+        env = lmdb.open(os.fspath(path), subdir=False, max_dbs=0, map_size=DEFAULT_MAP_SIZE,
+                        readahead=False, mode=0o600)
+    except lmdb.Error:
+        return health
+    try:
+        with env.begin(write=True):
+            again = lmdbcheck.check(path, deep=deep)
+            if again.ok and again.suspicious and not deep:
+                again = lmdbcheck.verify(path)
+            return again
+    except lmdb.Error:
+        return health
+    finally:
+        env.close()
+
+
+def check_before_open(path: Path, log: ErrorLog | None, deep: bool = False) -> Health:
+    """Run the pread checks; a file that is not a sound database is judged again
+    under :func:`creation_lock` (see :func:`_settle`) and moved aside when it is
+    damaged. Raises :class:`StateFileError` for a file of the wrong type."""
+    health = _usable(path, deep)
+    if health.ok and health.exists:
+        return health
+    with creation_lock(path.parent):
+        return _settle(path, log, deep)
 
 
 class Store:
@@ -143,6 +241,12 @@ class Store:
         map_size: int = DEFAULT_MAP_SIZE,
         deep_check: bool = False,
     ) -> Store:
+        """Open ``path`` for writing, creating it when it is missing.
+
+        A sound database is opened at once. Anything else (missing, 0 bytes,
+        short, damaged) is handled under :func:`creation_lock`: judged again
+        there, moved aside if damaged, and created by LMDB while the lock is
+        held, so agents starting together on a new workdir share one database."""
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with _registry_lock:
@@ -153,8 +257,13 @@ class Store:
                     raise lmdb.Error(f"'{p}' is open read-only in this process")
                 _open_envs[_key(p)] = (env, True, refs + 1)
                 return cls(p, env, log)
-            health = check_before_open(p, log, deep=deep_check)
-            env = cls._open_env(p, map_size, log)
+            health = _usable(p, deep_check)
+            if health.ok and health.exists:
+                env = cls._open_env(p, map_size, log)
+            else:
+                with creation_lock(p.parent):
+                    health = _settle(p, log, deep_check)
+                    env = cls._open_env(p, map_size, log)
             _open_envs[_key(p)] = (env, True, 1)
             if not health.exists or not health.ok:
                 _unsynced.add(_key(p))  # a new file: on disk for good at close
@@ -174,8 +283,10 @@ class Store:
         try:
             return attempt()
         except lmdb.InvalidError as exc:  # garbage the pread checks did not catch
-            quarantine(p, str(exc), log)
-            return attempt()
+            with creation_lock(p.parent):
+                if not _usable(p, True).ok:  # still bad under the lock: not someone's new file
+                    quarantine(p, str(exc), log)
+                return attempt()
 
     # -- transactions -------------------------------------------------------------------
 
@@ -223,7 +334,7 @@ class Store:
         self.env.set_mapsize(size * 2)
 
     def _rebuild(self, reason: str) -> None:
-        with _registry_lock:
+        with _registry_lock, creation_lock(self.path.parent):
             size = int(self.env.info()["map_size"])
             self.env.close()
             quarantine(self.path, reason, self.log)
@@ -234,9 +345,11 @@ class Store:
             _unsynced.add(_key(self.path))
 
     def verify(self) -> Health:
-        """Deep check of the file as it is on disk now (pread only)."""
+        """Deep check of the file as it is on disk now (pread only), holding the
+        writer lock so that no other process commits while it is read."""
         self.env.sync()
-        return lmdbcheck.verify(self.path)
+        with self.env.begin(write=True):
+            return lmdbcheck.verify(self.path)
 
     def sync(self) -> None:
         self.env.sync(True)
@@ -291,6 +404,23 @@ def _open_readonly(p: Path) -> lmdb.Environment:
     return lmdb.open(os.fspath(p), subdir=False, readonly=True, lock=False, max_dbs=0)
 
 
+def reader_health(path: str | os.PathLike[str]) -> Health:
+    """:func:`lmdbcheck.check` for readers, who take no lock: a 0-byte file is a
+    database being created (nothing in it yet, reported as absent), and a
+    "damaged" verdict is checked again twice, 20 ms apart, since a writer may
+    have been committing while the file was read."""
+    for attempt in range(3):
+        health = lmdbcheck.check(path)
+        if health.ok or health.foreign:
+            return health
+        with contextlib.suppress(OSError):
+            if os.stat(path).st_size == 0:
+                return Health(ok=True, exists=False, reason="empty: being created")
+        if attempt < 2:
+            time.sleep(0.02)
+    return health
+
+
 @contextlib.contextmanager
 def reading(path: str | os.PathLike[str]) -> Iterator[lmdb.Transaction | None]:
     """A read transaction on ``path``, or ``None`` when the file does not exist.
@@ -304,7 +434,7 @@ def reading(path: str | os.PathLike[str]) -> Iterator[lmdb.Transaction | None]:
             env, writable, refs = shared
             _open_envs[_key(p)] = (env, writable, refs + 1)
         else:
-            health = lmdbcheck.check(p)
+            health = reader_health(p)
             if not health.exists:
                 env = None
             elif not health.ok:

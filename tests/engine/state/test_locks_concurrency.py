@@ -8,6 +8,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from engine.state.lmdbcheck import check
 from engine.state.lmdbstore import reading
 
@@ -69,3 +71,53 @@ def test_ifelapsed_zero_never_runs_one_promise_twice_at_once(tmp_path: Path):
     with reading(db) as txn:
         assert txn is not None
         assert not any(bytes(k).startswith(b"lock.") for k, _ in txn.cursor())
+
+
+ROUNDS = 200
+
+
+@pytest.mark.slow
+def test_first_runs_at_once_never_run_a_promise_twice(tmp_path: Path):
+    """Four agents start together on a fresh workdir, 200 times: creating the
+    lock database is race-free, so exactly one of them wins the promise each time
+    and no database is taken for damaged while another agent creates it."""
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "tests.engine.state.first_run_worker"],
+                         cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, bufsize=1)
+        for _ in range(WORKERS)
+    ]
+    try:
+        doubles = []
+        for i in range(ROUNDS):
+            state = tmp_path / f"r{i}" / "state"
+            state.mkdir(parents=True)
+            db = state / "cf_lock.lmdb"
+            if i % 4 == 3:
+                db.touch()  # as an agent leaves it between creating and initialising
+            for p in procs:
+                assert p.stdin is not None
+                p.stdin.write(f"{db}\n")
+                p.stdin.flush()
+            answers = []
+            for p in procs:
+                assert p.stdout is not None
+                answers.append(p.stdout.readline().strip())
+            if not set(answers) <= {"won", "lost"}:  # a worker died: show why
+                dead = [p.stderr.read() for p in procs if p.poll() is not None and p.stderr]
+                raise AssertionError(f"round {i}: {answers}: {dead}")
+            if answers.count("won") != 1 or list(state.glob("*.corrupt-*")):
+                doubles.append((i, answers, sorted(f.name for f in state.iterdir())))
+        assert doubles == []
+    finally:
+        for p in procs:
+            if p.stdin is not None:
+                p.stdin.close()
+        for p in procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+    errors = [p.stderr.read() for p in procs if p.stderr is not None]
+    assert not any(errors), errors
