@@ -145,6 +145,9 @@ def measure(masterfiles: Path, scratch: Path) -> Parity:
     entry = str(copy / "promises.cf")
     cfw = cf_workdir(scratch)
     vw = Path(tempfile.mkdtemp(prefix="vw-", dir=scratch))
+    # a host key on both sides, as cf-key made one for cf-agent (sys.key_digest, PK_*)
+    subprocess.run([str(VIGIL), "key", "-w", str(vw)], capture_output=True, timeout=60,
+                   stdin=subprocess.DEVNULL)
     cf, vg = Side(), Side()
     try:
         for kind in ("classes", "vars"):

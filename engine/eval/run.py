@@ -156,6 +156,7 @@ def _bundlesequence(agent: Agent) -> list[BundleCall]:
 def run(opts: AgentOptions, log: LineLogger) -> int:
     """Carry out one run; returns the exit code."""
     from engine.eval.hardclasses import discover
+    from engine.eval.preeval import pre_evaluate_vars, resolve_control_bodies
 
     start = time.time()
     wd = opts.workdir.ensure()
@@ -196,6 +197,8 @@ def run(opts: AgentOptions, log: LineLogger) -> int:
         for bundle in [b for f in policy.files for b in f.bundles]:
             if bundle.bundle_type == "common" and not bundle.args:
                 run_bundle(agent, bundle, (), passes=2, only=("vars", "classes"))
+        pre_evaluate_vars(agent, [b for f in policy.files for b in f.bundles])
+        resolve_control_bodies(agent)
         ifelapsed = _control_value(agent, "agent", "ifelapsed")
         if isinstance(ifelapsed, str) and ifelapsed.isdigit():
             agent.ifelapsed = int(ifelapsed)

@@ -61,7 +61,7 @@ def _tagged(tags_of: Callable[[str], Iterable[str]] | None, name: str, tags: tup
         return True
     if tags_of is None:
         return False
-    have = list(tags_of(name))
+    have = list(tags_of(name) or ())  # None: a name the context cannot look up again
     return any(full_match(t, h) for t in tags for h in have)
 
 

@@ -159,6 +159,9 @@ def _data_arg(env: FnEnv, fn: str, arg: Any) -> Any:
     items = array_items(env, arg)
     if items:
         return dict(items)
+    if isinstance(arg, str) and env.get_var(arg) is None:
+        # an undefined variable: cf-agent fails the function without a word
+        raise FunctionError(f"{fn}: '{arg}' is not defined", quiet=True)
     raise FunctionError(f"{fn}: '{arg}' is not a data container, list or array")
 
 
