@@ -182,6 +182,7 @@ class Agent:
         self.this_promise: Promise | None = None
         self.this_promiser: str | None = None
         self.overlay: dict[str, Any] = {}
+        self._in_with = False
         self.fn_lookup: Any = None
         self._unresolved = False
         self.done: set[tuple] = set()
@@ -213,7 +214,32 @@ class Agent:
             value = self.this_value(name[5:])
             if value is not None:
                 return value
+        elif name == "with":
+            value = self._with_value()
+            if value is not None:
+                return value
         return self.ctx.lookup(name)
+
+    def _with_value(self) -> str | None:
+        """``$(with)``: the current promise's ``with`` attribute, evaluated for the
+        current iteration; None when the promise has none or it does not resolve."""
+        p = self.this_promise
+        rval = p.get("with") if p is not None else None
+        if rval is None or self._in_with:
+            return None
+        self._in_with = True
+        try:
+            if isinstance(rval, Scalar):
+                text, ok = ex.expand(rval.value, self.lookup)
+                return text if ok else None
+            v = self.resolver.value(rval, self.lookup, "with")
+            if isinstance(v, bool):
+                return "any" if v else "!any"
+            return v if isinstance(v, str) else None
+        except (Unresolved, FunctionFailed):
+            return None
+        finally:
+            self._in_with = False
 
     def note_unresolved(self) -> None:
         self._unresolved = True
@@ -239,6 +265,42 @@ class Agent:
     def bundle_tags(self, qualified: str) -> list[str]:
         return self.ctx.bundle_meta.get(qualified, [])
 
+    def var_table(self, scope: str) -> dict[str, Any] | None:
+        """The variables of ``ns:bundle`` (None when the bundle is unknown and has none)."""
+        table = self.ctx.scopes.get(scope)
+        if table is None:
+            ns, _, name = scope.partition(":")
+            return {} if (ns, name) in self.policy.bundles else None
+        return table
+
+    def var_tags(self, ref: str) -> list[str] | None:
+        var = self.ctx.lookup_var(ref)
+        if var is None:
+            return None
+        return list(var.tags) if var.tags else ["source=agent"] if ref.split(".", 1)[0] in ("sys", "const", "mon") else []
+
+    def class_tags(self, name: str) -> list[str]:
+        ctx = self.ctx
+        bare = name[8:] if name.startswith("default:") else name
+        tags = ctx.class_tags.get(bare)
+        if tags is not None:
+            return list(tags)
+        return ["source=agent", "hardclass"] if bare in ctx.hard else ["source=promise"]
+
+    def callstack_callers(self) -> list[dict[str, Any]]:
+        from engine.eval.callstack import callers
+
+        # files under the working directory as relative paths, as cf-agent shows a
+        # policy given as -f ./x.cf
+        cwd = os.getcwd().rstrip("/") + "/"
+        return callers(self.bundle_stack, self.this_promise,
+                       lambda path: path[len(cwd):] if path.startswith(cwd) else path)
+
+    def callstack_promisers(self) -> list[str]:
+        from engine.eval.callstack import promisers
+
+        return promisers(self.bundle_stack)
+
     def define_array(self, name: str, values: dict[str, str]) -> None:
         frame = self.ctx.frame
         scope = frame.scope if frame else "default:main"
@@ -262,7 +324,7 @@ class Agent:
         classes = {c: True for c in self.ctx.all_classes()}
         variables: dict[str, Any] = {}
         for scope, table in self.ctx.scopes.items():
-            bundle = scope.split(":", 1)[-1]
+            bundle = scope[8:] if scope.startswith("default:") else scope
             dest = variables.setdefault(bundle, {})
             for name, var in table.items():
                 dest[name] = var.value.value if isinstance(var.value, Data) else var.value
@@ -329,9 +391,7 @@ class Agent:
             return [{}]
         lists = []
         for n in names:
-            values = ex.list_value(self.lookup(n)) or []
-            values = [v for v in values if v != "cf_null"]
-            lists.append(values)
+            lists.append(ex.list_value(self.lookup(n)) or [])
         out = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*lists)]
         # a binding may expose nested lists ($(a_$(b)) where a_x is a list)
         expanded: list[dict[str, Any]] = []

@@ -28,15 +28,17 @@ SPECIAL_SCOPES = frozenset({"sys", "const", "this", "mon", "match", "edit", "bod
 
 
 class Variable(Record):
-    """A variable's value, its type and its meta tags."""
+    """A variable's value, its type, its meta tags and its promise's comment."""
 
-    __slots__ = ("value", "vtype", "tags")
-    __match_args__ = ("value", "vtype", "tags")
+    __slots__ = ("value", "vtype", "tags", "comment")
+    __match_args__ = ("value", "vtype", "tags", "comment")
 
-    def __init__(self, value: Any, vtype: str = "string", tags: tuple[str, ...] = ()) -> None:
+    def __init__(self, value: Any, vtype: str = "string", tags: tuple[str, ...] = (),
+                 comment: str = "") -> None:
         self.value = value
         self.vtype = vtype
         self.tags = tags
+        self.comment = comment
 
 
 class Frame(Record):
@@ -68,6 +70,7 @@ class EvalContext:
         self.soft: set[str] = set()  # namespace-scoped soft classes, "ns:name" unless default
         self.negated: set[str] = set(negated)
         self.class_tags: dict[str, tuple[str, ...]] = {}
+        self.class_comments: dict[str, str] = {}
         self.scopes: dict[str, dict[str, Variable]] = {}
         self.frames: list[Frame] = []
         self.bundle_meta: dict[str, list[str]] = {}
@@ -163,8 +166,8 @@ class EvalContext:
         return self.scopes.setdefault(scope, {})
 
     def set_var(self, scope: str, name: str, value: Any, vtype: str = "string",
-                tags: tuple[str, ...] = ()) -> None:
-        self.scopes.setdefault(scope, {})[name] = Variable(value, vtype, tags)
+                tags: tuple[str, ...] = (), comment: str = "") -> None:
+        self.scopes.setdefault(scope, {})[name] = Variable(value, vtype, tags, comment)
 
     def unset_var(self, scope: str, name: str) -> None:
         self.scopes.get(scope, {}).pop(name, None)

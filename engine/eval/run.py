@@ -242,35 +242,42 @@ def _close_run_state(agent: Agent) -> None:
 
 
 def _show(agent: Agent, opts: AgentOptions) -> None:
+    """``--show-evaluated-classes`` / ``--show-evaluated-vars``: cf-agent's tables. The
+    filter is searched for anywhere in the name, as cf-agent does (not anchored)."""
     show_classes = opts.show_classes
     show_vars = opts.show_vars
     out = agent.log
+    ctx = agent.ctx
     if show_classes is not None:
         rx = re.compile(show_classes or ".*")
-        out.stream.write(f"{'Class name':<50} Meta tags\n")
-        for c in sorted(agent.ctx.all_classes()):
-            if rx.fullmatch(c):
-                tags = ",".join(agent.ctx.class_tags.get(c, ("source=agent", "hardclass") if c in agent.ctx.hard else ("source=promise",)))
-                out.stream.write(f"{c:<50} {tags}\n")
+        out.stream.write(f"{'Class name':<60} {'Meta tags':<40} {'Comment':<40}\n")
+        for c in sorted(ctx.all_classes()):
+            if rx.search(c):
+                tags = ",".join(ctx.class_tags.get(c, ("source=agent", "hardclass") if c in ctx.hard else ("source=promise",)))
+                comment = ctx.class_comments.get(c, "")
+                out.stream.write(f"{c:<60} {tags:<40} {comment:<40}\n")
     if show_vars is not None:
         from engine.eval.values import Data
 
         rx = re.compile(show_vars or ".*")
-        out.stream.write(f"{'Variable name':<50} {'Variable value':<60} Meta tags\n")
-        for scope, table in sorted(agent.ctx.scopes.items()):
+        out.stream.write(f"{'Variable name':<40} {'Variable value':<60} {'Meta tags':<40} {'Comment':<40}\n")
+        rows = []
+        for scope, table in ctx.scopes.items():
             qual = scope if ":" in scope else f"default:{scope}"
-            for name, var in sorted(table.items()):
+            for name, var in table.items():
                 full = f"{qual}.{name}"
-                if not rx.fullmatch(full):
-                    continue
-                v = var.value
-                if isinstance(v, list):
-                    text = " {" + ",".join(f'"{x}"' for x in v) + "}"
-                elif isinstance(v, Data):
-                    text = v.to_json()
-                else:
-                    text = str(v)
-                out.stream.write(f"{full:<50} {text:<60} {','.join(var.tags)}\n")
+                if rx.search(full):
+                    rows.append((full, var, ":" not in scope))
+        for full, var, special in sorted(rows, key=lambda r: r[0]):
+            v = var.value
+            if isinstance(v, list):
+                text = " {" + ",".join('"' + x.replace('"', '\\"') + '"' for x in v) + "}"
+            elif isinstance(v, Data):
+                text = v.to_json()
+            else:
+                text = str(v).replace('"', '\\"')
+            tags = ",".join(var.tags) if var.tags else ("source=agent" if special else "")
+            out.stream.write(f"{full:<40} {text:<60} {tags:<40} {var.comment:<40}\n")
 
 
 def _write_report(opts: AgentOptions, start: float, agent: Agent | None, code: int,

@@ -1,4 +1,4 @@
-"""``edit_template``: mustache templates (``chevron``) and CFEngine's own template method.
+"""``edit_template``: mustache templates (``engine.eval.mustache``) and CFEngine's own template method.
 
 mustache: the data is ``template_data`` when given, else ``datastate()`` (classes
 under ``classes``, variables under ``vars.<bundle>.<name>``). The rendering
@@ -44,7 +44,7 @@ def _read(path: str, acc: Acc) -> str | None:
 def render_mustache(promise: ResolvedPromise, run: RunContext, path: str, method: str,
                     acc: Acc) -> str | None:
     """The rendered text, or None after reporting why it could not be rendered."""
-    import chevron
+    from engine.eval.mustache import MustacheError, render
 
     if method == "inline_mustache":
         text: str | None = promise.str_attr("edit_template_string")
@@ -56,8 +56,8 @@ def render_mustache(promise: ResolvedPromise, run: RunContext, path: str, method
     if data is None:
         data = run.datastate()
     try:
-        return chevron.render(text, _cf_values(data))
-    except Exception as e:  # chevron raises plain exceptions on bad templates
+        return render(text, data)
+    except MustacheError as e:
         acc.fail(f"Could not render mustache template '{path or 'inline'}' ({e})")
         return None
 
@@ -71,17 +71,6 @@ def _template_data(v: Any) -> Any:
             return json.loads(v)
         except ValueError:
             return None
-    return v
-
-
-def _cf_values(v: Any) -> Any:
-    """JSON booleans print as ``true``/``false`` in CFEngine's renderer, not Python's."""
-    if isinstance(v, dict):
-        return {k: _cf_values(x) for k, x in v.items()}
-    if isinstance(v, list):
-        return [_cf_values(x) for x in v]
-    if isinstance(v, float) and v.is_integer():
-        return int(v)
     return v
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 
 from engine.eval import expand as ex
+from engine.eval.functions import _jsonref as jsonref
+from engine.eval.functions._util import cf_int, cf_real
 from engine.eval.resolve import FunctionFailed, Unresolved
 from engine.eval.values import LIST_TYPES, Data
 from engine.policy.ast import FnCall, Promise, RList, Scalar
@@ -46,15 +48,42 @@ def evaluate_vars(agent: Agent, p: Promise, name: str, last: bool) -> None:
         name, ok = ex.expand(name, agent.lookup)
     if vtype == "real" and isinstance(value, str):
         value = _real(value)
-    agent.ctx.set_var(scope, name, value, vtype)
+    elif vtype == "int" and isinstance(value, str):
+        value = _int(value)
+    tags, comment = _annotations(agent, p)
+    agent.ctx.set_var(scope, name, value, vtype, tags, comment)
 
 
 def _real(text: str) -> str:
-    """cf-agent stores reals printed with six decimals (``3.25`` -> ``3.250000``)."""
-    try:
-        return f"{float(text):.6f}"
-    except ValueError:
-        return text
+    """cf-agent stores reals printed with six decimals (``3.25`` -> ``3.250000``,
+    ``1k`` -> ``1000.000000``)."""
+    x = cf_real(text)
+    return text if x is None else f"{x:.6f}"
+
+
+def _int(text: str) -> str:
+    """cf-agent stores ints as parsed: ``0600`` -> ``600``, ``1k`` -> ``1000``,
+    ``10%`` -> ``-10``, ``inf`` -> ``999999999``."""
+    n = cf_int(text)
+    return text if n is None else str(n)
+
+
+def _annotations(agent: Agent, p: Promise) -> tuple[tuple[str, ...], str]:
+    """The variable's meta tags (``source=promise`` first, as cf-agent lists them)
+    and its promise's ``comment``, for ``--show-evaluated-vars`` and the tag functions."""
+    tags: tuple[str, ...] = ("source=promise",)
+    meta = p.get("meta")
+    if meta is not None:
+        try:
+            mv = agent.resolver.value(meta, agent.lookup, "meta")
+        except (Unresolved, FunctionFailed):
+            mv = []
+        tags += tuple(mv) if isinstance(mv, list) else (str(mv),)
+    comment = p.get("comment")
+    text = ""
+    if isinstance(comment, Scalar):
+        text, _ = ex.expand(comment.value, agent.lookup)
+    return tags, text
 
 
 def _value(agent: Agent, vtype: str, rval: Any) -> Any:
@@ -99,7 +128,7 @@ def _value(agent: Agent, vtype: str, rval: Any) -> Any:
             if not ok:
                 raise Unresolved(text)
             try:
-                return Data(json.loads(text))
+                return Data(jsonref.parse(text, lookup))
             except ValueError as e:
                 raise FunctionFailed(f"data value is not valid JSON: {e}") from e
         return Data(resolver.list_items(rval, lookup))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 
+from engine.eval.functions import _jsonref as jsonref
 from engine.eval.functions._util import json_pretty, need_int, parse_json
 from engine.eval.functions.arrays import array_items
 from engine.eval.functions.readers import read_text
@@ -34,11 +35,13 @@ def parse_lenient(text: str) -> Any:
     return parse_json(json.dumps(value))
 
 
-def _container_from_text(fn: str, text: str) -> Any:
+def _container_from_text(fn: str, text: str, env: FnEnv | None = None) -> Any:
+    """The container in ``text``; with ``env`` (inline JSON in policy) bare words
+    are variable references (see ``_jsonref``)."""
     try:
-        v = parse_lenient(text)
+        v = parse_lenient(text) if env is None else jsonref.parse(text, env.get_var)
     except ValueError:
-        raise FunctionError(f"Error parsing JSON expression '{text}'") from None
+        raise FunctionError(f"Error parsing JSON expression '{text}'", quiet=env is not None) from None
     if not isinstance(v, (dict, list)):
         raise FunctionError(f"Non-container from parsing JSON expression '{text}'")
     return v
@@ -47,7 +50,7 @@ def _container_from_text(fn: str, text: str) -> Any:
 @function("parsejson", "data", 1, 1)
 def parsejson(env: FnEnv, text: str) -> Data:
     """parsejson(json_data): the JSON object or array in ``json_data``."""
-    return Data(_container_from_text("parsejson", text))
+    return Data(_container_from_text("parsejson", text, env))
 
 
 @function("validjson", "class", 1, 2)
@@ -152,7 +155,7 @@ def readdata(env: FnEnv, path: str, kind: str, maxsize: str = "0") -> Data:
 def _data_arg(env: FnEnv, fn: str, arg: Any) -> Any:
     """A container from a data/list variable, a classic array, Data, or inline JSON."""
     if isinstance(arg, str) and arg.strip()[:1] in ("{", "["):
-        return _container_from_text(fn, arg)
+        return _container_from_text(fn, arg, env)
     v = as_data(env, arg)
     if v is not None:
         return v
@@ -235,11 +238,16 @@ def packageupdatesmatching(env: FnEnv, name: str, version: str, arch: str, metho
 def string_mustache(env: FnEnv, template: str, data: Any = None) -> str:
     """string_mustache(template, data): the Mustache template rendered with ``data``
     (default: the agent's datastate, when the environment offers it)."""
-    import chevron
+    from engine.eval.mustache import MustacheError, render
 
     if data is None:
         ds = getattr(env, "datastate", None)
         view = ds() if ds is not None else {}
     else:
         view = _data_arg(env, "string_mustache", data)
-    return chevron.render(template, view)
+    try:
+        return render(template, view)
+    except MustacheError as e:
+        env.log.warning(str(e))
+        raise FunctionError(f"Function 'string_mustache' could not render its template: {e}",
+                            quiet=True) from None

@@ -43,10 +43,12 @@ def list_repr(items: list[str]) -> str:
 
 def value_repr(v: Any) -> str | None:
     """``%S`` of a variable's value; None for a plain string."""
-    if isinstance(v, list):
+    if isinstance(v, list) and all(isinstance(x, str) for x in v):
         return list_repr(v)
     if isinstance(v, Data):
         return json_compact(v.value)
+    if isinstance(v, (dict, list)):  # a container inside a data variable: "d[k]"
+        return json_compact(v)
     return None
 
 
@@ -86,7 +88,8 @@ def _convert_unbounded(env: FnEnv, m: re.Match[str], arg: str) -> str:
         text = value_repr(v)
         if text is None:
             kind = "string" if isinstance(v, str) else "undefined"
-            raise FunctionError(f"Function 'format' expected a list variable, got variable of type '{kind}'")
+            raise FunctionError(f"Function 'format' expected a list variable, got variable of type '{kind}'",
+                                quiet=True)
         return _pad(text, flags, width)
     return "(unhandled format)"
 

@@ -9,6 +9,7 @@ from engine.eval.functions.format_fn import atof
 from engine.eval.functions.registry import (
     FnEnv,
     FunctionError,
+    as_data,
     as_list,
     function,
     need_list,
@@ -33,6 +34,8 @@ def _container(env: FnEnv, arg: Any) -> Any:
     if isinstance(arg, (list, Data)):
         return arg.value if isinstance(arg, Data) else arg
     if isinstance(arg, str):
+        if arg.lstrip()[:1] in ("[", "{"):
+            return as_data(env, arg)  # inline JSON
         v = env.get_var(strip_ref(arg))
         if isinstance(v, Data):
             return v.value

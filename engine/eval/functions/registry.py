@@ -19,7 +19,6 @@ effect (``regextract``, ``readstringarray`` ...) use it when the environment has
 from __future__ import annotations
 
 import importlib
-import json
 from collections.abc import Callable, Iterable
 
 from engine._records import Frozen, set_field
@@ -233,6 +232,9 @@ def as_list(env: FnEnv, arg: Any) -> list[str] | None:
     if isinstance(arg, Data):
         return data_as_list(arg.value)
     if isinstance(arg, str):
+        if arg.lstrip()[:1] in ("[", "{"):
+            inline = as_data(env, arg)  # inline JSON: '["a", "b"]'
+            return data_as_list(inline) if inline is not None else None
         v = env.get_var(strip_ref(arg))
         if isinstance(v, list):
             return v
@@ -262,8 +264,10 @@ def as_data(env: FnEnv, arg: Any) -> Any | None:
         return None
     s = arg.strip()
     if s[:1] in ("{", "["):
+        from engine.eval.functions._jsonref import parse
+
         try:
-            return json.loads(s)
+            return parse(s, env.get_var)
         except ValueError:
             return None
     name = strip_ref(s)
