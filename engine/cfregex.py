@@ -94,13 +94,16 @@ class Pattern:
 
 
 @lru_cache(maxsize=4096)
-def compile(pattern: str, dotall: bool = False) -> Pattern:  # noqa: A001 - mirrors re.compile
+def compile(pattern: str, dotall: bool = False,  # noqa: A001 - mirrors re.compile
+            multiline: bool = False) -> Pattern:
     """Compile a PCRE pattern (cached). ``(?s)`` inside the pattern also turns on DOTALL."""
     import regex
 
     flags = regex.V0
     if dotall:
         flags |= regex.DOTALL
+    if multiline:
+        flags |= regex.MULTILINE
     try:
         return Pattern(pattern, regex.compile(pattern, flags))
     except (regex.error, OverflowError, RecursionError, ValueError) as e:
@@ -110,6 +113,8 @@ def compile(pattern: str, dotall: bool = False) -> Pattern:  # noqa: A001 - mirr
 def full_match(pattern: str, s: str) -> bool:
     """CFEngine's "full" match (regcmp, classmatch, edit_line selections): the
     leftmost match must start at 0 and end at the end, so ``a|abc`` does not match
-    ``abc`` (PCRE takes the first alternative), unlike ``re.fullmatch``."""
-    m = compile(pattern).match(s)
+    ``abc`` (PCRE takes the first alternative), unlike ``re.fullmatch``. As in
+    cf-agent (PCRE_DOTALL | PCRE_MULTILINE), ``.`` matches a newline and ``^``/``$``
+    match at line ends, so ``.*error:.*`` matches a command's multi-line output."""
+    m = compile(pattern, dotall=True, multiline=True).match(s)
     return m is not None and m.end() == len(s)

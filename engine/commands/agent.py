@@ -34,6 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-I", "--inform", action="store_true", help="print changes made (info level)")
     p.add_argument("-v", "--verbose", action="store_true", help="print every decision, skips with reasons")
     p.add_argument("-n", "--dry-run", action="store_true", help="change nothing; report what would change")
+    p.add_argument("--simulate", choices=["diff", "manifest", "manifest-full"], default=None,
+                   metavar="MODE", help="as --dry-run: vigil keeps no chroot to simulate "
+                   "changes in, it changes nothing and reports what it would do")
     p.add_argument("-D", "--define", action="append", metavar="CLASS[,CLASS]", help="define classes")
     p.add_argument("-N", "--negate", action="append", metavar="CLASS[,CLASS]", help="keep these persistent classes from being loaded this run (cf-agent 3.21 semantics)")
     p.add_argument("-b", "--bundlesequence", metavar="B[,B]", help="bundles to run instead of the policy's")
@@ -160,7 +163,7 @@ def run(args: argparse.Namespace | SimpleNamespace) -> int:
         policy_file=resolve_entry(args.file, str(wd.inputs)) if args.file else str(wd.promises_cf),
         workdir=wd,
         no_lock=args.no_lock,
-        dry_run=args.dry_run,
+        dry_run=args.dry_run or getattr(args, "simulate", None) is not None,
         defines=_split(args.define),
         negates=_split(args.negate),
         bundlesequence=_split([args.bundlesequence]) if args.bundlesequence else None,

@@ -129,8 +129,14 @@ def pcre(pattern: str) -> cfregex.Pattern:
 def full_match(pattern: str, s: str) -> bool:
     """CFEngine's "full" match (regcmp, classmatch, filter with is_regex): the
     leftmost match must start at 0 and end at the end, so ``a|abc`` does not
-    match ``abc`` (PCRE takes the first alternative), unlike ``re.fullmatch``."""
-    m = pcre(pattern).match(s)
+    match ``abc`` (PCRE takes the first alternative), unlike ``re.fullmatch``. As in
+    cf-agent (PCRE_DOTALL | PCRE_MULTILINE), ``.`` matches a newline and ``^``/``$``
+    match at line ends: ``.*error:.*`` matches a command's multi-line output."""
+    try:
+        rx = cfregex.compile(_translate(pattern), dotall=True, multiline=True)
+    except cfregex.RegexError as e:
+        raise FunctionError(str(e)) from None
+    m = rx.match(s)
     return m is not None and m.end() == len(s)
 
 
