@@ -81,6 +81,8 @@ def run_bundle(agent: Agent, bundle: Bundle, args: tuple[Any, ...] = (),
     caller = agent.ctx.frame
     inherited = set(caller.classes) if inherit and caller is not None else None
     frame = Frame(bundle.namespace, display, bundle.bundle_type, inherited)
+    # the promise that called this bundle (a method's), for callstack_callers()
+    agent.bundle_stack.append((bundle, agent.this_promise if caller is not None else None))
     agent.ctx.push(frame)
     tally = Tally()
     agent.tallies.append(tally)
@@ -94,11 +96,14 @@ def run_bundle(agent: Agent, bundle: Bundle, args: tuple[Any, ...] = (),
         plans = agent._plans
         done = agent.done
         frame_id = id(frame)  # the top frame whenever a promise of this bundle starts
+        aborts = agent.aborts
         for pass_no in range(1, passes + 1):
             agent.pass_no = pass_no
             last = pass_no == passes
             for ptype in order:
                 for p in grouped.get(ptype, ()):
+                    if aborts is not None and aborts.bundle_stopped(frame):
+                        break  # abortbundleclasses: the rest of the bundle is skipped
                     plan = plans.get(id(p))
                     if plan is not None and plan.static and (id(p), (), frame_id) in done:
                         # what evaluate_promise does for a promise verified in an earlier pass
@@ -106,14 +111,21 @@ def run_bundle(agent: Agent, bundle: Bundle, args: tuple[Any, ...] = (),
                         agent.this_promiser = None
                         continue
                     evaluate_promise(agent, p, last)
+                if aborts is not None and aborts.bundle_stopped(frame):
+                    break
                 if ptype == "classes":
                     # cf-agent resolves variables again once classes are known,
                     # before any other promise type of the same pass runs
                     for p in grouped.get("vars", ()):
                         evaluate_promise(agent, p, last)
+            if aborts is not None and aborts.bundle_stopped(frame):
+                break
     finally:
         agent.tallies.pop()
         agent.ctx.pop()
+        agent.bundle_stack.pop()
+        if agent.aborts is not None:
+            agent.aborts.bundle_done(frame)
     if agent.tallies:
         parent = agent.tallies[-1]
         parent.kept += tally.kept
@@ -176,6 +188,8 @@ def _evaluate_binding(agent: Agent, p: Promise, plan: PromisePlan, key: tuple,
         return
     ptype = p.promise_type
     if recurring:
+        if not ok and ptype in ("vars", "classes"):
+            return  # cf-agent defines nothing under a name it could not expand
         if ptype == "vars":
             from engine.promises.vars import evaluate_vars
 
