@@ -244,19 +244,25 @@ def _clear(args: argparse.Namespace) -> int:
     if not ok:
         print("nothing cleared")
         return 1
+    import lmdb
+
     log = LineLogger(stream=sys.stderr)
-    db = LockDB.open(wd.lock_db, log=log, purge=False)
     try:
-        if args.all:
-            deleted = db.clear_all()
-        elif args.older_than is not None:
-            deleted = db.clear_older_than(args.older_than)
-        else:
-            assert ids is not None
-            deleted = db.clear(ids[0])
-        db.sync()
-    finally:
-        db.close()
+        db = LockDB.open(wd.lock_db, log=log, purge=False)
+        try:
+            if args.all:
+                deleted = db.clear_all()
+            elif args.older_than is not None:
+                deleted = db.clear_older_than(args.older_than)
+            else:
+                assert ids is not None
+                deleted = db.clear(ids[0])
+            db.sync()
+        finally:
+            db.close()
+    except (lmdb.Error, OSError) as exc:  # a full disk, a file of the wrong type
+        print(f"error: could not clear locks in {wd.lock_db}: {exc}", file=sys.stderr)
+        return 1
     if getattr(args, "json", False):
         print(json.dumps({"deleted": deleted}))
     else:

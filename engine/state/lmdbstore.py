@@ -16,6 +16,11 @@ Opening for writing (:meth:`Store.open`):
    retried once on the fresh file.
 4. ``MDB_MAP_FULL`` doubles the map and retries the transaction;
    ``MDB_MAP_RESIZED`` (another process grew it) adopts the new size.
+5. A write that cannot be recorded (``ENOSPC`` on a full disk, an I/O error)
+   goes through :meth:`Store.try_write`: an error line, the caller carries on,
+   and :meth:`Store.close` sums up what was not recorded. The ``-lock`` file
+   gets real blocks before LMDB maps it (:func:`prepare_lock_file`), so a full
+   file system is an error, never a SIGBUS.
 
 Durability trade-off: writers open with ``sync=False``. A commit is then in the
 page cache, safe against a crash of this process (LMDB stays consistent and
@@ -47,34 +52,42 @@ from __future__ import annotations
 import _thread
 import contextlib
 import os
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import lmdb
 
 from engine.state import lmdbcheck
+from engine.state._lmdbopen import (  # re-exported: callers import them from here
+    DEFAULT_MAP_SIZE,
+    INIT_WAIT,
+    ErrorLog,
+    StateFileError,
+    check_before_open,
+    creation_lock,
+    prepare_lock_file,
+    quarantine,
+    reader_health,
+    settle,
+    usable,
+)
 from engine.state.lmdbcheck import Health
+
+__all__ = [
+    "DEFAULT_MAP_SIZE", "INIT_WAIT", "MAX_MAP_SIZE", "ErrorLog", "StateFileError", "Store",
+    "Unreadable", "check_before_open", "creation_lock", "file_info", "prepare_lock_file",
+    "quarantine", "reader_health", "reading",
+]
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
-    from typing import Protocol, TypeVar
+    from typing import TypeVar
 
     T = TypeVar("T")
-else:
-    Protocol = object  # the protocols here document what callers pass; nothing checks them
 
 
-DEFAULT_MAP_SIZE = 104_857_600  # what cf-agent uses; only address space
-INIT_WAIT = 2.0  # seconds a file shorter than two pages may take to become a database
-_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096  # LMDB's page size
 MAX_MAP_SIZE = 1 << 40
-
-
-class ErrorLog(Protocol):
-    """The part of a logger this module needs (``engine.log.LineLogger`` fits)."""
-
-    def error(self, msg: str) -> None: ...
+FAILURE_LINES = 3  # failed writes reported one by one; the rest in the summary at close
 
 
 _registry_lock = _thread.RLock()  # threading.RLock is this; threading costs an import
@@ -86,143 +99,6 @@ def _key(path: Path) -> str:
     return os.path.realpath(path)
 
 
-def quarantine(path: Path, reason: str, log: ErrorLog | None) -> Path:
-    """Move a damaged file aside as ``<name>.corrupt-<epoch>`` and report it once."""
-    dest = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
-    n = 1
-    while dest.exists():
-        dest = path.with_name(f"{path.name}.corrupt-{int(time.time())}.{n}")
-        n += 1
-    os.replace(path, dest)
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(f"{path}-lock")  # the reader table of the old file
-    if log is not None:
-        log.error(
-            f"Database '{path}' is damaged ({reason}); moved it aside to '{dest.name}' "
-            "and started an empty one"
-        )
-    return dest
-
-
-class StateFileError(lmdb.Error):
-    """A state file cannot be used as it stands: something other than a regular
-    file in its place (or in place of its ``-lock`` file), or no permission to
-    read it. Nothing is moved aside; the message names the file."""
-
-
-def _usable(path: Path, deep: bool) -> Health:
-    """The pread checks, plus the deep one for a file that looks odd. Raises
-    :class:`StateFileError` when the file, or its ``-lock`` file, is not a
-    regular file this process may read."""
-    health = lmdbcheck.check(path, deep=deep)
-    if health.foreign:
-        raise StateFileError(health.reason)
-    problem = lmdbcheck.check_lock_file(path)
-    if problem is not None:
-        raise StateFileError(problem)
-    if health.ok and health.suspicious and not deep:
-        health = lmdbcheck.verify(path)
-    return health
-
-
-_creation_depth: dict[str, tuple[int, int]] = {}  # directory -> (fd, depth) held here
-
-
-@contextlib.contextmanager
-def creation_lock(directory: Path) -> Iterator[None]:
-    """An exclusive ``flock`` on the state directory, held while a database in it
-    is created, judged damaged or rebuilt, so that no agent takes another's
-    half-made file for a damaged one. Re-entrant within the process; where the
-    file system has no ``flock`` (some network file systems) it goes without."""
-    import fcntl
-
-    key = os.fspath(directory)
-    held = _creation_depth.get(key)
-    if held is not None:
-        _creation_depth[key] = (held[0], held[1] + 1)
-        try:
-            yield
-        finally:
-            fd, depth = _creation_depth[key]
-            _creation_depth[key] = (fd, depth - 1)
-        return
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        with contextlib.suppress(OSError):
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        _creation_depth[key] = (fd, 1)
-        try:
-            yield
-        finally:
-            del _creation_depth[key]
-    finally:
-        os.close(fd)  # releases the flock
-
-
-def _settle(path: Path, log: ErrorLog | None, deep: bool) -> Health:
-    """Under :func:`creation_lock`: the file's verdict once no one is making it.
-
-    A missing or 0-byte file is a new database (LMDB initialises an empty file,
-    as cf-agent does). A file shorter than its two meta pages may be one that
-    another program (cf-agent does not take our lock) is initialising right
-    now: it gets :data:`INIT_WAIT` seconds to grow into a database before it
-    counts as damaged. A damaged file is moved aside."""
-    deadline = time.monotonic() + INIT_WAIT
-    while True:
-        health = _usable(path, deep)
-        if health.ok:
-            return health
-        try:
-            size = os.stat(path).st_size
-        except FileNotFoundError:
-            return Health(ok=True, exists=False)
-        if size == 0:
-            return Health(ok=True, exists=False, reason="empty: a new database")
-        if size >= 2 * _PAGE:
-            health = _confirm_damage(path, health, deep)
-            if health.ok:
-                return health
-            quarantine(path, health.reason, log)
-            return health
-        if time.monotonic() >= deadline:
-            quarantine(path, health.reason, log)
-            return health
-        time.sleep(0.02)
-
-
-def _confirm_damage(path: Path, health: Health, deep: bool) -> Health:
-    """Check ``path`` again while holding LMDB's writer lock, so that no other
-    process commits (and reuses pages) during the read: a live database that
-    only looked damaged mid-commit passes. Files whose meta pages LMDB itself
-    refuses stay damaged. Only meta pages are touched through the map."""
-    try:
-        env = lmdb.open(os.fspath(path), subdir=False, max_dbs=0, map_size=DEFAULT_MAP_SIZE,
-                        readahead=False, mode=0o600)
-    except lmdb.Error:
-        return health
-    try:
-        with env.begin(write=True):
-            again = lmdbcheck.check(path, deep=deep)
-            if again.ok and again.suspicious and not deep:
-                again = lmdbcheck.verify(path)
-            return again
-    except lmdb.Error:
-        return health
-    finally:
-        env.close()
-
-
-def check_before_open(path: Path, log: ErrorLog | None, deep: bool = False) -> Health:
-    """Run the pread checks; a file that is not a sound database is judged again
-    under :func:`creation_lock` (see :func:`_settle`) and moved aside when it is
-    damaged. Raises :class:`StateFileError` for a file of the wrong type."""
-    health = _usable(path, deep)
-    if health.ok and health.exists:
-        return health
-    with creation_lock(path.parent):
-        return _settle(path, log, deep)
-
-
 class Store:
     """A writable single-file LMDB environment (one per path per process)."""
 
@@ -232,6 +108,8 @@ class Store:
         self.log = log
         self.closed = False
         self._key = _key(path)
+        self.failed: list[str] = []  # what could not be recorded (see try_write)
+        self.failure = ""  # why, the last time
 
     @classmethod
     def open(
@@ -257,12 +135,12 @@ class Store:
                     raise lmdb.Error(f"'{p}' is open read-only in this process")
                 _open_envs[_key(p)] = (env, True, refs + 1)
                 return cls(p, env, log)
-            health = _usable(p, deep_check)
+            health = usable(p, deep_check)
             if health.ok and health.exists:
                 env = cls._open_env(p, map_size, log)
             else:
                 with creation_lock(p.parent):
-                    health = _settle(p, log, deep_check)
+                    health = settle(p, log, deep_check)
                     env = cls._open_env(p, map_size, log)
             _open_envs[_key(p)] = (env, True, 1)
             if not health.exists or not health.ok:
@@ -272,6 +150,7 @@ class Store:
     @staticmethod
     def _open_env(p: Path, map_size: int, log: ErrorLog | None) -> lmdb.Environment:
         def attempt() -> lmdb.Environment:
+            prepare_lock_file(p)  # no SIGBUS on a full file system
             env = lmdb.open(
                 os.fspath(p), subdir=False, map_size=map_size, max_dbs=0,
                 sync=False, metasync=False, readahead=False, mode=0o600,
@@ -284,7 +163,7 @@ class Store:
             return attempt()
         except lmdb.InvalidError as exc:  # garbage the pread checks did not catch
             with creation_lock(p.parent):
-                if not _usable(p, True).ok:  # still bad under the lock: not someone's new file
+                if not usable(p, True).ok:  # still bad under the lock: not someone's new file
                     quarantine(p, str(exc), log)
                 return attempt()
 
@@ -311,6 +190,26 @@ class Store:
                     raise
                 self._rebuild(str(exc))
                 rebuilt = True
+
+    def try_write(self, fn: Callable[[lmdb.Transaction], T], what: str, default: T) -> T:
+        """:meth:`write`, except that a failure to record (a full disk, an I/O
+        error) is an error line naming ``what`` and returns ``default``: the run
+        goes on, and :meth:`close` says what was not recorded."""
+        try:
+            return self.write(fn)
+        except (lmdb.Error, OSError) as exc:
+            self.note_failure(what, exc)
+            return default
+
+    def note_failure(self, what: str, exc: BaseException) -> None:
+        """Count ``what`` as not recorded; the first few get an error line each."""
+        self.failed.append(what)
+        self.failure = str(exc) or type(exc).__name__
+        if self.log is None or len(self.failed) > FAILURE_LINES:
+            return
+        more = (" (further failures are summed up at the end of the run)"
+                if len(self.failed) == FAILURE_LINES else "")
+        self.log.error(f"Could not record {what} in '{self.path}': {self.failure}{more}")
 
     def read(self, fn: Callable[[lmdb.Transaction], T]) -> T:
         """Run ``fn`` in a read transaction (same recovery as :meth:`write`)."""
@@ -361,6 +260,13 @@ class Store:
         if self.closed:
             return
         self.closed = True
+        if self.failed and self.log is not None:
+            n = len(self.failed)
+            shown = ", ".join(self.failed[:3]) + (f" and {n - 3} more" if n > 3 else "")
+            self.log.error(
+                f"{n} state change{'s' if n != 1 else ''} could not be recorded in "
+                f"'{self.path}' ({self.failure}): {shown}"
+            )
         key = self._key
         with _registry_lock:
             entry = _open_envs.get(key)
@@ -402,23 +308,6 @@ def _open_readonly(p: Path) -> lmdb.Environment:
     # The -lock file cannot be opened for writing (no permission, read-only file
     # system) or something else is in its place (never opened then): read without it.
     return lmdb.open(os.fspath(p), subdir=False, readonly=True, lock=False, max_dbs=0)
-
-
-def reader_health(path: str | os.PathLike[str]) -> Health:
-    """:func:`lmdbcheck.check` for readers, who take no lock: a 0-byte file is a
-    database being created (nothing in it yet, reported as absent), and a
-    "damaged" verdict is checked again twice, 20 ms apart, since a writer may
-    have been committing while the file was read."""
-    for attempt in range(3):
-        health = lmdbcheck.check(path)
-        if health.ok or health.foreign:
-            return health
-        with contextlib.suppress(OSError):
-            if os.stat(path).st_size == 0:
-                return Health(ok=True, exists=False, reason="empty: being created")
-        if attempt < 2:
-            time.sleep(0.02)
-    return health
 
 
 @contextlib.contextmanager

@@ -144,8 +144,15 @@ class LockDecision(Frozen):
         set_field(self, "last_time", last_time)
 
 
+_UNRECORDED = LockDecision(True, None, "lock not recorded: the lock database could not be written")
+
+
 class LockDB:
-    """The lock database of one workdir, open for writing (one per process)."""
+    """The lock database of one workdir, open for writing (one per process).
+
+    A lock or completion that cannot be written (a full disk) does not stop
+    the run: the promise runs as it would without locks, an error line says
+    so, and closing the database sums up what was not recorded."""
 
     def __init__(self, store: Store, log: LockLog | None = None) -> None:
         self.store = store
@@ -230,12 +237,15 @@ class LockDB:
         t = int(time.time() if now is None else now)
         # Fast path: a skip decided from a read transaction is final (a newer
         # last.* or a held lock.* can only make it more so).
+        # A lock that cannot be written (a full disk) is run as without locks, as
+        # when the database cannot be opened at all: the store reports it.
         decision, _holder, _last = self.store.read(
             lambda txn: self._verdict(txn, name, t, ifelapsed_min, expireafter_min, False)
         )
         if decision is None:
-            decision, holder, last_time = self.store.write(
-                lambda txn: self._verdict(txn, name, t, ifelapsed_min, expireafter_min, True)
+            decision, holder, last_time = self.store.try_write(
+                lambda txn: self._verdict(txn, name, t, ifelapsed_min, expireafter_min, True),
+                f"lock.{name}", (_UNRECORDED, None, _last),
             )
             if holder is not None:
                 decision = self._expire(name, holder, t, expireafter_min, last_time)
@@ -269,7 +279,7 @@ class LockDB:
             return LockDecision(True, None, f"expired after {held_min}/{expireafter} minutes",
                                 last_time)
 
-        decision = self.store.write(take)
+        decision = self.store.try_write(take, f"lock.{name}", _UNRECORDED)
         if decision.acquired and self.log:
             self.log.verbose(f"Lock successfully expired: lock.{name}")
         return decision
@@ -300,7 +310,7 @@ class LockDB:
                 if held is None or held.pid == self.pid:
                     txn.delete(lock_key)
 
-        self.store.write(done)
+        self.store.try_write(done, f"last.{name}", None)
         self.held.discard(name)
 
     def release_held(self, now: float | None = None) -> list[str]:
@@ -396,8 +406,12 @@ class LockDB:
         last = self.horizon()
         if last is not None and 0 <= t - last < PURGE_INTERVAL:
             return None
-        removed = self.purge(horizon_seconds, now=t)
-        health = self.store.verify()
+        try:
+            removed = self.purge(horizon_seconds, now=t)
+            health = self.store.verify()
+        except (lmdb.Error, OSError) as exc:  # a full disk: try again next run
+            self.store.note_failure("the daily purge of old lock entries", exc)
+            return None
         if not health.ok:
             self.store._rebuild(health.reason)
         else:

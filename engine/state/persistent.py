@@ -86,6 +86,8 @@ class PersistentClassDB:
         self._store = store
         self._path = Path(path) if path is not None else store.path if store else Path()
         self.log = log
+        self._open_error: str | None = None  # the lazy open failed: saves are not recorded
+        self._unrecorded: list[str] = []
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], log: StateLog | None = None) -> PersistentClassDB:
@@ -141,7 +143,7 @@ class PersistentClassDB:
                     if raw is not None and (pc is None or t > pc.expires):
                         txn.delete(k)
 
-            self.store.write(purge)
+            self.store.try_write(purge, "the removal of expired persistent classes", None)
         if self.log:  # the caller reports the live ones as it defines them
             for k in expired:
                 self.log.verbose(f"Persistent class '{k.rstrip(bytes(1)).decode(errors='replace')}' expired")
@@ -156,12 +158,31 @@ class PersistentClassDB:
         now: float | None = None,
     ) -> PersistentClass:
         """Set ``name`` for ``minutes``. Under the preserve (absolute) policy an
-        entry that has not expired keeps its expiry. Returns what is stored."""
+        entry that has not expired keeps its expiry. Returns what is stored.
+
+        A class that cannot be written (a full disk, a database that cannot be
+        opened) is an error line, not an exception: the class is still defined
+        for this run, and closing the database sums up what was not recorded."""
         t = int(time.time() if now is None else now)
         if policy not in POLICY_CODES:
             raise ValueError(f"unknown timer policy {policy!r} (reset, preserve or absolute)")
         key = _key(name)
         stored_policy: Policy = POLICY_NAMES[POLICY_CODES[policy]]
+        from engine.state._pclass import PersistentClass
+
+        wanted = PersistentClass(name, t + int(minutes) * 60, stored_policy, tuple(tags))
+        what = f"persistent class '{name}'"
+        if self._open_error is not None:
+            self._unrecorded.append(what)
+            return wanted
+        try:
+            store = self.store
+        except Exception as exc:  # cannot open or create it: once an error, then counted
+            self._open_error = str(exc)
+            self._unrecorded.append(what)
+            if self.log:
+                self.log.error(f"Could not record {what} in '{self._path}': {exc}")
+            return wanted
 
         def put(txn: lmdb.Transaction) -> PersistentClass:
             if stored_policy == "preserve":
@@ -175,13 +196,10 @@ class PersistentClassDB:
                             f"{left} minutes to go"
                         )
                     return old
-            from engine.state._pclass import PersistentClass
+            txn.put(key, encode(wanted.expires, wanted.policy, wanted.tags))
+            return wanted
 
-            pc = PersistentClass(name, t + int(minutes) * 60, stored_policy, tuple(tags))
-            txn.put(key, encode(pc.expires, pc.policy, pc.tags))
-            return pc
-
-        return self.store.write(put)
+        return store.try_write(put, what, wanted)
 
     def delete(self, name: str) -> bool:
         return bool(self.store.write(lambda txn: txn.delete(_key(name))))
@@ -193,6 +211,12 @@ class PersistentClassDB:
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
+        if len(self._unrecorded) > 1 and self.log:  # the first one had its error line
+            n = len(self._unrecorded)
+            self.log.error(f"{n} persistent classes could not be recorded in '{self._path}' "
+                           f"({self._open_error}): {', '.join(self._unrecorded[:5])}"
+                           + (f" and {n - 5} more" if n > 5 else ""))
+            self._unrecorded = []
 
     def __enter__(self) -> PersistentClassDB:
         return self
