@@ -40,6 +40,16 @@ class AgentAborted(BaseException):  # noqa: N818 - not an error: the policy aske
         self.class_name = class_name
 
 
+class FatalPolicyError(BaseException):  # noqa: N818 - mirrors cf-agent's FatalError
+    """Policy that cf-agent refuses to go on with at run time (a method calling a
+    bundle that does not exist): ``Fatal CFEngine error: <message>``, exit code 1.
+    A BaseException for the same reason as :class:`AgentAborted`."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 def _compile(patterns: Iterable[str]) -> list[re.Pattern[str]]:
     out = []
     for p in patterns:

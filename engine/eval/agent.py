@@ -198,6 +198,13 @@ class Agent:
         self.expireafter = DEFAULT_EXPIREAFTER
         self.locks: Any = None
         self.persistent: Any = None
+        self.aborts: Any = None  # engine.eval.aborts.Aborts once body agent control asks
+        from engine.policy.validate import common_control_flag
+
+        # a method calling a bundle that does not exist is skipped, not fatal
+        self.ignore_missing_bundles = common_control_flag(policy, "ignore_missing_bundles")
+        # (bundle, the promise that called it) for each bundle being evaluated
+        self.bundle_stack: list[tuple[Bundle, Promise | None]] = []
         self.deferred_reports: list[str] = []
         self.pass_no = 1
         self.start = time.time()

@@ -14,11 +14,13 @@ import re
 import time
 from pathlib import Path
 
+from engine.eval import aborts
 from engine.eval.agent import Agent, AgentOptions
 from engine.eval.bundles import run_bundle
 from engine.eval.resolve import FunctionFailed, Unresolved
 from engine.log import LineLogger
 from engine.policy.ast import FnCall, Policy, RList, Scalar
+from engine.policy.validate import common_control_flag
 from engine.promises.base import BundleCall
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
@@ -110,6 +112,20 @@ def _load_monitor(agent: Agent) -> None:
         agent.ctx.set_var("mon", k, v, "slist" if isinstance(v, list) else "string")
 
 
+def _set_domain(agent: Agent) -> None:
+    """``domain`` of ``body common control``: sys.domain, sys.fqhost and its class."""
+    domain = _control_value(agent, "common", "domain")
+    if not isinstance(domain, str) or not domain:
+        return
+    from engine.eval.classexpr import canonify
+
+    agent.ctx.set_var("sys", "domain", domain)
+    uqhost = agent.ctx.lookup("sys.uqhost")
+    if isinstance(uqhost, str) and uqhost:
+        agent.ctx.set_var("sys", "fqhost", f"{uqhost}.{domain}")
+    agent.ctx.hard.add(canonify(domain))
+
+
 def _control_value(agent: Agent, body_type: str, lval: str) -> Any:
     for body in agent.policy.control_bodies(body_type):
         for c in body.constraints:
@@ -184,6 +200,7 @@ def run(opts: AgentOptions, log: LineLogger) -> int:
     agent.start = start
     _load_persistent(agent)
     _load_monitor(agent)
+    _set_domain(agent)
     if not opts.no_lock:
         try:
             from engine.state.locks import LockDB
@@ -205,8 +222,13 @@ def run(opts: AgentOptions, log: LineLogger) -> int:
         expireafter = _control_value(agent, "agent", "expireafter")
         if isinstance(expireafter, str) and expireafter.isdigit():
             agent.expireafter = int(expireafter)
+        aborts.install(agent, _control_value(agent, "agent", "abortclasses"),
+                       _control_value(agent, "agent", "abortbundleclasses"))
         sequence = _bundlesequence(agent)
         missing = [c.name for c in sequence if policy.find_bundle(c.name) is None]
+        if missing and common_control_flag(policy, "ignore_missing_bundles"):
+            sequence = [c for c in sequence if c.name not in missing]
+            missing = []
         if missing:
             for name in missing:
                 log.error(f"Bundle '{name}' listed in the bundlesequence was not found")
@@ -218,6 +240,11 @@ def run(opts: AgentOptions, log: LineLogger) -> int:
             assert bundle is not None
             run_bundle(agent, bundle, call.args)
         _show(agent, opts)
+    except aborts.AgentAborted:  # already said which class
+        code = aborts.EXIT_ABORTED
+    except aborts.FatalPolicyError as e:
+        log.error(f"Fatal CFEngine error: {e.message}")
+        code = EXIT_POLICY_INVALID
     finally:
         _close_run_state(agent)
         if agent.locks is not None:

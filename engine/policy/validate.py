@@ -79,6 +79,15 @@ def validate(policy: Policy, bundlesequence: list[str] | None = None) -> list[Di
     return sorted(v.out, key=lambda d: (d.pos.file, d.pos.line, d.pos.col))
 
 
+def common_control_flag(policy: Policy, lval: str) -> bool:
+    """Whether ``body common control`` sets the boolean ``lval`` to a true literal."""
+    for body in policy.control_bodies("common"):
+        for c in body.constraints:
+            if c.lval == lval and isinstance(c.rval, Scalar):
+                return c.rval.value.lower() in ("true", "yes", "on")
+    return False
+
+
 def _dynamic(s: str) -> bool:
     return "$(" in s or "${" in s or "@(" in s or "@{" in s
 
@@ -412,6 +421,8 @@ class _Validator:
                             f"bundle '{bare}' listed in the bundlesequence is not defined",
                         )
                     )
+            return
+        if common_control_flag(self.policy, "ignore_missing_bundles"):
             return
         for body in self.policy.control_bodies("common"):
             for c in body.constraints:

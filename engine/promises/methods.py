@@ -6,6 +6,7 @@ failed, repaired if any repaired, else kept. A missing bundle is an error.
 
 from __future__ import annotations
 
+from engine.promises._acc import action_warn
 from engine.promises.base import BundleCall, Outcome, PromiseResult, ResolvedPromise
 
 # roughly how deep methods can nest before the interpreter's stack runs out; a deeper
@@ -24,7 +25,15 @@ def actuate_method(agent: Agent, rp: ResolvedPromise) -> PromiseResult:
     if not isinstance(call, BundleCall):
         call = BundleCall(rp.promiser, ())
     bundle = agent.policy.find_bundle(call.name, rp.namespace)
-    if bundle is None or bundle.bundle_type not in ("agent", "common"):
+    if bundle is None:
+        agent.log.error(f"A method attempted to use a bundle '{call.name}' that was "
+                        "apparently not defined")
+        if not agent.ignore_missing_bundles:
+            from engine.eval.aborts import FatalPolicyError
+
+            raise FatalPolicyError(f"Aborting due to missing bundle '{call.name}'")
+        return PromiseResult(Outcome.NOTKEPT, message=f"unknown bundle '{call.name}'")
+    if bundle.bundle_type not in ("agent", "common"):
         agent.log.error(f"Method '{rp.promiser}' refers to an unknown bundle '{call.name}'")
         return PromiseResult(Outcome.NOTKEPT, message=f"unknown bundle '{call.name}'")
     if len(call.args) != len(bundle.args):
@@ -33,6 +42,10 @@ def actuate_method(agent: Agent, rp: ResolvedPromise) -> PromiseResult:
             f"arguments, it takes {len(bundle.args)}"
         )
         return PromiseResult(Outcome.NOTKEPT, message="wrong number of arguments")
+    if action_warn(rp):
+        agent.log.warning(f"Bundle '{call.name}' should be invoked, but only a warning "
+                          "was promised!")
+        return PromiseResult(Outcome.NOTKEPT, message="only a warning was promised")
     inherit = str(rp.attrs.get("inherit", "false")).lower() in ("true", "yes", "on")
     try:
         tally = run_bundle(agent, bundle, call.args, inherit=inherit)

@@ -48,6 +48,7 @@ FAMILIES = (
     "data_fns",
     "math_fns",
     "users_fns",
+    "callstack_fns",
     "state_fns",
 )
 
