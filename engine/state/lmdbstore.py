@@ -52,6 +52,7 @@ from __future__ import annotations
 import _thread
 import contextlib
 import os
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -294,8 +295,18 @@ class Unreadable(Exception):
     """A reader could not read the file; the message says why (for status views)."""
 
 
+def _lock_file_backed(p: Path) -> bool:
+    """The ``-lock`` file is a regular file with all its blocks: a reader may map
+    it (a missing one would be created, a sparse one could SIGBUS on a full disk)."""
+    try:
+        st = os.lstat(f"{os.fspath(p)}-lock")
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size > 0 and st.st_blocks * 512 >= st.st_size
+
+
 def _open_readonly(p: Path) -> lmdb.Environment:
-    if lmdbcheck.check_lock_file(p) is None:
+    if _lock_file_backed(p):
         try:
             return lmdb.open(
                 os.fspath(p), subdir=False, readonly=True, lock=True, max_dbs=0,
@@ -306,7 +317,8 @@ def _open_readonly(p: Path) -> lmdb.Environment:
         except lmdb.Error:
             pass
     # The -lock file cannot be opened for writing (no permission, read-only file
-    # system) or something else is in its place (never opened then): read without it.
+    # system), is missing or not fully allocated, or something else is in its
+    # place (never opened then): read without it.
     return lmdb.open(os.fspath(p), subdir=False, readonly=True, lock=False, max_dbs=0)
 
 
