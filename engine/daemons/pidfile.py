@@ -4,8 +4,11 @@ A daemon holds an exclusive ``flock`` on ``<wd>/state/<daemon>.lock`` for its
 whole life, so two copies for one workdir can never run at once, even when
 started in the same instant. The pidfile ``<wd>/<daemon>.pid`` (``PID\\n``, as
 CFEngine writes it) is written atomically after the lock is taken and removed
-on a clean exit; a pidfile naming a dead process, or a process that is not our
-daemon for this workdir, is *stale*.
+on a clean exit. A pidfile names a running daemon when that process runs our
+daemon for this workdir (``-m engine <daemon> ... -w <wd>``) or, however it was
+started (``vigil serverd -F``, ``VIGIL_WORKDIR``), holds the daemon's lock; any
+other pidfile is *stale*. The lock's holder is read from ``/proc/locks``, never
+by taking the lock, which would make a daemon starting at that instant fail.
 """
 
 from __future__ import annotations
@@ -88,9 +91,58 @@ def check(root: Path, daemon: str) -> PidState:
     pid = read_pid(root, daemon)
     if pid is None:
         return PidState("stopped", None)
-    if procs.is_our_daemon(pid, daemon, root):
+    if is_running(root, daemon, pid):
         return PidState("running", pid)
     return PidState("stale", pid)
+
+
+def is_running(root: Path, daemon: str, pid: int) -> bool:
+    """``pid`` is ``daemon`` for ``root``: by its command line, or holding the lock."""
+    return procs.is_our_daemon(pid, daemon, root) or (
+        procs.alive(pid) and lock_holder(root, daemon) == pid
+    )
+
+
+def lock_holder(root: Path, daemon: str) -> int | None:
+    """The pid holding ``daemon``'s lifetime lock for ``root`` (None: nobody, or unknown).
+
+    Read from ``/proc/locks`` by the lock file's inode, and confirmed by the holder
+    having that file open (an inode number alone may be another filesystem's).
+    """
+    path = lock_path(root, daemon)
+    try:
+        ino = os.stat(path).st_ino
+        with open("/proc/locks", "rb") as fh:
+            table = fh.read().split(b"\n")
+    except OSError:
+        return None
+    suffix = b":%d" % ino
+    for line in table:
+        f = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 1234 fe:00:5678 0 EOF"; waiters have "->" in [1]
+        if len(f) >= 6 and f[1] == b"FLOCK" and f[5].endswith(suffix):
+            pid = int(f[4])
+            if _has_open(pid, path):
+                return pid
+    return None
+
+
+def _has_open(pid: int, path: Path) -> bool:
+    """Whether ``pid`` has ``path`` open (True when its fds may not be read)."""
+    target = os.path.realpath(path)
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
+                return True
+        except OSError:
+            continue
+    return False
 
 
 class DaemonLock:
@@ -148,6 +200,11 @@ def claim(root: Path, daemon: str, publish: bool = True) -> DaemonLock:
 
 def is_locked(root: Path, daemon: str) -> bool:
     """True when some process holds the daemon's lifetime lock for ``root``."""
+    if lock_holder(root, daemon) is not None:
+        return True
+    if os.path.exists("/proc/locks"):
+        return False
+    # Without /proc/locks, try the lock (a daemon starting this instant may lose it).
     path = lock_path(root, daemon)
     try:
         fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)

@@ -120,7 +120,7 @@ def execd_info(wd: Workdir | str | os.PathLike[str]) -> dict[str, Any] | None:
     """execd's status file, only while that execd is alive."""
     root = root_of(wd)
     st = read_status(root)
-    if not st or not st.get("pid") or not procs.is_our_daemon(int(st["pid"]), "execd", root):
+    if not st or not st.get("pid") or not pidfile.is_running(root, "execd", int(st["pid"])):
         return None
     return st
 

@@ -3,8 +3,10 @@
 A daemon is started detached as ``<python> -m engine <daemon> -F -w <wd>``;
 it takes its own single-instance lock and writes ``<wd>/<daemon>.pid``. The
 supervisor waits until that pidfile names a live process, or reports the tail
-of the daemon's log when it died. Stopping sends SIGTERM to our own pids
-(checked by command line), waits, and SIGKILLs the remains of the tree.
+of the daemon's log when it died (unless another instance, started at the same
+time, holds the lock: then the daemon is "already running"). Stopping sends
+SIGTERM to our own pids (checked by command line, or holding the daemon's lock),
+waits, and SIGKILLs the remains of the tree.
 
 A stop is deliberate (``vigil down``, the console's stop): :func:`stop` leaves
 ``<wd>/state/<daemon>.stopped`` behind and :func:`start` removes it. The watchdog
@@ -79,18 +81,29 @@ def start(
 ) -> StartResult:
     """Start ``daemon`` for ``root`` unless it runs already; a deliberate stop is over."""
     _clear_stopped(root, daemon)
-    st = pidfile.check(root, daemon)
-    if st.state == "running":
-        return StartResult(daemon, True, st.pid, f"already running (pid {st.pid})")
-    found = procs.find(daemon, root)
-    if found:
-        pid = found[0].pid
-        pidfile.write_pid(root, daemon, pid)
-        return StartResult(daemon, True, pid, f"already running (pid {pid}); pidfile restored")
+    settled = time.monotonic() + timeout
+    while True:
+        st = pidfile.check(root, daemon)
+        if st.state == "running":
+            return StartResult(daemon, True, st.pid, f"already running (pid {st.pid})")
+        # Holding the lock without a pidfile: starting (another `vigil up` won the race),
+        # or its pidfile was removed; either way it runs and must not be started twice.
+        running = _lock_holder(root, daemon, wait=min(timeout, 2.0))
+        if running is not None:
+            return running
+        found = procs.find(daemon, root)
+        if not found:
+            break
+        # Ours by its command line but without the lock yet: starting (it takes the
+        # lock, or loses it to another and exits). One that never takes it is kept.
+        if time.monotonic() >= settled:
+            pid = found[0].pid
+            pidfile.write_pid(root, daemon, pid)
+            return StartResult(daemon, True, pid, f"already running (pid {pid}); pidfile restored")
+        time.sleep(0.05)
     stale = ""
     if st.state == "stale":
-        with contextlib.suppress(FileNotFoundError):
-            pidfile.pidfile_path(root, daemon).unlink()
+        pidfile.remove_pid(root, daemon, st.pid)  # only if no one replaced it meanwhile
         stale = f"; removed stale pidfile (pid {st.pid})"
     log = detach.log_path(root, daemon)
     try:
@@ -117,7 +130,34 @@ def start(
         if pidfile.read_pid(root, daemon) != pid:
             pidfile.write_pid(root, daemon, pid)
         return StartResult(daemon, True, pid, f"started (pid {pid}){stale}")
+    # Ours lost the lock to one started at the same time (two `vigil up` racing).
+    running = _lock_holder(root, daemon, wait=timeout)
+    if running is not None:
+        return running
     return StartResult(daemon, False, None, f"exited at start: {_log_tail(log, offset) or 'no output'}")
+
+
+def _lock_holder(root: Path, daemon: str, wait: float) -> StartResult | None:
+    """The live process holding ``daemon``'s lock, once its pidfile names it.
+
+    A daemon publishes its pidfile right after taking the lock (serverd once it
+    listens): wait up to ``wait`` s for that, then write the pidfile for it.
+    """
+    holder = pidfile.lock_holder(root, daemon)
+    if holder is None:
+        return None
+    deadline = time.monotonic() + wait
+    while pidfile.read_pid(root, daemon) != holder and time.monotonic() < deadline:
+        if not procs.alive(holder):
+            return None
+        time.sleep(0.03)
+    if not procs.alive(holder):
+        return None
+    note = ""
+    if pidfile.read_pid(root, daemon) != holder:
+        pidfile.write_pid(root, daemon, holder)
+        note = "; pidfile restored"
+    return StartResult(daemon, True, holder, f"already running (pid {holder}){note}")
 
 
 def stop(root: Path, daemon: str, timeout: float = 15.0) -> StopResult:
@@ -133,9 +173,8 @@ def stop(root: Path, daemon: str, timeout: float = 15.0) -> StopResult:
     survivors: list[int] = []
     for pid in pids:
         survivors += procs.stop_tree(pid, timeout)
-    if not procs.alive(st.pid or 0) or st.state == "stale":
-        with contextlib.suppress(FileNotFoundError):
-            pidfile.pidfile_path(root, daemon).unlink()
+    if st.pid and (not procs.alive(st.pid) or st.state == "stale"):
+        pidfile.remove_pid(root, daemon, st.pid)
     if not pids:
         msg = "not running" + (f" (removed stale pidfile, pid {st.pid})" if st.state == "stale" else "")
         return StopResult(daemon, True, (), (), msg)

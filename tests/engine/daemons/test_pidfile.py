@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -40,7 +41,11 @@ def test_lock_dies_with_its_process(tmp_path: Path) -> None:
     # The pidfile is left behind (the process did not clean up) but the lock is free.
     assert pidfile.check(tmp_path, "monitord").state == "stale"
     with pidfile.DaemonLock(tmp_path, "monitord"):
-        assert pidfile.check(tmp_path, "monitord").state == "stale"  # pytest is no monitord
+        # Holding the lock and named by the pidfile is what makes a daemon running,
+        # whatever its command line (`vigil monitord -F`, here pytest itself).
+        assert pidfile.check(tmp_path, "monitord") == pidfile.PidState("running", os.getpid())
+        assert pidfile.lock_holder(tmp_path, "monitord") == os.getpid()
+    assert pidfile.lock_holder(tmp_path, "monitord") is None
 
 
 @pytest.mark.parametrize(
