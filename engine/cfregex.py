@@ -53,14 +53,17 @@ class Pattern:
         return dict(self._rx.groupindex)
 
     def _limited(self, op: Callable[..., Any], *args: Any) -> Any:
-        key = (getattr(op, "__name__", ""), *(a for a in args if isinstance(a, (str, int))))
-        if key in self._too_slow:
+        if self._too_slow and self._key(op, args) in self._too_slow:
             raise self._limit_error()
         try:
             return op(*args, timeout=MATCH_TIME_LIMIT)
         except TimeoutError:
-            self._too_slow.add(key)
+            self._too_slow.add(self._key(op, args))
             raise self._limit_error() from None
+
+    @staticmethod
+    def _key(op: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, ...]:
+        return (getattr(op, "__name__", ""), *(a for a in args if isinstance(a, (str, int))))
 
     def _limit_error(self) -> RegexLimit:
         return RegexLimit(f"Regular expression '{self.pattern}' exceeded its match limit "

@@ -199,12 +199,12 @@ class Agent:
         self.locks: Any = None
         self.persistent: Any = None
         self.aborts: Any = None  # engine.eval.aborts.Aborts once body agent control asks
+        # (bundle, the promise that called it) for each bundle being evaluated
+        self.bundle_stack: list[tuple[Bundle, Promise | None]] = []
         from engine.policy.validate import common_control_flag
 
         # a method calling a bundle that does not exist is skipped, not fatal
         self.ignore_missing_bundles = common_control_flag(policy, "ignore_missing_bundles")
-        # (bundle, the promise that called it) for each bundle being evaluated
-        self.bundle_stack: list[tuple[Bundle, Promise | None]] = []
         self.deferred_reports: list[str] = []
         self.pass_no = 1
         self.start = time.time()
@@ -265,6 +265,25 @@ class Agent:
 
     def var_names(self) -> Iterable[str]:
         return self.ctx.var_names()
+
+    def array_keys(self, ref: str) -> list[str] | None:
+        """Keys of the classic array ``ref`` (``name[key]`` variables) in the scope
+        ``ref`` names, in definition order; the first level of a two-level array.
+        Scans one bundle's variables, not every variable of the run."""
+        scope, name = self.ctx._scope_for(ref)
+        table = self.ctx.scopes.get(scope)
+        if not table:
+            return None
+        prefix = name + "["
+        start = len(prefix)
+        keys: dict[str, None] = {}
+        for k in table:
+            if k.startswith(prefix) and k.endswith("]"):
+                key = k[start:-1]
+                if "][" in key:
+                    key = key.split("][", 1)[0]
+                keys[key] = None
+        return list(keys) or None
 
     def bundle_names(self) -> Iterable[str]:
         return [f"{ns}:{name}" for (ns, name) in self.policy.bundles]

@@ -16,6 +16,7 @@ such a derived variable.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from engine.eval.agent import Tally
 from engine.eval.bundles import evaluate_promise
@@ -59,14 +60,20 @@ def _has_call(p: Promise) -> bool:
         isinstance(i, FnCall) for i in c.rval.items)) for c in p.constraints)
 
 
+@lru_cache(maxsize=256)
+def _reference_to(names: frozenset[str]) -> re.Pattern[str]:
+    """A pattern finding a reference to any of ``names`` (or one of them alone)."""
+    alt = "|".join(re.escape(n) for n in sorted(names))
+    return re.compile(rf"[$@][({{](?:{alt})[)}}\[.]|^(?:{alt})$")
+
+
 def _without_arguments(bundle: Bundle, promises: list[Promise]) -> list[Promise]:
     """The promises cf-agent evaluates with no arguments: all but those calling a function
     on a parameter or on a variable derived from one (referenced, or named bare)."""
     tainted = set(bundle.args)
     kept: list[Promise] = []
     for p in promises:
-        names = "|".join(re.escape(n) for n in sorted(tainted))
-        ref = re.compile(rf"[$@][({{](?:{names})[)}}\[.]|^(?:{names})$")
+        ref = _reference_to(frozenset(tainted))
         if any(ref.search(t) for t in _texts(p)):
             if isinstance(p.promiser, str):
                 tainted.add(p.promiser.split("[", 1)[0])

@@ -38,7 +38,10 @@ def load_valid_policy(path: str, workdir: Path, log: LineLogger) -> tuple[Policy
     from engine.policy.validate import validate
 
     try:
-        result = load_policy(path, workdir)
+        from engine.policy.tokencache import TokenCache
+
+        cache = TokenCache.open(Path(workdir) / "state" / "policy_cache")
+        result = load_policy(path, workdir, token_cache=cache)
     except PolicySyntaxError as e:
         log.error(e.diagnostic.format().splitlines()[0])
         for line in e.diagnostic.format().splitlines()[1:]:

@@ -24,6 +24,10 @@ from engine.policy.diagnostics import Diagnostic, PolicySyntaxError, error, warn
 from engine.policy.parser import parse_file
 from engine.policy.staticvars import StaticVars, Unknown
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from engine.policy.tokencache import TokenCache
+
 
 class LoadResult:
     """The loaded policy and what was found on the way (missing or unresolved inputs,
@@ -119,6 +123,7 @@ def load_policy(
     *,
     strict: bool = True,
     classes: Iterable[str] | None = None,
+    token_cache: TokenCache | None = None,
 ) -> LoadResult:
     """Parse ``entry`` and its inputs.
 
@@ -127,7 +132,9 @@ def load_policy(
     ``classes`` are the hard classes for the guards of common ``vars`` and ``classes``
     promises and of ``inputs`` (default: discovered on this host).
     """
-    return _Loader(str(entry), Path(workdir), strict, classes).run()
+    loader = _Loader(str(entry), Path(workdir), strict, classes)
+    loader.token_cache = token_cache
+    return loader.run()
 
 
 class _Loader:
@@ -144,9 +151,10 @@ class _Loader:
         self.loaded: set[str] = set()
         self.failed: set[str] = set()
         self.vars: StaticVars | None = None
+        self.token_cache: TokenCache | None = None
 
     def run(self) -> LoadResult:
-        pf = parse_file(self.entry)  # the entry's syntax errors always raise
+        pf = parse_file(self.entry, self.token_cache)  # its syntax errors always raise
         self.loaded.add(os.path.realpath(self.entry))
         self.policy.add(pf)
         given = self._classes
@@ -212,7 +220,7 @@ class _Loader:
             self.diags.append(report(item.pos, f"input file '{full}' does not exist"))
             return False
         try:
-            pf = parse_file(full)
+            pf = parse_file(full, self.token_cache)
         except PolicySyntaxError as e:
             if self.strict:
                 raise

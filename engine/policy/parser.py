@@ -38,14 +38,16 @@ if TYPE_CHECKING:
 
     from engine.policy.ast import Constraint, FnCall, Pos, Promise, RList, Rval
     from engine.policy.lexer import Token
+    from engine.policy.tokencache import TokenCache
 
 _EOF_TEXT = "end of file"
 # cf-promises refuses a function call nested this deep inside other calls
 MAX_CALL_NESTING = 10
 
 
-def parse_text(text: str, path: str) -> PolicyFile:
-    """Parse one file's text; ``path`` is what positions and messages name.
+def parse_text(text: str, path: str, cache: TokenCache | None = None) -> PolicyFile:
+    """Parse one file's text; ``path`` is what positions and messages name; ``cache``
+    keeps the tokens of a text between runs.
 
     The AST holds no reference cycles, so the cyclic garbage collector is paused while
     it is built: its passes over a young heap of 100k new nodes cost about as much as
@@ -55,17 +57,25 @@ def parse_text(text: str, path: str) -> PolicyFile:
     if paused:
         gc.disable()
     try:
-        return _Parser(preprocess(text, path), path).parse_file()
+        if cache is None:
+            return _Parser(preprocess(text, path), path).parse_file()
+
+        def make(raw: str) -> tuple[str, list[Token]]:
+            processed = preprocess(raw, path)
+            return processed, tokenize(processed)
+
+        processed, toks = cache.tokens(text, make)
+        return _Parser(processed, path, toks).parse_file()
     finally:
         if paused:
             gc.enable()
 
 
-def parse_file(path: str | Path) -> PolicyFile:
+def parse_file(path: str | Path, cache: TokenCache | None = None) -> PolicyFile:
     """Read and parse one ``.cf`` file (UTF-8; undecodable bytes are replaced)."""
     p = str(path)
     with open(p, encoding="utf-8", errors="surrogateescape") as fh:
-        return parse_text(fh.read(), p)
+        return parse_text(fh.read(), p, cache)
 
 
 def describe(tok: Token) -> str:
@@ -85,8 +95,8 @@ class _Parser:
 
     __slots__ = ("toks", "i", "idx", "path", "call_depth")
 
-    def __init__(self, text: str, path: str) -> None:
-        self.toks = tokenize(text)
+    def __init__(self, text: str, path: str, toks: list[Token] | None = None) -> None:
+        self.toks = tokenize(text) if toks is None else toks
         self.i = 0
         self.call_depth = 0
         self.idx = LineIndex(text, path)
