@@ -43,6 +43,23 @@ def actuator(promise_type: str) -> Any:
     return fn
 
 
+_AFTER_PASS_TYPES = frozenset({"packages"})  # engine.promises.registry.AFTER_PASS_TYPES
+
+
+def _after_pass(agent: Agent, promise_type: str) -> None:
+    """What a promise type does once its promises of a pass are done (packages run
+    the commands they scheduled)."""
+    from engine.promises import registry
+
+    hook = registry.after_pass(promise_type)
+    if hook is None:
+        return
+    try:
+        hook(agent)
+    except Exception as e:  # an actuator bug must not end the run
+        agent.log.error(f"Finishing the {promise_type} promises of this pass failed: {e}")
+
+
 def agent_order(grouped: dict[str, list[Promise]]) -> tuple[str, ...]:
     """The normal order of an agent bundle; promise types it is not made of (custom
     ones, or unknown) come after the built-in ones, in the order they first appear."""
@@ -113,6 +130,8 @@ def run_bundle(agent: Agent, bundle: Bundle, args: tuple[Any, ...] = (),
                     evaluate_promise(agent, p, last)
                 if aborts is not None and aborts.bundle_stopped(frame):
                     break
+                if ptype in _AFTER_PASS_TYPES and ptype in grouped:
+                    _after_pass(agent, ptype)
                 if ptype == "classes":
                     # cf-agent resolves variables again once classes are known,
                     # before any other promise type of the same pass runs

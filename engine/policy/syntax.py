@@ -44,6 +44,7 @@ SUPPORTED_PROMISE_TYPES = frozenset(
         "files",
         "commands",
         "processes",
+        "packages",
         "services",
         "access",
         "insert_lines",

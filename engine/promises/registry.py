@@ -14,6 +14,9 @@ import importlib
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
     from engine.promises.base import Actuator
 
 ACTUATOR_MODULES: dict[str, str] = {
@@ -24,6 +27,9 @@ ACTUATOR_MODULES: dict[str, str] = {
     "services": "engine.promises.services",
 }
 CUSTOM_MODULE = "engine.promises.custom"
+# types whose module has ``after_pass(run)``, called after the type's promises in each
+# pass of a bundle (packages run the commands they scheduled, as cf-agent does)
+AFTER_PASS_TYPES = frozenset({"packages"})
 
 _LOADED: dict[str, Actuator] = {}
 
@@ -44,3 +50,12 @@ def builtin(promise_type: str) -> Actuator | None:
 def custom() -> Actuator:
     """The actuator of promise types defined by ``promise agent`` blocks."""
     return _load(CUSTOM_MODULE)
+
+
+def after_pass(promise_type: str) -> Callable[[Any], None] | None:
+    """The hook run after ``promise_type``'s promises in each pass, or None."""
+    if promise_type not in AFTER_PASS_TYPES:
+        return None
+    module_name = ACTUATOR_MODULES[promise_type]
+    _load(module_name)
+    return importlib.import_module(module_name).after_pass  # type: ignore[no-any-return]
