@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.workdir import Workdir
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -15,8 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
     "args", [["status"], ["status", "--json"], ["runs"], ["runs", "--json"], ["locks"]]
 )
 def test_closed_stdout_is_not_a_traceback(tmp_path: Path, args: list[str]) -> None:
+    wd = Workdir(tmp_path / "wd").ensure()
     p = subprocess.Popen(
-        [sys.executable, "-m", "engine", *args, "-w", str(tmp_path / "wd")],
+        [sys.executable, "-m", "engine", *args, "-w", str(wd.root)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
     )
     assert p.stdout is not None and p.stderr is not None
@@ -32,5 +35,6 @@ def test_main_returns_normally_when_stdout_is_fine(
 ) -> None:
     from engine.cli import main
 
-    assert main(["runs", "--json", "-w", str(tmp_path)]) == 0
+    wd = Workdir(tmp_path / "wd").ensure()
+    assert main(["runs", "--json", "-w", str(wd.root)]) == 0
     assert capsys.readouterr().out.strip() == "[]"
