@@ -309,6 +309,13 @@ class _Validator:
 
     def check_literal(self, lval: str, attr: syntax.Attribute, rv: Scalar) -> None:
         value = rv.value
+        if attr.range:
+            from engine.policy.ranges import range_error
+
+            why = range_error(lval, attr.type, attr.range, value)
+            if why is not None:
+                self.out.append(error(rv.pos, why))
+                return
         if attr.type == "int" and not _int().match(value.strip()):
             self.out.append(error(rv.pos, f"'{lval}' needs an integer, found '{value}'"))
         elif attr.type == "real" and not _real().match(value.strip()):

@@ -1,4 +1,4 @@
-"""Line-level helpers for ``edit_line`` promises: matching, replacing, field edits.
+"""Line-level helpers for ``edit_line`` promises: matching, replacing, selecting lines.
 
 Pure functions on strings and lists of lines, used by
 :class:`engine.promises.edit_ops.EditSession`.
@@ -7,7 +7,6 @@ Pure functions on strings and lists of lines, used by
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from engine import cfregex
 
@@ -64,82 +63,6 @@ def _group(m: re.Match[str], n: int) -> str:
         return m.group(n) or ""
     except IndexError:
         return ""
-
-
-def edit_fields(line: str, sep: str, index: int, vsep: object, value: str, op: str,
-                 extend: bool) -> tuple[str, str]:
-    try:
-        parts = re.split(f"({sep})", line)
-    except re.error:
-        parts = line.split(sep)
-        parts = [x for f in parts for x in (f, sep)][:-1]
-    fields = parts[0::2]
-    seps = parts[1::2]
-    if index < 0:
-        return line, ""
-    if index >= len(fields):
-        if not extend:
-            return line, ""
-        joiner = seps[0] if seps else sep.replace("\\", "")
-        while len(fields) <= index:
-            fields.append("")
-            seps.append(joiner)
-    old = fields[index]
-    msg = "Set field sub-value"
-    if op in ("set", "none") or not vsep:
-        fields[index] = value
-    else:
-        vs = str(vsep)
-        subs = [s for s in old.split(vs)] if old else []
-        if op == "append":
-            if value not in subs:
-                subs.append(value)
-            msg = "Appended field sub-value"
-        elif op == "prepend":
-            if value not in subs:
-                subs.insert(0, value)
-            msg = "Prepended field sub-value"
-        elif op == "delete":
-            subs = [s for s in subs if s != value]
-            msg = "Deleted column field sub-value"
-        elif op == "alphanum":
-            if value not in subs:
-                subs.append(value)
-                subs.sort()
-            msg = "Inserted field sub-value"
-        fields[index] = vs.join(subs)
-    out = [fields[0]]
-    for s, f in zip(seps, fields[1:], strict=False):
-        out.append(s)
-        out.append(f)
-    return "".join(out), msg
-
-
-def has_block(region: list[str], block: list[str], same: Callable[[str, str], bool]) -> bool:
-    n = len(block)
-    for i in range(len(region) - n + 1):
-        if all(same(block[k], region[i + k]) for k in range(n)):
-            return True
-    return False
-
-
-def comparator(policy: list[str]) -> Callable[[str, str], bool]:
-    if not policy or policy == ["exact_match"]:
-        return lambda a, b: a == b
-    lead = "ignore_leading" in policy
-    trail = "ignore_trailing" in policy
-    embed = "ignore_embedded" in policy
-
-    def norm(s: str) -> str:
-        if lead:
-            s = s.lstrip()
-        if trail:
-            s = s.rstrip()
-        if embed:
-            s = re.sub(r"\s+", " ", s)
-        return s
-
-    return lambda a, b: norm(a) == norm(b)
 
 
 def delete_select(sel: dict[str, object], line: str) -> bool:

@@ -24,10 +24,11 @@ from collections.abc import Callable
 
 from engine import cfregex
 from engine.promises._acc import WARN_SUFFIX, action_warn
+from engine.promises._fields import FieldSpec, NoFields, TooShort
+from engine.promises._fields import edit_line as edit_field_line
 from engine.promises._insert import Inserter
 from engine.promises._lines import (
     delete_select,
-    edit_fields,
     full_match,
     not_anchored,
     replace_line,
@@ -338,37 +339,55 @@ class EditSession:
 
     # ===== field_edits =====================================================
     def field_edits(self, p: ResolvedPromise) -> None:
-        body = p.body("edit_field")
-        sep = str(body.get("field_separator", r"\s+"))
-        try:
-            index = int(str(body.get("select_field", "1")))
-        except ValueError:
-            index = 1
-        if not _true(body.get("start_fields_from_zero")):
-            index -= 1
-        vsep = body.get("value_separator")
-        value = str(body.get("field_value", ""))
-        op = str(body.get("field_operation", "none"))
-        extend = _true(body.get("extend_fields"))
+        """Edit one field of every matching line (see :mod:`engine.promises._fields`).
+        A matching line without the separator stops the promise; a line too short
+        for the field (and no ``extend_fields``) is an error and the next line is
+        looked at."""
+        spec = FieldSpec(p.body("edit_field"))
+        if spec.select <= 0:  # checked before the promise's lock: said in every pass
+            self._error(f"No select_field in promise to edit '{p.promiser}'")
+            self._error(f"Promise belongs to bundle '{p.bundle}' in file '{p.pos.file}' "
+                        f"near line {p.pos.line}")
+            self.region_missing = True
+            return
         reg = self.region(p, "field edit")
         if reg is None:
             return
         start, end = reg
-        matched = changed = False
+        matched = changed = failed = False
         for i in range(start, end):
             if not full_match(p.promiser, self.lines[i]):
                 continue
             matched = True
-            new, msg = edit_fields(self.lines[i], sep, index, vsep, value, op, extend)
-            if new != self.lines[i] and self.simulate:
-                self._should(f"edit field '{value}' in '{self.filename}'")
-            elif new != self.lines[i]:
-                self.lines[i] = new
-                self.pending.append(f"{msg} '{value}' in '{self.filename}'")
-                changed = True
+            try:
+                edited = edit_field_line(self.lines[i], spec, self.filename)
+            except NoFields:
+                self._error(f"Field edit, no fields found by promised pattern "
+                            f"'{spec.separator}' in '{self.filename}'")
+                failed = True
+                break
+            except TooShort as e:
+                self._error(f"The file {self.filename} has only {e.count} fields, but there "
+                            f"is a promise for field {spec.select}")
+                failed = True
+                continue
+            except cfregex.RegexError as e:
+                self._error(str(e))
+                failed = True
+                break
+            if edited is None:
+                continue
+            if self.simulate:
+                self._should(f"edit field '{spec.value}' in '{self.filename}'")
+                continue
+            self.lines[i], msg = edited
+            self.pending.append(msg)
+            changed = True
         if not matched:
             self._error(f"No matched line to edit fields of for pattern '{p.promiser}' "
                         f"in '{self.filename}'")
+            failed = True
+        if failed:
             self._error(f"Errors encountered when actuating fields_edit promise '{p.promiser}'")
         elif changed:
             self.pending.append(f"fields_edit promise '{p.promiser}' repaired")
