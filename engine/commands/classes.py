@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING
 
 from engine.commands.locks import (
     add_workdir_arguments,
+    checked_workdir,
     format_table,
     human_duration,
     raw_output,
-    workdir_from,
 )
 
 if TYPE_CHECKING:
@@ -51,7 +51,9 @@ def run(args: argparse.Namespace) -> int:
     def keep(name: str) -> bool:
         return rx is None or rx.fullmatch(name) is not None
 
-    wd = workdir_from(args)
+    wd = checked_workdir(args)
+    if wd is None:
+        return 2
     now = time.time()
     problem = inspect.state_health(wd).get(wd.state_db.name)
     if problem:  # the persistent classes cannot be read: say so rather than show none

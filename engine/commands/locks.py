@@ -49,11 +49,25 @@ def raw_output() -> None:
 
 
 def workdir_from(args: argparse.Namespace) -> Workdir:
-
     cf = getattr(args, "cfengine", None)
     if cf:
         return Workdir(Path(cf).absolute(), cfengine=True)
     return Workdir.resolve(getattr(args, "workdir", None))
+
+
+def checked_workdir(args: argparse.Namespace) -> Workdir | None:
+    """The workdir to read; None (after an error naming the path) when a ``-w`` or
+    ``--cfengine`` given explicitly is not a workdir. The default one may be new."""
+    from engine.inspect import workdir_problem
+
+    wd = workdir_from(args)
+    explicit = bool(getattr(args, "cfengine", None) or getattr(args, "workdir", None))
+    problem = workdir_problem(wd) if explicit else None
+    if problem:
+        print(f"vigil {getattr(args, 'command', '')}: error: {problem}".replace("vigil : ", "vigil: "),
+              file=sys.stderr)
+        return None
+    return wd
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]],
@@ -158,7 +172,9 @@ def run(args: argparse.Namespace) -> int:
         return _clear(args)
     from engine import inspect
 
-    wd = workdir_from(args)
+    wd = checked_workdir(args)
+    if wd is None:
+        return 2
     if args.watch:
         try:
             while True:
@@ -183,11 +199,19 @@ def _render(snap: LockSnapshot) -> str:
         return f"{head}\nerror: the lock database cannot be read: {snap.error}"
     if not snap.locks:
         return f"{head}\nno locks"
+    if snap.rules_note:
+        head += f"\nnote: ifelapsed is unknown for every lock: {snap.rules_note}"
     rows = []
     for lk in snap.locks:
-        if lk.kind == "lock":
+        if lk.kind == "lock" and lk.holder_gone:
+            state = f"stale (PID {lk.holder_pid} is gone)"
+            when = "released by the next run"
+        elif lk.kind == "lock":
             state = f"running (PID {lk.holder_pid})"
             when = f"expires in {human_duration(lk.expires_in_seconds)}"
+        elif lk.ready_in_seconds is None:
+            state = "unknown"
+            when = lk.note
         elif lk.ready_in_seconds > 0:
             state = "locked"
             when = f"ready in {human_duration(lk.ready_in_seconds)}"
@@ -196,7 +220,9 @@ def _render(snap: LockSnapshot) -> str:
             when = ""
         where = f"{lk.file}:{lk.line}" if lk.file else ""
         rows.append([_short(lk.bundle, 30), lk.promise_type, _short(lk.promiser, 40), state,
-                     clock(lk.last_done, now), f"{lk.ifelapsed_min}m", when, where, lk.id])
+                     clock(lk.last_done, now),
+                     f"{lk.ifelapsed_min}m" if lk.ifelapsed_min is not None else "unknown",
+                     when, where, lk.id])
     table = format_table(
         ["BUNDLE", "TYPE", "PROMISER", "STATE", "LAST DONE", "IFELAPSED", "NEXT", "WHERE", "ID"],
         rows,
@@ -213,7 +239,9 @@ def _clear(args: argparse.Namespace) -> int:
     from engine.log import LineLogger
     from engine.state.locks import LockDB, split_lock_key
 
-    wd = workdir_from(args)
+    wd = checked_workdir(args)
+    if wd is None:
+        return 2
     if not wd.lock_db.exists():
         print(f"no lock database at {wd.lock_db}", file=sys.stderr)
         return 1

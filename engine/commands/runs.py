@@ -18,15 +18,16 @@ from typing import TYPE_CHECKING
 
 from engine.commands.locks import (
     add_workdir_arguments,
+    checked_workdir,
     clock,
     format_table,
     human_duration,
     raw_output,
-    workdir_from,
 )
 from engine.workdir import Workdir
 
 if TYPE_CHECKING:
+    from engine.inspect import RunDetail
     from engine.state.runs import PromiseRecord, RunReport
 
 REASON_WORDS = {
@@ -55,10 +56,22 @@ def run(args: argparse.Namespace) -> int:
 
     from engine.state.runfile import odd_entries
 
-    wd = workdir_from(args)
+    wd = checked_workdir(args)
+    if wd is None:
+        return 2
     odd = odd_entries(wd.runs)  # not regular files: never opened, said so
+    if args.run_id and wd.cfengine:
+        detail = inspect.run_detail(wd, args.run_id)
+        if detail is None:
+            print(f"no single run matches {args.run_id!r} in {wd.root}", file=sys.stderr)
+            return 1
+        if args.json:
+            print(json.dumps({**asdict(detail.summary), "output": detail.output}, indent=1))
+        else:
+            print(render_cf_detail(detail))
+        return 0
     if args.run_id:
-        report = inspect.run_detail(wd, args.run_id)
+        report = inspect.run_report(wd, args.run_id)
         if report is None:
             for problem in odd:
                 if f"/{args.run_id}" in problem or args.run_id == "latest":
@@ -77,16 +90,20 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps([asdict(s) for s in summaries], indent=1))
         return 0
     if not summaries:
-        print(f"no runs recorded in {wd.runs}")
+        print(f"no runs recorded in {wd.root if wd.cfengine else wd.runs}")
         return 0
     now = time.time()
     rows = []
     for s in summaries:
         c = s.counts
         note = "interrupted" if s.interrupted else (s.policy_error or "")
+        if wd.cfengine:
+            note = f"from {s.source}"
         rows.append([s.id, clock(s.start, now), _took(s.duration), s.started_by,
-                     s.exit_code, c.get("kept", 0), c.get("repaired", 0), c.get("notkept", 0),
-                     c.get("skipped", 0), _short(note.splitlines()[0] if note else "", 50)])
+                     "-" if s.exit_code is None else s.exit_code,
+                     *(_tally(s, k) for k in ("kept", "repaired", "notkept")),
+                     c.get("skipped", 0) if not s.percents else "-",
+                     _short(note.splitlines()[0] if note else "", 50)])
     print(format_table(
         ["RUN", "START", "TOOK", "BY", "EXIT", "KEPT", "REPAIRED", "NOTKEPT", "SKIPPED", "NOTE"],
         rows, right=(2, 4, 5, 6, 7, 8),
@@ -142,6 +159,30 @@ def render_detail(report: RunReport, wd: Workdir | None = None) -> str:
             for r in shown]
     lines.append("")
     lines.append(format_table(["BUNDLE", "TYPE", "PROMISER", "OUTCOME", "WHY", "WHERE"], rows))
+    return "\n".join(lines)
+
+
+def _tally(s: object, key: str) -> str:
+    """A count (vigil) or CFEngine's percentage; "-" where nothing was recorded."""
+    percents = getattr(s, "percents", {})
+    if percents:
+        return f"{percents.get(key, 0.0):.0f}%"
+    counts = getattr(s, "counts", {})
+    return str(counts.get(key, 0)) if counts or getattr(s, "source", "") == "run report" else "-"
+
+
+def render_cf_detail(detail: RunDetail) -> str:
+    s = detail.summary
+    code = "exit code not recorded" if s.exit_code is None else f"exit {s.exit_code}"
+    lines = [f"run {s.id}  by {s.started_by}  {code}",
+             f"started {clock(s.start)}, took {_took(s.duration)}; from {s.source}"]
+    if s.percents:
+        lines.append("kept {kept:.2f}%, repaired {repaired:.2f}%, not kept {notkept:.2f}% "
+                     "(promise_summary.log)".format(**{k: s.percents.get(k, 0.0)
+                                                       for k in ("kept", "repaired", "notkept")}))
+    out = detail.output
+    lines.append("")
+    lines.append(out.rstrip("\n") if out else detail.output_note)
     return "\n".join(lines)
 
 

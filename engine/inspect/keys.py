@@ -1,0 +1,99 @@
+"""Keys: this host's fingerprint and its peers.
+
+vigil: Ed25519 keys and the trust store (trusted, pending, rejected). CFEngine: the RSA
+key in ``ppkeys/localhost.pub`` with its digest as ``cf-key -p`` prints it, trusted
+peers as ``ppkeys/<user>-MD5=….pub`` files, joined with ``cf_lastseen.lmdb`` as
+``cf-key -s`` shows it (direction, address, name, last connection).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from engine.cfengine import keys as cfkeys
+from engine.trust.exchange import PeerProbe, peer_has_us_pending, probe
+from engine.trust.keys import HostKey, KeyFileError
+from engine.trust.store import TrustStore
+from engine.workdir import Workdir
+
+
+@dataclass(frozen=True, slots=True)
+class PeerKey:
+    fingerprint: str
+    state: str  # trusted | pending | rejected (vigil); trusted | seen (CFEngine: no key file)
+    host: str = ""
+    names: tuple[str, ...] = ()
+    address: str = ""
+    user: str = ""
+    first_seen: float = 0.0
+    last_seen: float = 0.0
+    changed_from: str | None = None
+    direction: str = ""  # CFEngine: incoming | outgoing (one row per direction, as cf-key -s)
+
+
+@dataclass(frozen=True, slots=True)
+class KeysView:
+    fingerprint: str | None  # None: no host key yet
+    peers: list[PeerKey] = field(default_factory=list)
+    key_note: str = ""  # why there is no fingerprint
+
+
+def keys(wd: Workdir) -> KeysView:
+    if wd.cfengine:
+        return _cfengine(wd)
+    peers = [
+        PeerKey(p.fingerprint, str(p.state), p.host, tuple(p.names), p.address, p.user,
+                p.first_seen, p.last_seen, p.changed_from)
+        for p in TrustStore(wd.ppkeys).list()
+    ]
+    try:
+        mine: str | None = HostKey(wd.ppkeys).fingerprint
+        note = ""
+    except (KeyFileError, OSError):
+        mine, note = None, "no key yet: run 'vigil key' to make one"
+    return KeysView(mine, peers, note)
+
+
+def host_fingerprint(wd: Workdir) -> str | None:
+    """This host's key fingerprint (``vigil key -p`` / ``cf-key -p``), None without a key."""
+    return keys(wd).fingerprint if wd.cfengine else _vigil_fingerprint(wd)
+
+
+def _vigil_fingerprint(wd: Workdir) -> str | None:
+    try:
+        return HostKey(wd.ppkeys).fingerprint
+    except (KeyFileError, OSError):
+        return None
+
+
+def _cfengine(wd: Workdir) -> KeysView:
+    pub = wd.ppkeys / "localhost.pub"
+    try:
+        mine: str | None = cfkeys.file_digest(pub)
+        note = ""
+    except cfkeys.KeyReadError as exc:
+        mine = None
+        note = f"no key: {exc} (cf-key makes one)" if not pub.exists() else str(exc)
+    files = {f.key: f for f in cfkeys.trusted_files(wd.ppkeys)}
+    peers: list[PeerKey] = []
+    seen_keys: set[str] = set()
+    for s in cfkeys.read_lastseen(wd.state / "cf_lastseen.lmdb"):
+        seen_keys.add(s.key)
+        f = files.get(s.key)
+        name = cfkeys.host_name(s.address)
+        peers.append(PeerKey(s.key, "trusted" if f else "seen", name, (name,) if name else (),
+                             s.address, f.user if f else "", 0.0, s.last_seen, None, s.direction))
+    for key, f in files.items():
+        if key not in seen_keys:
+            peers.append(PeerKey(key, "trusted", "", (), "", f.user))
+    return KeysView(mine, peers, note)
+
+
+def probe_peer(wd: Workdir, host: str, port: int) -> PeerProbe:
+    """Connect to a vigil server and take its key from the handshake (writes nothing)."""
+    return probe(wd.root, host, port)
+
+
+def standing_on_peer(wd: Workdir, host: str, port: int) -> str:
+    """Whether the peer trusts us, has us pending, or rejected us (writes nothing here)."""
+    return str(peer_has_us_pending(wd.root, host, port))
