@@ -1,6 +1,6 @@
 """`python -m bench [--quick] [SECTION...]` — every benchmark, one table each, results.json.
 
-Sections: parse, agent, daemons, serverd, console (and soak, only when named). Each module's ``main(quick)``
+Sections: parse, agent, realpolicy, daemons, serverd, console (and soak, only when named). Each module's ``main(quick)``
 prints its table and returns a dict. Every section runs in its own child
 interpreter, so one that crashes, hangs (it gets a time budget) or bloats cannot
 spoil the next one's figures; a missing module is reported, not fatal. The
@@ -29,7 +29,7 @@ from types import FrameType
 
 from bench._targets import summary_rows, targets
 
-SECTIONS = ("parse", "agent", "daemons", "serverd", "console")
+SECTIONS = ("parse", "agent", "realpolicy", "daemons", "serverd", "console")
 OPTIONAL = ("soak",)  # run only when named: the memory soak takes 17 minutes
 BUDGET_S = {True: 150.0, False: 3600.0}  # per section: --quick, full
 

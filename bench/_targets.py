@@ -86,6 +86,21 @@ def _daemons(res: Any) -> Iterator[Target]:
             yield Target(f"{d} steady RSS", v, c, "MB", 2.0, True)
 
 
+REAL_POLICY_LIMITS = {"dry": 0.5, "full": 0.5}
+
+
+def _realpolicy(res: Any) -> Iterator[Target]:
+    for mode, limit in REAL_POLICY_LIMITS.items():
+        v = _num(_get(res, mode, "vigil", "median_s"))
+        c = _num(_get(res, mode, "cfengine", "median_s"))
+        if v is not None:
+            yield Target(f"masterfiles {mode} run", v, c, "s", limit, True)
+        v = _num(_get(res, mode, "vigil", "peak_rss_mb"))
+        c = _num(_get(res, mode, "cfengine", "peak_rss_mb"))
+        if v is not None:
+            yield Target(f"masterfiles {mode} run peak RSS", v, c, "MB", 1.5, True)
+
+
 CONSOLE_ROWS = {"tick_ms": "console countdown tick", "apply_ms": "console refresh (apply snapshot)"}
 
 
@@ -99,7 +114,8 @@ def _console(res: Any) -> Iterator[Target]:
 def targets(results: Mapping[str, Any]) -> list[Target]:
     """Every target whose vigil figure is present in ``results`` (as written by __main__)."""
     return [*_parse(results.get("parse")), *_agent(results.get("agent")),
-            *_daemons(results.get("daemons")), *_console(results.get("console"))]
+            *_daemons(results.get("daemons")), *_realpolicy(results.get("realpolicy")),
+            *_console(results.get("console"))]
 
 
 def summary_rows(rows: list[Target]) -> str:

@@ -52,7 +52,14 @@ def load_valid_policy(path: str, workdir: Path, log: LineLogger) -> tuple[Policy
         log.error(f"Can't read policy file '{path}': {e.strerror}")
         return None, f"{path}: {e.strerror}"
     problems = [d for d in result.diagnostics if d.severity == "error"]
-    problems += [d for d in validate(result.policy) if d.severity == "error"]
+    marker = Path(workdir) / "state" / "policy_validated"
+    stamp = _validation_stamp(result.policy)
+    if problems or not _already_validated(marker, stamp):
+        problems += [d for d in validate(result.policy) if d.severity == "error"]
+        if not problems:
+            _write_marker(marker, stamp)
+    else:
+        log.verbose("Policy is already validated")
     if problems:
         for d in problems:
             text = d.format()
@@ -60,6 +67,60 @@ def load_valid_policy(path: str, workdir: Path, log: LineLogger) -> tuple[Policy
         log.error("Policy failed validation; nothing was run")
         return None, problems[0].format().splitlines()[0]
     return result.policy, None
+
+
+def _validation_stamp(policy: Policy) -> str:
+    """What a validation result depends on: every file's path and content, and the
+    validator itself (its modules' size and time), so a changed vigil validates again."""
+    from engine.state.digest import sha256
+
+    h = sha256()
+    import engine.policy.syntax as syntax_mod
+    import engine.policy.validate as validate_mod
+
+    for mod in (syntax_mod, validate_mod):
+        try:
+            st = os.stat(str(mod.__file__))
+            h.update(f"{mod.__file__}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+        except OSError:
+            h.update(b"?")
+    for f in policy.files:
+        h.update(f.path.encode("utf-8", "surrogateescape") + b"\0")
+        try:
+            h.update(Path(f.path).read_bytes())
+        except OSError:
+            h.update(b"?")
+    return h.hexdigest()
+
+
+def _already_validated(marker: Path, stamp: str) -> bool:
+    """cf-agent skips validating a policy it validated before (cf_promises_validated);
+    vigil does too, when the stamp of the policy and the validator is unchanged."""
+    try:
+        fd = os.open(marker, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        return os.read(fd, 200).decode("ascii", "replace").strip() == stamp
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _write_marker(marker: Path, stamp: str) -> None:
+    tmp = marker.with_name(f"{marker.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(stamp + "\n")
+        os.rename(tmp, marker)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
 
 
 def _policy_hash(policy: Policy) -> str:

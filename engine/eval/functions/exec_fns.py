@@ -61,6 +61,21 @@ def _argv(fn: str, cmd: str, shell: str) -> list[str]:
     raise FunctionError(f"{fn}: shell type must be 'noshell', 'useshell' or 'powershell', not '{shell}'")
 
 
+def cached_run(env: FnEnv, fn: str, cmd: str, shell: str,
+               merge_stderr: bool = True) -> tuple[int, str]:
+    """:func:`run_command`, once per run for the same command: cf-agent caches the
+    results of execresult and returnszero for the rest of the run (a policy that asks
+    ``lsb_release -a`` in five bundles runs it once)."""
+    cache = getattr(env, "fn_cache", None)
+    if cache is None:
+        return run_command(fn, cmd, shell, merge_stderr)
+    key = ("exec", cmd, shell, merge_stderr)
+    hit = cache.get(key)
+    if hit is None:
+        hit = cache[key] = run_command(fn, cmd, shell, merge_stderr)
+    return hit
+
+
 def run_command(fn: str, cmd: str, shell: str, merge_stderr: bool = True) -> tuple[int, str]:
     """Run ``cmd``; return (exit code, output with trailing newlines removed)."""
     import subprocess  # only policies that run commands pay for it
@@ -79,28 +94,29 @@ def run_command(fn: str, cmd: str, shell: str, merge_stderr: bool = True) -> tup
         raise FunctionError(f"{fn} '{cmd}' timed out after {EXEC_TIMEOUT:g} seconds") from None
     except OSError as e:
         raise FunctionError(f"{fn} '{cmd}' could not be run ({e.strerror})") from None
-    out = proc.stdout.decode("utf-8", "surrogateescape").rstrip("\n")
+    # cf-agent drops all trailing white space, not only newlines
+    out = proc.stdout.decode("utf-8", "surrogateescape").rstrip(" \t\n\r\f\v")
     return proc.returncode, out
 
 
 @function("execresult", "string", 1, 3)
 def execresult(env: FnEnv, cmd: str, shell: str = "noshell", output: str = "both") -> str:
     """execresult(command, shell, output): the command's output (stdout and stderr),
-    trailing newlines removed; the exit code does not matter."""
-    return run_command("execresult", cmd, shell)[1]
+    trailing white space removed; the exit code does not matter."""
+    return cached_run(env, "execresult", cmd, shell)[1]
 
 
 @function("execresult_as_data", "data", 1, 3)
 def execresult_as_data(env: FnEnv, cmd: str, shell: str = "noshell", output: str = "both") -> Data:
     """execresult_as_data(command, shell, output): ``{"exit_code": n, "output": text}``."""
-    code, out = run_command("execresult_as_data", cmd, shell, output != "stdout")
+    code, out = cached_run(env, "execresult_as_data", cmd, shell, output != "stdout")
     return Data({"exit_code": code, "output": out})
 
 
 @function("returnszero", "class", 2, 2)
 def returnszero(env: FnEnv, cmd: str, shell: str) -> bool:
     """returnszero(command, shell): true when the command exits with status 0."""
-    return run_command("returnszero", cmd, shell)[0] == 0
+    return cached_run(env, "returnszero", cmd, shell)[0] == 0
 
 
 @function("getenv", "string", 2, 2)
