@@ -28,7 +28,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "up": ("engine.commands.supervise", "start daemons"),
     "down": ("engine.commands.supervise", "stop daemons"),
     "restart": ("engine.commands.supervise", "restart daemons"),
-    "status": ("engine.commands.supervise", "show daemons, last and next run, and health"),
+    "status": ("engine.commands.status", "show daemons, last and next run, and health"),
     "watchdog": ("engine.commands.watchdog", "restart the scheduler if it died (run from cron)"),
     "locks": ("engine.commands.locks", "list or clear promise locks"),
     "classes": ("engine.commands.classes", "list persistent and other classes"),

@@ -18,6 +18,9 @@ from engine.workdir import Workdir, make_dirs
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-w", "--workdir", help="workdir (default: $VIGIL_WORKDIR or the usual place)")
+    parser.add_argument("--cfengine", nargs="?", const="/var/lib/cfengine3", default=None, metavar="WD",
+                        help="a CFEngine workdir (default /var/lib/cfengine3): its RSA key and "
+                        "cf_lastseen.lmdb; --trust and --remove run cf-key")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("-p", "--print", dest="print_key", nargs="?", const="", metavar="FILE",
                        help="print the fingerprint of this host's key (or of FILE)")
@@ -40,6 +43,10 @@ def _when(t: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.cfengine:
+        from engine.commands.key_cfengine import run_cfengine
+
+        return run_cfengine(args)
     wd = Workdir.resolve(args.workdir)
     if args.print_key is not None:
         return _print(wd, args.print_key)
@@ -74,8 +81,13 @@ def _print(wd: Workdir, file: str) -> int:
     try:
         print(fingerprint(load_public_file(path)))
     except KeyFileError as e:
-        _err(str(e))
-        return 1
+        from engine.cfengine.keys import KeyReadError, file_digest
+
+        try:  # CFEngine's RSA forms (PKCS#1 "RSA PUBLIC KEY", SPKI): cf-key -p's digest
+            print(file_digest(path))
+        except KeyReadError:
+            _err(str(e))
+            return 1
     return 0
 
 
