@@ -187,14 +187,41 @@ def run_allowed(config: ServerConfig, client: ClientId, command_path: str) -> No
 _CLASS_RE = re.compile(r"[A-Za-z0-9_]+")
 
 
+MAX_CLASS_NAME = 1024  # characters in one class name sent with a run (CF_MAXVARSIZE)
+MAX_CLASSES = 256  # class names sent with one run
+
+
+def _shown(value: object, width: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= width else f"{text[:width]}… ({len(text)} characters)"
+
+
+def check_class_names(classes: object) -> list[str]:
+    """The class names a client sent with a run, if each is a CFEngine class
+    name (``[A-Za-z0-9_]``, 1 to :data:`MAX_CLASS_NAME` characters) and there are
+    at most :data:`MAX_CLASSES`; raises Denied saying what is wrong otherwise."""
+    if not isinstance(classes, list):
+        raise Denied("'classes' must be a list of class names")
+    if len(classes) > MAX_CLASSES:
+        raise Denied(f"too many classes: {len(classes)} sent, at most {MAX_CLASSES} allowed")
+    for cls in classes:
+        if not isinstance(cls, str):
+            raise Denied(f"invalid class name {_shown(cls)}: not a string")
+        if len(cls) > MAX_CLASS_NAME:
+            raise Denied(f"class name of {len(cls)} characters is too long "
+                         f"(at most {MAX_CLASS_NAME}): {_shown(cls)}")
+        if not _CLASS_RE.fullmatch(cls):
+            raise Denied(f"invalid class name {_shown(cls)}: only letters, digits and '_' "
+                         "may be used")
+    return classes
+
+
 def classes_allowed(roles: Iterable[RoleRule], user: str, classes: Iterable[str]) -> list[str]:
     """Every class must be a plain class name that a ``roles:`` promise lets
     ``user`` define; returns them, or raises Denied naming the first refused."""
     out: list[str] = []
     role_list = list(roles)
-    for cls in classes:
-        if not isinstance(cls, str) or not _CLASS_RE.fullmatch(cls):
-            raise Denied(f"invalid class name {cls!r}")
+    for cls in check_class_names(list(classes)):
         ok = False
         for role in role_list:
             if user not in role.users:
@@ -204,6 +231,6 @@ def classes_allowed(roles: Iterable[RoleRule], user: str, classes: Iterable[str]
                     ok = True
                     break
         if not ok:
-            raise Denied(f"user '{user}' is not authorized to define class '{cls}'")
+            raise Denied(f"user '{user}' is not authorized to define class {_shown(cls)}")
         out.append(cls)
     return out

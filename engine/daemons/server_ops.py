@@ -17,7 +17,14 @@ import stat
 import sys
 from typing import TYPE_CHECKING, Any
 
-from engine.daemons.server_acl import Denied, classes_allowed, confined_open, resolve, run_allowed
+from engine.daemons.server_acl import (
+    Denied,
+    check_class_names,
+    classes_allowed,
+    confined_open,
+    resolve,
+    run_allowed,
+)
 from engine.daemons.server_config import split_command
 from engine.trust.protocol import Op, ProtocolError, Status, want_int
 
@@ -175,9 +182,7 @@ def run_command(session: Session) -> list[str]:
 async def op_run(session: Session, msg: dict[str, Any]) -> None:
     assert session.client is not None
     st = session.state
-    raw = msg.get("classes", [])
-    if not isinstance(raw, list) or len(raw) > 256:
-        raise ProtocolError("'classes' must be a list")
+    raw = check_class_names(msg.get("classes", []))  # Denied: a clear reason, and no run
     argv = run_command(session)
     run_allowed(st.config, session.client, st.run_resource or argv[0])
     classes = classes_allowed(st.config.roles, session.client.user, raw)

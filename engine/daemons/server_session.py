@@ -168,7 +168,11 @@ class Session:
             "version": 1,
         }
         if self.status is not Status.TRUSTED:
-            reply["error"] = f"key {fp} is {self.status} on {st.host_name}"
+            error = f"key {fp} is {self.status} on {st.host_name}"
+            not_filed = self.extra.get("not_filed")
+            if not_filed:
+                error = not_filed if self.status is Status.DENIED else f"{error}; {not_filed}"
+            reply["error"] = error
             await self.send(reply)
             return False
         self.client = ClientId(self.address, fp, user)
@@ -196,13 +200,15 @@ class Session:
                 "refusing the connection. It may be an impostor, or the host was "
                 f"re-keyed: check, then 'vigil key --accept {fp}'."
             )
-            self._file_pending(key, host, user, changed_from=old)
+            self._file_pending(key, host, user, changed_from=old)  # refused either way
             return Status.CHANGED
         if address_matches(st.config.trustkeysfrom, self.address):
             log.verbose(f'{self.tag}Peer was found in "trustkeysfrom" list')
             log.notice(f"{self.tag}Trusting new key: {fp}")
             store.add(key, PeerState.TRUSTED, host, self.address, user)
             return Status.TRUSTED
+        if not self._file_pending(key, host, user):
+            return Status.DENIED  # not filed: the client is told why, not "pending"
         log.notice(
             f"{self.tag}TRUST FAILED, peer presented an untrusted key, dropping connection! "
             f"({fp}, host '{host}'; filed as pending: 'vigil key --accept {fp}')"
@@ -210,23 +216,34 @@ class Session:
         log.verbose(
             f'{self.tag}Add peer to "trustkeysfrom" if you really want to start trusting this new key.'
         )
-        self._file_pending(key, host, user)
         return Status.PENDING
 
-    def _file_pending(self, key: bytes, host: str, user: str, changed_from: str | None = None) -> None:
-        store = self.state.store
+    def _file_pending(self, key: bytes, host: str, user: str, changed_from: str | None = None) -> bool:
+        """File the key as pending; False (the reason in ``extra["not_filed"]``,
+        and one warning) when the store is full, in all or for this address."""
+        st = self.state
+        store = st.store
         fp = fingerprint(key)
         peer = store.get(fp)
         if peer is not None and peer.state is PeerState.PENDING and not changed_from:
             store.seen(peer, self.address, host, user)
-            return
-        if peer is None and store.count(PeerState.PENDING) >= self.state.settings.max_pending:
-            self.state.log.warning(
-                f"{self.tag}Too many pending keys ({self.state.settings.max_pending}); "
-                f"not filing {fp}"
-            )
-            return
+            return True
+        if peer is None:
+            limit, per_address = st.settings.max_pending, st.settings.max_pending_per_address
+            why = ""
+            if store.count(PeerState.PENDING) >= limit:
+                why = f"the pending-key store of {st.host_name} is full ({limit} keys)"
+            elif store.count_from(PeerState.PENDING, self.address) >= per_address:
+                why = (f"{st.host_name} already holds {per_address} pending keys from "
+                       f"{self.address}, the most it files from one address")
+            if why:
+                st.log.warning(f"{self.tag}Not filing key {fp} (host '{host}') as pending: {why}")
+                self.extra["not_filed"] = (
+                    f"refused: key {fp} was not filed as pending: {why}; an admin there must "
+                    "accept or reject pending keys (vigil key --list) first")
+                return False
         store.add(key, PeerState.PENDING, host, self.address, user, changed_from=changed_from)
+        return True
 
     async def serve(self) -> None:
         from engine.daemons import server_ops

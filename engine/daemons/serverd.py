@@ -4,6 +4,8 @@ An asyncio TCP server. Each connection is accepted as plain TCP, checked against
 ``allowconnects``/``denyconnects``/``maxconnections``/``allowallconnects``, then
 upgraded to TLS with ``start_tls`` (so refusals can be logged: a ``start_server(ssl=)``
 server drops them silently) and handed to :class:`~engine.daemons.server_session.Session`.
+A refused client gets a TLS access_denied alert (its TLS library names it) and
+one log line, within the limits of :mod:`engine.daemons.server_ratelimit`.
 
 Runs in the foreground (a supervisor detaches it), writes ``<WD>/serverd.pid``
 atomically and removes it on exit. SIGHUP, or a change to a policy file, re-reads
@@ -25,6 +27,7 @@ from engine.daemons.pidfile import AlreadyRunning, DaemonLock, claim
 from engine.daemons.server_acl import address_matches, normalize_address
 from engine.daemons.server_config import ServerConfig, default_classes, split_command
 from engine.daemons.server_policy import PolicyError, read_server_policy
+from engine.daemons.server_ratelimit import RefusalLog
 from engine.log import LineLogger
 from engine.trust.identity import host_name
 from engine.trust.keys import HostKey, KeyFileError
@@ -72,6 +75,7 @@ class ServerState:
     active: int = 0
     per_ip: dict[str, int] = field(default_factory=dict)
     served: int = 0
+    refusals: RefusalLog = field(default_factory=lambda: RefusalLog(print))
 
 
 def run_resource_for(config: ServerConfig, sys_vars: dict[str, object]) -> str:
@@ -160,18 +164,24 @@ class Server:
         peer = transport.get_extra_info("peername") or ("?", 0)
         address = normalize_address(str(peer[0]))
         cfg = state.config
-        refusal = ""
+        refusal = reason = ""
         if address_matches(cfg.denyconnects, address):
             refusal = f"Remote host '{address}' is in denyconnects, denying connection"
+            reason = "in denyconnects"
         elif not address_matches(cfg.allowconnects, address):
             refusal = f"Remote host '{address}' not in allowconnects, denying connection"
+            reason = "not in allowconnects"
         elif state.active >= (cfg.maxconnections or state.settings.max_connections):
             refusal = f"Too many connections ({state.active}), denying '{address}'"
+            reason = "too many connections"
         elif state.per_ip.get(address, 0) >= 1 and not address_matches(cfg.allowallconnects, address):
             refusal = f"Remote host '{address}' already connected and not in allowallconnects, denying connection"
+            reason = "already connected, not in allowallconnects"
         if refusal:
-            self.log.error(refusal)
-            transport.abort()
+            if state.refusals.refused(address, refusal, reason):
+                refuse_politely(transport)
+            else:  # a flood: no more work than closing the socket
+                transport.abort()
             return
         state.active += 1
         state.served += 1
@@ -218,6 +228,7 @@ class Server:
             host_name=host_name(),
             ssl_context=ssl_context,
             run_resource=run_resource_for(config, self.sys_vars),
+            refusals=RefusalLog(self.log.error),
         )
 
     async def serve(self) -> int:
@@ -263,9 +274,11 @@ class Server:
                     await asyncio.wait_for(_first(stop, reload_now), POLICY_POLL_SECONDS)
                 if stop.is_set():
                     break
+                state.refusals.flush()  # sum up refusals not logged one by one
                 self.check_reload(state, force=reload_now.is_set())
                 reload_now.clear()
         finally:
+            state.refusals.flush(everything=True)
             self.log.notice("Cleaning up and exiting...")
             server.close()
             for t in list(self.tasks):
@@ -273,6 +286,27 @@ class Server:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 2.0)
         return 0
+
+
+# A TLS fatal alert, access_denied (49), as a plaintext record: what a client's TLS
+# library reports as "tlsv1 alert access denied" instead of an unexplained EOF.
+TLS_ACCESS_DENIED = b"\x15\x03\x03\x00\x02\x02\x31"
+REFUSAL_LINGER = 2.0  # seconds a refused client is given to read the alert and hang up
+
+
+def refuse_politely(transport: asyncio.Transport) -> None:
+    """Tell a client refused before TLS why its handshake ends: read (and drop)
+    its ClientHello, answer with the access_denied alert, half-close, and drop
+    the connection when the client hangs up, or after :data:`REFUSAL_LINGER`."""
+    try:
+        transport.resume_reading()  # _Accept.data_received drops what comes
+        transport.write(TLS_ACCESS_DENIED)
+        if transport.can_write_eof():
+            transport.write_eof()
+    except (OSError, RuntimeError):
+        transport.abort()
+        return
+    asyncio.get_running_loop().call_later(REFUSAL_LINGER, transport.abort)
 
 
 class _Accept(asyncio.Protocol):
@@ -290,8 +324,11 @@ class _Accept(asyncio.Protocol):
         self.server.tasks.add(task)
         task.add_done_callback(self.server.tasks.discard)
 
-    def data_received(self, data: bytes) -> None:  # reading is paused until TLS
-        pass
+    def data_received(self, data: bytes) -> None:  # paused until TLS; a refused client's
+        pass  # ClientHello is read and dropped
+
+    def eof_received(self) -> bool | None:
+        return None  # a refused client hung up: close
 
 
 async def _first(*events: asyncio.Event) -> None:

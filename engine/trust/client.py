@@ -102,12 +102,13 @@ class Connection:
     """An authenticated connection; use as a context manager."""
 
     def __init__(self, sock: ssl.SSLSocket, server: ServerKey, status: str,
-                 client_fp: str, max_frame: int) -> None:
+                 client_fp: str, max_frame: int, error: str = "") -> None:
         self.sock = sock
         self.server = server
         self.status = status  # our standing on the server (Status)
         self.client_fingerprint = client_fp
         self.max_frame = max_frame
+        self.error = error  # the server's words when it does not trust us
 
     def __enter__(self) -> Connection:
         return self
@@ -224,11 +225,35 @@ def open_tls(host: str, port: int, timeout: float) -> ssl.SSLSocket:
     except OSError as e:
         raise RemoteError(f"Unable to establish connection to '{host}:{port}': {e.strerror or e}") from None
     try:
+        local = str(raw_sock.getsockname()[0])
+    except OSError:
+        local = "?"
+    try:
         sock = client_context().wrap_socket(raw_sock, server_hostname=None)
     except (ssl.SSLError, OSError) as e:
         raw_sock.close()
-        raise RemoteError(f"Failed to establish TLS connection to '{host}:{port}': {e}") from None
+        raise RemoteError(handshake_failure(host, port, local, e)) from None
     return sock
+
+
+_CLOSED_EARLY = ("UNEXPECTED_EOF_WHILE_READING", "EOF occurred", "reset by peer")
+
+
+def handshake_failure(host: str, port: int, local: str, exc: BaseException) -> str:
+    """What a failed TLS handshake means, in words: serverd answers a connection
+    its ``body server control`` refuses with an access_denied alert (older
+    servers, and a flood, just close it), and logs the rule it applied."""
+    where = "its serverd log (logs/serverd.log in its workdir)"
+    rules = "allowconnects, denyconnects, allowallconnects or maxconnections"
+    reason = getattr(exc, "reason", None) or ""
+    if reason == "TLSV1_ALERT_ACCESS_DENIED":
+        return (f"'{host}:{port}' refused the connection from {local}: its body server control "
+                f"does not admit this address now ({rules}); {where} names the rule")
+    if isinstance(exc, ConnectionResetError) or any(m in f"{reason} {exc}" for m in _CLOSED_EARLY):
+        return (f"'{host}:{port}' closed the connection from {local} during the TLS handshake: "
+                f"most likely its body server control refused this address ({rules}), which "
+                f"{where} says; or it is not a vigil serverd ({exc})")
+    return f"Failed to establish TLS connection to '{host}:{port}': {exc}"
 
 
 def connect(
@@ -259,7 +284,8 @@ def connect(
     if require_trusted and conn.status != Status.TRUSTED:
         conn.close()
         raise TrustError(
-            f"Server {host}:{port} refused our key {conn.client_fingerprint}: {conn.status}",
+            f"Server {host}:{port} refused our key {conn.client_fingerprint}: {conn.status}"
+            + (f" ({conn.error})" if conn.error else ""),
             fingerprint=conn.server.fingerprint,
             status=conn.status,
         )
@@ -321,7 +347,8 @@ def _handshake(sock: ssl.SSLSocket, store: TrustStore, me: HostKey, host: str, p
     except (ConnectionError, ssl.SSLError, OSError, frames.FrameError) as e:
         raise RemoteError(f"Connection to '{host}:{port}' was hung up during identification: {e}") from None
     status = str(reply.get("status", Status.DENIED))
-    return Connection(sock, judged, status, me.fingerprint, max_frame)
+    error = "" if status == Status.TRUSTED else str(reply.get("error", ""))[:500]
+    return Connection(sock, judged, status, me.fingerprint, max_frame, error)
 
 
 # -- one-call helpers for the agent --------------------------------------------------------

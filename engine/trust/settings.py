@@ -25,7 +25,8 @@ class ServerdSettings:
     handshake_timeout: float = 10.0  # TLS handshake + hello
     ssl_max_size: int = 32 * 1024  # asyncio SSLProtocol.max_size; 0 keeps asyncio's
     chunk_size: int = 256 * 1024  # file bytes per data frame (capped by max_frame)
-    max_pending: int = 1000  # pending keys kept before new ones are dropped
+    max_pending: int = 1000  # pending keys kept before new ones are refused
+    max_pending_per_address: int = 10  # pending keys filed from one source address
     run_timeout: float = 3600.0  # a remote agent run is killed after this
     connect_timeout: float = 10.0  # client side
 

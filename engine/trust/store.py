@@ -145,6 +145,10 @@ class TrustStore:
         except FileNotFoundError:
             return 0
 
+    def count_from(self, state: PeerState, address: str) -> int:
+        """Peers in ``state`` last seen from ``address`` (reads every sidecar)."""
+        return sum(1 for p in self.list(state) if p.address == address)
+
     # -- writing -------------------------------------------------------------
 
     def _write(self, peer: Peer, raw: bytes | None, sync: bool = True) -> Peer:
