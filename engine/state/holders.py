@@ -50,6 +50,27 @@ def process_start_time(pid: int) -> int | None:
     return int(fields[19]) // _CLK_TCK  # field 22 overall; fields[0] is field 3
 
 
+def holder_gone(pid: int, start: int) -> bool:
+    """True when the process that took a lock is provably gone: no process
+    ``pid`` (or only its zombie), or a process ``pid`` that started at another
+    time than the ``start`` stored with the lock (its PID was reused). A
+    ``start`` of 0 (entries without a start time) is judged on the PID alone."""
+    if pid <= 0:
+        return False
+    current = process_start_time(pid)
+    if current is not None:
+        return bool(start) and current != start
+    if os.path.exists(f"/proc/{pid}"):
+        return True  # a zombie: it has ended, its parent has not reaped it yet
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, someone else's
+    return False  # alive; /proc says nothing of it (another PID namespace, no /proc)
+
+
 _OWN_START: int | None = None
 
 

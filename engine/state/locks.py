@@ -7,7 +7,9 @@ Keys are ``last.<id>\\0``, ``lock.<id>\\0`` and ``lock_horizon\\0``; values are
   missing when the lock is taken, it is written at once with the current time,
   so a second agent started at the same moment finds it and stays away.
 * ``lock.<id>``: "running now", written on acquisition and deleted on release;
-  drives ``expireafter``.
+  drives ``expireafter``. A lock whose holder is provably gone (no such PID, or
+  a PID started at another time: see ``holders.holder_gone``) is taken over at
+  once instead of blocking its promise until ``expireafter``.
 
 :meth:`LockDB.acquire` decides in one write transaction (LMDB serialises writers
 across processes), so two agents never both win the same promise. The common
@@ -30,7 +32,7 @@ import lmdb
 
 from engine._records import Frozen, set_field
 from engine.promises.base import SkipReason
-from engine.state.holders import own_start_time, stop_holder
+from engine.state.holders import holder_gone, own_start_time, stop_holder
 from engine.state.lmdbstore import Store
 from engine.state.lockname import (  # re-exported: callers import names from here
     canonify,
@@ -160,6 +162,7 @@ class LockDB:
         self.pid = os.getpid()
         self.start_time = own_start_time()
         self.held: set[str] = set()  # ids acquired and not yet released
+        self._gone_pid: int | None = None  # set by _verdict when it took a dead holder's lock
 
     @classmethod
     def open(
@@ -213,6 +216,16 @@ class LockDB:
         held = unpack(lock_raw) if lock_raw is not None else None
         if held is not None:
             held_min = _minutes(now - held.time)
+            if held_min < expireafter and holder_gone(held.pid, held.start_time):
+                # killed (kill -9, a crash): nobody will release it; waiting for
+                # expireafter would only keep the promise from running
+                if not write:
+                    return None, None, last_time
+                txn.put(_key("lock", name), self._value(now))
+                self._gone_pid = held.pid
+                return LockDecision(
+                    True, None, f"lock holder PID {held.pid} was gone", last_time,
+                ), None, last_time
             if held_min < expireafter:
                 return LockDecision(
                     False, SkipReason.ALREADY_RUNNING,
@@ -236,19 +249,24 @@ class LockDB:
         start time, as cf-agent does."""
         t = int(time.time() if now is None else now)
         # Fast path: a skip decided from a read transaction is final (a newer
-        # last.* or a held lock.* can only make it more so).
+        # last.* or a held lock.* can only make it more so; a lock whose holder
+        # is gone is decided in the write transaction).
         # A lock that cannot be written (a full disk) is run as without locks, as
         # when the database cannot be opened at all: the store reports it.
         decision, _holder, _last = self.store.read(
             lambda txn: self._verdict(txn, name, t, ifelapsed_min, expireafter_min, False)
         )
         if decision is None:
+            self._gone_pid = None
             decision, holder, last_time = self.store.try_write(
                 lambda txn: self._verdict(txn, name, t, ifelapsed_min, expireafter_min, True),
                 f"lock.{name}", (_UNRECORDED, None, _last),
             )
             if holder is not None:
                 decision = self._expire(name, holder, t, expireafter_min, last_time)
+            elif self._gone_pid is not None and decision.acquired and self.log:
+                self.log.verbose(
+                    f"Lock holder pid {self._gone_pid} is gone; releasing its lock: lock.{name}")
         if decision.acquired:
             self.held.add(name)
         self._log_skip(name, decision)
