@@ -154,14 +154,19 @@ def needs_copy(compare: str, src: str, sst: os.stat_result, dest: str,
         return sst.st_size != dst.st_size or not _same_bytes(src, dest)
     if compare == "ctime":
         return sst.st_ctime > dst.st_ctime
-    if compare == "atime":
-        return sst.st_ctime > dst.st_ctime or sst.st_mtime > dst.st_mtime
+    if compare == "atime":  # either time newer, or different content
+        return (sst.st_ctime > dst.st_ctime or sst.st_mtime > dst.st_mtime
+                or sst.st_size != dst.st_size or not _same_bytes(src, dest))
     return sst.st_mtime > dst.st_mtime
 
 
 def _same_bytes(a: str, b: str) -> bool:
+    """Same content? The destination ``b`` is read under the link rule (a refusal
+    means "different": the copy then reports it); neither side may be a FIFO."""
     try:
-        with open(a, "rb") as fa, open(b, "rb") as fb:
+        with _open_regular(a) as fa, os.fdopen(_safefs.safe_open(b, os.O_RDONLY), "rb") as fb:
+            if not stat.S_ISREG(os.fstat(fb.fileno()).st_mode):
+                return False
             while True:
                 x = fa.read(_CHUNK)
                 y = fb.read(_CHUNK)

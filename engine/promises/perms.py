@@ -29,10 +29,16 @@ class ModeError(ValueError):
 
 
 def parse_mode(spec: str) -> tuple[int, int]:
-    """``"644"`` -> ``(0o644, 0o7133)``: (bits to set, bits to clear)."""
+    """``"644"`` -> ``(0o644, 0o7133)``: (bits to set, bits to clear), as cf-agent
+    reads a mode. Octal digits beyond the permission bits (``13400``) are dropped
+    (:func:`mode_filtered` says so); symbolic clauses only add to the bits to set
+    (``+``), to clear (``-``) or to both (``=``), and clearing wins."""
     spec = spec.strip()
-    if re.fullmatch(r"[0-7]{1,4}", spec):
-        plus = int(spec, 8)
+    if re.fullmatch(r"[0-7]+", spec):
+        value = int(spec, 8)
+        if value > 0o177777:
+            raise ModeError(f"Mode-Value too big : {spec}")
+        plus = value & 0o7777
         return plus, 0o7777 & ~plus
     plus = minus = 0
     for clause in spec.split(","):
@@ -43,23 +49,29 @@ def parse_mode(spec: str) -> tuple[int, int]:
         mask = 0
         for w in who or "a":
             mask |= _WHO[w]
-        bits = 0
+        value = 0
         for ch in what:
-            bits |= {
+            value |= {
                 "r": 0o444, "w": 0o222, "x": 0o111, "X": 0o111,
                 "s": 0o6000, "t": 0o1000,
             }[ch]
-        bits &= mask
         if op == "+":
-            plus |= bits
-            minus &= ~bits
+            plus |= value & mask
         elif op == "-":
-            minus |= bits
-            plus &= ~bits
+            minus |= value & mask
         else:
-            minus |= mask & ~bits
-            plus = (plus & ~mask) | bits
+            plus |= value & mask
+            minus |= ~value & 0o7777 & mask
     return plus, minus
+
+
+def mode_filtered(spec: str) -> str | None:
+    """cf-agent's notice for an octal mode with bits beyond the permissions."""
+    spec = spec.strip()
+    if re.fullmatch(r"[0-7]+", spec) and int(spec, 8) & 0o170000:
+        return ("Mode-Value is not entirely within the system's allowed permissions "
+                f"(octal 170000) and will be filtered accordingly : {spec}")
+    return None
 
 
 def new_mode(old: int, plus: int, minus: int, is_dir: bool, rxdirs: bool) -> int:
@@ -88,7 +100,8 @@ def gid_of(name: str) -> int | None:
 
 
 def creation_mode(body: dict[str, object], is_dir: bool) -> int:
-    """The mode a new file or directory gets: the promised mode applied to 0600/0700."""
+    """The mode a new file or directory gets: 0600/0700 without a promised mode,
+    else the bits the mode sets less those it clears (``o=x`` creates 0001)."""
     base = 0o700 if is_dir else 0o600
     spec = body.get("mode")
     if not spec:
@@ -97,7 +110,7 @@ def creation_mode(body: dict[str, object], is_dir: bool) -> int:
         plus, minus = parse_mode(str(spec))
     except ModeError:
         return base
-    return new_mode(base, plus, minus, is_dir, _rxdirs(body))
+    return new_mode(0, plus, minus, is_dir, _rxdirs(body))
 
 
 def _rxdirs(body: dict[str, object]) -> bool:
