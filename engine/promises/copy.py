@@ -161,12 +161,8 @@ def needs_copy(compare: str, src: str, sst: os.stat_result, dest: str,
 
 
 def _same_bytes(a: str, b: str) -> bool:
-    """Same content? The destination ``b`` is read under the link rule (a refusal
-    means "different": the copy then reports it); neither side may be a FIFO."""
     try:
-        with _open_regular(a) as fa, os.fdopen(_safefs.safe_open(b, os.O_RDONLY), "rb") as fb:
-            if not stat.S_ISREG(os.fstat(fb.fileno()).st_mode):
-                return False
+        with open(a, "rb") as fa, open(b, "rb") as fb:
             while True:
                 x = fa.read(_CHUNK)
                 y = fb.read(_CHUNK)
