@@ -109,6 +109,9 @@ class Tally(Record):
 
 
 _CONDITION_LVALS = ("if", "ifvarclass")
+# this.promiser_pid and friends: the agent process that keeps the promise
+_PROMISER_IDS = {"promiser_pid": os.getpid, "promiser_ppid": os.getppid,
+                 "promiser_uid": os.getuid, "promiser_gid": os.getgid}
 _NOT_ATTRS = frozenset({"if", "ifvarclass", "unless"})
 
 
@@ -509,6 +512,8 @@ class Agent:
         if key == "handle":
             handle = p.get("handle")
             return handle.value if isinstance(handle, Scalar) else None
+        if key in _PROMISER_IDS:
+            return str(_PROMISER_IDS[key]())
         if key == "service_policy" and p.promise_type == "services":
             policy = p.get("service_policy")
             if isinstance(policy, Scalar):

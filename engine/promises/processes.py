@@ -35,6 +35,7 @@ _RANGES = {
     "threads": "threads",
 }
 _SELECT = ("command", "process_owner", "status", "tty", *_RANGES)
+_RESULT_NAMES = {"ttime": "ttime_range", "stime": "stime_range"}
 
 
 def _protected() -> set[int]:
@@ -67,7 +68,9 @@ def _selected(p: Proc, sel: dict[str, object]) -> bool:
         return True
 
     def truth(name: str) -> bool:
-        return name in given and _criterion(name, p, sel[name])
+        # process_result names the time ranges "ttime" and "stime"
+        key = _RESULT_NAMES.get(name, name)
+        return key in given and _criterion(key, p, sel[key])
 
     expr = sel.get("process_result")
     if not expr:
@@ -125,8 +128,12 @@ def actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
             key = "in_range_define" if inside else "out_of_range_define"
             result.classes.extend(_names(count.get(key)))
 
-    signals = [s.lower() for s in promise.list_attr("signals")]
     restart = promise.str_attr("restart_class")
+    stop = promise.str_attr("process_stop")
+    if stop and found:
+        result.outcome = _process_stop(promise, run, stop)
+        return result
+    signals = [s.lower() for s in promise.list_attr("signals")]
     terminated = False
     if signals and found:
         protected = _protected()
@@ -168,6 +175,40 @@ def actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
     if restart and (not found or terminated):
         result.classes.append(restart)
     return result
+
+
+def _process_stop(promise: ResolvedPromise, run: RunContext, command: str) -> Outcome:
+    """``process_stop``: a command (run without a shell) that stops what matched,
+    instead of signals; exit status 0 is repaired, anything else not kept."""
+    import shlex
+    import subprocess
+
+    if run.warn_only(promise):
+        run.log.warning(f"Need to keep process-stop promise for '{promise.promiser}', but only "
+                        "a warning was promised")
+        return Outcome.NOTKEPT
+    try:
+        argv = shlex.split(command)
+    except ValueError:
+        argv = command.split()
+    arg0 = argv[0] if argv else ""
+    if not (os.path.isfile(arg0) and os.access(arg0, os.X_OK)):
+        run.log.error(f"Process promise to stop '{promise.promiser}' could not be kept because "
+                      f"'{command}' is not an executable command")
+        return Outcome.NOTKEPT
+    try:
+        status = subprocess.run(argv, stdin=subprocess.DEVNULL, timeout=3600).returncode
+    except (OSError, subprocess.SubprocessError) as e:
+        run.log.error(f"Process promise to stop '{promise.promiser}' could not be kept: "
+                      f"'{command}' failed ({e})")
+        return Outcome.NOTKEPT
+    if status != 0:
+        run.log.error(f"Process promise to stop '{promise.promiser}' could not be kept: "
+                      f"'{command}' returned {status}")
+        return Outcome.NOTKEPT
+    run.log.info(f"Stopped '{promise.promiser}' with '{command}'")
+    forget(run)
+    return Outcome.REPAIRED
 
 
 def _names(v: object) -> list[str]:

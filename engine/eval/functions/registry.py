@@ -50,6 +50,7 @@ FAMILIES = (
     "users_fns",
     "callstack_fns",
     "state_fns",
+    "process_fns",
 )
 
 

@@ -145,8 +145,8 @@ def string_split(env: FnEnv, s: str, regex: str, maximum: str) -> list[str]:
 def splitstring(env: FnEnv, s: str, regex: str, maximum: str) -> list[str]:
     """splitstring(string, regex, maxent): like string_split but drops pieces past ``maxent``."""
     k = need_int("splitstring", maximum)
-    if k <= 0:
-        return []
+    if k <= 0 or s == "":
+        return []  # cf-agent 3.21: splitstring("", ...) is an empty list
     return _split(s, regex, 1 << 30)[:k]
 
 

@@ -1,0 +1,80 @@
+"""``processes``: process_result naming the time ranges and process_stop, run by
+vigil and by cf-agent 3.21; the process functions find the agent itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.engine.promises.test_differential import HAVE_CF, run_agent
+
+POLICY = """
+body process_count count(p)
+{
+  in_range_define => { "$(p)_none" };
+  out_of_range_define => { "$(p)_some" };
+  match_range => irange(0, 0);
+}
+body process_select all_by_ttime
+{
+  ttime_range => irange(0, accumulated(9, 0, 0, 0, 0, 0));
+  process_result => "ttime";
+}
+body process_select none_by_ttime
+{
+  ttime_range => irange(0, accumulated(9, 0, 0, 0, 0, 0));
+  process_result => "!ttime";
+}
+body classes outcome(p)
+{
+  promise_repaired => { "$(p)_repaired" };
+  repair_failed => { "$(p)_failed" };
+}
+bundle agent main
+{
+  processes:
+    ".*" process_count => count("all"), process_select => all_by_ttime;
+    ".*" process_count => count("none"), process_select => none_by_ttime;
+    "." process_stop => "/bin/true", classes => outcome("stop_true");
+    "." process_stop => "/bin/false", classes => outcome("stop_false");
+    "." process_stop => "@T@", classes => outcome("stop_dir");
+  reports:
+    all_some.none_none::
+      "ttime ok";
+    stop_true_repaired.stop_false_failed.stop_dir_failed::
+      "process_stop ok";
+}
+"""
+
+
+@pytest.mark.parametrize("which", ["vigil", "cf"])
+def test_process_select_and_stop(tmp_path: Path, which: str) -> None:
+    if which == "cf" and not HAVE_CF:
+        pytest.skip("cf-agent not installed")
+    target = tmp_path / "t"
+    target.mkdir()
+    base = tmp_path / "main"
+    base.mkdir()
+    lines = run_agent(which, POLICY, base, target)
+    assert "R: ttime ok" in lines, lines
+    assert "R: process_stop ok" in lines, lines
+
+
+def test_process_functions_find_the_agent(tmp_path: Path) -> None:
+    policy = """
+bundle agent main
+{
+  vars:
+    "found" data => findprocesses("\\bvigil\\.cf\\b");
+  classes:
+    "exists" expression => processexists("\\bvigil\\.cf\\b");
+  reports:
+    exists::
+      "self found: $(found[0][pid]) $(this.promiser_pid)";
+}
+"""
+    lines = run_agent("vigil", policy, tmp_path, tmp_path)
+    self_line = next(ln for ln in lines if ln.startswith("R: self found: "))
+    found, pid = self_line.split(": ", 2)[2].split()
+    assert found == pid
