@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from engine.cfengine import keys as cfkeys
-from engine.trust.exchange import PeerProbe, peer_has_us_pending, probe
+from engine.trust.exchange import PeerProbe, Standing, peer_has_us_pending, probe, standing
 from engine.trust.keys import HostKey, KeyFileError
 from engine.trust.store import TrustStore
 from engine.workdir import Workdir
@@ -97,3 +97,9 @@ def probe_peer(wd: Workdir, host: str, port: int) -> PeerProbe:
 def standing_on_peer(wd: Workdir, host: str, port: int) -> str:
     """Whether the peer trusts us, has us pending, or rejected us (writes nothing here)."""
     return str(peer_has_us_pending(wd.root, host, port))
+
+
+def peer_standing(wd: Workdir, host: str, port: int, server_host: str = "") -> Standing:
+    """:func:`standing_on_peer` with the peer's reason and both hosts' names;
+    ``Standing.describe()`` words it, claiming only what was checked (writes nothing)."""
+    return standing(wd.root, host, port, server_host)
