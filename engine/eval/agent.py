@@ -49,7 +49,10 @@ AGENT_ORDER = (
 )
 COMMON_ORDER = ("meta", "vars", "defaults", "classes", "reports")
 EDIT_ORDER = ("meta", "vars", "defaults", "classes", "delete_lines", "field_edits",
-              "insert_lines", "replace_patterns", "reports")
+              "insert_lines", "replace_patterns", "reports",
+              # edit_xml bundles (engine.promises.edit_xml orders them itself)
+              "build_xpath", "delete_tree", "insert_tree", "delete_attribute",
+              "set_attribute", "delete_text", "set_text", "insert_text")
 UNLOCKED_TYPES = frozenset({"meta", "vars", "classes", "defaults"})
 # evaluated again on every pass (every other type runs once per binding)
 RECURRING_TYPES = frozenset({"vars", "classes", "meta", "defaults"})

@@ -121,6 +121,11 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
         from engine.promises.edit import edit_file
 
         edit_file(path, promise, run, acc)
+    if "edit_xml" in a:
+        from engine.promises.edit_xml import edit_xml_file
+
+        edit_xml_file(path, promise, run, acc)
+        edited = True
     # cf-agent's last look, at plain files only: touch, then attributes again. A plain
     # file that nothing above could have changed needs no second stat to say so.
     if not (perms or copied or edited) and stat.S_ISREG(lst.st_mode):
