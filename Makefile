@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TESTSTAMP := $(VENV)/.installed-test
 
-.PHONY: console test test-system-python lint bench screenshots clean acceptance
+.PHONY: console test test-system-python test-recordings lint bench screenshots clean acceptance
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ test-system-python:
 	  echo "test-system-python: $$($(SYSVENV)/bin/python -V) from $(SYSPYTHON)" && \
 	  $(SYSVENV)/bin/python -m pytest -q -p no:cacheprovider $(SYSTESTS) $(PYTEST_ARGS); \
 	fi
+
+# re-run cf-agent on every conformance case to check its recording still holds
+test-recordings: $(TESTSTAMP)
+	VIGIL_RECHECK_RECORDINGS=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/conformance -k test_recording
 
 lint: $(TESTSTAMP)
 	$(BIN)/ruff check engine tui tests bench
