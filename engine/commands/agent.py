@@ -172,6 +172,7 @@ def run(args: argparse.Namespace | SimpleNamespace) -> int:
         flags=flags,
         show_classes=args.show_evaluated_classes,
         show_vars=args.show_evaluated_vars,
+        ignore_preferred_augments=args.ignore_preferred_augments,
     )
     try:
         return run_agent(opts, log)

@@ -69,7 +69,7 @@ class AgentOptions(Record):
 
     __slots__ = ("policy_file", "workdir", "no_lock", "dry_run", "defines", "negates",
                  "bundlesequence", "started_by", "output_file", "flags", "show_classes",
-                 "show_vars")
+                 "show_vars", "ignore_preferred_augments")
     __match_args__ = __slots__
 
     def __init__(self, policy_file: str, workdir: Workdir, no_lock: bool = False,
@@ -77,7 +77,7 @@ class AgentOptions(Record):
                  negates: list[str] | None = None, bundlesequence: list[str] | None = None,
                  started_by: str = "manual", output_file: str | None = None,
                  flags: list[str] | None = None, show_classes: str | None = None,
-                 show_vars: str | None = None) -> None:
+                 show_vars: str | None = None, ignore_preferred_augments: bool = False) -> None:
         self.policy_file = policy_file
         self.workdir = workdir
         self.no_lock = no_lock
@@ -90,6 +90,7 @@ class AgentOptions(Record):
         self.flags: list[str] = [] if flags is None else flags
         self.show_classes = show_classes
         self.show_vars = show_vars
+        self.ignore_preferred_augments = ignore_preferred_augments
 
 
 class Tally(Record):

@@ -112,7 +112,7 @@ def run_bundle(agent: Agent, bundle: Bundle, args: tuple[Any, ...] = (),
         agent.log.verbose(f"B: BEGIN bundle {display}")
         plans = agent._plans
         done = agent.done
-        frame_id = id(frame)  # the top frame whenever a promise of this bundle starts
+        frame_id = frame.serial  # the top frame whenever a promise of this bundle starts
         aborts = agent.aborts
         for pass_no in range(1, passes + 1):
             agent.pass_no = pass_no
@@ -160,7 +160,7 @@ def evaluate_promise(agent: Agent, p: Promise, last: bool) -> None:
     recurring = plan.recurring
     static = False
     frames = agent.ctx.frames
-    frame_id = id(frames[-1] if frames else None)
+    frame_id = frames[-1].serial if frames else 0
     if not recurring:
         static = plan.static
         if static is None:
@@ -200,8 +200,9 @@ def _evaluate_binding(agent: Agent, p: Promise, plan: PromisePlan, key: tuple,
                                   f"'{detail}' is not met")
                 agent.record(p, promiser, "skipped", reason, detail)
             return
-    if not recurring and plan.depends_on is not None and not _depends_met(agent, p):
-        if last:
+    # vars and classes wait for their depends_on too (cf-agent leaves them undefined)
+    if plan.depends_on is not None and not _depends_met(agent, p):
+        if last and not recurring:
             agent.done.add(key)
             agent.record(p, promiser, "skipped", SkipReason.DEPENDS_ON, "depends_on not yet kept")
         return

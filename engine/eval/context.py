@@ -13,6 +13,7 @@ parameters. Arrays are stored flat, as ``name[key]`` entries, like CFEngine does
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from engine._records import Record
@@ -42,9 +43,12 @@ class Variable(Record):
 
 
 class Frame(Record):
-    """One bundle invocation: its namespace, name and bundle-scoped classes."""
+    """One bundle invocation: its namespace, name and bundle-scoped classes.
 
-    __slots__ = ("namespace", "bundle", "bundle_type", "classes")
+    ``serial`` tells invocations apart for the whole run (``id()`` of a frame that
+    has ended is reused by the next one, which would then look already evaluated)."""
+
+    __slots__ = ("namespace", "bundle", "bundle_type", "classes", "serial")
     __match_args__ = ("namespace", "bundle", "bundle_type", "classes")
 
     def __init__(self, namespace: str, bundle: str, bundle_type: str = "agent",
@@ -53,12 +57,14 @@ class Frame(Record):
         self.bundle = bundle
         self.bundle_type = bundle_type
         self.classes: set[str] = set() if classes is None else classes
+        self.serial = next(_FRAME_SERIALS)
 
     @property
     def scope(self) -> str:
         return f"{self.namespace}:{self.bundle}"
 
 
+_FRAME_SERIALS = itertools.count(1)
 _INDEX = re.compile(r"^([^\[]+)((?:\[[^\]]*\])+)$")
 
 

@@ -264,6 +264,9 @@ def run(opts: AgentOptions, log: LineLogger) -> int:
     agent.start = start
     _load_persistent(agent)
     _load_monitor(agent)
+    from engine.eval import augments
+
+    augments.install(agent, opts.policy_file, opts.ignore_preferred_augments)
     _set_domain(agent)
     if not opts.no_lock:
         try:
