@@ -81,8 +81,10 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
 
     create = str(a.get("create", "")).lower() in _TRUE
     touch = str(a.get("touch", "")).lower() in _TRUE
+    # a recursive copy makes its own top directory (cf-agent: not a file first)
+    tree_copy = ds is not None and "copy_from" in a and not want_dir
     if lst is None or (stat.S_ISLNK(lst.st_mode) and _dangling(path)):
-        if create or touch:
+        if (create or touch) and not tree_copy:
             lst = _create(promiser, path, want_dir, lst, perms, acc)
             if lst is None:
                 return acc.result()

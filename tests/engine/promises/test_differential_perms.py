@@ -53,3 +53,25 @@ def test_atime_compares_content(tmp_path: Path) -> None:
 
     _, files = both(tmp_path, ATIME_POLICY, setup)
     assert files["dst"] == ("0444", "hello\n")
+
+
+TREE_COPY_POLICY = """
+body common control { bundlesequence => { "t" }; }
+body copy_from c(s) { source => "$(s)"; }
+body depth_search r { depth => "inf"; }
+bundle agent t {
+files:
+  "@T@/dst" create => "true", copy_from => c("@T@/src"), depth_search => r;
+}
+"""
+
+
+def test_tree_copy_makes_its_own_directory(tmp_path: Path) -> None:
+    def setup(t: Path) -> None:
+        (t / "src" / "a.dir" / "b.dir").mkdir(parents=True)
+        (t / "src" / "a.file").write_text("")
+        (t / "src" / "a.dir" / "b.file").write_text("")
+
+    lines, files = both(tmp_path, TREE_COPY_POLICY, setup)
+    assert "    info: Created parent directory for '<T>/dst'" in lines
+    assert files["dst/a.dir/b.file"][1] == ""
