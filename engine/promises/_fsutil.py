@@ -4,6 +4,8 @@ Every write the agent makes to a managed file goes through :func:`atomic_write`:
 a new file beside the target (``O_EXCL|O_NOFOLLOW``), fsync, then ``rename``
 over the target, so a reader sees the old content or the new one, never half of
 either. The replacement keeps the mode and ownership of the file it replaces.
+Given ``dir_fd`` (a directory opened by :mod:`engine.promises._safefs`), every
+step is made relative to it, so no link on the way can redirect the write.
 """
 
 from __future__ import annotations
@@ -45,21 +47,23 @@ def atomic_write(
     like: os.stat_result | None,
     new_mode: int = NEW_FILE_MODE,
     suffix: str = ".cf-after-edit",
+    dir_fd: int | None = None,
 ) -> None:
     """Replace ``path`` with ``data`` atomically.
 
     ``like`` is the stat of the file being replaced (its mode and owner are kept);
-    ``None`` means a new file with ``new_mode``. Raises :class:`WriteError`.
+    ``None`` means a new file with ``new_mode``. With ``dir_fd``, ``path`` is a
+    name in that directory. Raises :class:`WriteError`.
     """
     tmp = path + suffix
     mode = stat.S_IMODE(like.st_mode) if like is not None else new_mode
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
         try:
-            fd = os.open(tmp, flags, 0o600)
-        except FileExistsError:  # left over from an interrupted run
-            os.unlink(tmp)
-            fd = os.open(tmp, flags, 0o600)
+            fd = os.open(tmp, flags, 0o600, dir_fd=dir_fd)
+        except FileExistsError:  # left over from an interrupted run (unlink never follows)
+            os.unlink(tmp, dir_fd=dir_fd)
+            fd = os.open(tmp, flags, 0o600, dir_fd=dir_fd)
     except OSError as e:
         raise WriteError(e.errno, f"open: {e.strerror}") from e
     try:
@@ -77,19 +81,22 @@ def atomic_write(
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.rename(tmp, path)
+        os.rename(tmp, path, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except OSError as e:
         try:
-            os.unlink(tmp)
+            os.unlink(tmp, dir_fd=dir_fd)
         except OSError:
             pass
         raise WriteError(e.errno, f"write: {e.strerror}") from e
-    _fsync_dir(os.path.dirname(path) or ".")
+    if dir_fd is None:
+        _fsync_dir(os.path.dirname(path) or ".")
+    else:
+        _fsync_dir(".", dir_fd)
 
 
-def _fsync_dir(d: str) -> None:
+def _fsync_dir(d: str, dir_fd: int | None = None) -> None:
     try:
-        fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=dir_fd)
     except OSError:
         return
     try:
@@ -100,13 +107,18 @@ def _fsync_dir(d: str) -> None:
         os.close(fd)
 
 
-def copy_bytes_preserving(src: str, dest: str, st: os.stat_result) -> None:
-    """Copy ``src`` to ``dest`` (a new file) keeping mode, owner and times (backups)."""
-    with open(src, "rb") as f:
+def copy_bytes_preserving(src: str, dest: str, st: os.stat_result,
+                          dir_fd: int | None = None) -> None:
+    """Copy ``src`` to ``dest`` (a new file) keeping mode, owner and times (backups).
+    With ``dir_fd`` both are names in that directory; ``src`` is never followed."""
+    fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                 dir_fd=dir_fd)
+    with os.fdopen(fd, "rb") as f:
         data = f.read()
-    atomic_write(dest, data, st, suffix=".cf-tmp")
+    atomic_write(dest, data, st, suffix=".cf-tmp", dir_fd=dir_fd)
     try:
-        os.utime(dest, ns=(st.st_atime_ns, st.st_mtime_ns))
+        os.utime(dest, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=dir_fd,
+                 follow_symlinks=False)
     except OSError:
         pass
 
@@ -129,18 +141,3 @@ def backup_name(path: str, policy: str, suffix: str, now: float | None = None) -
 
 def _canon(s: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in s)
-
-
-def safe_to_follow(path: str, link_st: os.stat_result) -> bool:
-    """Whether writing through the symlink ``path`` is allowed.
-
-    cf-agent edits the target of a symlink. vigil does too, but only when the link
-    could not have been planted by someone else: it must be owned by root, by us,
-    or by the owner of its target (the kernel's ``protected_symlinks`` rule).
-    """
-    if not stat.S_ISLNK(link_st.st_mode):
-        return True
-    target = stat_or_none(path)
-    if target is None:
-        return False
-    return link_st.st_uid in (0, os.geteuid(), target.st_uid)

@@ -11,17 +11,24 @@ source does not have).
 
 Like cf-agent, a new copy is written to ``<dest>.cfnew`` and renamed over the
 destination; a new destination file is 0600 unless ``preserve`` is set, an
-existing one keeps its mode.
+existing one keeps its mode. A symlink at the destination is never written
+through: it is removed and replaced by the copy, as cf-agent does. The
+destination's directory is reached under :mod:`engine.promises._safefs`'s link
+rule and every step (``.cfnew``, backup, rename) is made relative to it.
 """
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import shutil
 import stat
 
+from engine.promises import _safefs
 from engine.promises._acc import Acc
-from engine.promises._fsutil import backup_name, lstat_or_none, safe_to_follow
+from engine.promises._fsutil import backup_name, lstat_or_none
+from engine.promises._safefs import cannot_follow, note
 from engine.promises.base import ResolvedPromise, RunContext
 
 LOCAL_NAMES = frozenset({"localhost", ""})  # as cf-agent: 127.0.0.1 means its serverd
@@ -45,6 +52,11 @@ def copy_promise(dest: str, promise: ResolvedPromise, run: RunContext, acc: Acc,
         [str(servers)] if servers else [])
     remote = [s for s in servers if s not in LOCAL_NAMES]
     if remote:
+        d = _safefs.parent_refused(dest)
+        if d is not None:  # the remote client writes by path: not through a planted link
+            acc.log.error(cannot_follow(d))
+            acc.fail(f"Copy from '{remote[0]}:{source}' failed")
+            return
         _remote(remote, source, dest, body, acc, run)
         return
     try:
@@ -83,6 +95,12 @@ def _parent_dirs(dest: str, acc: Acc, run: RunContext) -> bool:
     parent = os.path.dirname(dest)
     missing = _missing_dirs(parent)
     if not missing:
+        # a new destination: cf-agent enters its directory first (an existing one
+        # was entered, and any refusal reported, when the promise began)
+        d = _safefs.parent_refused(dest) if lstat_or_none(dest) is None else None
+        if d is not None:
+            for line in _safefs.chdir_refused(d):
+                run.log.error(line)
         return True
     run.log.error(f"Failed to chdir into '{parent}'. (chdir: 'No such file or directory')")
     if acc.warn_only:
@@ -127,10 +145,11 @@ def _missing_dirs(d: str) -> list[str]:
 def _mkdirs(dirs: list[str], acc: Acc) -> bool:
     for d in dirs:
         try:
-            os.mkdir(d, 0o700)
+            _safefs.safe_mkdir(d, 0o700)
         except FileExistsError:
             continue
         except OSError as e:
+            note(acc.log, e)
             acc.fail(f"Failed to make directory: {d} (mkdir: {e.strerror})")
             return False
     return True
@@ -161,8 +180,12 @@ def needs_copy(compare: str, src: str, sst: os.stat_result, dest: str,
 
 
 def _same_bytes(a: str, b: str) -> bool:
+    """Same content? The destination ``b`` is read under the link rule (a refusal
+    means "different": the copy then reports it); neither side may be a FIFO."""
     try:
-        with open(a, "rb") as fa, open(b, "rb") as fb:
+        with _open_regular(a) as fa, os.fdopen(_safefs.safe_open(b, os.O_RDONLY), "rb") as fb:
+            if not stat.S_ISREG(os.fstat(fb.fileno()).st_mode):
+                return False
             while True:
                 x = fa.read(_CHUNK)
                 y = fb.read(_CHUNK)
@@ -179,23 +202,16 @@ def copy_file(src: str, sst: os.stat_result, dest: str, body: dict[str, object],
     """Copy one file if ``compare`` says so; then check the destination's attributes
     as cf-agent does (a check that finds them as promised counts as kept)."""
     dst = lstat_or_none(dest)
-    real = dest
-    if dst is not None and stat.S_ISLNK(dst.st_mode):
-        if not safe_to_follow(dest, dst):
-            acc.fail(f"Refusing to copy to '{dest}' through a symbolic link not owned by root, "
-                     "by the agent's user or by the owner of its target")
-            return
-        real = os.path.realpath(dest)
-        dst = lstat_or_none(real)
     if dst is not None and stat.S_ISDIR(dst.st_mode):
         acc.fail(f"Cannot copy file '{src}' over directory '{dest}'")
         return
+    link = dst is not None and stat.S_ISLNK(dst.st_mode)
     compare = str(body.get("compare", "mtime")).lower()
-    if dst is not None and not needs_copy(compare, src, sst, real, dst):
+    if dst is not None and not link and not needs_copy(compare, src, sst, dest, dst):
         acc.keep()
         return
     if acc.warn_only:
-        if dst is None:  # cf-agent's words, source and destination as it puts them
+        if dst is None or link:  # cf-agent's words, source and destination as it puts them
             acc.should(f"copy '{dest}' to '{src}'")
         else:
             acc.should(f"update file '{dest}' from '{src}' on 'localhost'")
@@ -204,44 +220,104 @@ def copy_file(src: str, sst: os.stat_result, dest: str, body: dict[str, object],
     if preserve:
         mode = stat.S_IMODE(sst.st_mode)
     else:
-        mode = stat.S_IMODE(dst.st_mode) if dst is not None else 0o600
-    parent = os.path.dirname(real)
+        mode = stat.S_IMODE(dst.st_mode) if dst is not None and not link else 0o600
+    parent = os.path.dirname(dest)
     if parent and not os.path.isdir(parent) and not _mkdirs(_missing_dirs(parent), acc):
         return
-    tmp = real + ".cfnew"
+    tmp = dest + ".cfnew"
     try:
-        _write_copy(src, tmp, mode, sst if preserve else None)
+        p = _safefs.Parent(dest)
     except OSError as e:
-        acc.fail(f"Copy of '{src}' to '{tmp}' failed ({e.strerror})")
+        _open_failed(src, tmp, dest, e, dst is not None, acc)
         return
-    how = "permissions preserved" if preserve else f"mode '{mode:o}'"
-    acc.repair(f"Copied file '{src}' to '{tmp}' ({how})")
-    if dst is not None:
-        backup = backup_name(real, str(body.get("copy_backup", "true")), ".cfsaved")
-        if backup is not None:
+    with p:
+        if link:
             try:
-                if os.path.lexists(backup):
-                    os.unlink(backup)
-                os.link(real, backup)
-                acc.repair(f"Backed up '{dest}' as '{backup}'")
+                os.unlink(p.name, dir_fd=p.fd)
             except OSError as e:
-                acc.fail(f"Unable to back up '{dest}' as '{backup}' ({e.strerror})")
-    try:
-        os.rename(tmp, real)
-    except OSError as e:
-        acc.fail(f"Could not move '{tmp}' to '{dest}' ({e.strerror})")
+                acc.fail(f"Couldn't remove old symbolic link '{dest}' ({e.strerror})")
+                return
+            acc.repair(f"Removing old symbolic link '{dest}' to make way for copy")
+            dst = None
+        if not _write_at(p, src, tmp, mode, sst if preserve else None, dest, dst, acc):
+            return
+        how = "permissions preserved" if preserve else f"mode '{mode:o}'"
+        acc.repair(f"Copied file '{src}' to '{tmp}' ({how})")
+        if dst is not None:
+            _backup_at(p, dest, str(body.get("copy_backup", "true")), acc)
         try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        return
+            os.rename(p.name + ".cfnew", p.name, src_dir_fd=p.fd, dst_dir_fd=p.fd)
+        except OSError as e:
+            acc.fail(f"Could not move '{tmp}' to '{dest}' ({e.strerror})")
+            _unlink_at(p, p.name + ".cfnew")
+            return
     acc.repair(f"Moved '{tmp}' to '{dest}'")
     if dst is None:
-        _verify_copy(real, after, acc)
+        _verify_copy(dest, after, acc)
         acc.repair(f"Updated file '{dest}' from 'localhost:{src}'")
     else:
         acc.repair(f"Updated '{dest}' from source '{src}' on 'localhost'")
-        _verify_copy(real, after, acc)
+        _verify_copy(dest, after, acc)
+
+
+def _open_failed(src: str, tmp: str, dest: str, e: OSError, existed: bool, acc: Acc) -> None:
+    """cf-agent's lines when ``<dest>.cfnew`` cannot be opened."""
+    if isinstance(e, _safefs.LinkSevered):
+        acc.log.error(cannot_follow(tmp))  # cf-agent names the file it was opening
+    acc.log.info(f"Unable to open destination file while copying '{src}' to '{tmp}' "
+                 f"(open: {e.strerror})")
+    acc.fail(f"Failed copying file '{src}' to '{tmp}'")
+    if existed:
+        acc.fail(f"Was not able to copy '{src}' on 'localhost' to '{dest}'")
+    else:
+        acc.fail(f"Copy from 'localhost:{src}' failed")
+
+
+def _write_at(p: _safefs.Parent, src: str, tmp: str, mode: int,
+              owner_from: os.stat_result | None, dest: str, dst: os.stat_result | None,
+              acc: Acc) -> bool:
+    """Write the new copy as ``<name>.cfnew`` in ``p`` (a new file, never a link)."""
+    name = p.name + ".cfnew"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        try:
+            fd = os.open(name, flags, 0o600, dir_fd=p.fd)
+        except FileExistsError:  # left over (or planted): unlinkat never follows it
+            os.unlink(name, dir_fd=p.fd)
+            fd = os.open(name, flags, 0o600, dir_fd=p.fd)
+    except OSError as e:
+        _open_failed(src, tmp, dest, e, dst is not None, acc)
+        return False
+    try:
+        _write_copy(src, fd, mode, owner_from)
+    except OSError as e:
+        _unlink_at(p, name)
+        acc.fail(f"Copy of '{src}' to '{tmp}' failed ({e.strerror})")
+        return False
+    return True
+
+
+def _backup_at(p: _safefs.Parent, dest: str, policy: str, acc: Acc) -> None:
+    """The old destination's inode becomes ``<dest>.cfsaved`` (a hard link)."""
+    name = backup_name(p.name, policy, ".cfsaved")
+    if name is None:
+        return
+    backup = os.path.join(os.path.dirname(dest), name)
+    try:
+        _unlink_at(p, name)
+        os.link(p.name, name, src_dir_fd=p.fd, dst_dir_fd=p.fd, follow_symlinks=False)
+        acc.repair(f"Backed up '{dest}' as '{backup}'")
+    except OSError as e:
+        acc.fail(f"Unable to back up '{dest}' as '{backup}' ({e.strerror})")
+
+
+def _unlink_at(p: _safefs.Parent, name: str) -> None:
+    try:
+        os.unlink(name, dir_fd=p.fd)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        pass
 
 
 def _verify_copy(path: str, after: AfterCopy | None, acc: Acc) -> None:
@@ -256,29 +332,28 @@ def _verify_copy(path: str, after: AfterCopy | None, acc: Acc) -> None:
     verify_attributes(path, st, perms, touch, acc)
 
 
-def _write_copy(src: str, tmp: str, mode: int, owner_from: os.stat_result | None) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+def _open_regular(path: str) -> io.BufferedReader:
+    """A source file opened for reading; a FIFO or device is refused, not waited on."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    f = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        f.close()
+        raise OSError(errno.EINVAL, f"'{path}' is not a plain file")
+    return f
+
+
+def _write_copy(src: str, fd: int, mode: int, owner_from: os.stat_result | None) -> None:
+    """Fill the new file open as ``fd`` (closed here) from ``src``."""
     try:
-        fd = os.open(tmp, flags, 0o600)
-    except FileExistsError:
-        os.unlink(tmp)
-        fd = os.open(tmp, flags, 0o600)
-    try:
-        with open(src, "rb") as f, os.fdopen(os.dup(fd), "wb") as out:
+        with _open_regular(src) as f, os.fdopen(os.dup(fd), "wb") as out:
             shutil.copyfileobj(f, out, _CHUNK)
             out.flush()
         if owner_from is not None and os.geteuid() == 0:
             os.fchown(fd, owner_from.st_uid, owner_from.st_gid)
         os.fchmod(fd, mode)
         os.fsync(fd)
-    except OSError:
+    finally:
         os.close(fd)
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    os.close(fd)
 
 
 def _copy_tree(src: str, dest: str, body: dict[str, object], acc: Acc, level: int,
@@ -287,10 +362,7 @@ def _copy_tree(src: str, dest: str, body: dict[str, object], acc: Acc, level: in
     if dst is None:
         # cf-agent makes a missing subdirectory of the destination even when only
         # warning or in a dry run (then says what it would copy into it)
-        try:
-            os.makedirs(dest, 0o700)
-        except OSError as e:
-            acc.fail(f"Failed to make directory: {dest} (mkdir: {e.strerror})")
+        if not _mkdirs(_missing_dirs(dest), acc):
             return
         acc.repair(f"Created directory '{dest}'")
     elif not stat.S_ISDIR(dst.st_mode):
@@ -321,25 +393,42 @@ def _copy_tree(src: str, dest: str, body: dict[str, object], acc: Acc, level: in
 
 
 def _purge(dest: str, keep: set[str], acc: Acc) -> None:
+    """Remove what the source does not have, relative to the destination directory
+    opened under the link rule (``rmtree`` itself never follows a link)."""
     try:
-        entries = list(os.scandir(dest))
+        dfd = _safefs.open_dir(dest)
     except OSError:
         return
-    for e in entries:
-        if e.name in keep:
-            continue
-        if acc.warn_only:
-            acc.should(f"purge '{e.path}' from copy dest directory")
-            continue
+    try:
+        rfd = _safefs.reopen(dfd, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            if e.is_dir(follow_symlinks=False):
-                shutil.rmtree(e.path)
-            else:
-                os.unlink(e.path)
-        except OSError as err:
-            acc.fail(f"Unable to purge '{e.path}' ({err.strerror})")
-            continue
-        acc.repair(f"Purged '{e.path}' copy dest directory")
+            with os.scandir(rfd) as it:
+                entries = list(it)
+        finally:
+            os.close(rfd)
+    except OSError:
+        os.close(dfd)
+        return
+    prefix = dest.rstrip("/") + "/"
+    try:
+        for e in entries:
+            if e.name in keep:
+                continue
+            path = prefix + e.name
+            if acc.warn_only:
+                acc.should(f"purge '{path}' from copy dest directory")
+                continue
+            try:
+                if e.is_dir(follow_symlinks=False):
+                    shutil.rmtree(e.name, dir_fd=dfd)
+                else:
+                    os.unlink(e.name, dir_fd=dfd)
+            except OSError as err:
+                acc.fail(f"Unable to purge '{path}' ({err.strerror})")
+                continue
+            acc.repair(f"Purged '{path}' copy dest directory")
+    finally:
+        os.close(dfd)
 
 
 def _remote(servers: list[str], source: str, dest: str, body: dict[str, object], acc: Acc,

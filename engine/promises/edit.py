@@ -6,6 +6,13 @@ only if the content changed: first the previous version is kept as a backup
 (``<file>.cf-before-edit``, or time-stamped, or none, as ``edit_backup`` says),
 then the new content replaces the file atomically with its mode and owner kept.
 
+The file is found through :func:`engine.promises._safefs.resolve`: a symlink
+owned by root, by the agent's user or by the owner of its target is followed
+(the target is edited, its backup kept beside it); one planted by another user,
+at the file or on the way to it, is refused with cf-agent's ``Link has been
+severed`` lines. Reading, the backup and the replacement are all made relative
+to the target's directory, opened once.
+
 ``edit_defaults``: ``empty_file_before_editing`` (start from nothing),
 ``edit_backup`` (``true``/``false``/``timestamp``), ``max_file_size`` (bytes;
 larger files are refused, default 100000 as in cf-agent; 0 means no limit).
@@ -13,12 +20,14 @@ larger files are refused, default 100000 as in cf-agent; 0 means no limit).
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import weakref
 
+from engine.promises import _safefs
 from engine.promises._acc import Acc
-from engine.promises._fsutil import WriteError, atomic_write, backup_name, safe_to_follow
+from engine.promises._fsutil import WriteError, atomic_write, backup_name
 from engine.promises.base import BundleCall, ResolvedPromise, RunContext
 from engine.promises.edit_ops import EditSession
 
@@ -32,13 +41,14 @@ def edit_file(path: str, promise: ResolvedPromise, run: RunContext, acc: Acc) ->
     target = _open_target(path, defaults, acc, run)
     if target is None:
         return
-    real, st = target
-    try:
-        with open(real, "rb") as f:
-            data = f.read()
-    except OSError:
-        acc.fail(f"File '{path}' was marked for editing but could not be opened")
-        return
+    where, st, data = target
+    with where:
+        _edit(path, where, st, data, promise, defaults, run, acc)
+
+
+def _edit(path: str, where: _safefs.Parent, st: os.stat_result, data: bytes,
+          promise: ResolvedPromise, defaults: dict[str, object], run: RunContext,
+          acc: Acc) -> None:
     text = data.decode("utf-8", "surrogateescape")
     orig = _split(text)
     empty_first = _true(defaults.get("empty_file_before_editing"))
@@ -97,11 +107,8 @@ def edit_file(path: str, promise: ResolvedPromise, run: RunContext, acc: Acc) ->
         else:
             acc.should(f"edit file '{path}'")
         return
-    backup = backup_name(real, str(defaults.get("edit_backup", "true")), BACKUP_SUFFIX)
     try:
-        if backup is not None:
-            _keep_backup(real, backup)
-        atomic_write(real, new_bytes, st)
+        save_edit(where, st, new_bytes, str(defaults.get("edit_backup", "true")))
     except (OSError, WriteError) as e:
         acc.fail(f"Unable to save edited file '{path}' ({e.strerror or e})")
         return
@@ -121,26 +128,46 @@ def _noticed(run: RunContext) -> set[tuple[str, int]] | None:
         return None
 
 
+def open_for_edit(path: str, acc: Acc, run: RunContext
+                  ) -> tuple[_safefs.Parent, os.stat_result, bytes] | None:
+    """For other whole-file editors (``edit_xml``): the file as :func:`edit_file`
+    finds it (a planted link refused), without a size limit; the directory is
+    closed by the caller. None after saying why it cannot be edited."""
+    return _open_target(path, {"max_file_size": "0"}, acc, run)
+
+
+def save_edit(where: _safefs.Parent, st: os.stat_result, data: bytes,
+              backup: str = "true") -> None:
+    """Keep the previous version as ``edit_backup`` says (``<file>.cf-before-edit``)
+    and replace the file with ``data``, both relative to its directory ``where``
+    (``st``: its stat, whose mode and owner the new file keeps). Raises OSError."""
+    name = backup_name(where.name, backup, BACKUP_SUFFIX)
+    if name is not None:
+        _keep_backup(where, name, st)
+    atomic_write(where.name, data, st, dir_fd=where.fd)
+
+
 def _open_target(path: str, defaults: dict[str, object], acc: Acc,
-                 run: RunContext) -> tuple[str, os.stat_result] | None:
+                 run: RunContext) -> tuple[_safefs.Parent, os.stat_result, bytes] | None:
+    """The file to edit: its directory (opened, to be closed by the caller), its
+    stat and its content; None after saying why it cannot be edited."""
     try:
-        lst = os.lstat(path)
-    except OSError:
+        where, st = _safefs.resolve(path)
+    except OSError as e:
+        if isinstance(e, _safefs.LinkSevered):
+            _safefs.note(run.log, e)
+            run.log.info(f"Couldn't read file '{path}' for editing. (fopen: {e.strerror})")
         acc.fail(f"File '{path}' was marked for editing but could not be opened")
         return None
-    real = path
-    st = lst
-    if stat.S_ISLNK(lst.st_mode):
-        if not safe_to_follow(path, lst):
-            acc.fail(f"Refusing to edit '{path}' through a symbolic link not owned by root, "
-                     "by the agent's user or by the owner of its target")
-            return None
-        real = os.path.realpath(path)
-        try:
-            st = os.stat(real)
-        except OSError:
-            acc.fail(f"File '{path}' was marked for editing but could not be opened")
-            return None
+    data = _read_checked(path, where, st, defaults, acc, run)
+    if data is None:
+        where.close()
+        return None
+    return where, st, data
+
+
+def _read_checked(path: str, where: _safefs.Parent, st: os.stat_result,
+                  defaults: dict[str, object], acc: Acc, run: RunContext) -> bytes | None:
     if not stat.S_ISREG(st.st_mode):
         run.log.info(f"{path} is not a plain file")
         acc.fail(f"File '{path}' was marked for editing but could not be opened")
@@ -154,21 +181,32 @@ def _open_target(path: str, defaults: dict[str, object], acc: Acc,
                      f"max_file_size = {st.st_size} > {limit} bytes")
         acc.fail(f"File '{path}' was marked for editing but could not be opened")
         return None
-    return real, st
+    try:  # the very file looked at: never a link, a FIFO or a file swapped in since
+        fd = os.open(where.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                     dir_fd=where.fd)
+        with os.fdopen(fd, "rb") as f:
+            now = os.fstat(fd)
+            if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+                raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
+            return f.read()
+    except OSError:
+        acc.fail(f"File '{path}' was marked for editing but could not be opened")
+        return None
 
 
-def _keep_backup(real: str, backup: str) -> None:
+def _keep_backup(where: _safefs.Parent, backup: str, st: os.stat_result) -> None:
     """The old inode becomes the backup: a hard link keeps its content, mode and times."""
     try:
-        os.unlink(backup)
+        os.unlink(backup, dir_fd=where.fd)
     except FileNotFoundError:
         pass
     try:
-        os.link(real, backup)
+        os.link(where.name, backup, src_dir_fd=where.fd, dst_dir_fd=where.fd,
+                follow_symlinks=False)
     except OSError:
         from engine.promises._fsutil import copy_bytes_preserving
 
-        copy_bytes_preserving(real, backup, os.stat(real))
+        copy_bytes_preserving(where.name, backup, st, dir_fd=where.fd)
 
 
 def warn_diff(old: list[str], new: list[str]) -> list[str]:

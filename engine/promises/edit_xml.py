@@ -24,7 +24,10 @@ from engine.promises.base import BundleCall, ResolvedPromise, RunContext
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import os
+
     from engine.promises._acc import Acc
+    from engine.promises._safefs import Parent
 
 XML_ORDER = ("build_xpath", "delete_tree", "insert_tree", "delete_attribute",
              "set_attribute", "delete_text", "set_text", "insert_text")
@@ -44,13 +47,21 @@ class _Doc:
 
 
 def edit_xml_file(path: str, promise: ResolvedPromise, run: RunContext, acc: Acc) -> None:
-    """Apply the promise's ``edit_xml`` bundle to ``path``; report through ``acc``."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError:
-        acc.fail(f"File '{path}' was marked for editing but could not be opened")
+    """Apply the promise's ``edit_xml`` bundle to ``path``; report through ``acc``.
+    The file is read and replaced as ``edit_line`` does it: never through a symlink
+    planted by another user (see :func:`engine.promises.edit.open_for_edit`)."""
+    from engine.promises.edit import open_for_edit
+
+    target = open_for_edit(path, acc, run)
+    if target is None:
         return
+    where, st, data = target
+    with where:
+        _edit_xml(path, where, st, data, promise, run, acc)
+
+
+def _edit_xml(path: str, where: Parent, st: os.stat_result, data: bytes,
+              promise: ResolvedPromise, run: RunContext, acc: Acc) -> None:
     try:
         root = ET.fromstring(data) if data.strip() else None
     except ET.ParseError as e:
@@ -80,11 +91,9 @@ def edit_xml_file(path: str, promise: ResolvedPromise, run: RunContext, acc: Acc
         return
     text = _serialize(doc.root)
     try:
-        import shutil
+        from engine.promises.edit import save_edit
 
-        shutil.copy2(path, path + BACKUP_SUFFIX)
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
+        save_edit(where, st, text.encode("utf-8"))
     except OSError as e:
         acc.fail(f"Unable to save edited XML file '{path}' ({e.strerror})")
         return

@@ -8,19 +8,25 @@ directory; missing parents are made 0700), ``touch``, ``perms`` (see
 and ``edit_defaults`` (:mod:`engine.promises.edit`), ``move_obstructions``.
 
 Steps run in cf-agent's order: delete (alone), create, copy, perms, edit, touch.
-The common case, create + touch of one file, costs one ``lstat``, one
-``open(O_CREAT|O_EXCL)`` and one ``utime``. The agent never creates a file
-through a symlink: a dangling link in the way is an error, as in cf-agent.
+The agent never creates a file through a symlink: a dangling link in the way is
+an error, as in cf-agent. Every change (create, chmod, chown, touch, delete,
+rename) goes through :mod:`engine.promises._safefs`, which refuses a symlink
+planted by another user, on the way to the file or as the file itself, with
+cf-agent's ``Link has been severed``; a directory on the way that cannot be
+reached that way is reported as cf-agent reports it (``Failed to chdir into``).
 """
 
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import stat
 
+from engine.promises import _safefs
 from engine.promises._acc import Acc, plain_dry_run
 from engine.promises._fsutil import NEW_DIR_MODE, lstat_or_none, mode_str, stat_or_none
+from engine.promises._safefs import note
 from engine.promises.base import Outcome, PromiseResult, ResolvedPromise, RunContext
 from engine.promises.perms import apply_perms, creation_mode, verify_attributes
 
@@ -31,7 +37,8 @@ _TRUE = ("true", "yes", "on")
 def actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
     """Keep one files promise; never raises for a file-system problem."""
     try:
-        return _actuate(promise, run)
+        with _safefs.Session():  # each directory is entered once for the promise
+            return _actuate(promise, run)
     except (OSError, ValueError) as e:
         why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
         run.log.error(f"Unable to keep files promise '{promise.promiser}' ({why})")
@@ -61,6 +68,12 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
         lst = None
     if lst is not None and promiser.endswith("/.") and path:
         acc.promiser = path  # cf-agent names a promise on an existing directory by its path
+    # cf-agent enters the directory of an existing file first; a link on the way
+    # that it may not follow is reported here and every change below is refused
+    severed = _safefs.parent_refused(path) if lst is not None else None
+    if severed is not None:
+        for line in _safefs.chdir_refused(severed):
+            run.log.error(line)
     ds = a.get("depth_search")
     ds = ds if isinstance(ds, dict) else None
     fs = a.get("file_select")
@@ -71,6 +84,10 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
             _delete_tree(path, promise, ds, fs, acc, run)
         elif lst is not None and (not fs or _selected(path, lst, fs)):
             body = promise.body("delete")
+            if severed is not None:
+                _chdir_failed(severed, run)
+                _delete(path, lst, body, acc, lost=True)
+                return acc.result()
             _delete(path, lst, body, acc)
             # cf-agent looks at a plain file once more at the end of the promise: a
             # deletion only warned about is warned about twice
@@ -97,8 +114,13 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
 
     selected = lst is None or not fs or _selected(path, lst, fs)
     if lst is not None and perms and ds is None and selected:
-        # cf-agent's first look at an existing file: touch and attributes
-        _leaf(path, lst, perms, touch, acc)
+        # cf-agent's first look at an existing file: touch and attributes. It
+        # passes over a symlink here (the last look below follows a trusted one)
+        # and stops at a directory it could not enter.
+        if severed is not None:
+            _chdir_failed(severed, run)
+        elif not stat.S_ISLNK(lst.st_mode):
+            _leaf(path, lst, perms, touch, acc)
 
     copied = "copy_from" in a
     if copied:
@@ -137,6 +159,11 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
     if st is not None and stat.S_ISREG(st.st_mode) and (touch or perms):
         _leaf(path, st, perms, touch, acc)
     return acc.result()
+
+
+def _chdir_failed(d: str, run: RunContext) -> None:
+    for line in _safefs.chdir_refused(d, risk=False):
+        run.log.error(line)
 
 
 def _leaf(path: str, lst: os.stat_result, perms: dict[str, object], touch: bool,
@@ -178,7 +205,7 @@ def _create(promiser: str, path: str, want_dir: bool, lst: os.stat_result | None
         if not _make_parents(path, acc):
             return None
         try:
-            os.chmod(path, mode)
+            _safefs.safe_chmod(path, mode)
         except OSError:
             pass
         acc.repair(f"Created directory '{promiser}'")
@@ -189,20 +216,19 @@ def _create(promiser: str, path: str, want_dir: bool, lst: os.stat_result | None
                  "file of dangling symlink (security risk).")
         return None
     try:
-        fd = os.open(path, _CREATE_FLAGS, mode)
+        fd = _safefs.safe_open(path, _CREATE_FLAGS, mode)
     except FileNotFoundError:
         parent = os.path.dirname(path)
         if not parent or not _make_parents(parent, acc):
             return None
         acc.repair(f"Created directory for '{path}'")
         try:
-            fd = os.open(path, _CREATE_FLAGS, mode)
+            fd = _safefs.safe_open(path, _CREATE_FLAGS, mode)
         except OSError as e:
-            acc.fail(f"Error creating file '{path}', mode '{mode_str(mode)}'. "
-                     f"(open: '{e.strerror}')")
+            _create_failed(path, mode, e, acc)
             return None
     except OSError as e:
-        acc.fail(f"Error creating file '{path}', mode '{mode_str(mode)}'. (open: '{e.strerror}')")
+        _create_failed(path, mode, e, acc)
         return None
     try:
         if mode != 0o600:
@@ -212,6 +238,12 @@ def _create(promiser: str, path: str, want_dir: bool, lst: os.stat_result | None
         os.close(fd)
     acc.repair(f"Created file '{path}', mode {mode_str(mode)}")
     return st
+
+
+def _create_failed(path: str, mode: int, e: OSError, acc: Acc) -> None:
+    note(acc.log, e)
+    why = e.strerror if isinstance(e, _safefs.LinkSevered) else f"'{e.strerror}'"
+    acc.fail(f"Error creating file '{path}', mode '{mode_str(mode)}'. (open: {why})")
 
 
 def _missing_dirs(d: str) -> list[str]:
@@ -239,10 +271,11 @@ def _make_parents(d: str, acc: Acc) -> bool:
             return False
     for m in reversed(missing):
         try:
-            os.mkdir(m, 0o700)
+            _safefs.safe_mkdir(m, 0o700)
         except FileExistsError:
             continue
         except OSError as e:
+            note(acc.log, e)
             acc.fail(f"Failed to make directory: {m} (mkdir: {e.strerror})")
             return False
     return True
@@ -260,11 +293,13 @@ def _obstruction(promiser: str, path: str, lst: os.stat_result, perms: dict[str,
         return None
     saved = path + ".cf-moved"
     try:
-        os.rename(path, saved)
+        _safefs.safe_rename(path, saved)
     except OSError as e:
+        note(acc.log, e)
         acc.fail(f"Couldn't move obstructing file '{path}' to '{saved}' ({e.strerror})")
         return None
-    acc.repair(f"Moving obstructing file/link '{path}' to '{saved}' to make directory")
+    acc.repair(f"Moved obstructing file/link '{path}' to '{saved}' to make directories "
+               f"for '{promiser}'")
     return _create(promiser, path, True, None, perms, acc)
 
 
@@ -273,14 +308,24 @@ def _touch(path: str, acc: Acc) -> None:
         acc.should(f"update time stamps for '{path}'")
         return
     try:
-        os.utime(path)
+        _safefs.safe_utime(path)
     except OSError as e:
-        acc.fail(f"Touch of '{path}' failed ({e.strerror})")
+        note(acc.log, e)
+        acc.fail(f"Touch '{path}' failed to update timestamps. (utime: {e.strerror})")
         return
     acc.repair(f"Touched (updated time stamps) for path '{path}'")
 
 
-def _delete(path: str, st: os.stat_result, body: dict[str, object], acc: Acc) -> None:
+def _lost(path: str) -> None:
+    """Stands in for a call made in a directory cf-agent could not enter: its
+    call, relative to wherever it was, finds nothing by that name."""
+    raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
+
+
+def _delete(path: str, st: os.stat_result, body: dict[str, object], acc: Acc,
+            lost: bool = False) -> None:
+    """Delete one file, link or (empty) directory; ``lost``: its directory was
+    reached through a refused link, so nothing is touched (see ``_lost``)."""
     mode = st.st_mode
     if stat.S_ISDIR(mode):
         if str(body.get("rmdirs", "true")).lower() not in _TRUE:
@@ -289,10 +334,11 @@ def _delete(path: str, st: os.stat_result, body: dict[str, object], acc: Acc) ->
             acc.should(f"delete directory '{path}'")
             return
         try:
-            os.rmdir(path)
+            (_lost if lost else _safefs.safe_rmdir)(path)
         except OSError as e:
             if e.errno in (errno.ENOTEMPTY, errno.EEXIST):
                 return  # cf-agent leaves a directory that still has content
+            note(acc.log, e)
             acc.fail(f"Delete directory '{path}' failed (rmdir: {e.strerror})")
             return
         acc.repair(f"Deleted directory '{path}'")
@@ -308,9 +354,10 @@ def _delete(path: str, st: os.stat_result, body: dict[str, object], acc: Acc) ->
         acc.should(f"delete file '{path}'")
         return
     try:
-        os.unlink(path)
+        (_lost if lost else _safefs.safe_unlink)(path)
     except OSError as e:
-        acc.fail(f"Couldn't delete file '{path}' (unlink: {e.strerror})")
+        note(acc.log, e)
+        acc.fail(f"Couldn't unlink '{path}' tidying. (unlink: {e.strerror})")
         return
     acc.repair(f"Deleted file '{path}'")
 
@@ -326,7 +373,7 @@ def _delete_tree(path: str, promise: ResolvedPromise, ds: dict[str, object],
     from engine.promises.files_select import selected, walk
 
     body = promise.body("delete")
-    for p, st in walk(path, ds):
+    for p, st in walk(path, ds, acc):
         if selected(p, st, fs):
             _delete(p, st, body, acc)
     if _true(ds.get("include_basedir")):
@@ -342,12 +389,17 @@ def _tree(path: str, lst: os.stat_result, promise: ResolvedPromise, run: RunCont
     from engine.promises.files_select import selected, walk
 
     editing = "edit_line" in promise.attrs or "edit_template" in promise.attrs
-    entries = list(walk(path, ds))
+    # each entry is handled as the walk reaches it, so cf-agent's notes about
+    # links come where it prints them; a directory comes after its entries
+    entries = walk(path, ds, acc)
     if _true(ds.get("include_basedir")):
-        entries.append((path, lst))
+        entries = itertools.chain(entries, ((path, lst),))
+    links = _true(ds.get("traverse_links"))
     for p, st in entries:
         if fs and not selected(p, st, fs):
             continue
+        if not links and stat.S_ISLNK(st.st_mode):
+            continue  # cf-agent leaves a link in a tree alone unless told to traverse
         if perms:
             apply_perms(p, st, perms, acc)
         if editing and stat.S_ISREG(st.st_mode):

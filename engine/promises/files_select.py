@@ -3,7 +3,8 @@
 ``depth_search``: ``depth`` (a number or ``inf``; 1 = the directory's own
 entries), ``include_basedir``, ``exclude_dirs`` / ``include_dirs`` (anchored
 regexes on directory names), ``traverse_links`` (default false: a symlink to a
-directory is an entry, never a way out of the tree), ``xdev`` (stay on one
+directory is an entry, never a way out of the tree; when true, only a link
+that another user could not have planted is followed), ``xdev`` (stay on one
 file system).
 
 ``file_select``: ``leaf_name`` and ``path_name`` (anchored regex lists),
@@ -22,8 +23,13 @@ import re
 import stat
 from collections.abc import Iterator
 
+from engine.promises import _safefs
 from engine.promises._boolexpr import ExprError, evaluate, parse_range
 from engine.promises.perms import ModeError, parse_mode
+
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from engine.promises._acc import Acc
 
 CRITERIA = ("leaf_name", "path_name", "file_types", "mtime", "atime", "ctime", "size",
             "search_mode", "search_owners", "search_groups", "issymlinkto")
@@ -54,8 +60,15 @@ def _any_full(patterns: list[str], text: str) -> bool:
     return False
 
 
-def walk(root: str, ds: dict[str, object]) -> Iterator[tuple[str, os.stat_result]]:
-    """Entries under ``root`` (depth-first, children before their directory)."""
+def walk(root: str, ds: dict[str, object],
+         acc: Acc | None = None) -> Iterator[tuple[str, os.stat_result]]:
+    """Entries under ``root`` (depth-first, children before their directory).
+
+    The tree is read through directory descriptors, each opened ``O_NOFOLLOW``
+    relative to its parent, so a directory swapped for a symlink while the walk
+    runs is not entered. With ``traverse_links`` a symlink is followed only when
+    :func:`engine.promises._safefs.trusted` allows it; an untrusted or dangling
+    one is reported through ``acc`` with cf-agent's words and left out."""
     raw = str(ds.get("depth", "0")).strip()
     depth = 1 << 30 if raw in ("inf", "infinity") else max(0, int(float(raw or 0)))
     follow = str(ds.get("traverse_links", "false")).lower() in ("true", "yes", "on")
@@ -63,40 +76,101 @@ def walk(root: str, ds: dict[str, object]) -> Iterator[tuple[str, os.stat_result
     exclude = _list(ds.get("exclude_dirs"))
     include = _list(ds.get("include_dirs"))
     try:
-        root_dev = os.stat(root).st_dev
+        pfd = _safefs.open_dir(root)
     except OSError:
-        return
-    yield from _walk(root, 1, depth, follow, xdev, root_dev, exclude, include)
-
-
-def _walk(d: str, level: int, depth: int, follow: bool, xdev: bool, dev: int,
-          exclude: list[str], include: list[str]) -> Iterator[tuple[str, os.stat_result]]:
-    if level > depth:
         return
     try:
-        entries = list(os.scandir(d))
+        fd = _safefs.reopen(pfd, os.O_RDONLY | os.O_DIRECTORY)
+        root_dev = os.fstat(fd).st_dev
     except OSError:
         return
-    for e in entries:
+    finally:
+        os.close(pfd)
+    walker = _Walker(depth, follow, xdev, root_dev, exclude, include, acc)
+    try:
+        yield from walker.walk(fd, root.rstrip("/") or "/", 1)
+    finally:
+        os.close(fd)
+
+
+class _Walker:
+    __slots__ = ("depth", "follow", "xdev", "dev", "exclude", "include", "acc")
+
+    def __init__(self, depth: int, follow: bool, xdev: bool, dev: int, exclude: list[str],
+                 include: list[str], acc: Acc | None) -> None:
+        self.depth = depth
+        self.follow = follow
+        self.xdev = xdev
+        self.dev = dev
+        self.exclude = exclude
+        self.include = include
+        self.acc = acc
+
+    def walk(self, dfd: int, d: str, level: int) -> Iterator[tuple[str, os.stat_result]]:
+        if level > self.depth:
+            return
         try:
-            st = e.stat(follow_symlinks=False)
+            entries = list(os.scandir(dfd))
         except OSError:
-            continue
-        is_dir = stat.S_ISDIR(st.st_mode)
-        if not is_dir and follow and stat.S_ISLNK(st.st_mode):
+            return
+        prefix = d if d.endswith("/") else d + "/"
+        for e in entries:
+            p = prefix + e.name
             try:
-                is_dir = stat.S_ISDIR(os.stat(e.path).st_mode)
+                st = e.stat(follow_symlinks=False)
             except OSError:
-                is_dir = False
-        if is_dir:
-            enter = not (exclude and _any_full(exclude, e.name))
-            if include and not _any_full(include, e.name):
-                enter = False
-            if xdev and st.st_dev != dev:
-                enter = False
-            if enter:
-                yield from _walk(e.path, level + 1, depth, follow, xdev, dev, exclude, include)
-        yield e.path, st
+                continue
+            sub = -1
+            if stat.S_ISDIR(st.st_mode):
+                if self._enter(e.name, st):
+                    sub = _open_sub(e.name, dfd)
+            elif self.follow and stat.S_ISLNK(st.st_mode):
+                target = self._follow(e.name, p, dfd)
+                if target is None:
+                    continue
+                tst = os.fstat(target)
+                if stat.S_ISDIR(tst.st_mode) and self._enter(e.name, tst):
+                    try:
+                        sub = _safefs.reopen(target, os.O_RDONLY | os.O_DIRECTORY)
+                    except OSError:
+                        sub = -1
+                os.close(target)
+            if sub >= 0:
+                try:
+                    yield from self.walk(sub, p, level + 1)
+                finally:
+                    os.close(sub)
+            yield p, st
+
+    def _enter(self, name: str, st: os.stat_result) -> bool:
+        if self.exclude and _any_full(self.exclude, name):
+            return False
+        if self.include and not _any_full(self.include, name):
+            return False
+        return not (self.xdev and st.st_dev != self.dev)
+
+    def _follow(self, name: str, path: str, dfd: int) -> int | None:
+        """What the link ``name`` in ``dfd`` points to (an ``O_PATH`` descriptor),
+        or None after saying why it is not followed."""
+        try:
+            return _safefs.follow_at(dfd, name)
+        except _safefs.LinkSevered:
+            if self.acc is not None:
+                self.acc.log.info(f"File '{path}' is an untrusted link: cfengine will not "
+                                  "follow it with a destructive operation")
+        except OSError as err:
+            if self.acc is not None:
+                self.acc.fail(f"Recurse was working on '{path}' when this failed. "
+                              f"(stat: {err.strerror})")
+        return None
+
+
+def _open_sub(name: str, dfd: int) -> int:
+    try:
+        return os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+                       | os.O_NONBLOCK, dir_fd=dfd)
+    except OSError:
+        return -1
 
 
 def selected(path: str, st: os.stat_result, fs: dict[str, object]) -> bool:

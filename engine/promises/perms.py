@@ -15,6 +15,7 @@ import re
 import stat
 
 from engine.promises._fsutil import mode_str
+from engine.promises._safefs import note, safe_chmod, safe_chown, safe_utime
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
@@ -127,16 +128,21 @@ def verify_attributes(path: str, st: os.stat_result, body: dict[str, object], to
         return
     if not acc.warn_only:
         try:
-            os.utime(path)
+            safe_utime(path)
         except OSError as e:
-            acc.fail(f"Touch of '{path}' failed ({e.strerror})")
+            note(acc.log, e)
+            acc.fail(f"Updating timestamps on '{path}' failed. (utime: {e.strerror})")
             return
     acc.repair(f"Updated timestamps on '{path}'")
 
 
 def apply_perms(path: str, st: os.stat_result, body: dict[str, object], acc: Acc) -> None:
     """Make ``path`` (whose lstat is ``st``) carry the promised mode and owners; a
-    check that finds nothing to change counts as kept."""
+    check that finds nothing to change counts as kept.
+
+    Every change goes through :mod:`engine.promises._safefs`: a link planted by
+    another user, on the way or as ``path`` itself, is refused (``Link has been
+    severed``), never followed."""
     if not body:
         return
     changed = False
@@ -160,10 +166,11 @@ def apply_perms(path: str, st: os.stat_result, body: dict[str, object], acc: Acc
                            f"{mode_str(want)}")
             else:
                 try:
-                    os.chmod(path, want)
+                    safe_chmod(path, want)
                     acc.repair(f"Object '{path}' had permissions {mode_str(have)}, "
                                f"changed it to {mode_str(want)}")
                 except OSError as e:
+                    note(acc.log, e)
                     acc.fail(f"Failed to change permissions of '{path}'. (chmod: {e.strerror})")
     if not _apply_owners(path, st, body, acc) and not changed:
         acc.keep()
@@ -195,10 +202,13 @@ def _apply_owners(path: str, st: os.stat_result, body: dict[str, object], acc: A
         g = gid if gid != -1 else st.st_gid
         acc.should(f"change owner and group of '{path}' to '{u}:{g}'")
         return True
+    is_link = stat.S_ISLNK(st.st_mode)
     try:
-        os.chown(path, uid, gid, follow_symlinks=False)
+        safe_chown(path, uid, gid, follow=not is_link)
     except OSError as e:
-        acc.fail(f"Cannot set ownership on file '{path}'. (lchown: {e.strerror})")
+        note(acc.log, e)
+        acc.fail(f"Cannot set ownership on file '{path}'. "
+                 f"({'lchown' if is_link else 'chown'}: {e.strerror})")
         return True
     if uid != -1:
         acc.repair(f"Owner of '{path}' was {st.st_uid}, set to {uid}")

@@ -1,12 +1,21 @@
-"""``reports:`` — print ``R: text``, or append it to ``report_to_file``."""
+"""``reports:`` — print ``R: text``, or append it to ``report_to_file``.
+
+A report file is opened as cf-agent opens it: created 0600 when missing, and
+never through a symlink planted by another user (the directories on the way
+included; see :mod:`engine.promises._safefs`).
+"""
 
 from __future__ import annotations
+
+import os
 
 from engine.promises.base import Outcome, PromiseResult, ResolvedPromise
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
     from engine.eval.agent import Agent
+
+_APPEND = os.O_WRONLY | os.O_APPEND | os.O_CREAT
 
 
 def actuate_report(agent: Agent, rp: ResolvedPromise) -> PromiseResult:
@@ -15,11 +24,20 @@ def actuate_report(agent: Agent, rp: ResolvedPromise) -> PromiseResult:
         return PromiseResult(Outcome.NOTKEPT, message="dry run: report not printed")
     target = rp.str_attr("report_to_file")
     if target:
+        from engine.promises import _safefs
+
         try:
-            with open(target, "a", encoding="utf-8") as fh:
-                fh.write(rp.promiser + "\n")
+            fd = _safefs.safe_open(target, _APPEND, 0o600)
+            try:
+                data = (rp.promiser + "\n").encode("utf-8", "surrogateescape")
+                while data:
+                    data = data[os.write(fd, data):]
+            finally:
+                os.close(fd)
         except OSError as e:
-            agent.log.error(f"Could not append report to '{target}': {e.strerror}")
+            _safefs.note(agent.log, e)
+            agent.log.error(f"Could not open log file '{target}', message '{rp.promiser}'. "
+                            f"(fopen: {e.strerror})")
             return PromiseResult(Outcome.NOTKEPT, message=str(e))
         return PromiseResult(Outcome.REPAIRED)
     agent.log.report(rp.promiser)
