@@ -156,7 +156,10 @@ class Resolver:
         args: list[Any] = []
         for i, a in enumerate(fn.args):
             if i in spec.lazy_args:
-                args.append(a.value if isinstance(a, Scalar) else self.value(a, lookup))
+                # delayed evaluation: the text as written, or the call itself, for the
+                # function to evaluate per element with $(this...) bound (Agent.eval_lazy)
+                args.append(ex.expand(a.value, lookup)[0] if isinstance(a, Scalar)
+                            else a if isinstance(a, FnCall) else self.value(a, lookup))
                 continue
             if isinstance(a, Scalar):
                 whole = ex.whole_list_ref(a.value)
@@ -175,13 +178,14 @@ class Resolver:
                 args.append(self.list_items(a, lookup))
             else:
                 args.append(self.call(a, lookup))
+        outer = self.agent.fn_lookup  # a call made while another function runs (eval_lazy)
         try:
             self.agent.fn_lookup = lookup
             return registry.call(fn.name, self.agent, args)
         except registry.FunctionError as e:
             raise FunctionFailed(str(e), quiet=e.quiet) from e
         finally:
-            self.agent.fn_lookup = None
+            self.agent.fn_lookup = outer
 
     # ----- bodies -----------------------------------------------------------
     def body_ref(self, lval: str, rval: Rval, lookup: Lookup) -> dict[str, Any] | None:

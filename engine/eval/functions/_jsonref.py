@@ -157,3 +157,15 @@ def parse(text: str, lookup: Callable[[str], Any] | None = None) -> Any:
 def looks_inline(text: str) -> bool:
     """True when ``text`` is meant as inline JSON (starts with ``[`` or ``{``)."""
     return text.lstrip()[:1] in ("[", "{")
+
+
+def parse_stream(text: str) -> list[Any]:
+    """Every JSON value in ``text``, one after another (a program's JSON output
+    may hold several)."""
+    p = _Parser(text, None)
+    out = []
+    while True:
+        p.ws()
+        if p.i >= len(text):
+            return out
+        out.append(p.value(0))

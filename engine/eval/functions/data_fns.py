@@ -12,9 +12,9 @@ import re
 
 from engine.eval.functions import _jsonref as jsonref
 from engine.eval.functions._util import json_pretty, need_int, parse_json
-from engine.eval.functions.arrays import array_items
+from engine.eval.functions.arrays import collect
 from engine.eval.functions.readers import read_text
-from engine.eval.functions.registry import FnEnv, FunctionError, as_data, function, strip_ref
+from engine.eval.functions.registry import FnEnv, FunctionError, function, strip_ref
 from engine.eval.values import Data
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
@@ -156,12 +156,9 @@ def _data_arg(env: FnEnv, fn: str, arg: Any) -> Any:
     """A container from a data/list variable, a classic array, Data, or inline JSON."""
     if isinstance(arg, str) and arg.strip()[:1] in ("{", "["):
         return _container_from_text(fn, arg, env)
-    v = as_data(env, arg)
+    v = collect(env, arg)
     if v is not None:
         return v
-    items = array_items(env, arg)
-    if items:
-        return dict(items)
     if isinstance(arg, str) and env.get_var(arg) is None:
         # an undefined variable: cf-agent fails the function without a word
         raise FunctionError(f"{fn}: '{arg}' is not defined", quiet=True)

@@ -280,9 +280,14 @@ def _apply_this(env: FnEnv, pattern: str, item: str) -> str:
 
 
 @function("maplist", "slist", 2, 2, lazy_args=(0,))
-def maplist(env: FnEnv, pattern: str, lst: Any) -> list[str]:
-    """maplist(pattern, list): ``pattern`` with ``$(this)`` bound to each item."""
-    return [_apply_this(env, pattern, it) for it in need_list(env, "maplist", lst)]
+def maplist(env: FnEnv, pattern: Any, lst: Any) -> list[str]:
+    """maplist(pattern, list): ``pattern`` (text or a function call, evaluated late)
+    with ``$(this)`` bound to each item."""
+    items = need_list(env, "maplist", lst)
+    lazy = getattr(env, "eval_lazy", None)
+    if lazy is not None:
+        return [lazy(pattern, {"this": it}) for it in items]
+    return [_apply_this(env, pattern, it) for it in items]
 
 
 @function("getvalues", "slist", 1, 1)

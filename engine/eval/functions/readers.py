@@ -64,14 +64,18 @@ def readfile(env: FnEnv, path: str, maxsize: str = "0") -> str:
 
     A file of one line loses its newline, as in cf-agent 3.21 (``"a\\n"`` reads as
     ``"a"``; ``"a\\nb\\n"`` and ``"a\\n\\n"`` are kept whole)."""
-    text = read_text(path, need_int("readfile", maxsize), "readfile")
+    return _one_line_chomped(read_text(path, need_int("readfile", maxsize), "readfile"))
+
+
+def _one_line_chomped(text: str) -> str:
+    """cf-agent's file reader drops the newline of a file that holds one line only."""
     if text.endswith("\n") and text.count("\n") == 1:
         return text[:-1]
     return text
 
 
 def _read_items(path: str, comment: str, split: str, maxent: str, maxsize: str, fn: str) -> list[str]:
-    text = _strip_comments(read_text(path, need_int(fn, maxsize), fn), comment)
+    text = _strip_comments(_one_line_chomped(read_text(path, need_int(fn, maxsize), fn)), comment)
     items = [x for x in pcre(split).split(text) if x != ""] if split else [text]
     return items[: need_int(fn, maxent)]
 

@@ -50,6 +50,10 @@ FAMILIES = (
     "users_fns",
     "callstack_fns",
     "state_fns",
+    "array_readers",
+    "regex_fns",
+    "map_fns",
+    "list_gen",
     "process_fns",
 )
 
