@@ -51,12 +51,23 @@ SUPPORTED_PROMISE_TYPES = frozenset(
         "delete_lines",
         "replace_patterns",
         "field_edits",
+        # roles: of server bundles, honoured by serverd (who may define which classes)
+        "roles",
+        # edit_xml bundles (engine.promises.edit_xml)
+        "build_xpath",
+        "delete_tree",
+        "insert_tree",
+        "delete_attribute",
+        "set_attribute",
+        "delete_text",
+        "set_text",
+        "insert_text",
     }
 )
 
 # Attributes of supported promise types that vigil parses but does not act on.
 UNSUPPORTED_ATTRIBUTES: dict[str, frozenset[str]] = {
-    "files": frozenset({"acl", "edit_xml"}),
+    "files": frozenset({"acl"}),
 }
 
 # Body types whose only body is ``control`` (``body agent control``).
