@@ -117,6 +117,30 @@ def _edit(path: str, where: _safefs.Parent, st: os.stat_result, data: bytes,
     acc.repair(f"Updated {tmpl_msg}" if tmpl_msg else f"Edited file '{path}'")
 
 
+def write_content(path: str, promise: ResolvedPromise, run: RunContext, acc: Acc) -> None:
+    """``content``: the file holds exactly this text (no newline added), written
+    atomically when it differs; no backup is kept, as in cf-agent."""
+    content = promise.str_attr("content")
+    target = _open_target(path, {"max_file_size": "0"}, acc, run)
+    if target is None:
+        return
+    where, st, data = target
+    with where:
+        new_bytes = content.encode("utf-8", "surrogateescape")
+        if new_bytes == data:
+            acc.keep()
+            return
+        if acc.warn_only:
+            acc.should(f"update file '{path}' with content '{content}'")
+            return
+        try:
+            atomic_write(where.name, new_bytes, st, dir_fd=where.fd)
+        except (OSError, WriteError) as e:
+            acc.fail(f"Unable to save file '{path}' ({e.strerror or e})")
+            return
+    acc.repair(f"Updated file '{path}' with content '{content}'")
+
+
 _NOTICES: weakref.WeakKeyDictionary[object, set[tuple[str, int]]] = weakref.WeakKeyDictionary()
 
 

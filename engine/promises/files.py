@@ -96,7 +96,14 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
                 _delete(path, os.lstat(path), body, acc)
         return acc.result()
 
-    create = str(a.get("create", "")).lower() in _TRUE
+    if "rename" in a:
+        from engine.promises.rename import rename_promise
+
+        rename_promise(path, promise, run, acc)
+        return acc.result()
+
+    # content implies create unless create is said
+    create = str(a.get("create", "")).lower() in _TRUE or ("content" in a and "create" not in a)
     touch = str(a.get("touch", "")).lower() in _TRUE
     # a recursive copy makes its own top directory (cf-agent: not a file first)
     tree_copy = ds is not None and "copy_from" in a and not want_dir
@@ -128,6 +135,11 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
 
         copy.copy_promise(path, promise, run, acc, recursive=ds is not None)
         lst = lstat_or_none(path)
+    if "link_from" in a:
+        from engine.promises.links import link_promise
+
+        link_promise(path, promise, run, acc)
+        lst = lstat_or_none(path)
 
     if ds is not None:
         if lst is not None and stat.S_ISDIR(lst.st_mode):
@@ -149,6 +161,16 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
         from engine.promises.edit_xml import edit_xml_file
 
         edit_xml_file(path, promise, run, acc)
+        edited = True
+    if "transformer" in a:
+        from engine.promises.rename import transform
+
+        transform(path, promise, run, acc)
+        edited = True
+    if "content" in a:  # the whole content, written as given (it implies create)
+        from engine.promises.edit import write_content
+
+        write_content(path, promise, run, acc)
         edited = True
     # cf-agent's last look, at plain files only: touch, then attributes again. A plain
     # file that nothing above could have changed needs no second stat to say so.

@@ -15,12 +15,12 @@ body common control { bundlesequence => { "t" }; }
 body perms m(x) { mode => "$(x)"; rxdirs => "false"; }
 bundle agent t {
 vars:
-  "modes" slist => { %s };
+  "modes" slist => { @MODES@ };
 files:
   "@T@/c_$(modes)" create => "true", perms => m("$(modes)");
   "@T@/e_$(modes)" perms => m("$(modes)");
 }
-""" % ", ".join(f'"{m}"' for m in MODES)
+""".replace("@MODES@", ", ".join(f'"{m}"' for m in MODES))
 
 
 def test_modes(tmp_path: Path) -> None:
