@@ -9,7 +9,6 @@ and only the screen in view is read (plus the small common part every header nee
 from __future__ import annotations
 
 import socket
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,14 +20,15 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 from textual.timer import Timer
 
+from engine.settings import ConsoleSettings, Settings
 from engine.workdir import Workdir
 from tui.commands import ConsoleCommands
-from tui.data import actions
-from tui.data.actions import ActionResult
+from tui.data import jobs
 from tui.data.history import RssHistory
+from tui.data.jobs import Job, JobRunner
 from tui.data.source import Common, SelfStats, Source
 from tui.messages import ActionDone, CommonRefreshed, RunFinished, RunOutput
-from tui.screens.base import VigilScreen
+from tui.screens.base import WRITING_ACTIONS, VigilScreen
 from tui.screens.classes import ClassesScreen
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.forced_run import ForcedRunScreen
@@ -40,39 +40,28 @@ from tui.screens.overview import OverviewScreen
 from tui.screens.runs import RunsScreen
 
 DEFAULT_REFRESH_S = 2.0
+
 MODE_KEYS = ("overview", "classes", "locks", "runs", "keys", "monitor")
 
 
-def console_settings(wd: Workdir) -> Any:
-    """The ``[console]`` section of ``vigil.toml`` (None when it cannot be read)."""
+def console_settings(wd: Workdir) -> ConsoleSettings:
+    """The ``[console]`` section of ``vigil.toml`` (the defaults when it cannot be read;
+    a CFEngine workdir has none)."""
+    if wd.cfengine:
+        return ConsoleSettings()
     try:
-        from engine.settings import Settings
-
         return Settings.load(wd.root).console
-    except Exception:
-        return None
+    except Exception:  # noqa: BLE001 - a bad vigil.toml: the console runs on defaults
+        return ConsoleSettings()
 
 
 def configured_refresh_seconds(wd: Workdir) -> float:
     """``console.refresh_seconds`` from ``vigil.toml``; 2.0 when unset or unreadable."""
     try:
         value = float(console_settings(wd).refresh_seconds)
-    except (AttributeError, TypeError, ValueError):
+    except (TypeError, ValueError):
         return DEFAULT_REFRESH_S
     return value if value > 0 else DEFAULT_REFRESH_S
-
-
-class ForcedRunState:
-    """The forced run in progress (at most one), and the lines it printed so far."""
-
-    def __init__(self, shown: str) -> None:
-        self.shown = shown
-        self.lines: list[str] = []
-        self.started = time.monotonic()
-        self.returncode: int | None = None
-        self.seconds: float | None = None
-        self.error: str | None = None
-        self.done = False
 
 
 class VigilConsole(App[None]):
@@ -122,7 +111,7 @@ class VigilConsole(App[None]):
         super().__init__()
         settings = console_settings(workdir)
         self.workdir = workdir
-        self.readonly = readonly or bool(getattr(settings, "readonly", False))
+        self.readonly = readonly or bool(settings.readonly)
         self.clock = clock
         self.live = live
         self.refresh_seconds = refresh_seconds or configured_refresh_seconds(workdir)
@@ -136,8 +125,8 @@ class VigilConsole(App[None]):
         self._offered = False
         self._notes = notes or []
         self._poll_timer: Timer | None = None
-        self.forced: ForcedRunState | None = None
-        theme = str(getattr(settings, "theme", "") or "textual-dark")
+        self.jobs = JobRunner(workdir)
+        theme = str(settings.theme or "textual-dark")
         self.theme = theme if theme in self.available_themes else "textual-dark"
 
     # -- lifecycle ---------------------------------------------------------------
@@ -189,7 +178,7 @@ class VigilConsole(App[None]):
         try:
             common = self.source.common()
             for status in common.daemons.value or []:
-                self.history.add(status.name, common.at, getattr(status, "rss_bytes", None))
+                self.history.add(status.name, common.at, status.rss_bytes)
             if common.me is not None:
                 self.history.add("console", common.at, common.me.rss_bytes)
             screen.post_message(CommonRefreshed(common))
@@ -206,9 +195,7 @@ class VigilConsole(App[None]):
         if self.offer_start and not self._offered:
             self._offered = True
             daemons = message.common.daemons
-            if daemons.ok and daemons.value and not any(
-                getattr(d, "state", "") == "running" for d in daemons.value
-            ):
+            if daemons.ok and daemons.value and not any(d.state == "running" for d in daemons.value):
                 # after the overview has painted, so the daemons show behind the question
                 self.set_timer(0.3, self._offer_start)
 
@@ -216,7 +203,7 @@ class VigilConsole(App[None]):
         def answer(yes: bool | None) -> None:
             if yes:
                 self.notify("starting daemons (vigil up)…")
-                self._do(lambda: actions.start_daemons(self.workdir))
+                self._do(jobs.start_daemons(self.workdir))
 
         self.push_screen(
             ConfirmScreen(
@@ -269,19 +256,24 @@ class VigilConsole(App[None]):
             self.notify(f"read-only console: {what} is disabled", severity="warning")
         return self.readonly
 
-    def _do(self, job: Callable[[], ActionResult]) -> None:
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Under ``--readonly`` the actions that write leave the footer too."""
+        # False hides the binding (None would show it greyed)
+        return not (self.readonly and action in WRITING_ACTIONS)
+
+    def _do(self, job: Job) -> None:
         self._run_action(job)
 
     @work(thread=True, group="action")
-    def _run_action(self, job: Callable[[], ActionResult]) -> None:
-        self.post_message(ActionDone(job()))
+    def _run_action(self, job: Job) -> None:
+        self.post_message(ActionDone(self.jobs.run(job)))
 
     def on_action_done(self, message: ActionDone) -> None:
         result = message.result
         self.notify(result.message, severity="information" if result.ok else "error")
         self.refresh_now()
 
-    def confirm_then(self, title: str, text: str, yes: str, job: Callable[[], ActionResult]) -> None:
+    def confirm_then(self, title: str, text: str, yes: str, job: Job) -> None:
         """Ask first (destructive actions), then run ``job`` in a worker."""
 
         def answer(ok: bool | None) -> None:
@@ -293,55 +285,34 @@ class VigilConsole(App[None]):
     def action_forced_run(self) -> None:
         if self.readonly and self.refuse_if_readonly("a forced run (K)"):
             return
-        if self.forced is not None and not self.forced.done:
+        if self.jobs.forced_running():
             self.notify("a run is already going", severity="warning")
-            if not isinstance(self.screen, ForcedRunScreen):
-                self.push_screen(ForcedRunScreen(self.forced))
+            if not isinstance(self.screen, ForcedRunScreen) and self.jobs.forced is not None:
+                self.push_screen(ForcedRunScreen(self.jobs.forced))
             return
-        command = actions.forced_run_command(self.workdir)
-        self.forced = ForcedRunState(command.shown)
+        job, state = self.jobs.start_forced()
         if isinstance(self.screen, ForcedRunScreen):
             self.pop_screen()
-        self.push_screen(ForcedRunScreen(self.forced))
-        self._forced_worker(command)
+        self.push_screen(ForcedRunScreen(state))
+        self._forced_worker(job)
 
     @work(thread=True, exclusive=True, group="forced-run")
-    def _forced_worker(self, command: actions.ForcedRun) -> None:
-        started = time.monotonic()
-        try:
-            proc = subprocess.Popen(
-                command.argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                bufsize=1,
-                env=command.env,
-            )
-        except OSError as exc:
-            self.post_message(RunFinished(None, 0.0, f"could not start: {exc}"))
-            return
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            self.post_message(RunOutput(line.rstrip("\n")))
-        rc = proc.wait()
-        self.post_message(RunFinished(rc, time.monotonic() - started))
+    def _forced_worker(self, job: Job) -> None:
+        rc, seconds, error = self.jobs.stream(job, lambda line: self.post_message(RunOutput(line)))
+        self.post_message(RunFinished(rc, seconds, error))
 
     def on_run_output(self, message: RunOutput) -> None:
-        if self.forced is None:
+        state = self.jobs.forced
+        if state is None:
             return
-        self.forced.lines.append(message.line)
+        state.lines.append(message.line)
         if isinstance(self.screen, ForcedRunScreen):
             self.screen.add_line(message.line)
 
     def on_run_finished(self, message: RunFinished) -> None:
-        state = self.forced
+        state = self.jobs.finish_forced(message.returncode, message.seconds, message.error)
         if state is None:
             return
-        state.done = True
-        state.returncode = message.returncode
-        state.seconds = message.seconds
-        state.error = message.error
         if isinstance(self.screen, ForcedRunScreen):
             self.screen.finished()
         if message.error:

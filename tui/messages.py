@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from textual.message import Message
 
-from tui.data.actions import ActionResult
-from tui.data.source import Common, Fetched, KeysView
+from engine.inspect import (
+    ClassesSnapshot,
+    KeysView,
+    LockSnapshot,
+    Observable,
+    RunDetail,
+    RunSummary,
+)
+from tui.data.jobs import ActionResult
+from tui.data.source import Common, Fetched
 
 
 class CommonRefreshed(Message):
@@ -19,34 +25,30 @@ class CommonRefreshed(Message):
 
 
 class LocksRefreshed(Message):
-    def __init__(self, snapshot: Fetched[Any]) -> None:
+    def __init__(self, snapshot: Fetched[LockSnapshot]) -> None:
         super().__init__()
         self.snapshot = snapshot
 
 
 class ClassesRefreshed(Message):
-    def __init__(self, snapshot: Fetched[Any]) -> None:
+    def __init__(self, snapshot: Fetched[ClassesSnapshot]) -> None:
         super().__init__()
         self.snapshot = snapshot
 
 
 class RunsRefreshed(Message):
-    def __init__(self, runs: Fetched[list[Any]]) -> None:
+    def __init__(self, runs: Fetched[list[RunSummary]]) -> None:
         super().__init__()
         self.runs = runs
 
 
 class RunDetailLoaded(Message):
-    """A run's report, and the output execd captured for it (or why there is none)."""
+    """A run: its summary, vigil's report where there is one, and its output."""
 
-    def __init__(
-        self, run_id: str, report: Fetched[Any], output_text: str | None = None, output_note: str = ""
-    ) -> None:
+    def __init__(self, run_id: str, detail: Fetched[RunDetail]) -> None:
         super().__init__()
         self.run_id = run_id
-        self.report = report
-        self.output_text = output_text
-        self.output_note = output_note
+        self.detail = detail
 
 
 class KeysRefreshed(Message):
@@ -56,7 +58,7 @@ class KeysRefreshed(Message):
 
 
 class MonitorRefreshed(Message):
-    def __init__(self, observables: Fetched[list[Any]]) -> None:
+    def __init__(self, observables: Fetched[list[Observable]]) -> None:
         super().__init__()
         self.observables = observables
 
@@ -90,7 +92,7 @@ class RunFinished(Message):
 class OverviewRefreshed(Message):
     """What the overview reads beyond the common part: the lock database's size/health."""
 
-    def __init__(self, lockdb: Fetched[Any]) -> None:
+    def __init__(self, lockdb: Fetched[LockSnapshot]) -> None:
         super().__init__()
         self.lockdb = lockdb
 

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from engine.cfengine import tool_env
+from engine.cfengine import tool, tool_env
 from engine.cfengine.runs import record_dir
 
 
@@ -55,7 +55,11 @@ def main(argv: list[str]) -> int:
     if len(argv) < 3 or argv[1] != "--":
         print("usage: python -m engine.cfengine.record ROOT -- COMMAND [ARG...]", file=sys.stderr)
         return 2
-    return run_and_record(Path(argv[0]).absolute(), argv[2:])
+    root = Path(argv[0]).absolute()
+    command = argv[2:]
+    if "/" not in command[0]:  # a CFEngine tool by name: the workdir's own bin/ first
+        command[0] = tool(root, command[0]) or command[0]
+    return run_and_record(root, command)
 
 
 if __name__ == "__main__":

@@ -104,7 +104,7 @@ def _execd_runs(root: Path) -> list[CfRun]:
             end = e.stat().st_mtime
         except OSError:
             end = None
-        out.append(CfRun(e.name, float(m.group(1)), end, None, "cf-execd", e.path,
+        out.append(CfRun(f"execd-{m.group(1)}", float(m.group(1)), end, None, "cf-execd", e.path,
                          sources=("outputs/",)))
     return out
 

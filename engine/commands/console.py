@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from engine.workdir import Workdir
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.description = (
@@ -24,7 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from tui.data.bootstrap import choose_workdir, prepare
+    from tui.data.bootstrap import choose_workdir
 
     wd = choose_workdir(args.workdir, args.cfengine)
     try:
@@ -32,11 +34,35 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"vigil console: cannot prepare {wd.root}: {exc}", file=sys.stderr)
         return 1
-    if wd.cfengine and not wd.root.is_dir():
-        print(f"vigil console: no CFEngine workdir at {wd.root}", file=sys.stderr)
-        return 1
+    if wd.cfengine or args.workdir:  # an explicit path must be a workdir (-w may be new)
+        from engine.inspect import workdir_problem
+
+        problem = workdir_problem(wd) if wd.cfengine or wd.root.exists() else None
+        if problem:
+            print(f"vigil console: error: {problem}", file=sys.stderr)
+            return 2
 
     from tui.app import VigilConsole
 
     VigilConsole(wd, readonly=args.readonly, refresh_seconds=args.refresh, notes=notes).run()
     return 0
+
+
+def prepare(wd: Workdir, readonly: bool = False) -> list[str]:
+    """Create the layout and seed the policy; returns what was done, in words.
+
+    A CFEngine workdir and a read-only console are never written to.
+    """
+    if wd.cfengine or readonly:
+        return []
+    done: list[str] = []
+    if not wd.root.exists():
+        done.append(f"created {wd.root}")
+    wd.ensure()
+    if not wd.promises_cf.exists():
+        from engine.seed import seed_workdir
+
+        written = seed_workdir(wd)
+        if written:
+            done.append(f"seeded {wd.inputs} with the shipped policy ({len(written)} files)")
+    return done

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from dataclasses import asdict
 from typing import Any
@@ -21,6 +22,42 @@ from engine.workdir import Workdir
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_workdir_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print JSON")
+    act = parser.add_mutually_exclusive_group()
+    act.add_argument("--start", nargs="*", metavar="DAEMON", default=None,
+                     help="with --cfengine: start these daemons (default: every stopped one) "
+                     "as CFEngine does (systemctl, else the workdir's own cf-<daemon>)")
+    act.add_argument("--stop", metavar="DAEMON", default=None,
+                     help="with --cfengine: stop one daemon (systemctl, else SIGTERM to its pid)")
+
+
+def _control(wd: Workdir, start: list[str] | None, stop: str | None) -> int:
+    """Start or stop CFEngine daemons with CFEngine's own means."""
+    import subprocess
+
+    from engine import inspect
+    from engine.cfengine import daemons as cfd
+    from engine.cfengine import tool_env
+
+    found = {d.name: d for d in inspect.daemon_statuses(wd, 0.0)}
+    if stop is not None:
+        d = found.get(stop)
+        argv = cfd.stop_command(wd.root, stop, d.pid if d and d.state == "running" else None)
+        if argv is None:
+            print(f"vigil status: cf-{stop} is not running", file=sys.stderr)
+            return 1
+        return subprocess.run(argv, env=tool_env(wd.root), check=False).returncode
+    names = start or [n for n, d in found.items() if d.state != "running"]
+    rc = 0
+    for n in names:
+        argv = cfd.start_command(wd.root, n)
+        if argv is None:
+            print(f"vigil status: cf-{n} is not installed", file=sys.stderr)
+            rc = 1
+            continue
+        rc |= subprocess.run(argv, env=tool_env(wd.root), check=False,
+                             stdin=subprocess.DEVNULL).returncode
+        print(f"cf-{n}: started with {' '.join(argv)}")
+    return rc
 
 
 def collect(wd: Workdir) -> dict[str, Any]:
@@ -72,6 +109,11 @@ def run(args: argparse.Namespace) -> int:
     wd = checked_workdir(args)
     if wd is None:
         return 2
+    if getattr(args, "start", None) is not None or getattr(args, "stop", None):
+        if not wd.cfengine:
+            print("vigil status: --start/--stop are for --cfengine; use vigil up/down", file=sys.stderr)
+            return 2
+        return _control(wd, args.start, args.stop)
     data = collect(wd)
     if args.json:
         print(json.dumps(data, indent=2))

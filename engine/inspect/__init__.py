@@ -15,6 +15,7 @@ Modules: :mod:`~engine.inspect.daemons` (daemons, health, the scheduler's plan),
 
 from __future__ import annotations
 
+from engine.cfengine import DEFAULT_WORKDIR as CFENGINE_DEFAULT
 from engine.inspect.classes import (
     ClassesSnapshot,
     PersistentClassInfo,
@@ -42,10 +43,11 @@ from engine.inspect.locks import LockInfo, LockSnapshot, lock_last_times, locks,
 from engine.inspect.monitor import Observable, monitor_snapshot
 from engine.inspect.runs import RunDetail, RunSummary, read_output, run_detail, run_report, runs
 from engine.inspect.workdirs import problem as workdir_problem
+from engine.state.runs import PromiseRecord, RunReport
 
 __all__ = [
-    "ClassesSnapshot", "DaemonInfo", "ExecdStatus", "HealthIssue", "KeysView", "LockInfo",
-    "LockSnapshot", "Observable", "PeerKey", "PersistentClassInfo", "RunDetail", "RunSummary",
+    "CFENGINE_DEFAULT", "ClassesSnapshot", "DaemonInfo", "ExecdStatus", "HealthIssue", "KeysView", "LockInfo",
+    "LockSnapshot", "Observable", "PeerKey", "PersistentClassInfo", "PromiseRecord", "RunDetail", "RunReport", "RunSummary",
     "classes", "daemon_statuses", "execd_status", "health", "host_fingerprint", "keys",
     "lock_last_times", "locks", "monitor_snapshot", "persistent_classes", "probe_peer",
     "read_output", "ready_in", "run_detail", "run_report", "runs", "standing_on_peer",

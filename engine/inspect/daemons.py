@@ -63,6 +63,7 @@ class ExecdStatus:
     splay_s: float
     schedule: list[str] = field(default_factory=list)
     updated_at: float | None = None
+    validated_at: float | None = None  # when the policy last checked valid
 
 
 def _tree(found: list[cfd.Found], interval: float) -> dict[int, procs.TreeUsage]:
@@ -99,6 +100,7 @@ def health(wd: Workdir, statuses: list[DaemonInfo] | None = None) -> list[Health
     if wd.cfengine:
         found = statuses if statuses is not None else daemon_statuses(wd, 0.0)
         issues = []
+        stopped = [d for d in found if d.state == "stopped" and d.name in cfd.DAEMONS]
         for d in found:
             if d.state == "stale":
                 issues.append(HealthIssue(
@@ -106,11 +108,13 @@ def health(wd: Workdir, statuses: list[DaemonInfo] | None = None) -> list[Health
                     f"{d.program}: {wd.root}/{d.program}.pid names pid {d.pid}, which is not "
                     f"{d.program} on this workdir",
                     f"start it: {d.start_hint}"))
-            elif d.state == "stopped" and d.name in cfd.DAEMONS:
-                what = {"execd": "scheduler", "serverd": "server", "monitord": "monitor"}[d.name]
-                issues.append(HealthIssue(
-                    "scheduler_down" if d.name == "execd" else f"{d.name}_down",
-                    f"{what} ({d.program}) is not running", d.start_hint))
+        if stopped:  # one line for all of them: the banner stays short
+            names = ", ".join(d.program for d in stopped)
+            code = "scheduler_down" if any(d.name == "execd" for d in stopped) else "daemon_down"
+            hint = stopped[0].start_hint
+            if len(stopped) > 1:
+                hint = hint.replace(stopped[0].program, "cf-<daemon>")
+            issues.append(HealthIssue(code, f"not running: {names}", hint))
         return issues
     # vigil's checks read only name, state and pid of each status
     given = cast("list[DaemonStatus] | None", statuses)
@@ -145,4 +149,5 @@ def execd_status(wd: Workdir, now: float | None = None) -> ExecdStatus | None:
         splay_s=splay,
         schedule=sched,
         updated_at=st.get("updated_at"),
+        validated_at=st.get("last_valid_at") or st.get("validated_at"),
     )

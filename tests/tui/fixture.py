@@ -29,6 +29,7 @@ from tui.data.source import SelfStats
 
 FROZEN = 1795341600.0  # 2026-11-22 10:00:00 UTC
 HOST = "testhost"
+HOLDER_PID = 1
 LABEL = "/var/lib/vigil"
 POLICY = "/var/lib/vigil/inputs/promises.cf"
 ME = SelfStats(pid=5012, rss_bytes=41_000_000, cpu_percent=1.2, uptime_s=240.0)
@@ -76,7 +77,9 @@ def write_locks(wd: Workdir) -> list[str]:
             ids.append(name)
         bundle, ptype, promiser, _line, ifel, expa, ago = HELD
         name = lock_id(bundle, ptype, promiser)
-        db.pid, db.start_time = 4242, 0  # an agent still running the backup
+        # an agent still running the backup: a pid that is alive everywhere (init), so the
+        # lock is held, not stale; start time 0 means "judge by the pid alone"
+        db.pid, db.start_time = HOLDER_PID, 0
         db.acquire(name, ifel, expa, now=FROZEN - ago * 60)
         ids.append(name)
     finally:

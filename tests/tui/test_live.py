@@ -70,14 +70,14 @@ async def test_forced_run_streams_output_and_is_debounced(tmp_path: Path) -> Non
         assert isinstance(app.screen, ForcedRunScreen)
         note = str(app.screen.query_one("#run-note").render())
         assert "-K ignores locks" in note and "untouched" in note
-        await wait_until(pilot, lambda: any("Executing" in line for line in app.forced.lines))
-        assert not app.forced.done  # still sleeping: the output streams while it runs
+        await wait_until(pilot, lambda: any("Executing" in line for line in app.jobs.forced.lines))
+        assert not app.jobs.forced.done  # still sleeping: the output streams while it runs
         await pilot.press("K")  # a second K while it runs
         await pilot.pause()
         assert any(n.message == "a run is already going" for n in app._notifications)
-        await wait_until(pilot, lambda: app.forced.done)
+        await wait_until(pilot, lambda: app.jobs.forced.done)
         await settle(pilot)
-        assert app.forced.returncode == 0
+        assert app.jobs.forced.returncode == 0
         log = "\n".join(app.screen.query_one("#run-log").lines)
         assert "R: hello from the forced run" in log
         assert "finished: exit 0" in str(app.screen.query_one("#run-state").render())
@@ -207,5 +207,5 @@ async def test_attached_to_a_cfengine_workdir(tmp_path: Path) -> None:
         await pilot.press("K")
         await pilot.pause()
         assert "cf-agent -K -I" in str(app.screen.query_one("#run-title").render())
-        await wait_until(pilot, lambda: app.forced is not None and app.forced.done, timeout=60)
-        assert "R: hello from cf-agent" in app.forced.lines
+        await wait_until(pilot, lambda: app.jobs.forced is not None and app.jobs.forced.done, timeout=60)
+        assert "R: hello from cf-agent" in app.jobs.forced.lines

@@ -1,20 +1,38 @@
-"""Each screen's layout, pinned at 120x36 on the fixture workdir with the clock frozen.
+"""Each screen's layout at 80x24 and 160x45, for a vigil workdir and a CFEngine one,
+with the clock frozen.
 
 Update on purpose with ``pytest tests/tui --snapshot-update`` and review the SVGs.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 
+from engine.cfengine import keys as cfkeys
+from engine.cfengine.classes import Shown
 from engine.workdir import Workdir
+from tests.tui import cf_fixture
 from tests.tui.conftest import make_app, settle
 
-SIZE = (120, 36)
+SIZES = {"80x24": (80, 24), "160x45": (160, 45)}
+
+SCREENS = [
+    ("overview", ()),
+    ("classes", ("2",)),
+    ("locks", ("3",)),
+    ("locks_scrolled", ("3", "right", "right")),
+    ("runs", ("4",)),
+    ("run_detail", ("4", "enter")),
+    ("keys", ("5",)),
+    ("monitor", ("6",)),
+    ("help", ("question_mark",)),
+]
 
 
 def keys(*pressed: str) -> Callable[[Pilot[Any]], Any]:
@@ -29,28 +47,43 @@ def keys(*pressed: str) -> Callable[[Pilot[Any]], Any]:
     return run_before
 
 
-@pytest.mark.parametrize(
-    ("name", "pressed"),
-    [
-        ("overview", ()),
-        ("classes", ("2", "h")),
-        ("locks", ("3",)),
-        ("locks_filtered", ("3", "slash", "m", "a", "i", "n", "enter")),
-        ("runs", ("4",)),
-        ("run_detail", ("4", "enter")),
-        ("keys", ("5",)),
-        ("monitor", ("6",)),
-        ("help", ("question_mark",)),
-        ("clear_lock_confirm", ("3", "down", "x")),
-    ],
-)
-def test_screen(snap_compare: Any, fixture_wd: Workdir, frozen: float, name: str,
-                pressed: tuple[str, ...]) -> None:
-    assert snap_compare(make_app(fixture_wd), run_before=keys(*pressed), terminal_size=SIZE)
+@pytest.fixture
+def cf_wd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workdir:
+    """The CFEngine fixture; host classes and reverse DNS pinned for stable pictures."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    inspect_classes = sys.modules["engine.inspect.classes"]  # the module, not the function
+    monkeypatch.setattr(inspect_classes, "show_classes", lambda root, now=None: Shown(
+        ["any", "cfengine_3", "debian", "linux", "x86_64"], ["web_tier"], {}, None, 0.0))
+    monkeypatch.setattr(cfkeys, "host_name", lambda address, timeout=0.3: "hub01")
+    return cf_fixture.build(tmp_path / "cfwd")
 
 
-def test_readonly_overview(snap_compare: Any, fixture_wd: Workdir, frozen: float) -> None:
-    assert snap_compare(make_app(fixture_wd, readonly=True), run_before=keys(), terminal_size=SIZE)
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize(("name", "pressed"), SCREENS + [("clear_lock_confirm", ("3", "down", "x"))])
+def test_vigil(snap_compare: Any, fixture_wd: Workdir, frozen: float, name: str,
+               pressed: tuple[str, ...], size: str) -> None:
+    assert snap_compare(make_app(fixture_wd), run_before=keys(*pressed), terminal_size=SIZES[size])
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize(("name", "pressed"), SCREENS)
+def test_cfengine(snap_compare: Any, cf_wd: Workdir, frozen: float, name: str,
+                  pressed: tuple[str, ...], size: str) -> None:
+    app = make_app(cf_wd, workdir_label=cf_fixture.LABEL, host=cf_fixture.HOST)
+    assert snap_compare(app, run_before=keys(*pressed), terminal_size=SIZES[size])
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_readonly_overview(snap_compare: Any, fixture_wd: Workdir, cf_wd: Workdir, frozen: float,
+                           size: str) -> None:
+    assert snap_compare(make_app(fixture_wd, readonly=True), run_before=keys(),
+                        terminal_size=SIZES[size])
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_readonly_cfengine_keys(snap_compare: Any, cf_wd: Workdir, frozen: float, size: str) -> None:
+    app = make_app(cf_wd, readonly=True, workdir_label=cf_fixture.LABEL, host=cf_fixture.HOST)
+    assert snap_compare(app, run_before=keys("5"), terminal_size=SIZES[size])
 
 
 def test_ansi_light_locks(snap_compare: Any, fixture_wd: Workdir, frozen: float) -> None:
@@ -60,4 +93,4 @@ def test_ansi_light_locks(snap_compare: Any, fixture_wd: Workdir, frozen: float)
         pilot.app.theme = "ansi-light"
         await keys("3")(pilot)
 
-    assert snap_compare(app, run_before=run_before, terminal_size=SIZE)
+    assert snap_compare(app, run_before=run_before, terminal_size=SIZES["160x45"])

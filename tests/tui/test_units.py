@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 from textual.app import App, ComposeResult
 
+from engine.commands.console import prepare
+from engine.inspect import ExecdStatus
 from engine.workdir import Workdir
 from tui import format as fmt
 from tui.data import bootstrap
-from tui.data.actions import forced_run_command
 from tui.data.history import RssHistory
+from tui.data.jobs import forced_run
 from tui.data.problems import problems
 from tui.data.source import Common, Fetched
 from tui.widgets.virtual_table import Column, VirtualTable
@@ -120,23 +122,23 @@ def test_problems_from_health_and_from_what_the_console_sees() -> None:
         start, exit_code, interrupted = 0.0, 1, False
 
     found = problems(_common(health=Fetched([Issue()]), last_run=Fetched(Run()),
-                             execd=Fetched({"policy_ok": False, "policy_error": "promises.cf:41:7"})),
+                             execd=Fetched(ExecdStatus(True, False, "promises.cf:41:7", None, None, 0.0))),
                      root="/x/wd", label="/var/lib/vigil")
     lines = [p.line() for p in found]
     assert lines[0] == ("⚠ execd is not running — vigil up execd -w /var/lib/vigil "
-                        "(here: select execd and press s)")
+                        "(here: select it and press s)")
     assert any("policy invalid (promises.cf:41:7)" in line for line in lines)
     assert any("failed with exit 1" in line for line in lines)
     assert problems(_common()) == []
 
 
 def test_forced_run_command_for_vigil_and_cfengine(tmp_path: Path) -> None:
-    vigil = forced_run_command(Workdir(tmp_path))
+    vigil, _shown = forced_run(Workdir(tmp_path))
     assert vigil.argv[1:] == ["-m", "engine", "agent", "-K", "-I", "-w", str(tmp_path),
                               "--started-by", "forced"]
-    cf = forced_run_command(Workdir(tmp_path, cfengine=True))
-    assert cf.argv[1:] == ["-K", "-I"] and cf.env is not None
-    assert cf.env["CFENGINE_TEST_OVERRIDE_WORKDIR"] == str(tmp_path)
+    cf, shown = forced_run(Workdir(tmp_path, cfengine=True))  # recorded for Runs
+    assert cf.argv[1:] == ["-m", "engine.cfengine.record", str(tmp_path), "--", "cf-agent", "-K", "-I"]
+    assert shown == "cf-agent -K -I"
 
 
 def test_fresh_machine_uses_an_embedded_workdir_and_seeds_policy(
@@ -152,9 +154,9 @@ def test_fresh_machine_uses_an_embedded_workdir_and_seeds_policy(
     else:
         monkeypatch.setenv("VIGIL_WORKDIR", str(tmp_path / "state" / "vigil"))
         wd = bootstrap.choose_workdir(None, None)
-    done = bootstrap.prepare(wd)
+    done = prepare(wd)
     assert wd.promises_cf.is_file() and any("seeded" in d for d in done)
-    assert bootstrap.prepare(wd) == []  # a second start changes nothing
+    assert prepare(wd) == []  # a second start changes nothing
     assert sorted(p.name for p in tmp_path.iterdir()) == ["state"]  # nothing outside
 
 
@@ -173,8 +175,8 @@ def test_unwritable_default_falls_back_to_embedded(tmp_path: Path, monkeypatch: 
 
 
 def test_readonly_and_cfengine_workdirs_are_never_written(tmp_path: Path) -> None:
-    assert bootstrap.prepare(Workdir(tmp_path / "a"), readonly=True) == []
-    assert bootstrap.prepare(Workdir(tmp_path / "b", cfengine=True)) == []
+    assert prepare(Workdir(tmp_path / "a"), readonly=True) == []
+    assert prepare(Workdir(tmp_path / "b", cfengine=True)) == []
     assert list(tmp_path.iterdir()) == []
 
 

@@ -4,7 +4,8 @@ On a fresh machine ``vigil console`` must just work: it uses the default workdir
 when that is not ours to write (the root default on a non-root run, a read-only
 path), an embedded one under ``$XDG_STATE_HOME/vigil``. It seeds
 ``inputs/promises.cf`` from the policy the project ships when there is none, and
-touches nothing outside the workdir.
+touches nothing outside the workdir. Preparing (creating and seeding) is the engine's
+side: :func:`engine.commands.console.prepare`, run before the console starts.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from engine.inspect import CFENGINE_DEFAULT
 from engine.workdir import Workdir, default_workdir
-from tui.data.actions import CFENGINE_DEFAULT
 
 ROOT_DEFAULT = Path("/var/lib/vigil")
 
@@ -43,23 +44,3 @@ def choose_workdir(explicit: str | None, cfengine: str | None) -> Workdir:
     if (default == ROOT_DEFAULT and os.geteuid() != 0) or not _writable(default):
         return Workdir(embedded_workdir().absolute())
     return Workdir(default.absolute())
-
-
-def prepare(wd: Workdir, readonly: bool = False) -> list[str]:
-    """Create the layout and seed the policy; returns what was done, in words.
-
-    A CFEngine workdir and a read-only console are never written to.
-    """
-    if wd.cfengine or readonly:
-        return []
-    done: list[str] = []
-    if not wd.root.exists():
-        done.append(f"created {wd.root}")
-    wd.ensure()
-    if not wd.promises_cf.exists():
-        from engine.seed import seed_workdir
-
-        written = seed_workdir(wd)
-        if written:
-            done.append(f"seeded {wd.inputs} with the shipped policy ({len(written)} files)")
-    return done

@@ -8,7 +8,6 @@ so the banner works on a CFEngine workdir and before the health checks exist.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from tui import format as fmt
 from tui.data.source import Common
@@ -25,8 +24,9 @@ class Problem:
 
 
 CONSOLE_HINTS = {
-    "scheduler_down": "here: select execd and press s",
+    "scheduler_down": "here: select it and press s",
     "stale_pidfile": "here: select the daemon and press s",
+    "daemon_down": "here: select it and press s",
 }
 
 
@@ -39,11 +39,10 @@ def problems(common: Common, root: str = "", label: str = "") -> list[Problem]:
     found: list[Problem] = []
     if common.health.ok:
         for issue in common.health.value or []:
-            code = str(getattr(issue, "code", "issue"))
-            fix = str(getattr(issue, "fix", "") or "")
+            code, fix = issue.code, issue.fix
             if code in CONSOLE_HINTS:
                 fix = f"{fix} ({CONSOLE_HINTS[code]})" if fix else CONSOLE_HINTS[code]
-            found.append(Problem(code, str(getattr(issue, "message", issue)), fix))
+            found.append(Problem(code, issue.message, fix))
     codes = {p.code for p in found}
 
     if not common.health.ok and common.daemons.ok:
@@ -52,16 +51,16 @@ def problems(common: Common, root: str = "", label: str = "") -> list[Problem]:
             found.append(Problem("scheduler_down", "scheduler (execd) stopped", "select execd and press s"))
 
     execd_status = common.execd.value if common.execd.ok else None
-    if execd_status and execd_status.get("policy_ok") is False and "policy_invalid" not in codes:
-        err = execd_status.get("policy_error") or "see vigil promises"
+    if execd_status and execd_status.policy_ok is False and "policy_invalid" not in codes:
+        err = execd_status.policy_error or "see vigil promises"
         found.append(
             Problem("policy_invalid", f"policy invalid ({err})", "the last valid policy keeps running")
         )
 
-    run: Any = common.last_run.value if common.last_run.ok else None
+    run = common.last_run.value if common.last_run.ok else None
     if run is not None:
-        when = fmt.clock_time(getattr(run, "start", None), common.at)
-        if getattr(run, "interrupted", False):
+        when = fmt.clock_time(run.start, common.at)
+        if run.interrupted:
             found.append(
                 Problem(
                     "run_interrupted",
@@ -69,7 +68,7 @@ def problems(common: Common, root: str = "", label: str = "") -> list[Problem]:
                     "see Runs (4); agent_expireafter may be too short",
                 )
             )
-        elif getattr(run, "exit_code", 0) not in (0, None):
+        elif run.exit_code not in (0, None):
             found.append(
                 Problem(
                     "run_failed",

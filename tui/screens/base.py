@@ -22,6 +22,10 @@ from tui.widgets.status_line import StatusLine
 from tui.widgets.tabs import ScreenTabs
 from tui.widgets.virtual_table import VirtualTable
 
+# actions that write: refused, and left out of the footer, under --readonly
+WRITING_ACTIONS = frozenset({"forced_run", "start", "stop", "restart", "clear_lock", "accept",
+                             "reject", "exchange", "remove_key"})
+
 
 class VigilScreen(Screen[None]):
     """Base of the six main screens."""
@@ -72,8 +76,8 @@ class VigilScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """No ``/`` where there is nothing to filter (it leaves the footer too)."""
         if action == "filter" and not self.FILTERABLE:
-            return None
-        return True
+            return False  # hidden (None would show it greyed)
+        return not (action in WRITING_ACTIONS and self.console.readonly)
 
     # -- data ------------------------------------------------------------------
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Static
 
+from engine.inspect import ClassesSnapshot
 from tui import format as fmt
 from tui.data.source import Source
 from tui.messages import ClassesRefreshed
@@ -30,22 +31,21 @@ class ClassRow:
     tags: str = ""
 
 
-def class_rows(snapshot: Any) -> list[ClassRow]:
+def class_rows(snapshot: ClassesSnapshot) -> list[ClassRow]:
     """Flatten a ClassesSnapshot: negated first, then persistent, soft, hard."""
     rows: list[ClassRow] = []
-    negated = set(getattr(snapshot, "negated", []) or [])
+    negated = set(snapshot.negated)
     for name in sorted(negated):
         rows.append(ClassRow(name, "negated"))
-    for pc in sorted(getattr(snapshot, "persistent", []) or [], key=lambda p: p.name):
-        tags = pc.tags if isinstance(pc.tags, str) else ",".join(pc.tags or [])
+    for pc in sorted(snapshot.persistent, key=lambda p: p.name):
         rows.append(
-            ClassRow(pc.name, "persistent", pc.remaining_seconds, pc.expires, str(pc.policy), tags)
+            ClassRow(pc.name, "persistent", pc.remaining_seconds, pc.expires, pc.policy, ",".join(pc.tags))
         )
     persistent = {r.name for r in rows if r.kind == "persistent"}
-    for name in sorted(getattr(snapshot, "soft", []) or []):
+    for name in sorted(snapshot.soft):
         if name not in persistent and name not in negated:
             rows.append(ClassRow(name, "soft"))
-    for name in sorted(getattr(snapshot, "hard", []) or []):
+    for name in sorted(snapshot.hard):
         rows.append(ClassRow(name, "hard"))
     return rows
 
@@ -56,8 +56,8 @@ class ClassesScreen(VigilScreen):
     CSS_PATH = Path(__file__).with_name("classes.tcss")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("h", "toggle_hard", "hard classes"),
-        Binding("o", "sort", "sort"),
-        Binding("y", "copy", "copy name"),
+        Binding("o", "sort", "sort", show=False),
+        Binding("y", "copy", "copy name", show=False),
     ]
 
     def __init__(self) -> None:
@@ -65,6 +65,7 @@ class ClassesScreen(VigilScreen):
         self.fetched_at = 0.0
         self.show_hard = True
         self._rows: list[ClassRow] = []
+        self._note = ""
 
     def _expires_in(self, row: ClassRow, now: float) -> Cell:
         if row.kind != "persistent" or row.remaining_s is None:
@@ -118,9 +119,12 @@ class ClassesScreen(VigilScreen):
         if not snap.ok:
             table.empty_text = f"classes {snap.missing}"
             table.set_rows([])
-        else:
+        elif snap.value is not None:
             self.fetched_at = self.console.clock()
             self._rows = class_rows(snap.value)
+            self._note = snap.value.note or ""
+            if snap.value.source:
+                self._note = (self._note + "   " if self._note else "") + f"from {snap.value.source}"
             self._show_rows()
         self._headline()
 
@@ -146,7 +150,8 @@ class ClassesScreen(VigilScreen):
             " · ".join([hard] + [f"{counts.get(k, 0)} {k}" for k in ("soft", "persistent", "negated")])
         )
         parts.append(f"{len(table.rows)} shown")
-        self.query_one("#classes-head", Static).update("   ".join(parts))
+        text = "   ".join(parts) + (f"\n{self._note}" if self._note else "")
+        self.query_one("#classes-head", Static).update(text)
 
     def filter_changed(self) -> None:
         self._headline()

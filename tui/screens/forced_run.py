@@ -17,7 +17,7 @@ KNOTE = (
 
 
 class ForcedRunScreen(ModalScreen[None]):
-    """Shows one :class:`tui.app.ForcedRunState`; ``esc`` hides it, the run goes on."""
+    """Shows one :class:`tui.data.jobs.ForcedRunState`; ``esc`` hides it, the run goes on."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "close", "close (the run goes on)"),

@@ -22,7 +22,7 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll {
-        width: 96; height: 90%; border: thick $accent; background: $surface; padding: 0 1;
+        width: 100%; max-width: 100; height: 90%; border: thick $accent; background: $surface; padding: 0 1;
     }
     """
 

@@ -8,7 +8,6 @@ calls run in a thread worker and come back as messages.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import work
@@ -18,6 +17,11 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
+
+from engine.inspect import probe_peer, standing_on_peer
+from engine.workdir import Workdir
+from tui.data import jobs
+from tui.data.jobs import JobRunner
 
 STANDING_WORDS = {
     "trusted": "● {host} trusts this host: runs and copies will work both ways.",
@@ -91,7 +95,7 @@ class KeyExchangeScreen(ModalScreen[bool]):
     KeyExchangeScreen Button { margin-left: 2; }
     """
 
-    def __init__(self, workdir: Path, own_fingerprint: str | None) -> None:
+    def __init__(self, workdir: Workdir, own_fingerprint: str | None) -> None:
         super().__init__()
         self.workdir = workdir
         self.own_fingerprint = own_fingerprint or "(this host has no key yet: run 'vigil key')"
@@ -134,9 +138,7 @@ class KeyExchangeScreen(ModalScreen[bool]):
     @work(thread=True, exclusive=True, group="key-exchange")
     def _probe(self, host: str, port: int) -> None:
         try:
-            from engine.trust.exchange import probe
-
-            result = probe(self.workdir, host, port)
+            result = probe_peer(self.workdir, host, port)
         except Exception as exc:
             self.post_message(ProbeDone(None, f"{type(exc).__name__}: {exc}"))
             return
@@ -201,11 +203,12 @@ class KeyExchangeScreen(ModalScreen[bool]):
     @work(thread=True, exclusive=True, group="key-exchange")
     def _check_standing(self, trusted: bool) -> None:
         try:
-            from engine.trust.exchange import peer_has_us_pending, trust
-
-            if trusted:
-                trust(self.workdir, self.probe, f"{self.host}:{self.port}")
-            standing = peer_has_us_pending(self.workdir, self.host, self.port)
+            if trusted:  # written by the job runner (vigil key --trust-server), not here
+                done = self.app_jobs().run(
+                    jobs.trust_server(self.workdir, self.host, self.port, self.probe.fingerprint))
+                if not done.ok:
+                    raise RuntimeError(done.message)
+            standing = standing_on_peer(self.workdir, self.host, self.port)
         except Exception as exc:
             self.post_message(StandingKnown(trusted, None, f"{type(exc).__name__}: {exc}"))
             return
@@ -220,6 +223,10 @@ class KeyExchangeScreen(ModalScreen[bool]):
         template = STANDING_WORDS.get(message.standing or "", "? {host} answered: " + str(message.standing))
         text = template.format(host=self.host, mine=self.own_fingerprint)
         self._status(f"{first}{text}\n(esc to close)")
+
+    def app_jobs(self) -> JobRunner:
+        runner: JobRunner = self.app.jobs  # type: ignore[attr-defined]  # the console's runner
+        return runner
 
     def _status(self, text: str) -> None:
         self.query_one("#kx-status", Static).update(text)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -11,6 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from engine.inspect import LockInfo
 from tui import format as fmt
 
 CONTEXT_LINES = 4
@@ -45,7 +46,7 @@ class LockDetailScreen(ModalScreen[None]):
     LockDetailScreen #lock-source { margin-top: 1; }
     """
 
-    def __init__(self, info: Any, fetched_at: float) -> None:
+    def __init__(self, info: LockInfo, fetched_at: float) -> None:
         super().__init__()
         self.info = info
         self.fetched_at = fetched_at
@@ -54,16 +55,19 @@ class LockDetailScreen(ModalScreen[None]):
         i = self.info
         fields = [
             ("lock id", i.id),
-            ("kind", getattr(i, "kind", "")),
+            ("kind", "lock (holder gone: stale)" if i.kind == "lock" and i.holder_gone else i.kind),
             ("bundle", i.bundle),
             ("promise type", i.promise_type),
             ("promiser", i.promiser),
             ("last done", fmt.day_time(i.last_done)),
-            ("ifelapsed", f"{i.ifelapsed_min} min"),
-            ("expireafter", f"{i.expireafter_min} min"),
-            ("may run in (when read)", fmt.countdown(i.ready_in_seconds)),
+            ("ifelapsed", "unknown" if i.ifelapsed_min is None else f"{i.ifelapsed_min} min"),
+            ("expireafter", "unknown" if i.expireafter_min is None else f"{i.expireafter_min} min"),
+            ("may run in (when read)",
+             "unknown" if i.ready_in_seconds is None else fmt.countdown(i.ready_in_seconds)),
             ("holder", f"pid {i.holder_pid} since {fmt.day_time(i.held_since)}" if i.holder_pid else fmt.DASH),
         ]
+        if i.note:
+            fields.append(("why unknown", i.note))
         width = max(len(k) for k, _ in fields)
         text = "\n".join(f"{k:<{width}}  {v}" for k, v in fields)
         with VerticalScroll():

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Static
 
+from engine.inspect import LockInfo, LockSnapshot
 from tui import format as fmt
-from tui.data import actions
+from tui.data import jobs
 from tui.data.source import Source
 from tui.messages import LocksRefreshed
 from tui.screens.base import VigilScreen
@@ -26,11 +27,11 @@ from tui.screens.lock_detail import LockDetailScreen
 from tui.widgets.virtual_table import Cell, Column, VirtualTable
 
 
-def _pos(info: Any) -> str:
-    if not getattr(info, "file", None):
-        return fmt.DASH
+def _pos(info: LockInfo) -> str:
+    if not info.file:
+        return "unknown" if info.note else fmt.DASH
     name = Path(info.file).name
-    return f"{name}:{info.line}" if getattr(info, "line", None) else name
+    return f"{name}:{info.line}" if info.line else name
 
 
 class LocksScreen(VigilScreen):
@@ -39,15 +40,15 @@ class LocksScreen(VigilScreen):
     CSS_PATH = Path(__file__).with_name("locks.tcss")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("x", "clear_lock", "clear lock"),
-        Binding("o", "sort", "sort"),
+        Binding("o", "sort", "sort", show=False),
         Binding("O", "reverse", "reverse", show=False),
-        Binding("y", "copy", "copy id"),
+        Binding("y", "copy", "copy id", show=False),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.fetched_at = 0.0
-        self.snapshot: Any = None
+        self.snapshot: LockSnapshot | None = None
         self.missing: str | None = None
 
     # remaining seconds at time ``now``, from a snapshot read at ``fetched_at``
@@ -56,46 +57,54 @@ class LocksScreen(VigilScreen):
             return None
         return value - (now - self.fetched_at)
 
-    def _may_run(self, info: Any, now: float) -> Cell:
-        if getattr(info, "holder_pid", None):
-            left = self._remaining(getattr(info, "expires_in_seconds", None), now)
+    def _may_run(self, info: LockInfo, now: float) -> Cell:
+        if info.kind == "lock" and info.holder_gone:
+            return ("stale", "vt--warn")
+        if info.kind == "lock":
+            left = self._remaining(info.expires_in_seconds, now)
             if left is None:
                 return ("held", "vt--warn")
             if left <= 0:
                 return ("held, expired", "vt--bad")
             return (f"held {fmt.duration(left)}", "vt--warn")
-        left = self._remaining(getattr(info, "ready_in_seconds", None), now)
+        if info.ready_in_seconds is None:
+            return ("unknown", "vt--dim")
+        left = self._remaining(info.ready_in_seconds, now)
         text = fmt.countdown(left)
         return (text, "vt--ok") if text == "ready" else text
 
-    def columns(self) -> list[Column[Any]]:
-        def ready_key(i: Any, now: float) -> float:
-            if getattr(i, "holder_pid", None):
+    def columns(self) -> list[Column[LockInfo]]:
+        def ready_key(i: LockInfo, now: float) -> float:
+            if i.kind == "lock":
                 return float("inf")
-            left = self._remaining(getattr(i, "ready_in_seconds", None), now)
+            left = self._remaining(i.ready_in_seconds, now)
             return left if left is not None else float("inf")
 
+        def holder(i: LockInfo, _n: float) -> Cell:
+            if i.kind != "lock":
+                return fmt.DASH
+            return (f"{i.holder_pid} gone", "vt--warn") if i.holder_gone else f"pid {i.holder_pid}"
+
         return [
-            Column("bundle", "bundle", lambda i, _n: i.bundle, width=12, sort_key=lambda i, _n: i.bundle),
+            Column("bundle", "bundle", lambda i, _n: i.bundle, width=20, sort_key=lambda i, _n: i.bundle),
             Column("type", "type", lambda i, _n: i.promise_type, width=9,
                    sort_key=lambda i, _n: i.promise_type),
             Column("promiser", "promiser", lambda i, _n: i.promiser, min_width=16,
-                   sort_key=lambda i, _n: i.promiser),
+                   sort_key=lambda i, _n: i.promiser, pinned=True),
             Column("pos", "source", lambda i, _n: _pos(i), width=14),
             Column("last", "last done", lambda i, n: short_time(i.last_done, n), width=11,
                    sort_key=lambda i, _n: i.last_done or 0.0),
             Column("ifelapsed", "ifelapsed", lambda i, _n: _minutes(i.ifelapsed_min), width=9,
-                   align="right", sort_key=lambda i, _n: i.ifelapsed_min or 0),
+                   align="right", sort_key=lambda i, _n: i.ifelapsed_min or 0, pinned=True),
             Column("expire", "expire", lambda i, _n: _minutes(i.expireafter_min), width=8,
                    align="right"),
-            Column("ready", "may run in", self._may_run, width=13, sort_key=ready_key),
-            Column("holder", "holder", lambda i, _n: f"pid {i.holder_pid}" if i.holder_pid else fmt.DASH,
-                   width=10, sort_key=lambda i, _n: -(getattr(i, "holder_pid", 0) or 0)),
+            Column("ready", "may run in", self._may_run, width=13, sort_key=ready_key, pinned=True),
+            Column("holder", "holder", holder, width=11, sort_key=lambda i, _n: -(i.holder_pid or 0)),
         ]
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="locks-head", classes="headline")
-        table: VirtualTable[Any] = VirtualTable(
+        table: VirtualTable[LockInfo] = VirtualTable(
             self.columns(),
             row_key=lambda i: i.id,
             haystack=lambda i: f"{i.bundle} {i.promise_type} {i.promiser} {i.file or ''} {i.id}",
@@ -145,6 +154,10 @@ class LocksScreen(VigilScreen):
                 f"lock database {self.console.shown(snap.db_path)}: {fmt.size(snap.db_size_bytes)} of "
                 f"{fmt.size(snap.map_size)} map, {snap.entries} entries, {health}"
             )
+            if snap.rules_note:
+                db += f"\nifelapsed unknown: {snap.rules_note}"
+            elif self.console.workdir.cfengine:
+                db += "\nifelapsed and source: matched from inputs/promises.cf (unknown: no promise matches)"
         else:
             db = "lock database: reading…"
         self.query_one("#locks-db", Static).update(db)
@@ -183,7 +196,7 @@ class LocksScreen(VigilScreen):
             f"{info.bundle} · {info.promise_type} · {info.promiser}\n{lock_id}\n\n"
             "Its promise may run again at the next agent run, whatever ifelapsed says.",
             "Clear lock",
-            lambda: actions.clear_lock(wd, lock_id),
+            jobs.clear_lock(wd, lock_id),
         )
 
     def on_virtual_table_selected(self, event: VirtualTable.Selected) -> None:
@@ -200,5 +213,5 @@ def short_time(t: float | None, now: float) -> str:
     return time.strftime("%m-%d %H:%M", lt)
 
 
-def _minutes(value: Any) -> str:
-    return fmt.DASH if value is None else f"{value} min"
+def _minutes(value: int | None) -> str:
+    return "unknown" if value is None else f"{value} min"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Static
 
+from engine.inspect import Observable
 from tui import format as fmt
 from tui.data.source import Source
 from tui.messages import MonitorRefreshed
@@ -17,7 +18,7 @@ from tui.screens.base import VigilScreen
 from tui.widgets.virtual_table import Column, VirtualTable
 
 
-def number(v: Any) -> str:
+def number(v: float | str | None) -> str:
     """Observables are counts, percentages or loads: show up to 2 decimals, no noise."""
     if v is None:
         return fmt.DASH
@@ -30,30 +31,42 @@ def number(v: Any) -> str:
     return f"{f:.2f}"
 
 
-def _classes(o: Any) -> str:
-    cls = getattr(o, "classes", ()) or ()
-    return " ".join(cls) if not isinstance(cls, str) else cls
+def _classes(o: Observable) -> str:
+    return " ".join(o.classes)
 
 
-COLUMNS: list[Column[Any]] = [
-    Column("name", "observable", lambda o, _n: o.name, width=22, sort_key=lambda o, _n: o.name),
-    Column("value", "current", lambda o, _n: number(o.value), width=12, align="right"),
+def _history(o: Observable, _now: float) -> str:
+    """CFEngine: the expected value per recorded five-minute slot of the week."""
+    return fmt.sparkline(list(o.history[-16:]), 16) if o.history else ""
+
+
+COLUMNS: list[Column[Observable]] = [
+    Column("name", "observable", lambda o, _n: o.name, width=22, sort_key=lambda o, _n: o.name,
+           pinned=True),
+    Column("value", "current", lambda o, _n: number(o.value), width=12, align="right", pinned=True),
     Column("avg", "average", lambda o, _n: number(o.average), width=12, align="right"),
     Column("dev", "deviation", lambda o, _n: number(o.deviation), width=12, align="right"),
     Column("classes", "classes defined", lambda o, _n: _classes(o), min_width=20,
            sort_key=lambda o, _n: _classes(o)),
+]
+CF_COLUMNS: list[Column[Observable]] = [
+    *COLUMNS[:4],
+    Column("hist", "week history", _history, width=16),
+    Column("classes", "classes defined", lambda o, _n: _classes(o), width=24,
+           sort_key=lambda o, _n: _classes(o)),
+    Column("unit", "unit", lambda o, _n: o.unit or o.description, min_width=16),
 ]
 
 
 class MonitorScreen(VigilScreen):
     TITLE = "Monitor"
     CSS_PATH = Path(__file__).with_name("monitor.tcss")
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("o", "sort", "sort")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("o", "sort", "sort", show=False)]
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="monitor-head", classes="headline", markup=False)
-        table: VirtualTable[Any] = VirtualTable(
-            COLUMNS,
+        table: VirtualTable[Observable] = VirtualTable(
+            CF_COLUMNS if self.console.workdir.cfengine else COLUMNS,
             row_key=lambda o: o.name,
             haystack=lambda o: f"{o.name} {_classes(o)}",
             clock=self.console.clock,
@@ -79,8 +92,10 @@ class MonitorScreen(VigilScreen):
             return
         rows = message.observables.value or []
         table.set_rows(rows)
-        defined = sum(len(getattr(o, "classes", ()) or ()) for o in rows)
-        head.update(f"{len(rows)} observables · {defined} classes defined")
+        defined = sum(len(o.classes) for o in rows)
+        source = ("   from cf-monitord's state/env_data and cf_observations.lmdb"
+                  if self.console.workdir.cfengine else "")
+        head.update(f"{len(rows)} observables · {defined} classes defined{source}")
 
     def action_sort(self) -> None:
         col = self.query_one("#observables", VirtualTable).cycle_sort()

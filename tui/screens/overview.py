@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -12,9 +12,10 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Static
 
-from engine.workdir import DAEMONS
+from engine.inspect import LockSnapshot
 from tui import format as fmt
-from tui.data import actions
+from tui.data import jobs
+from tui.data.history import RssHistory
 from tui.data.problems import problems
 from tui.data.source import Common, Fetched, Source
 from tui.messages import CommonRefreshed, OverviewRefreshed
@@ -36,6 +37,9 @@ class DaemonRow:
     children: int
     spark: str
     is_console: bool = False
+    found_by: str = ""
+    can_start: bool = True
+    can_stop: bool = True
 
 
 def _state_cell(row: DaemonRow, _now: float) -> Cell:
@@ -53,7 +57,7 @@ def _memory_cell(row: DaemonRow, _now: float) -> Cell:
 
 
 COLUMNS: list[Column[DaemonRow]] = [
-    Column("daemon", "daemon", lambda r, _n: r.name, width=9),
+    Column("daemon", "daemon", lambda r, _n: r.name, width=11),
     Column("state", "state", _state_cell, width=12),
     Column("pid", "pid", lambda r, _n: str(r.pid) if r.pid else fmt.DASH, width=8),
     Column("uptime", "uptime", lambda r, _n: fmt.duration(r.uptime_s), width=8),
@@ -64,21 +68,22 @@ COLUMNS: list[Column[DaemonRow]] = [
 ]
 
 
-def daemon_rows(common: Common | None, history: Any) -> list[DaemonRow]:
-    """The daemons in a fixed order, then the console itself."""
+def daemon_rows(common: Common | None, history: RssHistory, names: tuple[str, ...]) -> list[DaemonRow]:
+    """The daemons in a fixed order (then any other the workdir has), then the console."""
     statuses = {}
     if common is not None and common.daemons.ok:
         statuses = {d.name: d for d in common.daemons.value or []}
     rows: list[DaemonRow] = []
-    for name in DAEMONS:
+    for name in [*names, *(n for n in statuses if n not in names)]:
         d = statuses.get(name)
         if d is None:
             rows.append(DaemonRow(name, "unknown", None, None, None, None, 0, ""))
             continue
-        children = d.children if isinstance(d.children, int) else len(d.children or [])
         spark = fmt.sparkline(history.buckets(name, SPARK_WIDTH), SPARK_WIDTH)
+        label = d.program if d.program.startswith("cf-") else name
         rows.append(
-            DaemonRow(name, d.state, d.pid, d.uptime_s, d.cpu_percent, d.rss_bytes, children, spark)
+            DaemonRow(label, d.state, d.pid, d.uptime_s, d.cpu_percent, d.rss_bytes, d.children, spark,
+                      False, d.found_by, d.can_start, d.can_stop)
         )
     me = common.me if common is not None else None
     if me is not None:
@@ -96,13 +101,21 @@ def last_run_text(common: Common) -> str:
     run = common.last_run.value
     if run is None:
         return "no run yet — press K for a forced run"
-    counts: dict[str, int] = dict(getattr(run, "counts", {}) or {})
-    exit_code = getattr(run, "exit_code", None)
-    state = "interrupted" if getattr(run, "interrupted", False) else f"exit {exit_code}"
+    counts = run.counts
+    if run.interrupted:
+        state = "interrupted"
+    elif run.exit_code is None:
+        state = "exit not recorded"
+    else:
+        state = f"exit {run.exit_code}"
     head = (
-        f"{fmt.clock_time(run.start, common.at)}  {fmt.seconds_short(getattr(run, 'duration', None))}"
-        f"  {state}  ({getattr(run, 'started_by', '?')})"
+        f"{fmt.clock_time(run.start, common.at)}  {fmt.seconds_short(run.duration)}"
+        f"  {state}  ({run.started_by})"
     )
+    if run.percents:
+        p = run.percents
+        return "\n".join([head, f"kept {p.get('kept', 0):.0f}%  repaired {p.get('repaired', 0):.0f}%  "
+                          f"not kept {p.get('notkept', 0):.0f}%", f"from {run.source}"])
     tally = (
         f"kept {counts.get('kept', 0)}  repaired {counts.get('repaired', 0)}  "
         f"not kept {counts.get('notkept', 0)}"
@@ -116,31 +129,34 @@ def last_run_text(common: Common) -> str:
     if reasons:
         skipped += ": " + ", ".join(f"{fmt.SKIP_WORDS.get(r, r)} {n}" for r, n in reasons)
     lines = [head, tally, skipped]
-    if getattr(run, "policy_error", None):
+    if run.policy_error:
         lines.append(f"policy error: {run.policy_error}")
     return "\n".join(lines)
 
 
-def next_run_text(common: Common, lockdb: Fetched[Any] | None) -> str:
+def next_run_text(common: Common, lockdb: Fetched[LockSnapshot] | None, cfengine: bool = False) -> str:
     lines: list[str] = []
     if common.execd.ok and common.execd.value is not None:
         st = common.execd.value
-        nxt = st.get("next_run_at")
-        splay = st.get("splay") or st.get("splay_s") or 0
-        sched = st.get("schedule") or []
-        if isinstance(sched, list) and len(sched) > 3:
+        sched = st.schedule
+        if len(sched) > 3:
             sched_text = f"{sched[0]} … {sched[-1]} ({len(sched)} classes)"
         else:
-            sched_text = ", ".join(sched) if isinstance(sched, list) else str(sched)
-        if nxt:
+            sched_text = ", ".join(sched)
+        if st.next_run_at is not None and st.running:
+            left = st.next_run_at - common.at
+            when = f"in {fmt.duration(left)}" if left >= 1 else "starting now"
             lines.append(
-                f"{fmt.clock_time(float(nxt), common.at)} + splay {int(float(splay))} s"
-                f"  (in {fmt.duration(float(nxt) + float(splay) - common.at)})"
+                f"{fmt.clock_time(st.next_run_at, common.at)}  ({when}; "
+                f"tick {fmt.clock_time(st.tick_at, common.at)} + splay {int(st.splay_s)} s)"
             )
         else:
-            lines.append("no run scheduled")
+            lines.append("no run scheduled: execd is not running")
         if sched_text:
             lines.append(f"schedule {sched_text}")
+    elif common.execd.ok:
+        lines.append("cf-execd keeps no record of its plan: see its schedule in body executor control"
+                     if cfengine else "no scheduler status yet (execd has not written one)")
     else:
         lines.append(f"scheduler status {common.execd.missing}")
     if lockdb is not None:
@@ -170,7 +186,7 @@ class OverviewScreen(VigilScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self._lockdb: Fetched[Any] | None = None
+        self._lockdb: Fetched[LockSnapshot] | None = None
         self._common: Common | None = None
 
     def compose_body(self) -> ComposeResult:
@@ -212,29 +228,50 @@ class OverviewScreen(VigilScreen):
         table = self.query_one("#daemons", VirtualTable)
         if common is None:
             if not table.all_rows:
-                table.set_rows(daemon_rows(None, self.console.history))
+                table.set_rows(daemon_rows(None, self.console.history, self._names()))
             return
-        table.set_rows(daemon_rows(common, self.console.history))
+        table.set_rows(daemon_rows(common, self.console.history, self._names()))
         app = self.console
         self.query_one(Banner).show_problems(
             problems(common, str(app.workdir.root), app.workdir_label)
         )
         self.query_one("#last-run", Static).update(last_run_text(common))
-        self.query_one("#next-run", Static).update(next_run_text(common, self._lockdb))
+        self.query_one("#next-run", Static).update(
+            next_run_text(common, self._lockdb, app.workdir.cfengine))
         note = "" if common.daemons.ok else f"daemon status {common.daemons.missing}"
         self.query_one("#daemon-note", Static).update(note)
+
+    def _names(self) -> tuple[str, ...]:
+        return ("execd", "serverd", "monitord")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Start/stop only where they make sense: restart is vigil's, and nothing writes
+        under --readonly."""
+        if action in ("start", "stop", "restart") and self.console.readonly:
+            return False  # hidden (None would show it greyed)
+        if action == "restart" and self.console.workdir.cfengine:
+            return False  # hidden (None would show it greyed)
+        return super().check_action(action, parameters)
 
     # -- actions -----------------------------------------------------------------
 
     def _selected_daemon(self, verb: str) -> str | None:
         row = self.selected()
         if row is None or row.is_console:
-            self.notify(f"select execd, serverd or monitord to {verb} it", severity="warning")
+            self.notify(f"select a daemon to {verb} it", severity="warning")
             return None
-        if self.console.workdir.cfengine:
-            self.notify(f"{verb}: CFEngine's daemons are managed by its own service", severity="warning")
+        name = row.name.removeprefix("cf-")
+        if verb == "start" and row.state == "running":
+            self.notify(f"{row.name} is already running (pid {row.pid})", severity="warning")
             return None
-        return str(row.name)
+        if verb == "stop" and row.state != "running":
+            self.notify(f"{row.name} is not running", severity="warning")
+            return None
+        if (verb == "start" and not row.can_start) or (verb == "stop" and not row.can_stop):
+            self.notify(f"{verb} {row.name}: not possible here (not installed, or no pid)",
+                        severity="warning")
+            return None
+        return name
 
     def action_start(self) -> None:
         if self.console.refuse_if_readonly("start"):
@@ -243,8 +280,14 @@ class OverviewScreen(VigilScreen):
         if name is None:
             return
         wd = self.console.workdir
+        if wd.cfengine:  # CFEngine's own daemon: ask first, it is not ours
+            self.console.confirm_then(
+                f"Start cf-{name}?", f"cf-{name} for {self.console.workdir_label} will be started as "
+                "CFEngine starts it (its service, else the workdir's own binary).",
+                f"Start cf-{name}", jobs.start_daemons(wd, [name]))
+            return
         self.notify(f"starting {name}…")
-        self.console._do(lambda: actions.start_daemons(wd, [name]))
+        self.console._do(jobs.start_daemons(wd, [name]))
 
     def action_stop(self) -> None:
         if self.console.refuse_if_readonly("stop"):
@@ -258,7 +301,7 @@ class OverviewScreen(VigilScreen):
             f"{name} in {self.console.workdir_label} will be stopped"
             + (" (no scheduled runs until it is started again)." if name == "execd" else "."),
             f"Stop {name}",
-            lambda: actions.stop_daemon(wd, name),
+            jobs.stop_daemon(wd, name),
         )
 
     def action_restart(self) -> None:
@@ -272,5 +315,5 @@ class OverviewScreen(VigilScreen):
             f"Restart {name}?",
             f"{name} in {self.console.workdir_label} will be stopped and started again.",
             f"Restart {name}",
-            lambda: actions.restart_daemon(wd, name),
+            jobs.restart_daemon(wd, name),
         )

@@ -4,33 +4,32 @@ output execd captured for it."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Log, Static
 
+from engine.inspect import PromiseRecord
 from tui import format as fmt
 from tui.data.source import Source
 from tui.messages import RunDetailLoaded
 from tui.screens.base import VigilScreen
 from tui.widgets.virtual_table import Cell, Column, VirtualTable
 
-OUTPUT_LIMIT = 256 * 1024
 
-
-def _outcome(rec: Any, _now: float) -> Cell:
+def _outcome(rec: PromiseRecord, _now: float) -> Cell:
     words = fmt.outcome_words(rec.outcome)
     style = {"kept": "vt--ok", "repaired": "vt--warn", "skipped": "vt--dim"}.get(rec.outcome, "vt--bad")
     return (words, style)
 
 
-def _pos(rec: Any, _now: float) -> str:
+def _pos(rec: PromiseRecord, _now: float) -> str:
     return f"{Path(rec.file).name}:{rec.line}" if rec.file else fmt.DASH
 
 
-COLUMNS: list[Column[Any]] = [
+COLUMNS: list[Column[PromiseRecord]] = [
     Column("bundle", "bundle", lambda r, _n: r.bundle, width=14, sort_key=lambda r, _n: r.bundle),
     Column("type", "type", lambda r, _n: r.promise_type, width=10, sort_key=lambda r, _n: r.promise_type),
     Column("promiser", "promiser", lambda r, _n: r.promiser, min_width=16),
@@ -40,29 +39,13 @@ COLUMNS: list[Column[Any]] = [
 ]
 
 
-def read_output(path: str | None) -> tuple[str | None, str]:
-    """The captured output (its last 256 kB), or why there is none."""
-    if not path:
-        return None, "no captured output: runs started outside execd print to their terminal"
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(0, 2)
-            size = fh.tell()
-            fh.seek(max(0, size - OUTPUT_LIMIT))
-            data = fh.read()
-    except OSError as exc:
-        return None, f"captured output {path}: {exc.strerror}"
-    note = f"{path}" + (" (last 256 kB)" if size > OUTPUT_LIMIT else "")
-    return data.decode("utf-8", errors="replace"), note
-
-
 class RunDetailScreen(VigilScreen):
     TITLE = "Run"
     TAB = "Runs"
     CSS_PATH = Path(__file__).with_name("run_detail.tcss")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "back"),
-        Binding("o", "sort", "sort"),
+        Binding("o", "sort", "sort", show=False),
     ]
 
     def __init__(self, run_id: str) -> None:
@@ -72,7 +55,7 @@ class RunDetailScreen(VigilScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static(f"run {self.run_id}: reading…", id="run-summary", classes="headline")
-        table: VirtualTable[Any] = VirtualTable(
+        table: VirtualTable[PromiseRecord] = VirtualTable(
             COLUMNS,
             row_key=lambda r: (r.bundle, r.promise_type, r.promiser, r.file, r.line, r.col),
             haystack=lambda r: f"{r.bundle} {r.promise_type} {r.promiser} {r.outcome} {r.skip_reason or ''}",
@@ -92,11 +75,7 @@ class RunDetailScreen(VigilScreen):
     def fetch(self, source: Source) -> Message | None:
         if self.loaded:
             return None
-        report = source.run_detail(self.run_id)
-        text, note = (None, "")
-        if report.ok and report.value is not None:
-            text, note = read_output(getattr(report.value, "output_file", None))
-        return RunDetailLoaded(self.run_id, report, text, note)
+        return RunDetailLoaded(self.run_id, source.run_detail(self.run_id))
 
     def on_run_detail_loaded(self, message: RunDetailLoaded) -> None:
         if message.run_id != self.run_id:
@@ -105,11 +84,31 @@ class RunDetailScreen(VigilScreen):
         summary = self.query_one("#run-summary", Static)
         table = self.query_one("#promises", VirtualTable)
         log = self.query_one("#run-output", Log)
-        if not message.report.ok or message.report.value is None:
-            summary.update(f"run {self.run_id}: {message.report.missing or 'not found'}")
+        if not message.detail.ok or message.detail.value is None:
+            summary.update(f"run {self.run_id}: {message.detail.missing or 'not found'}")
             return
-        rep = message.report.value
-        counts = dict(getattr(rep, "counts", {}) or {})
+        detail = message.detail.value
+        text, note = detail.output, detail.output_note
+        log.clear()
+        if text:
+            log.border_subtitle = self.console.shown(note)
+            log.write(text)
+        else:
+            log.write_line(self.console.shown(note))
+        rep = detail.report
+        if rep is None:  # CFEngine: no promise-level record
+            s = detail.summary
+            code = "exit not recorded" if s.exit_code is None else f"exit {s.exit_code}"
+            pct = " · ".join(f"{k} {v:.1f}%" for k, v in s.percents.items())
+            summary.update(
+                f"run {s.id} · started {fmt.day_time(s.start)} by {s.started_by} · "
+                f"took {fmt.seconds_short(s.duration)} · {code}\n"
+                f"from {s.source}" + (f" · {pct}" if pct else "")
+                + "\nCFEngine records no per-promise outcome: see the output below")
+            table.empty_text = "CFEngine records no per-promise outcome for a run"
+            table.set_rows([])
+            return
+        counts = rep.counts
         state = "interrupted" if rep.interrupted else f"exit {rep.exit_code}"
         lines = [
             f"run {rep.id} · started {fmt.day_time(rep.start)} by {rep.started_by} · "
@@ -122,13 +121,6 @@ class RunDetailScreen(VigilScreen):
             lines.append(f"policy error: {rep.policy_error}")
         summary.update("\n".join(lines))
         table.set_rows(list(rep.promises))
-        text, note = message.output_text, message.output_note
-        log.clear()
-        if text:
-            log.border_subtitle = self.console.shown(note)
-            log.write(text)
-        else:
-            log.write_line(self.console.shown(note))
 
     def action_back(self) -> None:
         self.app.pop_screen()

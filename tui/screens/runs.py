@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Static
 
+from engine.inspect import RunSummary
 from tui import format as fmt
 from tui.data.source import Source
 from tui.messages import RunsRefreshed
@@ -20,34 +22,42 @@ from tui.widgets.virtual_table import Cell, Column, VirtualTable
 RUNS_LIMIT = 200
 
 
-def _exit_cell(run: Any, _now: float) -> Cell:
-    if getattr(run, "interrupted", False):
+def _exit_cell(run: RunSummary, _now: float) -> Cell:
+    if run.interrupted:
         return ("interrupted", "vt--bad")
-    if getattr(run, "policy_error", None):
+    if run.policy_error:
         return ("policy error", "vt--bad")
-    code = getattr(run, "exit_code", None)
+    code = run.exit_code
+    if code is None:
+        return ("not recorded", "vt--dim")
     if code == 0:
         return ("exit 0", "vt--ok")
     return (f"exit {code}", "vt--bad")
 
 
-def _count(key: str) -> Any:
-    def cell(run: Any, _now: float) -> Cell:
-        return str((getattr(run, "counts", {}) or {}).get(key, 0))
+def _count(key: str) -> Callable[[RunSummary, float], Cell]:
+    """A promise count (vigil), CFEngine's percentage, or a dash where none was recorded."""
+
+    def cell(run: RunSummary, _now: float) -> Cell:
+        if run.percents:
+            return f"{run.percents.get(key, 0.0):.0f}%" if key in run.percents else fmt.DASH
+        if not run.counts and run.source != "run report":
+            return fmt.DASH
+        return str(run.counts.get(key, 0))
 
     return cell
 
 
-COLUMNS: list[Column[Any]] = [
-    Column("start", "started", lambda r, n: fmt.clock_time(r.start, n), width=13),
+COLUMNS: list[Column[RunSummary]] = [
+    Column("start", "started", lambda r, n: fmt.clock_time(r.start, n), width=13, pinned=True),
     Column("duration", "took", lambda r, _n: fmt.seconds_short(r.duration), width=9, align="right"),
-    Column("exit", "result", _exit_cell, width=13),
+    Column("exit", "result", _exit_cell, width=13, pinned=True),
     Column("kept", "kept", _count("kept"), width=6, align="right"),
     Column("repaired", "repaired", _count("repaired"), width=8, align="right"),
     Column("notkept", "not kept", _count("notkept"), width=8, align="right"),
     Column("skipped", "skipped", _count("skipped"), width=7, align="right"),
-    Column("by", "started by", lambda r, _n: str(getattr(r, "started_by", "")), width=10),
-    Column("id", "run", lambda r, _n: str(r.id), min_width=12),
+    Column("by", "started by", lambda r, _n: r.started_by, width=10),
+    Column("id", "run", lambda r, _n: r.id, min_width=21, pinned=True),
 ]
 
 
@@ -56,15 +66,15 @@ class RunsScreen(VigilScreen):
     CSS_PATH = Path(__file__).with_name("runs.tcss")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "open run"),
-        Binding("y", "copy", "copy id"),
+        Binding("y", "copy", "copy id", show=False),
     ]
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="runs-head", classes="headline")
-        table: VirtualTable[Any] = VirtualTable(
+        table: VirtualTable[RunSummary] = VirtualTable(
             COLUMNS,
             row_key=lambda r: r.id,
-            haystack=lambda r: f"{r.id} {getattr(r, 'started_by', '')} exit {r.exit_code}",
+            haystack=lambda r: f"{r.id} {r.started_by} exit {r.exit_code}",
             clock=self.console.clock,
             empty_text="no runs yet: press K for a forced run, or start execd",
             id="runs",
@@ -90,7 +100,7 @@ class RunsScreen(VigilScreen):
     def _headline(self) -> None:
         table = self.query_one("#runs", VirtualTable)
         rows = table.all_rows
-        failed = sum(1 for r in rows if getattr(r, "exit_code", 0) or getattr(r, "interrupted", False))
+        failed = sum(1 for r in rows if r.exit_code or r.interrupted)
         text = f"{len(rows)} runs · {failed} failed or interrupted · {len(table.rows)} shown"
         if table.filter_text:
             text = f"filter: {table.filter_text}   " + text

@@ -7,19 +7,21 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
+from engine.inspect import ExecdStatus
 from tui import format as fmt
 from tui.data.source import Common
 
 
-def policy_words(execd: dict[str, Any] | None, now: float) -> tuple[str, str]:
+def policy_words(execd: ExecdStatus | None, now: float, cfengine: bool = False) -> tuple[str, str]:
     """(words, style) for the policy part of the status line."""
     if execd is None:
+        if cfengine:
+            return "policy: as cf-execd last ran it (cf-promises checks it)", "dim"
         return "policy: no scheduler status yet", "dim"
-    if execd.get("policy_ok") is False:
-        err = execd.get("policy_error") or "see vigil promises"
-        return f"policy INVALID: {err}", "bad"
-    checked = execd.get("last_valid_at") or execd.get("validated_at")
-    when = f" validated {fmt.clock_time(float(checked), now)}" if checked else ""
+    if execd.policy_ok is False:
+        return f"policy INVALID: {execd.policy_error or 'see vigil promises'}", "bad"
+    checked = execd.validated_at
+    when = f" validated {fmt.clock_time(checked, now)}" if checked else ""
     return f"policy OK{when}", "ok"
 
 
@@ -52,7 +54,8 @@ class StatusLine(Static):
         left.append(f" · {app.host} · {app.workdir_label} · ")
         if self._common is not None:
             words, kind = policy_words(
-                self._common.execd.value if self._common.execd.ok else None, self._common.at
+                self._common.execd.value if self._common.execd.ok else None, self._common.at,
+                app.workdir.cfengine,
             )
             style = {"ok": "", "bad": "bold reverse", "dim": "italic"}[kind]
             left.append(words, style=style)

@@ -44,6 +44,7 @@ class Column(Generic[R]):
     sort_key: Callable[[R, float], Any] | None = None
     align: Literal["left", "right"] = "left"
     min_width: int = 8
+    pinned: bool = False  # stays on screen when a narrow table scrolls its columns
 
 
 def _fit(text: str, width: int, align: str) -> str:
@@ -67,6 +68,8 @@ class VirtualTable(ScrollView, Generic[R], can_focus=True):
         Binding("home", "edge(0)", "first", show=False),
         Binding("end", "edge(1)", "last", show=False),
         Binding("enter", "select", "open", show=False),
+        Binding("left", "columns(-1)", "columns left", show=False),
+        Binding("right", "columns(1)", "columns right", show=False),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -142,6 +145,8 @@ class VirtualTable(ScrollView, Generic[R], can_focus=True):
                 (i for i, c in enumerate(self.columns) if c.key == sort_column), None
             )
         self._vt_styles: dict[str, Style] = {}
+        self.col_offset = 0  # unpinned columns scrolled off to the left (narrow terminals)
+        self.hidden_right = 0  # unpinned columns that do not fit on the right
 
     # -- data ------------------------------------------------------------------
 
@@ -275,14 +280,38 @@ class VirtualTable(ScrollView, Generic[R], can_focus=True):
 
     # -- rendering -------------------------------------------------------------
 
-    def _widths(self, total: int) -> list[int]:
-        fixed = sum(c.width for c in self.columns if c.width) + len(self.columns) - 1
-        flex = [c for c in self.columns if not c.width]
+    def _natural(self) -> int:
+        return sum(c.width or c.min_width for c in self.columns) + len(self.columns) - 1
+
+    def _shown(self, total: int) -> list[int]:
+        """Indexes of the columns on screen: all of them when they fit; otherwise the
+        pinned ones and, from ``col_offset`` on, as many others as fit (Left/Right scroll)."""
+        if self._natural() <= total:
+            self.hidden_right = 0
+            return list(range(len(self.columns)))
+        pinned = [i for i, c in enumerate(self.columns) if c.pinned]
+        others = [i for i, c in enumerate(self.columns) if not c.pinned]
+        self.col_offset = max(0, min(self.col_offset, len(others) - 1))
+        room = total - sum((self.columns[i].width or self.columns[i].min_width) + 1 for i in pinned)
+        chosen: list[int] = []
+        for i in others[self.col_offset:]:
+            need = (self.columns[i].width or self.columns[i].min_width) + 1
+            if need > room:
+                break
+            chosen.append(i)
+            room -= need
+        self.hidden_right = len(others) - self.col_offset - len(chosen)
+        return sorted(pinned + chosen)
+
+    def _widths(self, total: int, shown: list[int] | None = None) -> list[int]:
+        cols = [self.columns[i] for i in (shown if shown is not None else range(len(self.columns)))]
+        fixed = sum(c.width for c in cols if c.width) + len(cols) - 1
+        flex = [c for c in cols if not c.width]
         room = max(0, total - fixed)
         widths: list[int] = []
         share = room // len(flex) if flex else 0
         extra = room - share * len(flex) if flex else 0
-        for c in self.columns:
+        for c in cols:
             if c.width:
                 widths.append(c.width)
             else:
@@ -290,6 +319,13 @@ class VirtualTable(ScrollView, Generic[R], can_focus=True):
                 extra = 0
                 widths.append(w)
         return widths
+
+    def action_columns(self, delta: int) -> None:
+        """Scroll the unpinned columns of a table wider than the screen."""
+        if delta > 0 and not self.hidden_right:
+            return
+        self.col_offset = max(0, self.col_offset + delta)
+        self.refresh()
 
     def _style(self, name: str) -> Style:
         style = self._vt_styles.get(name)
@@ -305,9 +341,11 @@ class VirtualTable(ScrollView, Generic[R], can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width or self.size.width
         base = self.rich_style
-        widths = self._widths(width)
+        shown = self._shown(width)
+        columns = [self.columns[i] for i in shown]
+        widths = self._widths(width, shown)
         if y == 0:
-            return self._header_strip(widths, width, base)
+            return self._header_strip(columns, widths, width, base)
         index = int(self.scroll_y) + y - 1
         if index >= len(self.rows):
             if index == 0:
@@ -321,7 +359,7 @@ class VirtualTable(ScrollView, Generic[R], can_focus=True):
         else:
             row_style = None
         segments: list[Segment] = []
-        for i, (col, w) in enumerate(zip(self.columns, widths, strict=True)):
+        for i, (col, w) in enumerate(zip(columns, widths, strict=True)):
             cell = col.cell(row, now)
             if isinstance(cell, str):
                 text, style = cell, base
@@ -342,15 +380,20 @@ class VirtualTable(ScrollView, Generic[R], can_focus=True):
             return f"no row matches '{self.filter_text}'"
         return self.empty_text
 
-    def _header_strip(self, widths: list[int], width: int, base: Style) -> Strip:
+    def _header_strip(self, columns: list[Column[R]], widths: list[int], width: int,
+                      base: Style) -> Strip:
         style = base + self._style("vt--header")
         parts = []
-        for i, (col, w) in enumerate(zip(self.columns, widths, strict=True)):
+        sorted_col = self.sort_column
+        for col, w in zip(columns, widths, strict=True):
             title = col.title
-            if i == self.sort_index:
+            if col is sorted_col:
                 title = f"{title} {'▲' if not self.sort_reverse else '▼'}"
             parts.append(_fit(title, w, col.align))
         line = " ".join(parts)
+        if self.col_offset or self.hidden_right:  # say that there is more, and where
+            marks = ("◀" if self.col_offset else " ") + ("▶" if self.hidden_right else " ")
+            line = _fit(line, width - 2, "left") + marks
         return Strip([Segment(_fit(line, width, "left"), style)]).crop(0, width)
 
 
