@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("-r", "--remove", metavar="FINGERPRINT|HOST", help="forget a peer's key")
     group.add_argument("--accept", metavar="FINGERPRINT", help="trust a pending (or rejected) key")
     group.add_argument("--reject", metavar="FINGERPRINT", help="reject a pending (or trusted) key")
+    group.add_argument("--trust-server", metavar="HOST:PORT",
+                       help="trust the key a vigil server presents (with --fingerprint: only that key)")
+    parser.add_argument("--fingerprint", metavar="FP", help="with --trust-server: the key expected")
     parser.add_argument("--json", action="store_true", help="with --list: JSON output")
     parser.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
 
@@ -54,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
         return _list(wd, args.json)
     if args.trust:
         return _trust(wd, args.trust)
+    if args.trust_server:
+        return _trust_server(wd, args.trust_server, args.fingerprint)
     if args.remove:
         return _remove(wd, args.remove)
     if args.accept or args.reject:
@@ -126,6 +131,24 @@ def _trust(wd: Workdir, spec: str) -> int:
     if not host:
         print("  notice: Establishing trust might be incomplete. For completeness, use --trust HOST:FILE")
     print(f"Trusted {peer.fingerprint}" + (f" for '{host}'" if host else ""))
+    return 0
+
+
+def _trust_server(wd: Workdir, hostport: str, expected: str | None) -> int:
+    """Connect, take the server's key, trust it when it is the ``expected`` one."""
+    from engine.trust.exchange import probe, trust
+
+    host, _, port = hostport.rpartition(":")
+    try:
+        p = probe(wd.root, host or hostport, int(port) if port.isdigit() else None)
+    except Exception as e:  # noqa: BLE001 - a network failure is an error line
+        _err(f"cannot get the key of {hostport}: {e}")
+        return 1
+    if expected and p.fingerprint != expected:
+        _err(f"{hostport} now presents {p.fingerprint}, not {expected}: nothing trusted")
+        return 1
+    peer = trust(wd.root, p, hostport)
+    print(f"Trusted {peer.fingerprint} for '{hostport}'")
     return 0
 
 
