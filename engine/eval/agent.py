@@ -677,6 +677,8 @@ def _collect(rval: Rval, out: list[str]) -> None:
         for i in rval.items:
             _collect(i, out)
     else:
+        if "$" in rval.name:  # usebundle => $(bundles)(x) iterates over the name too
+            out.append(rval.name)
         for a in rval.args:
             _collect(a, out)
 

@@ -222,6 +222,9 @@ def _evaluate_binding(agent: Agent, p: Promise, plan: PromisePlan, key: tuple,
             from engine.promises.vars import evaluate_meta
 
             evaluate_meta(agent, p, promiser)
+        if plan.handle is not None:
+            # a vars or classes promise counts as kept for depends_on, as in cf-agent
+            agent.handles.setdefault(ex.expand(plan.handle, agent.lookup)[0], Outcome.KEPT)
         return
     try:
         attrs, resolved = agent.resolve_attrs(p, plan)

@@ -59,6 +59,7 @@ class Resolver:
         self.agent = agent
         # (body type, name, namespace) -> body; the policy does not change during a run
         self.known_bodies: dict[tuple[str, str, str], Body | None] = {}
+        self.warned_splices: set[str] = set()  # '@(d)' of a data object, said once
 
     def find_body(self, body_type: str, name: str) -> Body | None:
         """``policy.find_body`` in the current namespace, remembered for the run."""
@@ -119,6 +120,13 @@ class Resolver:
                 if whole is not None:
                     v = lookup(self.scalar(whole, lookup))
                     lst = ex.list_value(v)
+                    if lst is None and isinstance(v, Data):
+                        # a data object spliced into a list adds nothing, as in cf-agent
+                        if item.value not in self.warned_splices:
+                            self.warned_splices.add(item.value)
+                            self.agent.log.warning(
+                                f"'{item.value}' failed - variable is not list but data")
+                        continue
                     if lst is None:
                         self.agent.note_unresolved()
                         out.append(item.value)

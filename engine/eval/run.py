@@ -278,9 +278,9 @@ def run(opts: AgentOptions, log: LineLogger) -> int:
             agent.locks = None
     code = EXIT_OK
     try:
-        for bundle in [b for f in policy.files for b in f.bundles]:
-            if bundle.bundle_type == "common" and not bundle.args:
-                run_bundle(agent, bundle, (), passes=2, only=("vars", "classes"))
+        from engine.eval.inputs import resolve_common_and_inputs
+
+        resolve_common_and_inputs(agent)
         pre_evaluate_vars(agent, [b for f in policy.files for b in f.bundles])
         resolve_control_bodies(agent)
         ifelapsed = _control_value(agent, "agent", "ifelapsed")

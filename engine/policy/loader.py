@@ -156,7 +156,7 @@ class _Loader:
     def run(self) -> LoadResult:
         pf = parse_file(self.entry, self.token_cache)  # its syntax errors always raise
         self.loaded.add(os.path.realpath(self.entry))
-        self.policy.add(pf)
+        self.policy.add(_rename_main(pf))
         given = self._classes
         hard = (lambda: set(given)) if given is not None else (lambda: host_classes(self.workdir))
         self.vars = StaticVars(sys_vars(self.entry, self.workdir), _evaluator(), hard)
@@ -241,6 +241,51 @@ class _Loader:
                 if c.lval == "ignore_missing_inputs" and isinstance(c.rval, Scalar):
                     return c.rval.value.lower() in ("true", "yes", "on")
         return False
+
+
+def load_more_inputs(policy: Policy, entry: str, paths: Iterable[str]) -> tuple[list[PolicyFile], list[Diagnostic]]:
+    """Parse the input files in ``paths`` that ``policy`` does not hold yet and add
+    them to it: for inputs the evaluator could only name once common bundles ran
+    (their paths came from function calls or classes). A relative path is relative
+    to the entry file's directory; missing files are not errors here (the agent
+    reports inputs it cannot find once nothing new can be loaded)."""
+    entry_dir = os.path.dirname(absolute_entry(entry))
+    have = {os.path.realpath(f.path) for f in policy.files}
+    added: list[PolicyFile] = []
+    diags: list[Diagnostic] = []
+    for path in paths:
+        full = path if os.path.isabs(path) else os.path.join(entry_dir, path)
+        key = os.path.realpath(full)
+        if key in have or not os.path.isfile(full):
+            continue
+        have.add(key)
+        try:
+            pf = parse_file(full)
+        except PolicySyntaxError as e:
+            diags.append(e.diagnostic)
+            continue
+        except OSError:
+            continue
+        pf = _drop_main(pf)
+        policy.add(pf)
+        added.append(pf)
+    return added, diags
+
+
+def _rename_main(pf: PolicyFile) -> PolicyFile:
+    """The entry file's ``bundle agent __main__`` is ``main``, as in cf-agent 3.21: the
+    bundlesequence can name it, and another ``main`` is a duplicate."""
+    if not any(b.name == "__main__" for b in pf.bundles):
+        return pf
+    import copy
+
+    bundles = []
+    for b in pf.bundles:
+        if b.name == "__main__":
+            b = copy.copy(b)  # the parsed file may be shared (token cache): never edited
+            object.__setattr__(b, "name", "main")
+        bundles.append(b)
+    return PolicyFile(pf.path, tuple(bundles), pf.bodies)
 
 
 def _drop_main(pf: PolicyFile) -> PolicyFile:
