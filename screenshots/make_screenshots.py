@@ -173,11 +173,124 @@ async def capture(wd: Workdir) -> list[Path]:
         save("help")
         await pilot.press("escape", "K")
         deadline = time.monotonic() + 30
-        while not (app.forced and app.forced.done) and time.monotonic() < deadline:
+        while not (app.jobs.forced and app.jobs.forced.done) and time.monotonic() < deadline:
             await pilot.pause(0.1)
         await settle(0.5)
         save("forced_run")
     return saved
+
+
+CF_POLICY = """body common control
+{
+  bundlesequence => { "main" };
+}
+body action if_elapsed(x)
+{
+  ifelapsed => "$(x)";
+  expireafter => "30";
+}
+body server control
+{
+  port => "%d";
+  allowconnects => { "127.0.0.1" };
+}
+bundle agent main
+{
+  commands:
+    "/bin/true" action => if_elapsed("10");
+    "/bin/echo hello from cf-agent" action => if_elapsed("5");
+  files:
+    "$(sys.workdir)/marker" create => "true", action => if_elapsed("120");
+  classes:
+    "kept_a_while" expression => "any", persistence => "60";
+  reports:
+    "heartbeat on $(sys.host)";
+}
+"""
+
+
+def cf_workdir(root: Path) -> tuple[Workdir, list[subprocess.Popen[bytes]]]:
+    """A CFEngine workdir real CFEngine wrote: keys by cf-key, a peer trusted with
+    cf-key -t, one cf-agent run, cf-serverd and cf-monitord started from it."""
+    import os
+
+    def env(r: Path) -> dict[str, str]:
+        return dict(os.environ, CFENGINE_TEST_OVERRIDE_WORKDIR=str(r))
+
+    for r in (root / "wd", root / "peer"):
+        (r / "inputs").mkdir(parents=True)
+        (r / "bin").symlink_to("/usr/bin")
+        subprocess.run(["cf-key"], env=env(r), check=True, capture_output=True)
+        (r / "inputs" / "failsafe.cf").write_text(
+            'bundle agent main { }\nbody common control { bundlesequence => { "main" }; }\n')
+    wd = root / "wd"
+    (wd / "inputs" / "promises.cf").write_text(CF_POLICY % free_port())
+    subprocess.run(["cf-agent"], env=env(wd), capture_output=True, timeout=120)
+    subprocess.run(["cf-key", "-t", f"root@127.0.0.1:{root}/peer/ppkeys/localhost.pub"], env=env(wd),
+                   capture_output=True)
+    daemons = [subprocess.Popen([d, "-F"], env=env(wd), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+               for d in ("cf-serverd", "cf-monitord")]
+    deadline = time.monotonic() + 30
+    while not (wd / "state" / "env_data").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return Workdir(wd, cfengine=True), daemons
+
+
+async def capture_cfengine(wd: Workdir) -> list[Path]:
+    """``vigil console --cfengine``: the screens that differ from vigil's, prefixed cf_."""
+    app = VigilConsole(wd, refresh_seconds=0.5, offer_start=False, workdir_label="/var/lib/cfengine3")
+    saved: list[Path] = []
+    async with app.run_test(size=SIZE) as pilot:
+
+        async def settle(seconds: float = 0.3) -> None:
+            await pilot.pause(seconds)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+
+        def save(name: str) -> None:
+            path = OUT / f"cf_{name}.svg"
+            app.save_screenshot(filename=path.name, path=str(OUT))
+            saved.append(path)
+
+        await pilot.press("K")  # a forced run, recorded by the console for Runs
+        deadline = time.monotonic() + 60
+        while not (app.jobs.forced and app.jobs.forced.done) and time.monotonic() < deadline:
+            await pilot.pause(0.1)
+        await pilot.press("escape")
+        await settle(3.0)
+        save("overview")
+        for key, name in [("2", "classes"), ("3", "locks"), ("4", "runs"), ("5", "keys"),
+                          ("6", "monitor")]:
+            await pilot.press(key)
+            await settle(1.0)
+            save(name)
+    return saved
+
+
+def main_cfengine() -> None:
+    if not shutil.which("cf-agent"):
+        print("CFEngine is not installed: no cf_*.svg")
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="vigil-cfshots-"))
+    daemons: list[subprocess.Popen[bytes]] = []
+    import os
+
+    old = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(tmp / "xdg")  # the console's run records
+    try:
+        wd, daemons = cf_workdir(tmp)
+        for path in asyncio.run(capture_cfengine(wd)):
+            print(f"wrote {path.relative_to(REPO)}")
+    finally:
+        for p in daemons:  # ended by pid
+            p.terminate()
+            p.wait(timeout=15)
+        if old is None:
+            os.environ.pop("XDG_STATE_HOME", None)
+        else:
+            os.environ["XDG_STATE_HOME"] = old
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main() -> int:
@@ -198,8 +311,12 @@ def main() -> int:
         if wd is not None:
             vigil("down", "-w", str(wd.root))
         shutil.rmtree(tmp, ignore_errors=True)
+    main_cfengine()
     return 0
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--cfengine"]:
+        main_cfengine()
+        sys.exit(0)
     sys.exit(main())
