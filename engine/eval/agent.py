@@ -357,6 +357,14 @@ class Agent:
             arg = v  # what the call gives is expanded again with the element bound
         return ex.expand(str(arg), lookup)[0]
 
+    def bundle_class_order(self) -> dict[str, int]:
+        """The current bundle's own classes with their definition order."""
+        frame = self.ctx.frame
+        if frame is None:
+            return {}
+        order = self.ctx.class_order
+        return {c: order.get(c, 0) for c in frame.classes}
+
     def array_entries(self, ref: str) -> list[tuple[str, Any]]:
         """``(key path, value)`` of the classic array ``ref``: every ``ref[...]``
         variable in its bundle, in definition order (``a[x][y]`` -> ``("x][y", v)``)."""

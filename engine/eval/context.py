@@ -77,6 +77,9 @@ class EvalContext:
         self.negated: set[str] = set(negated)
         self.class_tags: dict[str, tuple[str, ...]] = {}
         self.class_comments: dict[str, str] = {}
+        # bundle classes in the order they were defined (classesmatching lists them
+        # newest first, as cf-agent does)
+        self.class_order: dict[str, int] = {}
         self.scopes: dict[str, dict[str, Variable]] = {}
         self.frames: list[Frame] = []
         self.bundle_meta: dict[str, list[str]] = {}
@@ -141,6 +144,7 @@ class EvalContext:
         frame = self.frames[-1] if self.frames else None
         if scope == "bundle" and frame is not None:
             frame.classes.add(name)
+            self.class_order[name] = len(self.class_order)
         else:
             ns = frame.namespace if frame else "default"
             self.soft.add(name if ":" in name else self._qualify(name, ns))

@@ -127,6 +127,14 @@ def _value(agent: Agent, vtype: str, rval: Any) -> Any:
             text, ok = ex.expand(rval.value, lookup)
             if not ok:
                 raise Unresolved(text)
+            if text.startswith("---"):  # a YAML literal
+                from engine.eval.functions.registry import FunctionError
+                from engine.eval.functions.yaml_fns import parse_yaml
+
+                try:
+                    return Data(parse_yaml(text))
+                except FunctionError as e:
+                    raise FunctionFailed(str(e)) from e
             try:
                 return Data(jsonref.parse(text, lookup))
             except ValueError as e:

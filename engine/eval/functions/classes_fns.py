@@ -84,8 +84,14 @@ def classmatch(env: FnEnv, regex: str, *tags: str) -> bool:
 
 @function("classesmatching", "slist", 0)
 def classesmatching(env: FnEnv, regex: str = ".*", *tags: str) -> list[str]:
-    """classesmatching(regex, tag1, ...): the defined classes matching ``regex``."""
-    return sorted(_matching_classes(env, regex, tags))
+    """classesmatching(regex, tag1, ...): the defined classes matching ``regex``: the
+    bundle's own classes first, newest first (as cf-agent lists them), then the others
+    sorted."""
+    found = _matching_classes(env, regex, tags)
+    order_of = getattr(env, "bundle_class_order", None)
+    order: dict[str, int] = order_of() if order_of is not None else {}
+    local = sorted((c for c in found if c in order), key=lambda c: -order[c])
+    return local + sorted(c for c in found if c not in order)
 
 
 @function("countclassesmatching", "int", 1)

@@ -138,11 +138,17 @@ def _parse_env(text: str) -> dict[str, str]:
 
 @function("readdata", "data", 2, 3)
 def readdata(env: FnEnv, path: str, kind: str, maxsize: str = "0") -> Data:
-    """readdata(filename, filetype): JSON, CSV or ENV data (``auto`` picks by extension)."""
+    """readdata(filename, filetype): JSON, YAML, CSV or ENV data (``auto`` picks by
+    extension: .csv, .env, .yaml/.yml, else JSON)."""
     if kind == "auto":
         low = path.lower()
-        kind = "CSV" if low.endswith(".csv") else "ENV" if low.endswith(".env") else "JSON"
+        kind = ("CSV" if low.endswith(".csv") else "ENV" if low.endswith(".env")
+                else "YAML" if low.endswith((".yaml", ".yml")) else "JSON")
     text = read_text(path, need_int("readdata", maxsize), "readdata")
+    if kind == "YAML":
+        from engine.eval.functions.yaml_fns import parse_yaml
+
+        return Data(parse_yaml(text))
     if kind == "JSON":
         return Data(_container_from_text("readdata", text))
     if kind == "CSV":

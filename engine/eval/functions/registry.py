@@ -54,6 +54,11 @@ FAMILIES = (
     "regex_fns",
     "map_fns",
     "list_gen",
+    "net_fns",
+    "files_more",
+    "classfilter",
+    "module_fns",
+    "yaml_fns",
     "process_fns",
 )
 

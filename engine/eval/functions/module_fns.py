@@ -1,0 +1,43 @@
+"""usemodule: run a module from the workdir's ``modules`` directory and take in what
+it prints in the module protocol (``+class``, ``-class``, ``=var=value``, ...), as a
+``commands`` promise with ``module => "true"`` would."""
+
+from __future__ import annotations
+
+import os
+
+from engine.eval.functions.exec_fns import EXEC_TIMEOUT, split_command
+from engine.eval.functions.registry import FnEnv, FunctionError, function
+
+
+@function("usemodule", "class", 2, 2)
+def usemodule(env: FnEnv, module: str, args: str) -> bool:
+    """usemodule(module, args): run ``$(sys.workdir)/modules/<module> args``; its
+    classes and variables (in context ``canonify(module)``) are defined. True when the
+    module exits with 0."""
+    import subprocess
+
+    from engine.promises.cmd_module import canonify, parse
+
+    if "/" in module or module in ("", ".", ".."):
+        raise FunctionError(f"Function 'usemodule': invalid module name '{module}'")
+    path = os.path.join(env.workdir, "modules", module)
+    if not os.path.isfile(path) or not os.access(path, os.X_OK):
+        raise FunctionError(f"Function 'usemodule': module '{path}' is missing or not executable")
+    try:
+        proc = subprocess.run([path, *split_command(args)], stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=EXEC_TIMEOUT, check=False)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise FunctionError(f"Function 'usemodule': module '{path}' could not be run ({e})") from None
+    lines = proc.stdout.decode("utf-8", "surrogateescape").split("\n")
+    out = parse(lines, canonify(module), env.log)
+    ctx = getattr(env, "ctx", None)
+    if ctx is not None:
+        for name in out.classes:
+            ctx.define(name, "namespace", ["source=module"])
+        for name in out.cancel:
+            ctx.undefine(name)
+        for (context, name), value in out.variables.items():
+            kind = "slist" if isinstance(value, list) else "data" if hasattr(value, "value") else "string"
+            ctx.set_var(f"default:{context}", name, value, kind, ("source=module",))
+    return proc.returncode == 0
