@@ -333,30 +333,6 @@ class Agent:
         return [(k[len(prefix):-1], var.value) for k, var in table.items()
                 if k.startswith(prefix) and k.endswith("]")]
 
-    def eval_lazy(self, arg: Any, bound: dict[str, Any]) -> str:
-        """A delayed argument (maplist's, mapdata's pattern) for one element: ``arg``
-        is the text as written or a function call; ``bound`` holds ``this``,
-        ``this.k``, ``this.v``... References that do not resolve stay as written.
-        A failing call raises :class:`FunctionError`."""
-        from engine.eval.functions.registry import FunctionError
-
-        base = self.fn_lookup or self.lookup
-
-        def lookup(name: str) -> Any:
-            return bound[name] if name in bound else base(name)
-
-        if isinstance(arg, FnCall):
-            try:
-                v = self.resolver.call(arg, lookup)
-            except (Unresolved, FunctionFailed) as e:
-                raise FunctionError(str(e), quiet=True) from None
-            if isinstance(v, bool):
-                return "any" if v else "!any"
-            if not isinstance(v, str):
-                raise FunctionError(f"function '{arg.name}' does not return a string", quiet=True)
-            arg = v  # what the call gives is expanded again with the element bound
-        return ex.expand(str(arg), lookup)[0]
-
     def bundle_class_order(self) -> dict[str, int]:
         """The current bundle's own classes with their definition order."""
         frame = self.ctx.frame
@@ -364,15 +340,6 @@ class Agent:
             return {}
         order = self.ctx.class_order
         return {c: order.get(c, 0) for c in frame.classes}
-
-    def array_entries(self, ref: str) -> list[tuple[str, Any]]:
-        """``(key path, value)`` of the classic array ``ref``: every ``ref[...]``
-        variable in its bundle, in definition order (``a[x][y]`` -> ``("x][y", v)``)."""
-        scope, name = self.ctx._scope_for(ref)
-        table = self.ctx.scopes.get(scope, {})
-        prefix = name + "["
-        return [(k[len(prefix):-1], var.value) for k, var in table.items()
-                if k.startswith(prefix) and k.endswith("]")]
 
     def var_table(self, scope: str) -> dict[str, Any] | None:
         """The variables of ``ns:bundle`` (None when the bundle is unknown and has none)."""
