@@ -321,8 +321,16 @@ class Agent:
                 return "any" if v else "!any"
             if not isinstance(v, str):
                 raise FunctionError(f"function '{arg.name}' does not return a string", quiet=True)
-            return v
+            arg = v  # what the call gives is expanded again with the element bound
         return ex.expand(str(arg), lookup)[0]
+
+    def bundle_class_order(self) -> dict[str, int]:
+        """The current bundle's own classes with their definition order."""
+        frame = self.ctx.frame
+        if frame is None:
+            return {}
+        order = self.ctx.class_order
+        return {c: order.get(c, 0) for c in frame.classes}
 
     def array_entries(self, ref: str) -> list[tuple[str, Any]]:
         """``(key path, value)`` of the classic array ``ref``: every ``ref[...]``
@@ -332,14 +340,6 @@ class Agent:
         prefix = name + "["
         return [(k[len(prefix):-1], var.value) for k, var in table.items()
                 if k.startswith(prefix) and k.endswith("]")]
-
-    def bundle_class_order(self) -> dict[str, int]:
-        """The current bundle's own classes with their definition order."""
-        frame = self.ctx.frame
-        if frame is None:
-            return {}
-        order = self.ctx.class_order
-        return {c: order.get(c, 0) for c in frame.classes}
 
     def var_table(self, scope: str) -> dict[str, Any] | None:
         """The variables of ``ns:bundle`` (None when the bundle is unknown and has none)."""
