@@ -91,6 +91,8 @@ def apply_result(agent: Agent, p: Promise | None, rp: ResolvedPromise,
                 agent.persistent.save(name, minutes, policy, [])
             agent.ctx.define(name, scope)
             agent.log.verbose(f"C: + promise outcome class '{name}'")
-    for lval in _CANCEL.get(outcome, ()):
+    # every outcome cancels its classes (a files promise both kept and repaired
+    # cancels cancel_kept and cancel_repaired), as in cf-agent
+    for lval in dict.fromkeys(lv for o in outcomes for lv in _CANCEL.get(o, ())):
         for name in _names(body.get(lval)):
             agent.ctx.undefine(name)

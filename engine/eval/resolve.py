@@ -52,6 +52,21 @@ class FunctionFailed(Exception):
         self.quiet = quiet
 
 
+def _check_option(body_type: str, lval: str, value: Any) -> None:
+    """A menu attribute whose value came from a variable must still be one of its
+    choices: cf-agent stops the run otherwise (cf-promises checks literal ones)."""
+    from engine.policy import syntax
+
+    attr = (syntax.body_attributes(body_type) or {}).get(lval)
+    if attr is None or attr.type != "option" or "," not in attr.range:
+        return
+    if isinstance(value, str) and value not in attr.range.split(","):
+        from engine.eval.aborts import FatalPolicyError
+
+        raise FatalPolicyError(f"In attribute '{lval}', Selection is out of bounds. Given "
+                               f"attribute value '{value}'")
+
+
 class Resolver:
     """Resolves rvals against the agent's context through a ``lookup``."""
 
@@ -227,8 +242,15 @@ class Resolver:
             if depth >= MAX_BODY_INHERITANCE:
                 raise FunctionFailed(f"body inheritance chain depth {depth + 1} in body "
                                      f"'{body.name}' is too much (a loop of inherit_from?)")
+            parent_name = c.rval.name if isinstance(c.rval, FnCall) else (
+                self.scalar(c.rval.value, lookup) if isinstance(c.rval, Scalar) else "")
+            if parent_name == body.name:
+                from engine.eval.aborts import FatalPolicyError
+
+                raise FatalPolicyError(f"self body inheritance in {body.name}->{body.name}, "
+                                       "aborting")
             parent = self.body_ref_named(body.body_type, c.rval, lookup, depth + 1)
-            if parent is not None:
+            if parent is not None:  # a parent that does not exist adds nothing
                 result.update({k: v for k, v in parent.items() if not k.startswith("__")})
                 order.extend(parent.get("__lvals__", []))
         for c in body.constraints:
@@ -242,6 +264,8 @@ class Resolver:
                 result[c.lval] = self.value(c.rval, lookup, c.lval)
             except (Unresolved, FunctionFailed):
                 continue
+            if isinstance(c.rval, Scalar) and "$" in c.rval.value:
+                _check_option(body.body_type, c.lval, result[c.lval])
             if c.lval not in order:
                 order.append(c.lval)
         result["__name__"] = body.name

@@ -166,8 +166,20 @@ class _Validator:
                     )
                 )
                 continue
-            body_type = body.body_type if c.lval == "inherit_from" else attr.body_type
-            self.check_value(c, attr, body_type, body.namespace)
+            if c.lval == "inherit_from":
+                self.check_inherit_from(c, body)
+                continue
+            self.check_value(c, attr, attr.body_type, body.namespace)
+
+    def check_inherit_from(self, c: Constraint, body: Body) -> None:
+        """A parent that exists must take the arguments given; cf-promises accepts a
+        parent that does not exist (cf-agent then ignores the body)."""
+        rv = c.rval
+        name = rv.name if isinstance(rv, FnCall) else rv.value if isinstance(rv, Scalar) else ""
+        if not name or _dynamic(name):
+            return
+        if self.policy.find_body(body.body_type, name, body.namespace) is not None:
+            self.check_body_ref(c, rv, body.body_type, body.namespace)
 
     # -- bundles ----------------------------------------------------------------------
 
@@ -180,8 +192,9 @@ class _Validator:
         for ptype, pos in bundle.sections:
             msg = self._section_problem(bundle, ptype, allowed)
             if msg is not None:
-                bad_sections.add(ptype)
                 severity, text = msg
+                if severity != "unsupported":  # what vigil does not act on is still checked
+                    bad_sections.add(ptype)
                 self.out.append(Diagnostic(pos, severity, text))  # type: ignore[arg-type]
         promise_types = self.table.promise_types
         custom = self.custom_types
@@ -306,6 +319,12 @@ class _Validator:
             for item in rv.items:
                 if isinstance(item, Scalar) and not _dynamic(item.value):
                     self.check_literal(c.lval, syntax.Attribute(c.lval, item_type), item)
+        elif attr.type == "slist" and attr.range and isinstance(rv, RList):
+            # each literal item must match the range, as cf-promises checks it
+            item_attr = syntax.Attribute(c.lval, "string", attr.range)
+            for item in rv.items:
+                if isinstance(item, Scalar) and not _dynamic(item.value):
+                    self.check_literal(c.lval, item_attr, item)
 
     def check_literal(self, lval: str, attr: syntax.Attribute, rv: Scalar) -> None:
         value = rv.value
@@ -374,7 +393,8 @@ class _Validator:
             return
         body = self.policy.find_body(body_type, name, namespace)
         if body is None:
-            self.out.append(error(c.pos, f"undefined body '{name}' of type {body_type}"))
+            # cf-promises' wording
+            self.out.append(error(c.pos, f"Undefined body {name} with type {body_type}"))
         elif len(body.args) != nargs:
             self.out.append(
                 error(

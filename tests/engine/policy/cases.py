@@ -85,7 +85,7 @@ CASES: list[Case] = [
         "unknown_body",
         'bundle agent main\n{\n  files:\n    "/tmp/x"\n      perms => nobody("1");\n}\n',
         5,
-        "undefined body 'nobody' of type perms",
+        "Undefined body nobody with type perms",
     ),
     Case(
         "body_wrong_arity",

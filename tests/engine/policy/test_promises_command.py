@@ -76,7 +76,7 @@ def test_validation_error_and_bundlesequence_option(tmp_path: Path) -> None:
     f = tmp_path / "v.cf"
     f.write_text('bundle agent main\n{\n  files:\n    "/x" perms => nobody;\n}\n')
     cp = vigil("-f", str(f), "-w", str(tmp_path))
-    assert cp.returncode == 1 and f"{f}:4:10: error: undefined body 'nobody'" in cp.stderr
+    assert cp.returncode == 1 and f"{f}:4:10: error: Undefined body nobody with type perms" in cp.stderr
     f.write_text('bundle agent main\n{\n  reports:\n    "x";\n}\n')
     assert vigil("-f", str(f), "-w", str(tmp_path), "-b", "main").returncode == 0
     cp = vigil("-f", str(f), "-w", str(tmp_path), "-b", "main,other")

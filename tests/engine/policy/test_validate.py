@@ -40,7 +40,7 @@ def test_namespaced_body_is_found_in_its_namespace() -> None:
     )
     assert check(text) == []
     assert check(text.replace("perms => p;", "perms => default:p;")) == [
-        (3, "error", "undefined body 'default:p' of type perms")
+        (3, "error", "Undefined body default:p with type perms")
     ]
 
 
