@@ -200,7 +200,9 @@ class Resolver:
             elif isinstance(a, RList):
                 args.append(self.list_items(a, lookup))
             else:
-                args.append(self.call(a, lookup))
+                v = self.call(a, lookup)
+                # a class function as an argument gives a class expression, as in cf-agent
+                args.append(("any" if v else "!any") if isinstance(v, bool) else v)
         outer = self.agent.fn_lookup  # a call made while another function runs (eval_lazy)
         try:
             self.agent.fn_lookup = lookup

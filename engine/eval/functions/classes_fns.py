@@ -43,16 +43,39 @@ def or_(env: FnEnv, *exprs: Any) -> bool:
     return any(_truth(env, e) for e in exprs)
 
 
-@function("ifelse", "string", 1)
+def _late(env: FnEnv, arg: Any) -> str:
+    """A delayed ifelse argument: a call is made now; text still holding a reference
+    that does not resolve fails the call quietly (the promise waits for a later pass)."""
+    lazy = getattr(env, "eval_lazy", None)
+    if lazy is not None and not isinstance(arg, (str, bool)):
+        arg = lazy(arg, {})
+    if isinstance(arg, bool):
+        return "any" if arg else "!any"
+    text = str(arg)
+    if "$(" in text or "${" in text:
+        raise FunctionError(f"Function 'ifelse': '{text}' does not resolve", quiet=True)
+    return text
+
+
+# ifelse evaluates only what it picks: an undefined variable in a branch not taken is
+# no error (cf-agent's delayed evaluation); positions past this are evaluated eagerly
+_IFELSE_LAZY = range(64)
+
+
+@function("ifelse", "string", 1, lazy_args=_IFELSE_LAZY)
 def ifelse(env: FnEnv, *args: Any) -> str:
     """ifelse(class1, value1, class2, value2, ..., default): the value after the
-    first true class expression, else the default."""
+    first true class expression, else the default. With three arguments only the
+    class expression and the value picked are evaluated (an undefined variable in the
+    other branch is no matter); with more, every argument must resolve."""
     if len(args) % 2 == 0:
         raise FunctionError("Function 'ifelse' requires an odd number of arguments")
+    if len(args) != 3:  # cf-agent delays only the three-argument form
+        args = tuple(_late(env, a) for a in args)
     for i in range(0, len(args) - 1, 2):
-        if _truth(env, args[i]):
-            return str(args[i + 1])
-    return str(args[-1])
+        if env.class_defined(_late(env, args[i])):
+            return _late(env, args[i + 1])
+    return _late(env, args[-1])
 
 
 def _tagged(tags_of: Callable[[str], Iterable[str]] | None, name: str, tags: tuple[str, ...]) -> bool:

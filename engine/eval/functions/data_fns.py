@@ -211,17 +211,42 @@ def _json_type(v: Any) -> str:
     return "unknown"
 
 
+def _data_element(env: FnEnv, ref: str) -> tuple[Any] | None:
+    """``(value,)`` of ``d[k1][k2]`` inside a data container ``d`` (null included);
+    None when ``d`` is not a container or the keys lead nowhere."""
+    base, _, rest = ref.partition("[")
+    container = env.get_var(base)
+    if not isinstance(container, Data):
+        return None
+    value = container.value
+    for key in re.findall(r"([^\[\]]*)\]", rest):
+        if isinstance(value, dict) and key in value:
+            value = value[key]
+        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+            value = value[int(key)]
+        else:
+            return None
+    return (value,)
+
+
 @function("type", "string", 1, 2)
 def type_(env: FnEnv, ref: str, detail: str = "false") -> str:
     """type(var, detail): ``data``, ``slist``, ``string`` or ``none``; with detail
     ``data object`` / ``policy slist`` and the like."""
     v = env.get_var(strip_ref(ref)) if isinstance(ref, str) else ref
     full = detail in ("true", "yes", "on")
+    inner = _data_element(env, strip_ref(ref)) if isinstance(ref, str) and "[" in ref else None
+    if inner is not None:  # an element of a data container: "d[k]"
+        return f"data {_json_type(inner[0])}" if full else "data"
     if v is None:
-        return "none"
+        return "policy none" if full else "none"
     if isinstance(v, Data):
         return f"data {_json_type(v.value)}" if full else "data"
     kind = "slist" if isinstance(v, list) else "string"
+    ctx = getattr(env, "ctx", None)  # the declared type: int, real, ilist, rlist
+    var = ctx.lookup_var(strip_ref(ref)) if ctx is not None and isinstance(ref, str) else None
+    if var is not None and var.vtype in ("int", "real", "ilist", "rlist"):
+        kind = var.vtype
     return f"policy {kind}" if full else kind
 
 

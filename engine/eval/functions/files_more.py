@@ -34,8 +34,10 @@ def _exists(path: str) -> bool:
 
 @function("filesexist", "class", 1, 1)
 def filesexist(env: FnEnv, arg: Any) -> bool:
-    """filesexist(list): true when every file in the list (or container) exists."""
-    return all(_exists(p) for p in _paths(env, "filesexist", arg, False))
+    """filesexist(list): true when every file in the list (or container) exists (an
+    empty list is false)."""
+    paths = _paths(env, "filesexist", arg, False)
+    return bool(paths) and all(_exists(p) for p in paths)
 
 
 def _mtime(path: str) -> float | None:

@@ -293,12 +293,16 @@ def maplist(env: FnEnv, pattern: Any, lst: Any) -> list[str]:
 @function("getvalues", "slist", 1, 1)
 def getvalues(env: FnEnv, arg: Any) -> list[str]:
     """getvalues(array_or_container): the values; containers nested one level are flattened."""
-    from engine.eval.functions.arrays import array_items
+    from engine.eval.functions.arrays import array_tree
 
     v = _container(env, arg)
     if v is None:
-        items = array_items(env, arg)
-        return [x for _, x in items] if items is not None else []
+        plain = env.get_var(strip_ref(arg)) if isinstance(arg, str) else None
+        if isinstance(plain, str):  # a string (or array element) is its own value
+            return [plain]
+        v = array_tree(env, arg)  # a classic array, nested levels included
+        if v is None:
+            return []
     if isinstance(v, list) and all(isinstance(x, str) for x in v):
         return list(v)
     out: list[str] = []

@@ -75,6 +75,27 @@ bundle agent main
 }
 """
 
+DELAYED = r"""
+bundle agent main
+{
+  vars:
+    "a" string => ifelse("any", "pass", "!any", "$(foo)", "bar");
+    "b" string => ifelse("any", "pass", "$(foo)");
+    "c" string => ifelse("!any", "$(foo)", "fallback");
+    "d" string => ifelse(isvariable("nosuch.x"), "$(nosuch.x)", "");
+    "e" string => ifelse(and("any", not("!any")), "yes", "no");
+    "t1" string => type("d");
+    "t2" int => "0600";
+    "t3" string => type("t2", "true");
+    "s" string => "plain";
+    "gv" slist => getvalues("s");
+    "m" slist => maplist(canonify("$(this) x"), '["a b", "c"]');
+  reports:
+    "a=$(a) b=$(b) c=$(c) d=$(d) e=$(e) t1=$(t1) t3=$(t3) gv=$(gv)";
+    "m=$(m)";
+}
+"""
+
 MUSTACHE_TEMPLATES = [
     "{{s}}|{{{s}}}|{{&s}}|{{n}}|{{r}}|{{t}}|{{f}}|{{nul}}|{{missing}}",
     "{{#o}}[{{@}}={{k1}}]{{/o}}",
@@ -108,7 +129,8 @@ def _mustache_policy() -> str:
 
 
 @needs_cfagent
-@pytest.mark.parametrize("policy", [STATE, INLINE, _mustache_policy()], ids=["state", "inline", "mustache"])
+@pytest.mark.parametrize("policy", [STATE, INLINE, DELAYED, _mustache_policy()],
+                         ids=["state", "inline", "delayed", "mustache"])
 def test_reports_match_cf_agent(tmp_path: Path, policy: str) -> None:
     theirs, ours = reports(tmp_path, policy)
     assert ours == theirs
