@@ -69,6 +69,13 @@ class DbInfo(Frozen):
     __slots__ = ("flags", "depth", "branch_pages", "leaf_pages", "overflow_pages", "entries",
                  "root")
     __match_args__ = __slots__
+    flags: int
+    depth: int
+    branch_pages: int
+    leaf_pages: int
+    overflow_pages: int
+    entries: int
+    root: int
 
     def __init__(self, flags: int, depth: int, branch_pages: int, leaf_pages: int,
                  overflow_pages: int, entries: int, root: int) -> None:
@@ -86,6 +93,13 @@ class Meta(Frozen):
 
     __slots__ = ("version", "map_size", "page_size", "free", "main", "last_pg", "txnid")
     __match_args__ = __slots__
+    version: int
+    map_size: int
+    page_size: int
+    free: DbInfo
+    main: DbInfo
+    last_pg: int
+    txnid: int
 
     def __init__(self, version: int, map_size: int, page_size: int, free: DbInfo,
                  main: DbInfo, last_pg: int, txnid: int) -> None:
@@ -106,6 +120,12 @@ class Health(Frozen):
 
     __slots__ = ("ok", "reason", "exists", "meta", "suspicious", "foreign")
     __match_args__ = __slots__
+    ok: bool
+    reason: str
+    exists: bool
+    meta: Meta | None
+    suspicious: bool
+    foreign: bool
 
     def __init__(self, ok: bool, reason: str = "", exists: bool = True,
                  meta: Meta | None = None, suspicious: bool = False,

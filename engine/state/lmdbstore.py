@@ -170,7 +170,7 @@ class Store:
 
     # -- transactions -------------------------------------------------------------------
 
-    def write(self, fn: Callable[[lmdb.Transaction], T]) -> T:
+    def write(self, fn: Callable[[lmdb.Transaction[bytes]], T]) -> T:
         """Run ``fn`` in one write transaction, committing when it returns.
 
         Retries after growing a full map, after adopting a map another process
@@ -192,7 +192,7 @@ class Store:
                 self._rebuild(str(exc))
                 rebuilt = True
 
-    def try_write(self, fn: Callable[[lmdb.Transaction], T], what: str, default: T) -> T:
+    def try_write(self, fn: Callable[[lmdb.Transaction[bytes]], T], what: str, default: T) -> T:
         """:meth:`write`, except that a failure to record (a full disk, an I/O
         error) is an error line naming ``what`` and returns ``default``: the run
         goes on, and :meth:`close` says what was not recorded."""
@@ -212,7 +212,7 @@ class Store:
                 if len(self.failed) == FAILURE_LINES else "")
         self.log.error(f"Could not record {what} in '{self.path}': {self.failure}{more}")
 
-    def read(self, fn: Callable[[lmdb.Transaction], T]) -> T:
+    def read(self, fn: Callable[[lmdb.Transaction[bytes]], T]) -> T:
         """Run ``fn`` in a read transaction (same recovery as :meth:`write`)."""
         rebuilt = False
         while True:
@@ -323,7 +323,7 @@ def _open_readonly(p: Path) -> lmdb.Environment:
 
 
 @contextlib.contextmanager
-def reading(path: str | os.PathLike[str]) -> Iterator[lmdb.Transaction | None]:
+def reading(path: str | os.PathLike[str]) -> Iterator[lmdb.Transaction[bytes] | None]:
     """A read transaction on ``path``, or ``None`` when the file does not exist.
 
     Never maps a file that fails the pread check (raises :class:`Unreadable`

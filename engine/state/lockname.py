@@ -220,8 +220,8 @@ def parse_lock_id(lock_id: str) -> LockKeyParts:
     pattern still give their first two parts."""
     m = _LOCK_ID.match(lock_id)
     if m:
-        lvals = tuple(m.group(3).split(".")[:-1])
-        return LockKeyParts(m.group(1), m.group(2), lvals, m.group(4), m.group(5), m.group(6))
+        return LockKeyParts(m.group(1), m.group(2), tuple(m.group(3).split(".")[:-1]),
+                            m.group(4), m.group(5), m.group(6))
     parts = lock_id.split(".")
     rest = parts[2:]
     host = ""

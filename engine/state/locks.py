@@ -190,7 +190,7 @@ class LockDB:
     # -- acquisition ---------------------------------------------------------------------
 
     def _verdict(
-        self, txn: lmdb.Transaction, name: str, now: int, ifelapsed: int, expireafter: int,
+        self, txn: lmdb.Transaction[bytes], name: str, now: int, ifelapsed: int, expireafter: int,
         write: bool,
     ) -> tuple[LockDecision | None, LockData | None, int | None]:
         """(decision if final, expired holder to stop, last time)."""
@@ -258,12 +258,16 @@ class LockDB:
         )
         if decision is None:
             self._gone_pid = None
+            unrecorded: tuple[LockDecision | None, LockData | None, int | None] = (
+                _UNRECORDED, None, _last)
             decision, holder, last_time = self.store.try_write(
                 lambda txn: self._verdict(txn, name, t, ifelapsed_min, expireafter_min, True),
-                f"lock.{name}", (_UNRECORDED, None, _last),
+                f"lock.{name}", unrecorded,
             )
             if holder is not None:
                 decision = self._expire(name, holder, t, expireafter_min, last_time)
+            elif decision is None:  # not reached: a write verdict decides or names a holder
+                decision = _UNRECORDED
             elif self._gone_pid is not None and decision.acquired and self.log:
                 self.log.verbose(
                     f"Lock holder pid {self._gone_pid} is gone; releasing its lock: lock.{name}")
@@ -285,7 +289,7 @@ class LockDB:
             if not result.stopped:
                 return LockDecision(False, SkipReason.ALREADY_RUNNING, result.message, last_time)
 
-        def take(txn: lmdb.Transaction) -> LockDecision:
+        def take(txn: lmdb.Transaction[bytes]) -> LockDecision:
             raw = txn.get(_key("lock", name))
             current = unpack(raw) if raw is not None else None
             if current is not None and current != holder:
@@ -320,7 +324,7 @@ class LockDB:
         lock_key = _key("lock", name)
         value = self._value(t)
 
-        def done(txn: lmdb.Transaction) -> None:
+        def done(txn: lmdb.Transaction[bytes]) -> None:
             txn.put(_key("last", name), value)
             raw = txn.get(lock_key)
             if raw is not None:
@@ -344,7 +348,7 @@ class LockDB:
     def get(self, name: str) -> tuple[LockData | None, LockData | None]:
         """(last, lock) entries of one id."""
 
-        def fetch(txn: lmdb.Transaction) -> tuple[LockData | None, LockData | None]:
+        def fetch(txn: lmdb.Transaction[bytes]) -> tuple[LockData | None, LockData | None]:
             a = txn.get(_key("last", name))
             b = txn.get(_key("lock", name))
             return (unpack(a) if a else None, unpack(b) if b else None)
@@ -361,7 +365,7 @@ class LockDB:
         """Delete the lock entries (``last.*``/``lock.*``) for which ``pred`` is
         true; returns the deleted keys."""
 
-        def run(txn: lmdb.Transaction) -> list[str]:
+        def run(txn: lmdb.Transaction[bytes]) -> list[str]:
             doomed = []
             for k, v in txn.cursor():
                 key = decode_key(k)
@@ -397,7 +401,7 @@ class LockDB:
         t = int(time.time() if now is None else now)
         cutoff = t - horizon_seconds
 
-        def run(txn: lmdb.Transaction) -> int:
+        def run(txn: lmdb.Transaction[bytes]) -> int:
             doomed = []
             cur = txn.cursor()
             if cur.set_range(b"last."):

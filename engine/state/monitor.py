@@ -131,7 +131,7 @@ class MonitorStore:
                 out[name] = st
         return out
 
-    def _trim(self, tx: lmdb.Transaction, name: str) -> None:
+    def _trim(self, tx: lmdb.Transaction[bytes], name: str) -> None:
         """Drop the oldest history entries of ``name`` beyond HISTORY_KEEP."""
         prefix = name.encode() + b"\0"
         cur = tx.cursor(db=self.history_db)

@@ -126,7 +126,7 @@ class PersistentClassDB:
         if self._store is None:
             return live  # opened empty (open_when_written): nothing to load
 
-        def scan(txn: lmdb.Transaction) -> None:
+        def scan(txn: lmdb.Transaction[bytes]) -> None:
             for k, v in txn.cursor():
                 pc = decode(k, v)
                 if pc is None or t > pc.expires:
@@ -136,7 +136,7 @@ class PersistentClassDB:
 
         self.store.read(scan)
         if expired:
-            def purge(txn: lmdb.Transaction) -> None:
+            def purge(txn: lmdb.Transaction[bytes]) -> None:
                 for k in expired:
                     raw = txn.get(k)
                     pc = decode(k, raw) if raw is not None else None
@@ -184,7 +184,7 @@ class PersistentClassDB:
                 self.log.error(f"Could not record {what} in '{self._path}': {exc}")
             return wanted
 
-        def put(txn: lmdb.Transaction) -> PersistentClass:
+        def put(txn: lmdb.Transaction[bytes]) -> PersistentClass:
             if stored_policy == "preserve":
                 raw = txn.get(key)
                 old = decode(key, raw) if raw is not None else None
