@@ -36,6 +36,7 @@ from engine.inspect.keys import (
     PeerKey,
     host_fingerprint,
     keys,
+    peer_standing,
     probe_peer,
     standing_on_peer,
 )
@@ -49,7 +50,8 @@ __all__ = [
     "CFENGINE_DEFAULT", "ClassesSnapshot", "DaemonInfo", "ExecdStatus", "HealthIssue", "KeysView", "LockInfo",
     "LockSnapshot", "Observable", "PeerKey", "PersistentClassInfo", "PromiseRecord", "RunDetail", "RunReport", "RunSummary",
     "classes", "daemon_statuses", "execd_status", "health", "host_fingerprint", "keys",
-    "lock_last_times", "locks", "monitor_snapshot", "persistent_classes", "probe_peer",
+    "lock_last_times", "locks", "monitor_snapshot", "peer_standing", "persistent_classes",
+    "probe_peer",
     "read_output", "ready_in", "run_detail", "run_report", "runs", "standing_on_peer",
     "state_health", "workdir_problem",
 ]

@@ -17,6 +17,7 @@ import pytest
 from textual.pilot import Pilot
 
 from engine.daemons.status import daemon_statuses
+from engine.trust.identity import host_name
 from engine.trust.keys import generate
 from engine.trust.store import PeerState, TrustStore
 from engine.workdir import Workdir
@@ -154,14 +155,18 @@ async def test_key_exchange_with_a_real_server(tmp_path: Path) -> None:
             kx = app.screen
             await wait_until(pilot, lambda: kx.probe is not None)
             question = str(kx.query_one("#kx-question").render())
+            # the peer as it names itself, and where it was reached
+            assert kx.probe.name == f"{host_name()} (127.0.0.1:{port})"
             assert question == (
-                "Does this match the fingerprint printed by 'vigil key --print' on 127.0.0.1?"
+                f"Does this match the fingerprint printed by 'vigil key --print' on {kx.probe.name}?"
             )
             shown = str(kx.query_one("#kx-fingerprint").render()).replace("\n", "").replace(" ", "")
             assert shown == a_fp
             await pilot.press("y")
             await wait_until(pilot, lambda: "PENDING" in str(kx.query_one("#kx-status").render()))
-            assert b_fp in str(kx.query_one("#kx-status").render())  # what to accept over there
+            status = str(kx.query_one("#kx-status").render())
+            assert b_fp in status  # what to accept over there
+            assert "will work" not in status  # only keys were checked
             await pilot.press("escape")
             await settle(pilot)
         assert TrustStore(b.ppkeys).get(a_fp).state is PeerState.TRUSTED

@@ -18,20 +18,22 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from engine.inspect import probe_peer, standing_on_peer
+from engine.inspect import peer_standing, probe_peer
 from engine.workdir import Workdir
 from tui.data import jobs
 from tui.data.jobs import JobRunner
 
+# Only what the exchange checked: whose key is trusted where. Whether copies or runs
+# work is up to the peer's access rules, which no request here tried.
 STANDING_WORDS = {
-    "trusted": "● {host} trusts this host: runs and copies will work both ways.",
+    "trusted": "● {host} trusts this host's key (copies and runs are up to its access rules).",
     "pending": (
         "◐ {host} has this host's key PENDING: an admin there must accept it:\n"
         "    vigil key --accept {mine}"
     ),
     "rejected": "✗ {host} has REJECTED this host's key.",
     "changed": "✗ {host} knows a DIFFERENT key for this host (KEY CHANGED on their side).",
-    "denied": "✗ {host} refused the connection (denied by its access rules).",
+    "denied": "✗ {host} refused this host.",
 }
 
 
@@ -53,11 +55,13 @@ class ProbeDone(Message):
 
 
 class StandingKnown(Message):
-    def __init__(self, trusted: bool, standing: str | None, error: str | None) -> None:
+    def __init__(self, trusted: bool, standing: str | None, error: str | None,
+                 words: str = "") -> None:
         super().__init__()
         self.trusted = trusted
         self.standing = standing
         self.error = error
+        self.words = words  # the engine's account of it (Standing.describe)
 
 
 def split_hostport(text: str, default_port: int = 5310) -> tuple[str, int]:
@@ -166,14 +170,14 @@ class KeyExchangeScreen(ModalScreen[bool]):
             )
         fp_box.update(big_fingerprint(p.fingerprint))
         if p.known:
-            self._status(f"● {self.host}:{self.port} presented a key you already trust.")
+            self._status(f"● {p.name} presented a key you already trust.")
             self._check_standing(trusted=False)
             return
-        self._status(f"{self.host}:{self.port} presented this key:")
+        self._status(f"{p.name} presented this key:")
         question = self.query_one("#kx-question", Static)
         question.remove_class("-hidden")
         question.update(
-            f"Does this match the fingerprint printed by 'vigil key --print' on {self.host}?"
+            f"Does this match the fingerprint printed by 'vigil key --print' on {p.name}?"
         )
         self.query_one("#kx-buttons").remove_class("-hidden")
         self.query_one("#kx-no", Button).focus()
@@ -208,20 +212,20 @@ class KeyExchangeScreen(ModalScreen[bool]):
                     jobs.trust_server(self.workdir, self.host, self.port, self.probe.fingerprint))
                 if not done.ok:
                     raise RuntimeError(done.message)
-            standing = standing_on_peer(self.workdir, self.host, self.port)
+            standing = peer_standing(self.workdir, self.host, self.port, self.probe.server_host)
         except Exception as exc:
             self.post_message(StandingKnown(trusted, None, f"{type(exc).__name__}: {exc}"))
             return
-        self.post_message(StandingKnown(trusted, str(standing), None))
+        self.post_message(StandingKnown(trusted, standing.status, None, standing.describe()))
 
     def on_standing_known(self, message: StandingKnown) -> None:
         self.trusted_any = self.trusted_any or message.trusted
         first = f"● trusted {self.probe.fingerprint}\n" if message.trusted else ""
         if message.error:
-            self._status(f"{first}✗ could not ask {self.host} about this host: {message.error}")
+            self._status(f"{first}✗ could not ask {self.probe.name} about this host: {message.error}")
             return
         template = STANDING_WORDS.get(message.standing or "", "? {host} answered: " + str(message.standing))
-        text = template.format(host=self.host, mine=self.own_fingerprint)
+        text = message.words or template.format(host=self.probe.name, mine=self.own_fingerprint)
         self._status(f"{first}{text}\n(esc to close)")
 
     def app_jobs(self) -> JobRunner:
