@@ -208,6 +208,8 @@ class Agent:
         self.locks: Any = None
         self.persistent: Any = None
         self.aborts: Any = None  # engine.eval.aborts.Aborts once body agent control asks
+        # True while the policy is resolved before the bundlesequence (see condition())
+        self.resolving = False
         # (bundle, the promise that called it) for each bundle being evaluated
         self.bundle_stack: list[tuple[Bundle, Promise | None]] = []
         from engine.policy.validate import common_control_flag
@@ -556,6 +558,10 @@ class Agent:
         rval = plan.unless
         if rval is not None:
             holds = self._class_rval(rval)
+            if holds is None and self.resolving:
+                # while the policy is resolved (before the bundlesequence) cf-agent
+                # skips it; it runs it when it evaluates the bundle
+                return False, SkipReason.UNRESOLVED, f"unless => {_show(rval)}"
             if holds is None:
                 return True, None, ""  # unresolved unless: cf-agent runs the promise
             if holds:

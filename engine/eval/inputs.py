@@ -43,8 +43,12 @@ def evaluate_common_bundles(agent: Agent, files: list[PolicyFile]) -> None:
 
 def resolve_common_and_inputs(agent: Agent) -> None:
     """Both rounds of common bundles, with the inputs the first one names loaded."""
-    evaluate_common_bundles(agent, list(agent.policy.files))
-    load_dynamic_inputs(agent)
+    agent.resolving = True
+    try:
+        evaluate_common_bundles(agent, list(agent.policy.files))
+        load_dynamic_inputs(agent)
+    finally:
+        agent.resolving = False
     evaluate_common_bundles(agent, list(agent.policy.files))
 
 

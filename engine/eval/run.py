@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 EXIT_OK = 0
 EXIT_POLICY_INVALID = 1
+# cf-promises' summary of a policy that does not validate (scripts look for it)
+SYNTAX_ERRORS = "There are syntax errors in policy files"
 
 
 def load_valid_policy(path: str, workdir: Path, log: LineLogger) -> tuple[Policy | None, str | None]:
@@ -46,6 +48,7 @@ def load_valid_policy(path: str, workdir: Path, log: LineLogger) -> tuple[Policy
         log.error(e.diagnostic.format().splitlines()[0])
         for line in e.diagnostic.format().splitlines()[1:]:
             log.stream.write(line + "\n") if log.sink is None else log.sink(line)
+        log.error(SYNTAX_ERRORS)
         log.error("Policy failed validation; nothing was run")
         return None, e.diagnostic.format().splitlines()[0]
     except OSError as e:
@@ -64,6 +67,7 @@ def load_valid_policy(path: str, workdir: Path, log: LineLogger) -> tuple[Policy
         for d in problems:
             text = d.format()
             log.error(text.splitlines()[0])
+        log.error(SYNTAX_ERRORS)
         log.error("Policy failed validation; nothing was run")
         return None, problems[0].format().splitlines()[0]
     return result.policy, None
@@ -281,7 +285,11 @@ def run(opts: AgentOptions, log: LineLogger) -> int:
         from engine.eval.inputs import resolve_common_and_inputs
 
         resolve_common_and_inputs(agent)
-        pre_evaluate_vars(agent, [b for f in policy.files for b in f.bundles])
+        agent.resolving = True
+        try:
+            pre_evaluate_vars(agent, [b for f in policy.files for b in f.bundles])
+        finally:
+            agent.resolving = False
         resolve_control_bodies(agent)
         ifelapsed = _control_value(agent, "agent", "ifelapsed")
         if isinstance(ifelapsed, str) and ifelapsed.isdigit():

@@ -186,7 +186,7 @@ class _Validator:
     def check_bundle(self, bundle: Bundle) -> None:
         allowed = self.table.bundle_types.get(bundle.bundle_type)
         if allowed is None:
-            self.out.append(error(bundle.pos, f"unknown bundle type '{bundle.bundle_type}'"))
+            self.out.append(error(bundle.pos, f"Unknown bundle type '{bundle.bundle_type}'"))
             return
         bad_sections: set[str] = set()
         for ptype, pos in bundle.sections:

@@ -1,4 +1,6 @@
-"""``reports:`` — print ``R: text``, or append it to ``report_to_file``.
+"""``reports:`` — print ``R: text``, or append it to ``report_to_file``; then, with a
+``printfile`` body, print lines of ``file_to_print`` (``number_of_lines``, 5 by
+default, from the top; a negative number counts from the bottom), each as ``R: line``.
 
 A report file is opened as cf-agent opens it: created 0600 when missing, and
 never through a symlink planted by another user (the directories on the way
@@ -38,7 +40,32 @@ def actuate_report(agent: Agent, rp: ResolvedPromise) -> PromiseResult:
             _safefs.note(agent.log, e)
             agent.log.error(f"Could not open log file '{target}', message '{rp.promiser}'. "
                             f"(fopen: {e.strerror})")
+            _print_file(agent, rp)
             return PromiseResult(Outcome.NOTKEPT, message=str(e))
+        _print_file(agent, rp)
         return PromiseResult(Outcome.REPAIRED)
     agent.log.report(rp.promiser)
+    _print_file(agent, rp)
     return PromiseResult(Outcome.KEPT)
+
+
+def _print_file(agent: Agent, rp: ResolvedPromise) -> None:
+    body = rp.body("printfile")
+    if not body:
+        return
+    path = str(body.get("file_to_print", ""))
+    if not path:
+        return
+    try:
+        count = int(str(body.get("number_of_lines", "5")))
+    except ValueError:
+        count = 5
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as fh:
+            lines = fh.read().splitlines()
+    except OSError as e:
+        agent.log.error(f"Printing of file '{path}' was not possible. (fopen: {e.strerror})")
+        return
+    chosen = lines[:count] if count >= 0 else lines[count:]
+    for line in chosen:
+        agent.log.report(line)

@@ -160,7 +160,14 @@ def evaluate_meta(agent: Agent, p: Promise, name: str) -> None:
     if frame is None:
         return
     for c in p.constraints:
-        if c.lval in ("slist", "string"):
+        if c.lval == "data":  # bundle meta data, read as $(bundle_meta.name[key])
+            try:
+                data = _value(agent, "data", c.rval)
+            except (Unresolved, FunctionFailed):
+                return
+            if data is not None:
+                agent.ctx.set_var(f"{frame.scope}_meta", name, data, "data")
+        elif c.lval in ("slist", "string"):
             try:
                 value = agent.resolver.value(c.rval, agent.lookup, c.lval)
             except (Unresolved, FunctionFailed):

@@ -231,7 +231,7 @@ CASES: list[Case] = [
         "unknown_bundle_type",
         'bundle bogus main\n{\n  reports: "x";\n}\n',
         1,
-        "unknown bundle type 'bogus'",
+        "Unknown bundle type 'bogus'",
     ),
     Case(
         "promiser_before_type",
