@@ -32,6 +32,10 @@ class MustacheError(ValueError):
     """The template cannot be rendered with this data."""
 
 
+class MustacheSyntaxError(MustacheError):
+    """The template itself is malformed (an unclosed tag or section)."""
+
+
 _MISSING: Any = object()
 _STANDALONE = frozenset("#^/!=>")
 
@@ -69,7 +73,7 @@ def _tokens(text: str) -> list[str | _Tag]:
             close = "=" + ctag
         k = text.find(close, j)
         if k < 0:
-            raise MustacheError(f"unclosed tag at offset {i}")
+            raise MustacheSyntaxError(f"unclosed tag at offset {i}")
         body = text[j:k]
         end = k + len(close)
         lit_end = i
@@ -86,7 +90,7 @@ def _tokens(text: str) -> list[str | _Tag]:
         if kind == "=":
             parts = body.split()
             if len(parts) != 2:
-                raise MustacheError(f"bad delimiter change '{body}'")
+                raise MustacheSyntaxError(f"bad delimiter change '{body}'")
             otag, ctag = parts
         out.append(_Tag(kind, body.strip()))
         pos = end
@@ -112,19 +116,19 @@ def _tree(tokens: list[str | _Tag]) -> list[Any]:
             cur.append(tok)
         elif tok.kind in ("#", "^"):
             if len(stack) > MAX_DEPTH:
-                raise MustacheError("sections nested too deeply")
+                raise MustacheSyntaxError("sections nested too deeply")
             sec = _Section(tok.kind, tok.name, [])
             cur.append(sec)
             stack.append((sec.body, tok))
         elif tok.kind == "/":
             opener = stack[-1][1]
             if opener is None or opener.name != tok.name:
-                raise MustacheError(f"section close '{tok.name}' does not match its opening")
+                raise MustacheSyntaxError(f"section close '{tok.name}' does not match its opening")
             stack.pop()
         elif tok.kind not in ("!", "=", ">"):
             cur.append(tok)
     if len(stack) > 1:
-        raise MustacheError(f"section '{stack[-1][1].name}' is not closed")  # type: ignore[union-attr]
+        raise MustacheSyntaxError(f"section '{stack[-1][1].name}' is not closed")  # type: ignore[union-attr]
     return root
 
 

@@ -143,8 +143,9 @@ class Resolver:
                                 f"'{item.value}' failed - variable is not list but data")
                         continue
                     if lst is None:
+                        # an undefined list adds nothing (cf-agent leaves it out once
+                        # it gives up on it); the promise still counts as unresolved
                         self.agent.note_unresolved()
-                        out.append(item.value)
                     else:
                         out.extend(lst)
                     continue

@@ -53,6 +53,9 @@ _BUNDLE_REF_TYPES = {
     "service_bundle": None,
 }
 
+# (body type, attribute) that CFEngine removed: still accepted, with a warning
+_REMOVED_ATTRS = frozenset({("common", "host_licenses_paid")})
+
 
 @cache
 def _int() -> re.Pattern[str]:
@@ -158,6 +161,11 @@ class _Validator:
             return
         for c in body.constraints:
             attr = attrs.get(c.lval)
+            if attr is None and (body.body_type, c.lval) in _REMOVED_ATTRS:
+                # attributes CFEngine removed are accepted with a warning, as cf-promises does
+                self.out.append(warning(c.pos, f"Removed constraint '{c.lval}' in promise type "
+                                               f"'{body.body_type}' [-Wremoved]"))
+                continue
             if attr is None:
                 self.out.append(
                     error(

@@ -266,7 +266,7 @@ def packageupdatesmatching(env: FnEnv, name: str, version: str, arch: str, metho
 def string_mustache(env: FnEnv, template: str, data: Any = None) -> str:
     """string_mustache(template, data): the Mustache template rendered with ``data``
     (default: the agent's datastate, when the environment offers it)."""
-    from engine.eval.mustache import MustacheError, render
+    from engine.eval.mustache import MustacheError, MustacheSyntaxError, render
 
     if data is None:
         ds = getattr(env, "datastate", None)
@@ -275,7 +275,9 @@ def string_mustache(env: FnEnv, template: str, data: Any = None) -> str:
         view = _data_arg(env, "string_mustache", data)
     try:
         return render(template, view)
-    except MustacheError as e:
+    except MustacheSyntaxError as e:
+        raise FunctionError(f"Function 'string_mustache': bad template: {e}") from None
+    except MustacheError as e:  # cf-agent warns about the data and fails the call
         env.log.warning(str(e))
         raise FunctionError(f"Function 'string_mustache' could not render its template: {e}",
                             quiet=True) from None

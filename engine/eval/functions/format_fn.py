@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from engine.eval.functions._util import json_compact
+from engine.eval.functions.data_fns import _data_element
 from engine.eval.functions.registry import FnEnv, FunctionError, function, strip_ref
 from engine.eval.values import Data
 
@@ -63,7 +64,10 @@ CONVERSION_BUFFER = 4096
 
 
 def _convert(env: FnEnv, m: re.Match[str], arg: str) -> str:
-    return _convert_unbounded(env, m, arg)[: CONVERSION_BUFFER - 1]
+    text = _convert_unbounded(env, m, arg)
+    if m.group(2) or m.group(3) is not None:  # only a width or precision goes through the buffer
+        return text[: CONVERSION_BUFFER - 1]
+    return text
 
 
 def _clamp(digits: str | None) -> str | None:
@@ -84,7 +88,11 @@ def _convert_unbounded(env: FnEnv, m: re.Match[str], arg: str) -> str:
     if conv == "s":
         return (spec + "s") % arg
     if conv == "S":
-        v = env.get_var(strip_ref(arg))
+        ref = strip_ref(arg)
+        inner = _data_element(env, ref) if "[" in ref else None
+        if inner is not None:  # inside a data container: JSON, strings quoted
+            return _pad(json_compact(inner[0]), flags, width)
+        v = env.get_var(ref)
         text = value_repr(v)
         if text is None:
             kind = "string" if isinstance(v, str) else "undefined"

@@ -39,7 +39,7 @@ def _container(env: FnEnv, arg: Any) -> Any:
         v = env.get_var(strip_ref(arg))
         if isinstance(v, Data):
             return v.value
-        if isinstance(v, list):
+        if isinstance(v, (list, dict)):  # a list, or a container inside data: "d[k]"
             return v
     return None
 

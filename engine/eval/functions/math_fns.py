@@ -96,6 +96,7 @@ _OPS: list[tuple[str, Callable[[float, float], float]]] = [
     (">", lambda a, b: float(a > b)),
     ("<", lambda a, b: float(a < b)),
     ("^", _pow),
+    ("**", _pow),
     ("*", lambda a, b: a * b),
     ("/", _div),
     ("%", _mod),
@@ -192,7 +193,7 @@ def eval_(env: FnEnv, expr: str, mode: str = "math", options: str = "infix") -> 
         raise FunctionError(f"eval: unknown mode '{mode}'")
     if options != "infix":
         raise FunctionError(f"eval: unknown options '{options}'")
-    x = evaluate_infix(expr)
+    x = evaluate_infix(expr) if expr.strip() else 0.0  # an empty expression is 0
     if mode == "class":
         return "!any" if x is None or abs(x) < _MARGIN else "any"
     if x is None:  # cf-agent logs this and returns an empty string

@@ -39,7 +39,10 @@ def bundlestate(env: FnEnv, bundle: str) -> Data:
     table_of = getattr(env, "var_table", None)
     if table_of is None:
         raise FunctionError("Function 'bundlestate' is not available here")
-    table = table_of(_scope(strip_ref(bundle)))
+    name = strip_ref(bundle)
+    if name.startswith("default:"):  # cf-agent wants default-namespace bundles unqualified
+        raise FunctionError(f"Function 'bundlestate': no bundle '{bundle}'", quiet=True)
+    table = table_of(_scope(name))
     if table is None:
         raise FunctionError(f"Function 'bundlestate' could not find bundle '{bundle}'", quiet=True)
     return Data({name: state_value(var.value) for name, var in table.items()})
