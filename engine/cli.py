@@ -17,6 +17,7 @@ TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
+    from types import SimpleNamespace
 
 # name -> (module, one-line help). Order is the order ``--help`` lists them in.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -113,8 +114,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 128 + 13  # SIGPIPE
 
 
+def _keep_undecodable_bytes() -> None:
+    """Print bytes that are not UTF-8 (command output, file contents) as they came,
+    as cf-agent does, whatever the locale's encoding."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="surrogateescape")
+            except (ValueError, OSError):
+                pass
+
+
 def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _keep_undecodable_bytes()
     if not argv or argv[0] not in SUBCOMMANDS:
         parser = build_parser()
         if not argv:
@@ -129,6 +143,7 @@ def _main(argv: Sequence[str] | None) -> int:
     # and locale modules it loads cost a run several milliseconds); None: not plain.
     fast = getattr(module, "parse_plain", None)
     values = fast(rest) if fast is not None else None
+    args: argparse.Namespace | SimpleNamespace
     if values is not None:
         from types import SimpleNamespace
 

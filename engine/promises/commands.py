@@ -208,7 +208,7 @@ def _kill_group(pgid: int) -> None:
 def _lines(out: bytes | None) -> list[str]:
     if not out:
         return []
-    text = out.decode("utf-8", "replace")
+    text = out.decode("utf-8", "surrogateescape")
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
