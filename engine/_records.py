@@ -45,9 +45,9 @@ class Record:
         names = cls.__match_args__
         if len(names) == 1:
             one = attrgetter(names[0])
-            cls._fields = staticmethod(lambda obj: (one(obj),))  # type: ignore[assignment]
+            cls._fields = staticmethod(lambda obj: (one(obj),))
         else:
-            cls._fields = attrgetter(*names)  # type: ignore[assignment]
+            cls._fields = attrgetter(*names)
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is self.__class__:

@@ -36,15 +36,11 @@ Integers are accepted where a real is expected; booleans are never numbers.
 
 from __future__ import annotations
 
+import tomllib
 import types
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin, get_type_hints
-
-try:
-    import tomllib
-except ImportError:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
 
 
 class SettingsError(ValueError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, ClassVar
 
 from textual import work
@@ -68,7 +68,7 @@ class VigilConsole(App[None]):
     """``vigil console``: overview, classes, locks, runs, keys and monitor, one key apart."""
 
     TITLE = "vigil"
-    CSS_PATH: ClassVar[list[str | Path]] = [Path(__file__).parent / "theme.tcss"]
+    CSS_PATH: ClassVar[list[str | PurePath]] = [Path(__file__).parent / "theme.tcss"]
     COMMANDS = App.COMMANDS | {ConsoleCommands}
     MODES: ClassVar[dict[str, Any]] = {
         "overview": OverviewScreen,

@@ -52,7 +52,9 @@ def _run(root: Path, t: float) -> Shown:
                               timeout=30, env=tool_env(root))
     except (OSError, subprocess.TimeoutExpired) as exc:
         return Shown([], [], {}, f"cf-promises --show-classes failed: {exc}", t)
-    hard, soft, tags = [], [], {}
+    hard: list[str] = []
+    soft: list[str] = []
+    tags: dict[str, str] = {}
     for line in proc.stdout.splitlines()[1:]:
         parts = line.split()
         if not parts:

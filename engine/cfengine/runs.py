@@ -51,7 +51,7 @@ def record_dir(root: Path) -> Path:
 
 
 def read_summaries(path: Path) -> list[tuple[float, float, dict[str, float]]]:
-    out = []
+    out: list[tuple[float, float, dict[str, float]]] = []
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
@@ -66,7 +66,7 @@ def read_summaries(path: Path) -> list[tuple[float, float, dict[str, float]]]:
 
 
 def _console_runs(root: Path) -> list[CfRun]:
-    out = []
+    out: list[CfRun] = []
     d = record_dir(root)
     try:
         names = [n for n in os.listdir(d) if n.endswith(".json")]
@@ -90,7 +90,7 @@ def _console_runs(root: Path) -> list[CfRun]:
 
 
 def _execd_runs(root: Path) -> list[CfRun]:
-    out = []
+    out: list[CfRun] = []
     outputs = root / "outputs"
     try:
         entries = list(os.scandir(outputs))

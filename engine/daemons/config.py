@@ -55,7 +55,7 @@ def load(root: Path) -> DaemonSettings:
 
 def _sections(root: Path) -> dict[str, Any]:
     try:
-        from engine.settings import Settings  # type: ignore[import-not-found]
+        from engine.settings import Settings
     except ImportError:
         return _read_toml(root / "vigil.toml")
     s = Settings.load(root)
@@ -63,10 +63,8 @@ def _sections(root: Path) -> dict[str, Any]:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        import tomllib
-    except ImportError:  # pragma: no cover - Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+    import tomllib
+
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)

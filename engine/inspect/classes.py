@@ -75,10 +75,10 @@ def classes(wd: Workdir, now: float | None = None) -> ClassesSnapshot:
     if wd.cfengine:
         shown = show_classes(wd.root, now)
         pnames = {p.name for p in persistent}
-        soft = [c for c in shown.soft if c not in pnames]
+        soft: list[str] = [c for c in shown.soft if c not in pnames]
         return ClassesSnapshot(shown.hard, soft, persistent, [], None,
                                "cf-promises --show-classes (common bundles)", shown.note)
-    soft: list[str] = []
+    soft = []
     negated: list[str] = []
     run_id = None
     newest = list_reports(wd.runs, limit=1)

@@ -160,7 +160,7 @@ class JobRunner:
         self.forced = ForcedRunState(shown)
         return job, self.forced
 
-    def stream(self, job: Job, on_line: Callable[[str], None]) -> tuple[int | None, float, str | None]:
+    def stream(self, job: Job, on_line: Callable[[str], object]) -> tuple[int | None, float, str | None]:
         """Run ``job``, calling ``on_line`` for each line; (exit code, seconds, error)."""
         started = time.monotonic()
         try:

@@ -45,8 +45,8 @@ class Fetched(Generic[T]):
         return self.missing is None
 
 
-def fetch(read: Callable[[], T]) -> Fetched[T]:
-    """``read()``, with an exception turned into words."""
+def fetch(read: Callable[[], T | None]) -> Fetched[T]:
+    """``read()``, with an exception turned into words (a read may find nothing: None)."""
     try:
         return Fetched(read())
     except Exception as exc:  # noqa: BLE001 - shown on screen instead of crashing

@@ -159,7 +159,7 @@ class KeysScreen(VigilScreen):
         self.notify(f"copied {self.view.fingerprint}")
 
     def _pending_selected(self, verb: str) -> PeerKey | None:
-        peer = self.selected()
+        peer: PeerKey | None = self.selected()
         if peer is None or _state(peer) != "pending":
             self.notify(f"select a pending key to {verb} it", severity="warning")
             return None

@@ -256,7 +256,7 @@ class OverviewScreen(VigilScreen):
     # -- actions -----------------------------------------------------------------
 
     def _selected_daemon(self, verb: str) -> str | None:
-        row = self.selected()
+        row: DaemonRow | None = self.selected()
         if row is None or row.is_console:
             self.notify(f"select a daemon to {verb} it", severity="warning")
             return None
