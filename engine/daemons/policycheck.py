@@ -15,7 +15,11 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.policy.ast import Policy
+    from engine.policy.diagnostics import Diagnostic
 
 EXECUTOR_KEYS = ("schedule", "splaytime", "agent_expireafter")
 FAILING = ("error",)  # as `vigil promises`: unsupported findings do not fail
@@ -64,26 +68,14 @@ def check_in_process(entry: Path, workdir: Path) -> CheckResult:
     return CheckResult(True, executor=_executor(policy))
 
 
-def _load(entry: Path, workdir: Path) -> tuple[Any, list[Any]]:
-    diags: list[Any] = []
-    try:
-        from engine.policy.loader import load_policy
-    except ImportError:
-        from engine.policy.ast import Policy
-        from engine.policy.parser import parse_file
+def _load(entry: Path, workdir: Path) -> tuple[Policy, list[Diagnostic]]:
+    from engine.policy.loader import load_policy
+    from engine.policy.validate import validate
 
-        policy = Policy()
-        policy.add(parse_file(entry))
-    else:
-        result = load_policy(entry, workdir)
-        policy = getattr(result, "policy", result)
-        diags.extend(getattr(result, "diagnostics", []) or [])
-    try:
-        from engine.policy.validate import validate
-    except ImportError:
-        return policy, diags
-    diags.extend(validate(policy))
-    return policy, diags
+    result = load_policy(entry, workdir)
+    diags = list(result.diagnostics)
+    diags.extend(validate(result.policy))
+    return result.policy, diags
 
 
 def _executor(policy: Any) -> dict[str, Any]:

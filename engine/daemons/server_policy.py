@@ -56,23 +56,15 @@ def load_policy_files(
 ) -> tuple[Any, list[Path]]:
     """Parse ``entry`` (following ``inputs`` when the loader is available)."""
     from engine.policy.ast import Policy
+    from engine.policy.loader import load_policy
 
     if not entry.exists():
         return Policy(), []
     try:
-        try:
-            from engine.policy.loader import load_policy  # type: ignore[import-not-found]
-        except ImportError:
-            from engine.policy.parser import parse_file  # type: ignore[import-not-found]
-
-            policy = Policy()
-            policy.add(parse_file(str(entry)))
-        else:
-            # classes given so that loading never pays for full hard-class discovery
-            result = load_policy(entry, workdir.root, classes=sorted(classes))
-            policy = getattr(result, "policy", result)
-            for d in getattr(result, "diagnostics", []):
-                warnings.append(str(getattr(d, "message", d)))
+        # classes given so that loading never pays for full hard-class discovery
+        result = load_policy(entry, workdir.root, classes=sorted(classes))
+        policy = result.policy
+        warnings.extend(d.message for d in result.diagnostics)
     except ImportError as e:
         raise PolicyError(f"cannot read policy: {e}") from None
     except Exception as e:  # the parser's own error types carry the position

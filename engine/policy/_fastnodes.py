@@ -27,7 +27,7 @@ _plain_delattr = object.__delattr__
 
 class _PosB(Pos):
     __slots__ = ()
-    __setattr__ = _plain_setattr
+    __setattr__ = _plain_setattr  # type: ignore[assignment]  # mypy compares it unbound
     __delattr__ = _plain_delattr
 
     def __init__(self, file: str, line: int, col: int) -> None:
@@ -39,7 +39,7 @@ class _PosB(Pos):
 
 class _ScalarAt(Scalar):
     __slots__ = ()
-    __setattr__ = _plain_setattr
+    __setattr__ = _plain_setattr  # type: ignore[assignment]  # mypy compares it unbound
     __delattr__ = _plain_delattr
 
     def __init__(self, value: str, off: int, src: LineIndex, quoted: bool) -> None:
@@ -52,7 +52,7 @@ class _ScalarAt(Scalar):
 
 class _ConstraintAt(Constraint):
     __slots__ = ()
-    __setattr__ = _plain_setattr
+    __setattr__ = _plain_setattr  # type: ignore[assignment]  # mypy compares it unbound
     __delattr__ = _plain_delattr
 
     def __init__(self, lval: str, rval: Rval, off: int, src: LineIndex, guard: str) -> None:
@@ -66,7 +66,7 @@ class _ConstraintAt(Constraint):
 
 class _PromiseAt(Promise):
     __slots__ = ()
-    __setattr__ = _plain_setattr
+    __setattr__ = _plain_setattr  # type: ignore[assignment]  # mypy compares it unbound
     __delattr__ = _plain_delattr
 
     def __init__(
@@ -92,7 +92,7 @@ class _PromiseAt(Promise):
 
 class _RListAt(RList):
     __slots__ = ()
-    __setattr__ = _plain_setattr
+    __setattr__ = _plain_setattr  # type: ignore[assignment]  # mypy compares it unbound
     __delattr__ = _plain_delattr
 
     def __init__(self, items: tuple[Rval, ...], off: int, src: LineIndex) -> None:
@@ -104,7 +104,7 @@ class _RListAt(RList):
 
 class _FnCallAt(FnCall):
     __slots__ = ()
-    __setattr__ = _plain_setattr
+    __setattr__ = _plain_setattr  # type: ignore[assignment]  # mypy compares it unbound
     __delattr__ = _plain_delattr
 
     def __init__(self, name: str, args: tuple[Rval, ...], off: int, src: LineIndex) -> None:

@@ -58,12 +58,12 @@ class _Located(_Node):
     def pos(self) -> Pos:
         p = self._pos
         if p.__class__ is int:
-            p = self._src.pos(p)  # type: ignore[union-attr,arg-type]
+            p = self._src.pos(p)  # type: ignore[union-attr]  # an int offset comes with its _src
             _set_pos(self, p)
         return p  # type: ignore[return-value]
 
 
-_set_pos = _Located._pos.__set__  # type: ignore[attr-defined]
+_set_pos = _Located.__dict__["_pos"].__set__  # the slot's own store, past Frozen's __setattr__
 
 
 class Scalar(_Located):

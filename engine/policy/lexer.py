@@ -96,7 +96,8 @@ def tokenize(text: str) -> list[Token]:
     """Every token of ``text``, ending with one ``E`` token at the end of input."""
     kind = _KIND
     toks = [
-        (kind[i], m.group(i), m.start(i))
+        # every alternative of _MASTER is a group: lastindex is never None
+        (kind[i], m.group(i), m.start(i))  # type: ignore[index,arg-type]
         if (i := m.lastindex) != 3
         else ("K", m.group(1), m.start(1), m.group(2), m.start(2), m.group(3), m.start(3))
         for m in _MASTER.finditer(text)

@@ -33,7 +33,7 @@ def full_match(pattern: str, text: str) -> bool:
         return pattern == text
 
 
-def replace_line(rx: re.Pattern[str], value: str, line: str,
+def replace_line(rx: cfregex.Pattern, value: str, line: str,
                   first_only: bool) -> tuple[str, str | None]:
     """One line after replacement, and the last replacement made (``None``: none)."""
     last: str | None = None
@@ -45,7 +45,7 @@ def replace_line(rx: re.Pattern[str], value: str, line: str,
         if match_len == len(line):
             break  # the last match was the whole line: it is what it should be
         match_len = m.end() - m.start()
-        rep = _MATCH_REF.sub(lambda r, m=m: _group(m, int(r.group(1))), value)
+        rep = _expand_refs(m, value)
         line = line[:m.start()] + rep + line[m.end():]
         last = rep
         if first_only:
@@ -56,6 +56,11 @@ def replace_line(rx: re.Pattern[str], value: str, line: str,
 def not_anchored(pattern: str) -> bool:
     """cf-agent checks convergence unless the pattern is anchored at both ends."""
     return not (pattern.startswith("^") and pattern.endswith("$"))
+
+
+def _expand_refs(m: re.Match[str], value: str) -> str:
+    """``value`` with each ``$(match.N)`` replaced by group N of ``m``."""
+    return _MATCH_REF.sub(lambda r: _group(m, int(r.group(1))), value)
 
 
 def _group(m: re.Match[str], n: int) -> str:

@@ -27,7 +27,8 @@ class CompareError(Exception):
 
 
 def _split(version: str) -> tuple[list[str], list[str]]:
-    runs, seps = [], []
+    runs: list[str] = []
+    seps: list[str] = []
     for tok in _RUN.findall(version):
         (runs if tok[0].isalnum() else seps).append(tok)
     return runs, seps
@@ -50,7 +51,7 @@ def internal_less(v1: str, v2: str) -> bool | None:
         ka, kb = _key(a), _key(b)
         if ka[0] != kb[0]:
             return a < b
-        return ka < kb  # type: ignore[operator]
+        return ka < kb
     return len(runs1) < len(runs2)
 
 
