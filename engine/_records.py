@@ -22,6 +22,7 @@ from operator import attrgetter
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import ClassVar
 
 set_field = object.__setattr__  # for a Frozen subclass's own __init__
 
@@ -36,7 +37,8 @@ class Record:
     __slots__ = ()
     __match_args__: tuple[str, ...] = ()
     _fields: Callable[[object], tuple[object, ...]]
-    __hash__ = None  # type: ignore[assignment]
+    # unhashable here, a method in Frozen: typed so that both are seen as one attribute
+    __hash__: ClassVar[Callable[[object], int] | None] = None  # type: ignore[assignment]
 
     def __init_subclass__(cls) -> None:
         super().__init_subclass__()
@@ -68,7 +70,7 @@ class Frozen(Record):
 
     __slots__ = ()
 
-    def __hash__(self) -> int:  # type: ignore[override]
+    def __hash__(self) -> int:
         return hash(self._fields(self))
 
     def __setattr__(self, name: str, value: object) -> None:

@@ -119,7 +119,7 @@ def spawn(
 
 
 def _read_all(fd: int) -> bytes:
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         b = os.read(fd, 4096)
         if not b:

@@ -176,7 +176,7 @@ def guard_true(expr: str, classes: set[str]) -> bool:
         return name.split(":")[-1] in classes
 
     try:
-        from engine.eval.classexpr import evaluate  # type: ignore[import-not-found]
+        from engine.eval.classexpr import evaluate
     except ImportError:
         return _fallback_classexpr(expr, defined)
     try:

@@ -211,11 +211,13 @@ class LazyData(Data):
     """
 
     __slots__ = ("_load", "_value")
+    _load: Callable[[], Any]
+    _value: Any
 
     def __init__(self, load: Callable[[], Any]) -> None:
         object.__setattr__(self, "_load", load)
 
-    @property  # type: ignore[override]
+    @property
     def value(self) -> Any:
         try:
             return self._value

@@ -252,7 +252,7 @@ class EvalContext:
         return keys
 
     def var_names(self) -> list[str]:
-        out = []
+        out: list[str] = []
         for scope, table in self.scopes.items():
             qualified = scope if ":" in scope else f"default:{scope}"
             out.extend(f"{qualified}.{name}" for name in table)

@@ -58,4 +58,4 @@ def after_pass(promise_type: str) -> Callable[[Any], None] | None:
         return None
     module_name = ACTUATOR_MODULES[promise_type]
     _load(module_name)
-    return importlib.import_module(module_name).after_pass  # type: ignore[no-any-return]
+    return importlib.import_module(module_name).after_pass

@@ -163,7 +163,7 @@ def parse_stream(text: str) -> list[Any]:
     """Every JSON value in ``text``, one after another (a program's JSON output
     may hold several)."""
     p = _Parser(text, None)
-    out = []
+    out: list[Any] = []
     while True:
         p.ws()
         if p.i >= len(text):
