@@ -46,12 +46,31 @@ def evaluate_vars(agent: Agent, p: Promise, name: str, last: bool) -> None:
         return
     if "$" in name:
         name, ok = ex.expand(name, agent.lookup)
+    if isinstance(value, list) and isinstance(rval, RList) and _policy(p) == "ifdefined":
+        value = _defined_only(agent, rval, value)
     if vtype == "real" and isinstance(value, str):
         value = _real(value)
     elif vtype == "int" and isinstance(value, str):
         value = _int(value)
     tags, comment = _annotations(agent, p)
     agent.ctx.set_var(scope, name, value, vtype, tags, comment)
+
+
+def _policy(p: Promise) -> str:
+    rval = p.get("policy")
+    return rval.value if isinstance(rval, Scalar) else ""
+
+
+def _defined_only(agent: Agent, rval: RList, value: list[str]) -> list[str]:
+    """``policy => "ifdefined"``: a list element naming an undefined list (``@(x)``)
+    is left out instead of kept as written."""
+    unresolved = set()
+    for item in rval.items:
+        if isinstance(item, Scalar):
+            whole = ex.whole_list_ref(item.value)
+            if whole is not None and ex.list_value(agent.lookup(whole)) is None:
+                unresolved.add(item.value)
+    return [v for v in value if v not in unresolved] if unresolved else value
 
 
 def _real(text: str) -> str:
