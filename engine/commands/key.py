@@ -67,22 +67,39 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _generate(wd: Workdir) -> int:
-    from engine.trust.keys import KeyExistsError, generate
+    """Both host keys: Ed25519 (``vigil.*``) for vigil peers, RSA (``localhost.*``, as
+    cf-key writes it) for CFEngine peers; rc 1 when both exist already."""
+    from engine.cfnet import rsakey
+    from engine.trust.keys import KeyExistsError, generate, key_stem
 
     make_dirs(wd.root, 0o755)
     make_dirs(wd.ppkeys, 0o700)
+    made = 0
+    existing = ""
     try:
         generate(wd.ppkeys)
+        made += 1
     except (KeyExistsError, FileExistsError) as e:
-        _err(str(e) if isinstance(e, KeyExistsError) else f"A key file already exists at {e.filename}")
+        existing = str(e) if isinstance(e, KeyExistsError) else f"A key file already exists at {e.filename}"
+    if key_stem(wd.ppkeys) == "localhost":  # an older workdir: its Ed25519 key holds cf-key's names
+        print("  notice: the Ed25519 key in ppkeys/localhost.* keeps cf-key's file names; "
+              "move it to ppkeys/vigil.* to add an RSA key for CFEngine peers")
+    else:
+        try:
+            rsakey.generate(wd.ppkeys)
+            made += 1
+        except FileExistsError as e:
+            existing = existing or f"A key file already exists at {e.filename}"
+    if not made:
+        _err(existing)
         return 1
     return 0
 
 
 def _print(wd: Workdir, file: str) -> int:
-    from engine.trust.keys import KeyFileError, fingerprint, load_public_file
+    from engine.trust.keys import KeyFileError, KeyPaths, fingerprint, load_public_file
 
-    path = Path(file) if file else wd.ppkeys / "localhost.pub"
+    path = Path(file) if file else KeyPaths.of(wd.ppkeys).pub
     try:
         print(fingerprint(load_public_file(path)))
     except KeyFileError as e:

@@ -225,7 +225,8 @@ def discover(workdir: str | os.PathLike[str], now: float | None = None,
     }
     sys_vars.update(_component_paths(f"{wd}/bin"))
     discover_network(classes, sys_vars)
-    digest = key_digest(f"{wd}/ppkeys/localhost.pub")
+    # the Ed25519 key is ppkeys/vigil.pub (localhost.pub holds the RSA key for CFEngine peers)
+    digest = key_digest(f"{wd}/ppkeys/vigil.pub") or key_digest(f"{wd}/ppkeys/localhost.pub")
     if digest is not None:
         sys_vars["key_digest"] = digest
         classes.add("PK_" + canonify(digest))

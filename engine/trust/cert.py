@@ -1,4 +1,4 @@
-"""The host certificate serverd presents in TLS: ``ppkeys/localhost.cert``.
+"""The host certificate serverd presents in TLS: ``ppkeys/vigil.cert``.
 
 A self-signed X.509 certificate of the Ed25519 host key. Nobody chain-verifies
 it: a client takes the key out of it (``engine.trust.der``) and checks that key's

@@ -1,9 +1,12 @@
 """Host keys: one Ed25519 key pair per workdir, and key fingerprints.
 
-Files (cf-key's names): ``ppkeys/localhost.priv`` (PKCS#8 PEM, unencrypted, mode
-0600) and ``ppkeys/localhost.pub`` (SubjectPublicKeyInfo PEM, 0644). serverd also
-presents ``ppkeys/localhost.cert``, a self-signed certificate of the host key, in
-the TLS handshake; it is made with the key (see ``engine.trust.cert``).
+Files: ``ppkeys/vigil.priv`` (PKCS#8 PEM, unencrypted, mode 0600) and
+``ppkeys/vigil.pub`` (SubjectPublicKeyInfo PEM, 0644). serverd also presents
+``ppkeys/vigil.cert``, a self-signed certificate of the host key, in the TLS
+handshake; it is made with the key (see ``engine.trust.cert``). cf-key's names,
+``ppkeys/localhost.priv``/``.pub``, hold the host's RSA key for CFEngine peers
+(``engine.cfnet.rsakey``). Workdirs made before the RSA key came keep their Ed25519
+key under ``localhost.*``; :func:`key_stem` finds it there.
 
 A fingerprint is ``SHA256:`` followed by the unpadded URL-safe base64 of the
 SHA-256 of the **raw 32-byte Ed25519 public key** (43 characters), e.g.
@@ -103,6 +106,22 @@ def load_public_file(path: Path) -> bytes:
     return raw_from_spki(pem_decode(text, _PEM_PUB))
 
 
+VIGIL_STEM = "vigil"
+LEGACY_STEM = "localhost"
+
+
+def key_stem(ppkeys: Path) -> str:
+    """``vigil`` (the Ed25519 key's files), or ``localhost`` in a workdir whose
+    ``localhost.pub`` is an Ed25519 key from before the RSA key took that name."""
+    if (ppkeys / f"{VIGIL_STEM}.pub").exists():
+        return VIGIL_STEM
+    try:
+        load_public_file(ppkeys / f"{LEGACY_STEM}.pub")
+    except KeyFileError:
+        return VIGIL_STEM
+    return LEGACY_STEM
+
+
 @dataclass(frozen=True, slots=True)
 class KeyPaths:
     priv: Path
@@ -110,11 +129,12 @@ class KeyPaths:
     cert: Path
 
     @classmethod
-    def of(cls, ppkeys: Path, stem: str = "localhost") -> KeyPaths:
+    def of(cls, ppkeys: Path, stem: str | None = None) -> KeyPaths:
+        stem = stem or key_stem(ppkeys)
         return cls(ppkeys / f"{stem}.priv", ppkeys / f"{stem}.pub", ppkeys / f"{stem}.cert")
 
 
-def generate(ppkeys: Path, stem: str = "localhost", common_name: str | None = None) -> str:
+def generate(ppkeys: Path, stem: str | None = None, common_name: str | None = None) -> str:
     """Make a key pair and its TLS certificate; returns the fingerprint.
 
     Never overwrites a key (KeyExistsError); a certificate left from an earlier
@@ -145,7 +165,7 @@ def generate(ppkeys: Path, stem: str = "localhost", common_name: str | None = No
 class HostKey:
     """The local key pair, loaded lazily; signing imports ``cryptography``."""
 
-    def __init__(self, ppkeys: Path, stem: str = "localhost") -> None:
+    def __init__(self, ppkeys: Path, stem: str | None = None) -> None:
         self.paths = KeyPaths.of(ppkeys, stem)
         self.raw_public = load_public_file(self.paths.pub)
         self.fingerprint = fingerprint(self.raw_public)

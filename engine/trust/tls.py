@@ -2,7 +2,7 @@
 
 Identity is the Ed25519 host key, never a CA or a DNS name:
 
-* the server presents ``ppkeys/localhost.cert``, a self-signed certificate of its
+* the server presents ``ppkeys/vigil.cert``, a self-signed certificate of its
   host key; the client does not chain-verify it (there is nothing to chain to)
   but takes the key out of it after the handshake and checks that key's
   fingerprint against its trust store. TLS 1.3's CertificateVerify, which

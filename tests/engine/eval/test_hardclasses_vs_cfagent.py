@@ -147,7 +147,7 @@ def test_key_digest_is_the_trust_fingerprint(tmp_path):
     from engine.trust.keys import generate
 
     fp = generate(tmp_path / "ppkeys")
-    assert key_digest(str(tmp_path / "ppkeys" / "localhost.pub")) == fp
+    assert key_digest(str(tmp_path / "ppkeys" / "vigil.pub")) == fp
     classes, sys_vars = discover(tmp_path)
     assert sys_vars["key_digest"] == fp
     assert "PK_SHA256_" + re.sub(r"[^A-Za-z0-9_]", "_", fp.split(":", 1)[1]) in classes

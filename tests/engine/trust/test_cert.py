@@ -46,7 +46,7 @@ def test_vigil_key_writes_the_certificate(tmp_path: Path) -> None:
 
 def _other_cert(tmp_path: Path) -> bytes:
     generate(tmp_path / "other")
-    return (tmp_path / "other" / "localhost.cert").read_bytes()
+    return (tmp_path / "other" / "vigil.cert").read_bytes()
 
 
 @pytest.mark.parametrize("isolated", [True, False])
@@ -74,7 +74,7 @@ def test_a_missing_or_stale_certificate_is_made_again(
 
 def test_a_certificate_made_in_a_child_keeps_cryptography_out(tmp_path: Path) -> None:
     generate(tmp_path)
-    (tmp_path / "localhost.cert").unlink()
+    (tmp_path / "vigil.cert").unlink()
     code = (
         "import json, sys\n"
         "from pathlib import Path\n"
@@ -93,9 +93,9 @@ def test_a_certificate_made_in_a_child_keeps_cryptography_out(tmp_path: Path) ->
 def test_a_child_reports_a_private_key_that_does_not_match(tmp_path: Path) -> None:
     generate(tmp_path / "a")
     generate(tmp_path / "b")
-    (tmp_path / "a" / "localhost.priv").write_bytes((tmp_path / "b" / "localhost.priv").read_bytes())
-    (tmp_path / "a" / "localhost.cert").unlink()
+    (tmp_path / "a" / "vigil.priv").write_bytes((tmp_path / "b" / "vigil.priv").read_bytes())
+    (tmp_path / "a" / "vigil.cert").unlink()
     key = HostKey.load(tmp_path / "a")
     with pytest.raises(KeyFileError, match="does not match"):
         ensure_cert(key, "hostA", isolated=True)
-    assert not (tmp_path / "a" / "localhost.cert").exists()
+    assert not (tmp_path / "a" / "vigil.cert").exists()

@@ -34,7 +34,7 @@ def test_probe_trust_and_standing(make_host, start_server, as_host, tmp_path: Pa
 
     # the server is re-keyed: the probe shows both keys
     srv.stop()
-    for f in (a.wd / "ppkeys").glob("localhost.*"):
+    for f in (a.wd / "ppkeys").glob("vigil.*"):
         f.unlink()
     new = generate(a.wd / "ppkeys")
     srv2 = start_server(a, "--port", str(srv.port))

@@ -30,7 +30,7 @@ from engine.trust.keys import (
 
 def test_generate_writes_modes_and_refuses_overwrite(tmp_path: Path) -> None:
     fp = generate(tmp_path / "ppkeys")
-    priv, pub = tmp_path / "ppkeys/localhost.priv", tmp_path / "ppkeys/localhost.pub"
+    priv, pub = tmp_path / "ppkeys/vigil.priv", tmp_path / "ppkeys/vigil.pub"
     assert stat.S_IMODE(priv.stat().st_mode) == 0o600
     assert stat.S_IMODE(pub.stat().st_mode) == 0o644
     assert priv.read_text().startswith("-----BEGIN PRIVATE KEY-----")
@@ -50,8 +50,8 @@ def test_fingerprint_is_sha256_of_raw_key_base64url() -> None:
 
 def test_public_file_matches_cryptography(tmp_path: Path) -> None:
     generate(tmp_path)
-    raw = load_public_file(tmp_path / "localhost.pub")
-    key = serialization.load_pem_public_key((tmp_path / "localhost.pub").read_bytes())
+    raw = load_public_file(tmp_path / "vigil.pub")
+    key = serialization.load_pem_public_key((tmp_path / "vigil.pub").read_bytes())
     assert key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw) == raw
 
 
@@ -122,7 +122,7 @@ def test_vigil_key_cli_generates_once_and_prints(make_host, tmp_path: Path) -> N
     assert first.returncode == 0, first.stderr
     again = h.vigil("key")
     assert again.returncode == 1
-    assert f"A key file already exists at {h.wd}/ppkeys/localhost.p" in again.stderr
+    assert f"A key file already exists at {h.wd}/ppkeys/vigil.p" in again.stderr
     printed = h.vigil("key", "--print")
     assert printed.returncode == 0
     assert printed.stdout.strip() == HostKey.load(h.wd / "ppkeys").fingerprint

@@ -34,7 +34,7 @@ def test_serverd_never_loads_cryptography(make_host, start_server, as_host, tmp_
     (share / "f").write_text("x")
     a, b = make_host("hostA"), make_host("hostB")
     a.write_policy(server_policy(share, trustkeysfrom="127.0.0.1"))
-    (a.wd / "ppkeys" / "localhost.cert").unlink()  # a workdir from before certs came with keys
+    (a.wd / "ppkeys" / "vigil.cert").unlink()  # a workdir from before certs came with keys
     srv = start_server(a)
     pid = srv.proc.pid
     assert cert_matches(HostKey.load(a.wd / "ppkeys"))
@@ -54,8 +54,8 @@ def test_serverd_never_loads_cryptography(make_host, start_server, as_host, tmp_
 def test_serverd_remakes_a_stale_certificate(make_host, start_server, as_host, tmp_path: Path) -> None:
     a, b = make_host("hostA"), make_host("hostB")
     a.write_policy(server_policy(tmp_path, trustkeysfrom="127.0.0.1"))
-    cert = a.wd / "ppkeys" / "localhost.cert"
-    cert.write_bytes((b.wd / "ppkeys" / "localhost.cert").read_bytes())  # B's key, not A's
+    cert = a.wd / "ppkeys" / "vigil.cert"
+    cert.write_bytes((b.wd / "ppkeys" / "vigil.cert").read_bytes())  # B's key, not A's
     srv = start_server(a)
     assert cert_key(cert) == HostKey.load(a.wd / "ppkeys").raw_public
     as_host(b)
@@ -66,7 +66,7 @@ def test_serverd_remakes_a_stale_certificate(make_host, start_server, as_host, t
 def test_serverd_refuses_a_private_key_that_does_not_match(make_host, start_server, tmp_path: Path) -> None:
     a = make_host("hostA")
     generate(tmp_path / "other")
-    (a.wd / "ppkeys" / "localhost.priv").write_bytes((tmp_path / "other" / "localhost.priv").read_bytes())
+    (a.wd / "ppkeys" / "vigil.priv").write_bytes((tmp_path / "other" / "vigil.priv").read_bytes())
     srv = start_server(a, wait=False)
     assert srv.proc.wait(30) == 1
     text = srv.text()

@@ -26,7 +26,7 @@ def share(tmp_path: Path) -> Path:
 
 def trust_server_key(client, server) -> None:
     """What `vigil key --trust HOST:FILE` does, done through the CLI."""
-    r = client.vigil("key", "--trust", f"127.0.0.1:{server.wd}/ppkeys/localhost.pub")
+    r = client.vigil("key", "--trust", f"127.0.0.1:{server.wd}/ppkeys/vigil.pub")
     assert r.returncode == 0, r.stderr
 
 
@@ -103,7 +103,7 @@ def test_changed_client_key_is_refused_naming_both_keys(make_host, start_server,
     as_host(b)
     remote_stat(b.wd, srv.address, str(share / "data.txt"))  # trusted via trustkeysfrom
     old = b.fingerprint
-    for f in (b.wd / "ppkeys").glob("localhost.*"):
+    for f in (b.wd / "ppkeys").glob("vigil.*"):
         f.unlink()
     new = generate(b.wd / "ppkeys")
     with pytest.raises(TrustError) as exc:
@@ -126,7 +126,7 @@ def test_changed_server_key_is_refused_by_the_client(make_host, start_server, as
     assert remote_stat_ok.changed
     srv.stop()
     old = a.fingerprint
-    for f in (a.wd / "ppkeys").glob("localhost.*"):
+    for f in (a.wd / "ppkeys").glob("vigil.*"):
         f.unlink()
     new = generate(a.wd / "ppkeys")
     srv2 = start_server(a, "--port", str(srv.port))

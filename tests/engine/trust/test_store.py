@@ -15,7 +15,7 @@ from engine.trust.store import PeerState, TrustStore
 
 def raw_key(tmp_path: Path, name: str) -> bytes:
     generate(tmp_path / name)
-    return load_public_file(tmp_path / name / "localhost.pub")
+    return load_public_file(tmp_path / name / "vigil.pub")
 
 
 def test_add_move_remove(tmp_path: Path) -> None:
@@ -65,7 +65,7 @@ def test_garbage_file_names_are_ignored(tmp_path: Path) -> None:
 
 def test_cli_trust_list_remove(make_host, tmp_path: Path) -> None:
     a, b = make_host("hostA"), make_host("hostB")
-    r = a.vigil("key", "--trust", f"root@10.1.1.2:{b.wd}/ppkeys/localhost.pub")
+    r = a.vigil("key", "--trust", f"root@10.1.1.2:{b.wd}/ppkeys/vigil.pub")
     assert r.returncode == 0 and b.fingerprint in r.stdout
     listed = json.loads(a.vigil("key", "--list", "--json").stdout)
     assert [(p["state"], p["host"], p["address"]) for p in listed] == [("trusted", "10.1.1.2", "10.1.1.2")]
@@ -78,7 +78,7 @@ def test_cli_trust_list_remove(make_host, tmp_path: Path) -> None:
 
 def test_cli_trust_without_host_notes_it(make_host) -> None:
     a, b = make_host("hostA"), make_host("hostB")
-    r = a.vigil("key", "--trust", f"{b.wd}/ppkeys/localhost.pub")
+    r = a.vigil("key", "--trust", f"{b.wd}/ppkeys/vigil.pub")
     assert r.returncode == 0 and "Establishing trust might be incomplete" in r.stdout
 
 
@@ -96,7 +96,7 @@ def test_cli_accept_asks_on_a_tty(make_host, tmp_path: Path) -> None:
     from tests.engine.trust.conftest import REPO
 
     a, b = make_host("hostA"), make_host("hostB")
-    TrustStore(a.wd / "ppkeys").add(load_public_file(b.wd / "ppkeys/localhost.pub"),
+    TrustStore(a.wd / "ppkeys").add(load_public_file(b.wd / "ppkeys/vigil.pub"),
                                    PeerState.PENDING, "hostB", "127.0.0.1")
     for answer, rc, state in (("no\n", 1, PeerState.PENDING), ("yes\n", 0, PeerState.TRUSTED)):
         master, slave = os.openpty()
