@@ -260,7 +260,28 @@ def _evaluate_binding(agent: Agent, p: Promise, plan: PromisePlan, key: tuple,
             agent.done.add(key)
         return
     agent.verified.add(digest_key)
+    if agent.log.enabled(4):
+        _verbose_header(agent, p, rp)
     _actuate_locked(agent, p, rp, flat)
+
+
+def _verbose_header(agent: Agent, p: Promise, rp: ResolvedPromise) -> None:
+    """cf-agent's verbose block before it verifies a promise (the comment expanded)."""
+    import os
+
+    log = agent.log.verbose
+    name = rp.handle or "promise_" + "".join(
+        ch if ch.isalnum() else "_" for ch in os.path.basename(p.pos.file)) + f"_{p.pos.line}"
+    log("P: .........................................................")
+    log(f'P: BEGIN promise \'{name}\' of type "{p.promise_type}" (pass {agent.pass_no})')
+    log(f"P:    Promiser/affected object: '{rp.promiser}'")
+    log(f"P:    Part of bundle: {rp.bundle}")
+    log(f"P:    Base context class: {p.guard}")
+    log(f"P:    Stack path: /{rp.namespace}/{rp.bundle}/{p.promise_type}/'{rp.promiser}'[1]")
+    comment = p.get("comment")
+    if isinstance(comment, Scalar):
+        log("P:")
+        log(f"P:    Comment:  {ex.expand(comment.value, agent.lookup)[0]}")
 
 
 def _depends_met(agent: Agent, p: Promise) -> bool:

@@ -52,7 +52,7 @@ def resolve_common_and_inputs(agent: Agent) -> None:
     evaluate_common_bundles(agent, list(agent.policy.files))
 
 
-def _resolved_inputs(agent: Agent, f: PolicyFile) -> list[str]:
+def _resolved_inputs(agent: Agent, f: PolicyFile, unresolved: list[str]) -> list[str]:
     def lookup(name: str) -> Any:
         if name == "this.promise_dirname":
             return os.path.dirname(f.path)
@@ -70,25 +70,43 @@ def _resolved_inputs(agent: Agent, f: PolicyFile) -> list[str]:
             if c.guard != "any" and not agent.ctx.class_defined(c.guard):
                 continue
             items = c.rval if isinstance(c.rval, RList) else RList((c.rval,), c.rval.pos)
+            # an undefined @(list) adds no item: the resolver only notes it
+            agent._unresolved = False
             try:
                 values = agent.resolver.list_items(items, lookup)
             except (Unresolved, FunctionFailed):
+                unresolved.append(str(c.lval))
                 continue
-            out.extend(v for v in values if "$(" not in v and "${" not in v and "@(" not in v)
+            if agent._unresolved:
+                unresolved.append(str(c.lval))
+            for v in values:
+                if "$(" in v or "${" in v or "@(" in v:
+                    unresolved.append(v)
+                else:
+                    out.append(v)
     return out
 
 
 def load_dynamic_inputs(agent: Agent) -> None:
     """Load the inputs the evaluated common bundles name, until there are no more."""
+    from engine.eval.preeval import pre_evaluate_vars
     from engine.policy.loader import load_more_inputs
 
+    agent_vars_known = False
     for _ in range(MAX_ROUNDS):
         paths: list[str] = []
+        unresolved: list[str] = []
         for f in list(agent.policy.files):
-            paths.extend(_resolved_inputs(agent, f))
+            paths.extend(_resolved_inputs(agent, f, unresolved))
         added, diags = load_more_inputs(agent.policy, agent.opts.policy_file, paths)
         for d in diags:
             agent.log.error(d.format().splitlines()[0])
+        if not added and unresolved and not agent_vars_known:
+            # inputs may name variables of agent bundles: cf-agent's policy resolution
+            # knows those too (their vars evaluated once, without arguments)
+            agent_vars_known = True
+            pre_evaluate_vars(agent, [b for f in agent.policy.files for b in f.bundles])
+            continue
         if not added:
             return
         for pf in added:

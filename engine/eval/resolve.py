@@ -143,9 +143,11 @@ class Resolver:
                                 f"'{item.value}' failed - variable is not list but data")
                         continue
                     if lst is None:
-                        # an undefined list adds nothing (cf-agent leaves it out once
-                        # it gives up on it); the promise still counts as unresolved
+                        # an undefined list stays as written, as cf-agent keeps it
+                        # (slist => { "a", @(x) } is { "a", "@(x)" }); the promise
+                        # counts as unresolved
                         self.agent.note_unresolved()
+                        out.append(item.value)
                     else:
                         out.extend(lst)
                     continue

@@ -223,10 +223,14 @@ def _bundlesequence(agent: Agent) -> list[BundleCall]:
                 if isinstance(item, FnCall):
                     out.append(agent.resolver.bundle_call(item, agent.lookup))
                 elif isinstance(item, Scalar):
+                    agent._unresolved = False
                     try:
                         v = agent.resolver.value(RList((item,), item.pos), agent.lookup)
                     except (Unresolved, FunctionFailed):
                         continue
+                    if agent._unresolved and not v:
+                        # an undefined @(list) stays as written: no such bundle
+                        v = [item.value]
                     out.extend(BundleCall(name, ()) for name in v)
             return out
     # no bundlesequence: cf-agent 3.21 runs `main` (`__main__` of the entry file)
