@@ -191,8 +191,10 @@ class Agent:
         self.overlay: dict[str, Any] = {}
         self._in_with = False
         self.fn_lookup: Any = None
-        # results functions keep for the rest of the run (execresult, returnszero)
-        self.fn_cache: dict[tuple[Any, ...], Any] = {}
+        # results functions keep for the rest of the run (execresult, returnszero);
+        # none when body common control says cache_system_functions => "false"
+        self.fn_cache: dict[tuple[Any, ...], Any] | None = (
+            None if _control_false(policy, "cache_system_functions") else {})
         self._unresolved = False
         self.done: set[tuple] = set()
         self.verified: set[tuple] = set()
@@ -670,3 +672,10 @@ def bundle_display_name(bundle: Bundle) -> str:
 
 def now() -> float:
     return time.time()
+
+
+def _control_false(policy: Policy, lval: str) -> bool:
+    """Whether ``body common control`` sets the boolean ``lval`` to a false literal."""
+    return any(c.lval == lval and isinstance(c.rval, Scalar)
+               and c.rval.value.lower() in ("false", "no", "off")
+               for body in policy.control_bodies("common") for c in body.constraints)

@@ -27,7 +27,7 @@ import stat
 
 from engine.promises import _safefs
 from engine.promises._acc import Acc
-from engine.promises._fsutil import backup_name, lstat_or_none
+from engine.promises._fsutil import backup_name, lstat_or_none, stat_or_none
 from engine.promises._safefs import cannot_follow, note
 from engine.promises.base import ResolvedPromise, RunContext
 
@@ -67,9 +67,10 @@ def copy_promise(dest: str, promise: ResolvedPromise, run: RunContext, acc: Acc,
     after = _after_copy(promise)
     if stat.S_ISDIR(sst.st_mode):
         depth = _depth(promise.body("depth_search")) if recursive else 0
-        if not _tree_root(dest, acc):
+        move = _true(promise.attrs.get("move_obstructions"))
+        if not _tree_root(dest, promise.promiser, move, acc):
             return
-        _copy_tree(source, dest, body, acc, 1, depth, after)
+        _copy_tree(source, dest, body, acc, 1, depth, after, move)
         return
     if not _parent_dirs(dest, acc, run):
         return
@@ -114,8 +115,13 @@ def _parent_dirs(dest: str, acc: Acc, run: RunContext) -> bool:
     return True
 
 
-def _tree_root(dest: str, acc: Acc) -> bool:
-    """The destination directory of a recursive copy, made if missing."""
+def _tree_root(dest: str, promiser: str, move: bool, acc: Acc) -> bool:
+    """The destination directory of a recursive copy, made if missing (an
+    obstruction moved aside first when ``move_obstructions`` says so)."""
+    dst = lstat_or_none(dest)
+    if dst is not None and not stat.S_ISDIR(dst.st_mode):
+        whole = promiser + ("." if promiser.endswith("/") else "/.")
+        return _obstructed_dir(dest, dst, move, whole, promiser, acc)
     missing = _missing_dirs(dest)
     if not missing:
         return True
@@ -128,7 +134,43 @@ def _tree_root(dest: str, acc: Acc) -> bool:
         return False
     if not _mkdirs(missing, acc):
         return False
-    acc.repair(f"Created parent directory for '{dest}'")
+    acc.repair(f"Created parent directory for '{promiser}'")
+    return True
+
+
+def _obstructed_dir(d: str, dst: os.stat_result, move: bool, whole: str, named: str,
+                    acc: Acc) -> bool:
+    """A link or file where a copied directory goes: moved to ``<d>.cf-moved`` and
+    the directory made, only under ``move_obstructions`` (cf-agent's wording:
+    ``whole`` is the path it was making directories for, ``named`` the one it
+    says it made). Neither the move nor the new directory follows a link."""
+    link = stat.S_ISLNK(dst.st_mode)
+    if not move:
+        if link:
+            acc.fail(f"Path '{d}' is a symlink. Unable to move it aside without "
+                     "move_obstructions is set")
+        else:
+            acc.fail(f"The object '{d}' is not a directory. "
+                     "Cannot make a new directory without deleting it.")
+        return False
+    if acc.warn_only:
+        acc.should(f"move obstructing file/link '{d}' to '{d}.cf-moved' to make directories "
+                   f"for '{whole}'")
+        return False
+    try:
+        _safefs.safe_rename(d, d + ".cf-moved")
+    except OSError as e:
+        note(acc.log, e)
+        acc.fail(f"Couldn't move obstructing file/link '{d}' to '{d}.cf-moved' ({e.strerror})")
+        return False
+    if link:
+        acc.repair(f"Backed up '{d}'")
+    else:
+        acc.repair(f"Moved obstructing file/link '{d}' to '{d}.cf-moved' to make directories "
+                   f"for '{whole}'")
+    if not _mkdirs([d], acc):
+        return False
+    acc.repair(f"Created directory for '{d}'" if link else f"Created parent directory for '{named}'")
     return True
 
 
@@ -357,17 +399,25 @@ def _write_copy(src: str, fd: int, mode: int, owner_from: os.stat_result | None)
 
 
 def _copy_tree(src: str, dest: str, body: dict[str, object], acc: Acc, level: int,
-               depth: int, after: AfterCopy) -> None:
+               depth: int, after: AfterCopy, move: bool) -> None:
     dst = lstat_or_none(dest)
+    # below the top, preserve gives what is there the source directory's mode first
+    # (cf-agent does so even to a file it is about to move aside)
+    keep_mode = level > 1 and _true(body.get("preserve"))
     if dst is None:
         # cf-agent makes a missing subdirectory of the destination even when only
         # warning or in a dry run (then says what it would copy into it)
         if not _mkdirs(_missing_dirs(dest), acc):
             return
         acc.repair(f"Created directory '{dest}'")
-    elif not stat.S_ISDIR(dst.st_mode):
-        acc.fail(f"Cannot copy directory '{src}' over file '{dest}'")
-        return
+        if keep_mode:
+            _preserve_mode(src, dest, acc)
+    else:
+        if keep_mode and not stat.S_ISLNK(dst.st_mode):
+            _preserve_mode(src, dest, acc)
+        if not stat.S_ISDIR(dst.st_mode) and not _obstructed_dir(
+                dest, dst, move, dest + "/dummy", dest, acc):
+            return
     if level > depth:
         return
     try:
@@ -385,11 +435,19 @@ def _copy_tree(src: str, dest: str, body: dict[str, object], acc: Acc, level: in
             continue
         if stat.S_ISDIR(st.st_mode):
             if level < depth:
-                _copy_tree(e.path, target, body, acc, level + 1, depth, after)
+                _copy_tree(e.path, target, body, acc, level + 1, depth, after, move)
         elif stat.S_ISREG(st.st_mode):
             copy_file(e.path, st, target, body, acc, after)
     if _true(body.get("purge")):
         _purge(dest, names, acc)
+
+
+def _preserve_mode(src: str, dest: str, acc: Acc) -> None:
+    from engine.promises.perms import apply_perms
+
+    sst, dst = stat_or_none(src), lstat_or_none(dest)
+    if sst is not None and dst is not None:
+        apply_perms(dest, dst, {"mode": f"{stat.S_IMODE(sst.st_mode):o}"}, acc)
 
 
 def _purge(dest: str, keep: set[str], acc: Acc) -> None:

@@ -66,7 +66,8 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
         lst: os.stat_result | None = os.lstat(path)
     except (FileNotFoundError, NotADirectoryError):
         lst = None
-    if lst is not None and promiser.endswith("/.") and path:
+    if lst is not None and path and (promiser.endswith("/.") or (
+            want_dir and path != promiser and os.path.isdir(path))):
         acc.promiser = path  # cf-agent names a promise on an existing directory by its path
     # cf-agent enters the directory of an existing file first; a link on the way
     # that it may not follow is reported here and every change below is refused
