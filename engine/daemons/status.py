@@ -9,7 +9,6 @@ execd's status file.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 from engine.daemons import pidfile, procs
 from engine.daemons.execd import read_status
+from engine.state.runs import RunSummary, list_reports, read_header, summary_from_header
 from engine.workdir import DAEMONS, Workdir
 
 
@@ -29,21 +29,6 @@ class DaemonStatus:
     rss_bytes: int | None
     cpu_percent: float | None
     children: int
-
-
-@dataclass(frozen=True, slots=True)
-class RunSummary:
-    id: str
-    start: float
-    end: float | None
-    exit_code: int | None
-    interrupted: bool
-    started_by: str
-    output_file: str | None
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_code == 0 and not self.interrupted
 
 
 def root_of(wd: Workdir | str | os.PathLike[str]) -> Path:
@@ -75,31 +60,14 @@ def daemon_statuses(wd: Workdir | str | os.PathLike[str], interval: float = 0.2)
 
 
 def _summaries(root: Path, limit: int) -> list[RunSummary]:
-    runs = root / "outputs" / "runs"
-    try:
-        names = sorted(
-            (e.name for e in runs.iterdir() if e.name.endswith(".json") and not e.name.startswith(".")),
-            reverse=True,
-        )[:limit]
-    except OSError:
-        return []
+    """The newest ``limit`` run reports' summaries; a report that is not a regular
+    file or cannot be read is left out (never opened blocking)."""
     out = []
-    for n in names:
+    for path in list_reports(root / "outputs" / "runs", limit=limit):
         try:
-            d: dict[str, Any] = json.loads((runs / n).read_text())
-        except (OSError, ValueError):
+            out.append(summary_from_header(read_header(path)))
+        except (OSError, ValueError, TypeError):
             continue
-        out.append(
-            RunSummary(
-                str(d.get("id") or n[:-5]),
-                float(d.get("start") or 0.0),
-                d.get("end"),
-                d.get("exit_code"),
-                bool(d.get("interrupted")),
-                str(d.get("started_by") or "manual"),
-                d.get("output_file"),
-            )
-        )
     return out
 
 

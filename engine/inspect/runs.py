@@ -7,40 +7,14 @@ has what :mod:`engine.cfengine.runs` finds: cf-execd's outputs, ``promise_summar
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from engine.cfengine import runs as cfruns
 from engine.inspect._reports import cached_report
-from engine.state.runs import RunReport, list_reports, read_header
+from engine.state.runs import RunReport, RunSummary, list_reports, read_header, summary_from_header
 from engine.workdir import Workdir
 
 OUTPUT_LIMIT = 256 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class RunSummary:
-    """One run. ``exit_code`` is None where nothing recorded it (cf-execd's runs);
-    ``counts`` are promise counts (vigil), ``percents`` CFEngine's percentages."""
-
-    id: str
-    start: float
-    end: float
-    duration: float
-    exit_code: int | None
-    counts: dict[str, int]
-    started_by: str
-    interrupted: bool
-    policy_error: str | None
-    flags: list[str] = field(default_factory=list)
-    policy_file: str = ""
-    output_file: str | None = None
-    percents: dict[str, float] = field(default_factory=dict)
-    source: str = "run report"
-
-    @property
-    def ok(self) -> bool:
-        return self.exit_code in (0, None) and not self.interrupted and not self.policy_error
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,26 +25,6 @@ class RunDetail:
     report: RunReport | None
     output: str | None
     output_note: str
-
-
-def _summary(d: dict[str, Any]) -> RunSummary:
-    start = float(d.get("start", 0.0))
-    end = float(d.get("end") or start)
-    code = d.get("exit_code", 0)
-    return RunSummary(
-        id=str(d.get("id", "")),
-        start=start,
-        end=end,
-        duration=max(0.0, end - start),
-        exit_code=int(code) if code is not None else None,
-        counts=dict(d.get("counts") or {}),
-        started_by=str(d.get("started_by", "manual")),
-        interrupted=bool(d.get("interrupted", False)),
-        policy_error=d.get("policy_error"),
-        flags=list(d.get("flags") or []),
-        policy_file=str(d.get("policy_file", "")),
-        output_file=d.get("output_file"),
-    )
 
 
 def _from_cf(r: cfruns.CfRun) -> RunSummary:
@@ -90,7 +44,7 @@ def runs(wd: Workdir, limit: int = 50) -> list[RunSummary]:
     out = []
     for path in list_reports(wd.runs, limit=limit):
         try:
-            out.append(_summary(read_header(path)))
+            out.append(summary_from_header(read_header(path)))
         except (OSError, ValueError, TypeError):
             continue
     return out
@@ -145,7 +99,7 @@ def run_detail(wd: Workdir, run_id: str) -> RunDetail | None:
     report = run_report(wd, run_id)
     if report is None:
         return None
-    summary = _summary({
+    summary = summary_from_header({
         "id": report.id, "start": report.start, "end": report.end, "exit_code": report.exit_code,
         "counts": report.counts, "started_by": report.started_by, "interrupted": report.interrupted,
         "policy_error": report.policy_error, "flags": report.flags,

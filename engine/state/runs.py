@@ -29,8 +29,8 @@ from engine.state.runfile import (  # re-exported: callers import them from here
 )
 
 __all__ = [
-    "SCHEMA", "STARTED_BY", "PromiseRecord", "RunReport", "as_record_dict", "count_outcomes",
-    "list_reports", "load_report", "odd_entries", "prune", "read_header", "report_name", "write_run_report",
+    "SCHEMA", "STARTED_BY", "PromiseRecord", "RunReport", "RunSummary", "as_record_dict", "count_outcomes",
+    "list_reports", "load_report", "odd_entries", "prune", "read_header", "report_name", "summary_from_header", "write_run_report",
 ]
 
 STARTED_BY = ("manual", "schedule", "forced", "remote")
@@ -173,3 +173,49 @@ def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def as_record_dict(record: PromiseRecord) -> dict[str, Any]:
     return asdict(record)
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """One run. ``exit_code`` is None where nothing recorded it (cf-execd's runs);
+    ``counts`` are promise counts (vigil), ``percents`` CFEngine's percentages."""
+
+    id: str
+    start: float
+    end: float
+    duration: float
+    exit_code: int | None
+    counts: dict[str, int]
+    started_by: str
+    interrupted: bool
+    policy_error: str | None
+    flags: list[str] = field(default_factory=list)
+    policy_file: str = ""
+    output_file: str | None = None
+    percents: dict[str, float] = field(default_factory=dict)
+    source: str = "run report"
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code in (0, None) and not self.interrupted and not self.policy_error
+
+
+def summary_from_header(d: dict[str, Any]) -> RunSummary:
+    """The summary of a run from its report's header (:func:`read_header`)."""
+    start = float(d.get("start", 0.0))
+    end = float(d.get("end") or start)
+    code = d.get("exit_code", 0)
+    return RunSummary(
+        id=str(d.get("id", "")),
+        start=start,
+        end=end,
+        duration=max(0.0, end - start),
+        exit_code=int(code) if code is not None else None,
+        counts=dict(d.get("counts") or {}),
+        started_by=str(d.get("started_by", "manual")),
+        interrupted=bool(d.get("interrupted", False)),
+        policy_error=d.get("policy_error"),
+        flags=list(d.get("flags") or []),
+        policy_file=str(d.get("policy_file", "")),
+        output_file=d.get("output_file"),
+    )
