@@ -125,7 +125,14 @@ def _list(wd: Workdir, as_json: bool) -> int:
         extra = f"  (was {p.changed_from})" if p.changed_from else ""
         print(f"{p.state:<9} {p.host or '-':<24} {p.address or '-':<20} {_when(p.first_seen):<20} "
               f"{_when(p.last_seen):<20} {p.fingerprint}{extra}")
-    print(f"Total Entries: {len(peers)}")
+    from engine.cfnet.peers import CfPeers
+
+    cf = CfPeers(wd.ppkeys)
+    cf_peers = cf.listing("pending") + cf.listing("rejected")
+    for c in cf_peers:
+        print(f"{c.state:<9} {c.host or '-':<24} {c.address or '-':<20} {_when(c.first_seen):<20} "
+              f"{_when(c.last_seen):<20} {c.digest}" + (f"  (was {c.changed_from})" if c.changed_from else ""))
+    print(f"Total Entries: {len(peers) + len(cf_peers)}")
     return 0
 
 
@@ -182,9 +189,12 @@ def _remove(wd: Workdir, what: str) -> int:
 
 
 def _decide(wd: Workdir, fp: str, accept: bool, yes: bool) -> int:
+    from engine.cfnet.peers import DIGEST_RE
     from engine.trust.keys import is_fingerprint
     from engine.trust.store import PeerState, TrustStore
 
+    if DIGEST_RE.match(fp):
+        return _decide_cfengine(wd, fp, accept, yes)
     store = TrustStore(wd.ppkeys)
     peer = store.get(fp) if is_fingerprint(fp) else None
     if peer is None:
@@ -206,4 +216,33 @@ def _decide(wd: Workdir, fp: str, accept: bool, yes: bool) -> int:
             return 1
     store.move(fp, target)
     print(f"{'Accepted' if accept else 'Rejected'} {fp}" + (f" ({peer.host})" if peer.host else ""))
+    return 0
+
+
+def _decide_cfengine(wd: Workdir, dig: str, accept: bool, yes: bool) -> int:
+    """A CFEngine peer's key (``MD5=…``): pending/rejected -> ``root-MD5=….pub``, or
+    pending -> rejected."""
+    from engine.cfnet.peers import CfPeers
+
+    peers = CfPeers(wd.ppkeys)
+    state = peers.state_of(dig)
+    if state is None:
+        _err(f"No key with digest '{dig}' (see 'vigil key --list')")
+        return 1
+    if state == ("trusted" if accept else "rejected"):
+        print(f"{dig} is already {state}")
+        return 0
+    if not yes and sys.stdin.isatty():
+        verb = "Trust" if accept else "Reject"
+        if input(f"{verb} the CFEngine key {dig} (now {state})? (yes/no) ").strip().lower() not in ("y", "yes"):
+            print("Nothing changed.")
+            return 1
+    if accept:
+        peers.accept(dig)
+    elif state == "pending":
+        peers.reject(dig)
+    else:
+        _err(f"{dig} is trusted: remove ppkeys/root-{dig}.pub (cf-key -r) to stop trusting it")
+        return 1
+    print(f"{'Accepted' if accept else 'Rejected'} {dig}")
     return 0

@@ -57,7 +57,8 @@ def copy_promise(dest: str, promise: ResolvedPromise, run: RunContext, acc: Acc,
             acc.log.error(cannot_follow(d))
             acc.fail(f"Copy from '{remote[0]}:{source}' failed")
             return
-        _remote(remote, source, dest, body, acc, run)
+        _remote(remote, source, dest, body, acc, run,
+                _depth(promise.body("depth_search")) if recursive else 0)
         return
     try:
         sst = os.stat(source)
@@ -490,14 +491,33 @@ def _purge(dest: str, keep: set[str], acc: Acc) -> None:
 
 
 def _remote(servers: list[str], source: str, dest: str, body: dict[str, object], acc: Acc,
-            run: RunContext) -> None:
-    from engine.trust.client import RemoteError, copy_from_remote
+            run: RunContext, depth: int = 0) -> None:
+    """Each server in turn until one answers. The transport is chosen per server:
+    CFEngine's protocol (``engine.cfnet``) unless the port is vigil's own, and vigil's
+    when the server presents a vigil key (or, no port named, nothing listens on
+    CFEngine's 5308); the rest of this module never knows which."""
+    from pathlib import Path
+
+    from engine.cfnet.copy_remote import copy_from_cfengine
+    from engine.trust.client import RemoteError, client_settings, copy_from_remote, split_server
 
     compare = str(body.get("compare", "mtime")).lower()
     mode = "exists" if compare == "exists" else "mtime" if compare in (
         "mtime", "ctime", "atime") else "digest"
     trustkey = _true(body.get("trustkey"))
+    try:
+        vigil_port = client_settings(Path(run.workdir)).port
+    except RemoteError:
+        vigil_port = 5310
     for server in servers:
+        portnumber = str(body.get("portnumber") or "")
+        host, port = split_server(server, int(portnumber) if portnumber.isdigit() else 5308)
+        named = "]:" in server or server.count(":") == 1 or portnumber.isdigit()
+        if port != vigil_port and copy_from_cfengine(str(run.workdir), host, port, source, dest,
+                                                     body, depth, acc, _purge, not named):
+            return
+        if named:
+            server = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         try:
             r = copy_from_remote(run.workdir, server, source, dest, mode,  # type: ignore[arg-type]
                                  trustkey, dry_run=acc.warn_only)

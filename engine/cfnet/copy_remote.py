@@ -1,0 +1,192 @@
+"""``copy_from`` with ``servers`` on a CFEngine server (cf-serverd, or a vigil
+serverd speaking CFEngine's protocol).
+
+Single files and trees (``depth_search``), ``compare`` ``digest`` (``MD5`` command:
+the server says whether its file has our file's MD5), ``hash``/``binary`` (the same),
+``mtime``/``ctime``/``atime`` (copy when the server's time is newer), ``exists``;
+``purge`` (what the server does not list goes, through the local copier's purge);
+``trustkey``; ``encrypt`` (the TLS protocol is always encrypted, so, as in cf-agent,
+it changes nothing on the wire); ``verify`` (a second ``MD5`` after the copy).
+Files are written to a temporary name beside the destination and renamed over it
+once their size (and digest, with verify) is right.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import stat as stat_mod
+import tempfile
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from engine.cfnet.client import (
+    CfConnection,
+    NotCFEngine,
+    RemoteStat,
+    accept_unknown,
+    connect,
+    refuse_unknown,
+)
+from engine.trust.client import RemoteError
+
+
+class Outcome(Protocol):
+    """What the promise accumulator offers (``engine.promises._acc.Acc``)."""
+
+    warn_only: bool
+
+    def repair(self, msg: str | None = None) -> None: ...
+    def fail(self, msg: str | None = None) -> None: ...
+    def keep(self) -> None: ...
+    def should(self, what: str) -> None: ...
+
+
+def _true(v: object) -> bool:
+    return str(v).lower() in ("true", "yes", "on", "1") if v is not None else False
+
+
+def _md5(path: str) -> bytes:
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.digest()
+
+
+class RemoteCopy:
+    def __init__(self, conn: CfConnection, server: str, body: dict[str, object], acc: Outcome,
+                 purge: Callable[[str, set[str], Any], None]) -> None:
+        self.c = conn
+        self.server = server
+        self.body = body
+        self.acc = acc
+        self.purge_fn = purge
+        compare = str(body.get("compare", "mtime")).lower()
+        self.compare = compare if compare in ("exists", "digest", "hash", "binary") else "mtime"
+        self.verify = _true(body.get("verify"))
+        self.preserve = _true(body.get("preserve"))
+
+    def needs_copy(self, src: str, rst: RemoteStat, dest: str) -> bool:
+        try:
+            lst = os.stat(dest)
+        except FileNotFoundError:
+            return True
+        if self.compare == "exists":
+            return False
+        if self.compare in ("digest", "hash", "binary"):
+            if lst.st_size != rst.size:
+                return True
+            return self.c.md5_differs(src, _md5(dest))
+        return int(lst.st_mtime) < rst.mtime
+
+    def file(self, src: str, rst: RemoteStat, dest: str) -> None:
+        if os.path.isdir(dest) and not os.path.islink(dest):
+            self.acc.fail(f"Cannot copy file '{self.server}:{src}' over directory '{dest}'")
+            return
+        if not self.needs_copy(src, rst, dest):
+            self.acc.keep()
+            return
+        existed = os.path.lexists(dest)
+        if self.acc.warn_only:
+            self.acc.should(f"update file '{dest}' from '{src}' on '{self.server}'")
+            return
+        parent = os.path.dirname(dest) or "."
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(dest)}.", suffix=".cfnew", dir=parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                got = self.c.get(src, rst.size, out)
+                out.flush()
+                os.fsync(out.fileno())
+            if got != rst.size:
+                raise RemoteError(f"'{src}' from '{self.server}': {got} bytes, expected {rst.size}")
+            if self.verify and self.c.md5_differs(src, _md5(tmp)):
+                raise RemoteError(f"'{src}' from '{self.server}' does not verify (changed during "
+                                  "the copy?)")
+            os.chmod(tmp, rst.mode & 0o7777)
+            if self.preserve:
+                os.utime(tmp, (rst.atime, rst.mtime))
+            os.replace(tmp, dest)
+        except (RemoteError, OSError) as exc:
+            self.acc.fail(f"Copy from '{self.server}:{src}' failed: {exc}")
+            return
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        self.acc.repair(f"Updated file '{dest}' from '{self.server}:{src}'" if existed else
+                        f"Updated '{dest}' from source '{src}' on '{self.server}'")
+
+    def tree(self, src: str, dest: str, level: int, depth: int) -> None:
+        if not os.path.isdir(dest):
+            if self.acc.warn_only:
+                self.acc.should(f"make directory '{dest}'")
+                return
+            try:
+                os.makedirs(dest, 0o700, exist_ok=True)
+            except OSError as exc:
+                self.acc.fail(f"Failed to make directory: {dest} (mkdir: {exc.strerror})")
+                return
+            self.acc.repair(f"Created directory '{dest}'")
+        if level > depth:
+            return
+        names = self.c.opendir(src)
+        for name in sorted(names):
+            if "/" in name or name in ("", ".", ".."):
+                self.acc.fail(f"'{self.server}' listed a bad name in '{src}': {name!r}")
+                continue
+            s, d = f"{src.rstrip('/')}/{name}", os.path.join(dest, name)
+            try:
+                rst = self.c.stat(s)
+            except RemoteError as exc:
+                if self.c.broken:
+                    raise
+                self.acc.fail(str(exc))
+                continue
+            if rst.is_dir:
+                self.tree(s, d, level + 1, depth)
+            elif stat_mod.S_ISREG(rst.mode | stat_mod.S_IFREG) and rst.type in (0, 1):
+                self.file(s, rst, d)
+        if _true(self.body.get("purge")):
+            self.purge_fn(dest, set(names), self.acc)
+
+
+def copy_from_cfengine(workdir: str, host: str, port: int, source: str, dest: str,
+                       body: dict[str, object], depth: int, acc: Outcome,
+                       purge: Callable[[str, set[str], Any], None], fallback: bool = False) -> bool:
+    """Do the promise against a CFEngine server; False when the server turned out to
+    be a vigil server, or (``fallback``: no port was named) nothing listens there: the
+    caller then uses vigil's protocol. Errors are the promise's failures, with
+    cf-agent's words where it has them."""
+    server = host if port == 5308 else f"{host}:{port}"
+    on_unknown = accept_unknown if _true(body.get("trustkey")) else refuse_unknown
+    try:
+        conn = connect(workdir, host, port, on_unknown=on_unknown,
+                       timeout=float(str(body.get("timeout") or 30)))
+    except NotCFEngine:
+        return False
+    except RemoteError as exc:
+        if fallback and str(exc).startswith("Unable to establish connection"):
+            return False
+        acc.fail(str(exc))
+        acc.fail(f"Unable to establish connection to '{server}'")
+        return True
+    with conn:
+        rc = RemoteCopy(conn, server, body, acc, purge)
+        try:
+            rst = conn.stat(source)
+            if rst.is_dir:
+                rc.tree(source, dest, 1, depth)
+            else:
+                parent = os.path.dirname(dest)
+                if parent and not os.path.isdir(parent) and not acc.warn_only:
+                    os.makedirs(parent, 0o755, exist_ok=True)
+                    acc.repair(f"Created parent directory for '{dest}'")
+                rc.file(source, rst, dest)
+        except RemoteError as exc:
+            acc.fail(f"{exc}")
+            acc.fail(f"Can't stat file '{source}' on '{server}' in files.copy_from promise"
+                     if "STAT" in str(exc) else f"Copy from '{server}:{source}' failed")
+        except OSError as exc:
+            acc.fail(f"Copy from '{server}:{source}' failed ({exc.strerror or exc})")
+    return True

@@ -1,0 +1,97 @@
+"""TLS contexts carrying this host's RSA key, as CFEngine's peers expect them.
+
+Both sides present a self-signed certificate of their RSA key and take the peer's
+key out of the peer's certificate; trust is decided afterwards on the key's digest
+(never on a chain: there is no CA). OpenSSL checks, in the handshake's
+CertificateVerify, that each side holds the private key of what it presented.
+
+The client side is plain ``ssl``. A server that asks for a client certificate,
+though, can only accept certificates that chain to its CA store through ``ssl``'s
+API; cf-serverd accepts any and decides trust after reading ``IDENTITY``. So
+:func:`server_context` installs an accept-all verify callback on the context's
+``SSL_CTX`` through the ``ssl`` module's own libssl (``ctypes``, the way
+:mod:`engine.trust.ed25519` reaches libcrypto). The pointer is taken from the
+``_ssl._SSLContext`` object and checked (verify mode and options read back through
+libssl must equal what Python set) before anything is written; if that check
+fails, serving CFEngine clients is refused with an error, never weakened.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ssl
+import threading
+from pathlib import Path
+from typing import Any
+
+from engine.cfnet.rsakey import CERT, PRIV
+
+_SSL_VERIFY_PEER = 0x01
+_lock = threading.Lock()
+_lib: Any = None
+_VERIFY_CB = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_void_p)
+
+
+@_VERIFY_CB
+def _accept_any(_preverify_ok: int, _store: int) -> int:
+    return 1
+
+
+class TLSSetupError(Exception):
+    """The server context cannot be made to accept CFEngine's self-signed client certs."""
+
+
+def client_context(ppkeys: Path) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.options |= ssl.OP_NO_TICKET
+    ctx.load_cert_chain(str(ppkeys / CERT), str(ppkeys / PRIV))
+    return ctx
+
+
+def _libssl() -> Any:
+    global _lib
+    with _lock:
+        if _lib is None:
+            import _ssl
+
+            lib = ctypes.CDLL(_ssl.__file__)
+            lib.SSL_CTX_set_verify.argtypes = [ctypes.c_void_p, ctypes.c_int, _VERIFY_CB]
+            lib.SSL_CTX_set_verify.restype = None
+            lib.SSL_CTX_get_verify_mode.argtypes = [ctypes.c_void_p]
+            lib.SSL_CTX_get_verify_mode.restype = ctypes.c_int
+            lib.SSL_CTX_get_options.argtypes = [ctypes.c_void_p]
+            lib.SSL_CTX_get_options.restype = ctypes.c_uint64
+            _lib = lib
+        return _lib
+
+
+def _ssl_ctx_pointer(ctx: ssl.SSLContext) -> int:
+    """``SSL_CTX *`` of a context: the first field after ``PyObject_HEAD``."""
+    offset = ctypes.sizeof(ctypes.c_ssize_t) + ctypes.sizeof(ctypes.c_void_p)
+    ptr = ctypes.c_void_p.from_address(id(ctx) + offset).value
+    if not ptr:
+        raise TLSSetupError("no SSL_CTX behind the ssl.SSLContext")
+    return int(ptr)
+
+
+def server_context(ppkeys: Path) -> ssl.SSLContext:
+    """Present our RSA certificate; ask for the client's and accept any (trust is
+    judged on its digest after the handshake)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.options |= ssl.OP_NO_TICKET
+    ctx.load_cert_chain(str(ppkeys / CERT), str(ppkeys / PRIV))
+    ctx.verify_mode = ssl.CERT_OPTIONAL
+    try:
+        lib = _libssl()
+        ptr = _ssl_ctx_pointer(ctx)
+        if lib.SSL_CTX_get_verify_mode(ptr) != _SSL_VERIFY_PEER or \
+                int(lib.SSL_CTX_get_options(ptr)) != int(ctx.options):
+            raise TLSSetupError("the SSL_CTX found does not match the context (layout changed?)")
+        lib.SSL_CTX_set_verify(ptr, _SSL_VERIFY_PEER, _accept_any)
+    except (OSError, AttributeError, ValueError) as exc:
+        raise TLSSetupError(f"cannot install the certificate callback: {exc}") from None
+    return ctx
