@@ -2,12 +2,16 @@
 
 Without ``-F`` the daemon is started detached and this command returns once
 it is up. ``--interval`` overrides ``monitord.interval_seconds`` (tests use 1).
+``-f`` names the policy whose monitor bundles are measured (default
+``WORKDIR/inputs/promises.cf``); ``--once`` (with ``-F``) takes one sample and exits.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 from engine.workdir import Workdir
 
@@ -18,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-F", "--no-fork", action="store_true", help="stay in the foreground (do not detach)"
     )
     parser.add_argument("--interval", type=float, help="seconds between samples (default 150)")
+    parser.add_argument("-f", "--file", help="policy entry file (default: WORKDIR/inputs/promises.cf)")
+    parser.add_argument("--once", action="store_true",
+                        help="with -F: take one sample, write state/env_data and exit")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
         from engine.daemons import supervisor
 
         extra = ["--interval", str(args.interval)] if args.interval else []
+        if args.file:
+            extra += ["-f", os.path.abspath(args.file)]
         r = supervisor.start(wd.root, "monitord", extra)
         print(f"monitord: {r.message}", file=sys.stdout if r.ok else sys.stderr)
         return 0 if r.ok else 1
@@ -37,8 +46,9 @@ def run(args: argparse.Namespace) -> int:
 
     interval = args.interval or config.load(wd.root).monitord_interval_seconds
     log = LineLogger(Level.INFO, timestamps=True, sink=_emit)
+    policy = Path(os.path.abspath(args.file)) if args.file else None
     try:
-        return Monitord(wd.root, interval, log).serve()
+        return Monitord(wd.root, interval, log, policy_file=policy, once=args.once).serve()
     except AlreadyRunning as e:
         log.error(str(e))
         return 1

@@ -11,8 +11,10 @@ and recent averages combined, adds ``_normal`` (within one), ``_dev1``,
 ``_dev2`` and ``_anomaly`` (beyond one, two, three).
 
 ``env_data`` is cf-monitord's hand-off file: each observable contributes its
-class lines, then ``value_X=``, ``av_X=`` and ``dev_X=`` lines. The agent reads
-it with :func:`read_env_data`.
+class lines, then ``value_X=``, ``av_X=`` and ``dev_X=`` lines. The policy's
+scalar measurements follow with their ``value_``/``av_``/``dev_`` lines (no
+classes), then its string measurements (``X=text``) and lists (``@X={'a','b'}``),
+then the listening ports. The agent reads it with :func:`read_env_data`.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import psutil
 
-from engine.state.monitor import Stats
+from engine.state.monitor import Measured, Stats
 
 if TYPE_CHECKING:
     from engine.workdir import Workdir
@@ -251,7 +253,13 @@ def _fmt(x: float) -> str:
     return f"{x:.2f}"
 
 
-def render_env_data(stats: Mapping[str, Stats], ports: Ports) -> str:
+def _fmt_value(x: float) -> str:
+    """A scalar measurement's value: a whole number without decimals (``8``)."""
+    return f"{x:.0f}" if x == int(x) else _fmt(x)
+
+
+def render_env_data(stats: Mapping[str, Stats], ports: Ports,
+                    measured: Mapping[str, Measured] | None = None) -> str:
     """The text of ``state/env_data``."""
     lines: list[str] = []
     for name, st in stats.items():
@@ -259,6 +267,15 @@ def render_env_data(stats: Mapping[str, Stats], ports: Ports) -> str:
         lines.append(f"value_{name}={_fmt(st.last)}")
         lines.append(f"av_{name}={_fmt(st.average)}")
         lines.append(f"dev_{name}={_fmt(st.deviation)}")
+    for name, m in (measured or {}).items():
+        if m.kind == "scalar":
+            lines.append(f"value_{name}={_fmt_value(m.value)}")
+            lines.append(f"av_{name}={_fmt(m.average)}")
+            lines.append(f"dev_{name}={_fmt(m.deviation)}")
+        elif isinstance(m.text, tuple):
+            lines.append(f"@{name}=" + _slist(list(m.text)))
+        elif m.kind == "string":
+            lines.append(f"{name}={m.text}")
     lines.append("@listening_ports=" + _slist(ports.all))
     for fam in ("udp6", "udp4", "tcp6", "tcp4"):
         lines.append(f"@listening_{fam}_ports=" + _slist(getattr(ports, fam)))
@@ -270,14 +287,16 @@ def render_env_data(stats: Mapping[str, Stats], ports: Ports) -> str:
 
 
 def _slist(items: list[str]) -> str:
-    """cf-monitord writes lists as ``{'22','5308'}``."""
-    return "{" + ",".join(f"'{i}'" for i in items) + "}"
+    """cf-monitord writes lists as ``{'22','5308'}`` (an item holding ``'`` is
+    written in double quotes, which :func:`read_env_data` reads too)."""
+    return "{" + ",".join(f'"{i}"' if "'" in i else f"'{i}'" for i in items) + "}"
 
 
-def write_env_data(path: Path, stats: Mapping[str, Stats], ports: Ports) -> None:
+def write_env_data(path: Path, stats: Mapping[str, Stats], ports: Ports,
+                   measured: Mapping[str, Measured] | None = None) -> None:
     from engine.daemons.pidfile import write_atomic
 
-    write_atomic(path, render_env_data(stats, ports), mode=0o644)
+    write_atomic(path, render_env_data(stats, ports, measured), mode=0o644)
 
 
 _SLIST = re.compile(r"'([^']*)'|\"([^\"]*)\"")
@@ -314,28 +333,58 @@ def read_env_data(path: Path) -> tuple[set[str], dict[str, str | list[str]]]:
 
 @dataclass(frozen=True, slots=True)
 class Observable:
-    """One observable as the console and ``engine.inspect`` show it."""
+    """One observable as the console and ``engine.inspect`` show it.
+
+    ``kind`` is empty for a built-in observable; for a policy's measurement it is
+    ``weekly``, ``scalar``, ``string`` or ``slist`` (then ``value`` is None and
+    ``text`` holds the string, or the items joined by ``,``)."""
 
     name: str
-    value: float
-    average: float
-    deviation: float
+    value: float | None
+    average: float | None
+    deviation: float | None
     classes: tuple[str, ...]
     t: float = 0.0
     samples: int = 0
+    unit: str = ""
+    description: str = ""
+    kind: str = ""
+    text: str = ""
 
 
 def monitor_snapshot(wd: Workdir | str | os.PathLike[str]) -> list[Observable]:
-    """Every observable in ``state/monitor.lmdb`` of workdir ``wd`` (a Workdir or a path)."""
-    from engine.state.monitor import read_stats
+    """Every observable in ``state/monitor.lmdb`` of workdir ``wd`` (a Workdir or a path),
+    the policy's measurements included."""
+    from engine.state.monitor import MonitorStore
     from engine.workdir import Workdir as _Workdir
 
     root = wd.root if isinstance(wd, _Workdir) else Path(wd)
+    path = root / "state" / "monitor.lmdb"
+    if not path.exists():
+        return []
     try:
-        stats = read_stats(root / "state" / "monitor.lmdb")
+        store = MonitorStore(path, readonly=True)
+        try:
+            stats, measured = store.stats(), store.measures()
+        finally:
+            store.close()
     except Exception:  # noqa: BLE001 - a store being created or damaged reads as empty
         return []
-    return [
-        Observable(n, s.last, s.average, s.deviation, tuple(classes_for(n, s)), s.t, s.n)
-        for n, s in sorted(stats.items())
-    ]
+    out = []
+    for n, s in sorted(stats.items()):
+        m = measured.get(n)
+        meta = m if m is not None and m.kind == "weekly" else None
+        out.append(Observable(
+            n, s.last, s.average, s.deviation, tuple(classes_for(n, s)), s.t, s.n,
+            meta.units if meta else "", meta.description if meta else "",
+            "weekly" if meta else "",
+        ))
+    for n, m in sorted(measured.items()):
+        if m.kind == "scalar":
+            out.append(Observable(n, m.value, m.average, m.deviation, (), m.t, m.n, m.units,
+                                  m.description, "scalar"))
+        elif m.kind in ("string", "slist"):
+            text = ",".join(m.text) if isinstance(m.text, tuple) else m.text
+            out.append(Observable(n, None, None, None, (), m.t, m.n, m.units, m.description,
+                                  m.kind, text))
+    return out

@@ -22,6 +22,7 @@ class Observable:
     unit: str = ""
     history: tuple[float, ...] = ()  # CFEngine: expected value per five-minute slot of the week
     samples: int | None = None
+    text: str = ""  # a string or list measurement's value (``value`` is then None)
 
 
 def monitor_snapshot(wd: Workdir) -> list[Observable]:
@@ -32,7 +33,7 @@ def monitor_snapshot(wd: Workdir) -> list[Observable]:
             for r in readings(wd.state)
         ]
     return [
-        Observable(o.name, o.value, o.average, o.deviation, tuple(o.classes),
-                   samples=o.samples)
+        Observable(o.name, o.value, o.average, o.deviation, tuple(o.classes), o.description,
+                   o.unit, samples=o.samples, text=o.text)
         for o in vigil_snapshot(wd)
     ]
