@@ -46,6 +46,6 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         for a in report.notes + report.actions:
             print(a)
-    for e in report.errors:
-        print(f"vigil watchdog: {e}", file=sys.stderr)
+    for err in report.errors:
+        print(f"vigil watchdog: {err}", file=sys.stderr)
     return 0 if report.ok else 1

@@ -12,7 +12,7 @@ import json
 import os
 import socket
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from engine.workdir import make_dirs
 
@@ -75,7 +75,7 @@ class ControlServer:
         self.buffers[conn] = b""
         return conn
 
-    def read(self, conn: socket.socket) -> dict[str, Any] | None | bool:
+    def read(self, conn: socket.socket) -> dict[str, Any] | Literal[False] | None:
         """A complete request, None when more bytes are needed, False when the peer is gone."""
         try:
             chunk = conn.recv(65536)

@@ -26,6 +26,7 @@ import os
 import selectors
 import shutil
 import signal
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -395,15 +396,17 @@ class Execd:
                 if conn is not None:
                     sel.register(conn, selectors.EVENT_READ, "client")
             elif what == "client":
-                conn = key.fileobj
-                msg = server.read(conn)  # type: ignore[arg-type]
+                client = key.fileobj
+                if not isinstance(client, socket.socket):  # registered as one on accept
+                    continue
+                msg = server.read(client)
                 if msg is None:
                     continue
                 if msg is not False:
-                    server.reply(conn, self.handle_request(msg))  # type: ignore[arg-type]
+                    server.reply(client, self.handle_request(msg))
                     self.start_due(time.time())
-                sel.unregister(conn)
-                server.drop(conn)  # type: ignore[arg-type]
+                sel.unregister(client)
+                server.drop(client)
             elif what == "agent":
                 self.reap()
 

@@ -143,9 +143,9 @@ def resolve(
 ) -> tuple[str, AccessRule]:
     """Resolve a requested path and check it is admitted: (real path, its rule)."""
     requested = check_request_path(path)
-    for rule in config.access:
-        if rule.shortcut and requested.lstrip("/") == rule.shortcut.lstrip("/"):
-            requested = rule.path
+    for short in config.access:
+        if short.shortcut and requested.lstrip("/") == short.shortcut.lstrip("/"):
+            requested = short.path
             break
     real = os.path.realpath(requested)
     rule = find_rule(config, real)

@@ -29,6 +29,8 @@ from engine.daemons.server_config import split_command
 from engine.trust.protocol import Op, ProtocolError, Status, want_int
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from engine.daemons.server_session import Session
 
 LIST_PAGE = 500
@@ -227,7 +229,8 @@ async def op_run(session: Session, msg: dict[str, Any]) -> None:
         await session.send({"ok": True, "done": True, "exit": rc})
 
 
-HANDLERS = {
+# keyed by Op, looked up by the request's string (an Op is its str)
+HANDLERS: dict[str, Callable[[Session, dict[str, Any]], Awaitable[None]]] = {
     Op.WHOAMI: op_whoami,
     Op.STAT: op_stat,
     Op.DIGEST: op_digest,

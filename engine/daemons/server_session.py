@@ -81,6 +81,8 @@ class Session:
             server_side=True,
             ssl_handshake_timeout=self.state.settings.handshake_timeout,
         )
+        if tls is None:  # the transport was closing: nothing to upgrade
+            raise ConnectionError("connection closed before the TLS handshake")
         protocol.connection_made(tls)
         self.writer = asyncio.StreamWriter(tls, protocol, self.reader, loop)
 

@@ -18,6 +18,7 @@ before its sidecar and readers tolerate a missing sidecar.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import json
 import os
@@ -134,7 +135,7 @@ class TrustStore:
                         out.append(peer)
         return out
 
-    def trusted_for_name(self, *names: str) -> list[Peer]:
+    def trusted_for_name(self, *names: str) -> builtins.list[Peer]:  # list: the method above
         """Trusted peers recorded under any of ``names``."""
         wanted = {n for n in names if n}
         return [p for p in self.list(PeerState.TRUSTED) if wanted.intersection(p.names)]
@@ -212,7 +213,7 @@ class TrustStore:
         self._delete(old)
         return new
 
-    def remove(self, what: str) -> list[Peer]:
+    def remove(self, what: str) -> builtins.list[Peer]:
         """Remove by fingerprint or by host name/address; returns what went."""
         if is_fingerprint(what):
             victims = [p for p in self.list() if p.fingerprint == what]
