@@ -53,6 +53,8 @@ SUPPORTED_PROMISE_TYPES = frozenset(
         "field_edits",
         # roles: of server bundles, honoured by serverd (who may define which classes)
         "roles",
+        # measurements: of monitor bundles, taken by monitord (engine.daemons.measurements)
+        "measurements",
         # edit_xml bundles (engine.promises.edit_xml)
         "build_xpath",
         "delete_tree",

@@ -83,8 +83,6 @@ def test_agent_reports_nothing_unsupported(parity: mf.Parity) -> None:
         assert not re.search(r"unsupported|not supported", text, re.I), text[-2000:]
 
 
-@pytest.mark.xfail(strict=False, reason="packages, measurements, roles and edit_xml promise types "
-                                        "are not implemented yet")
 def test_promises_reports_nothing_unsupported(tmp_path: Path) -> None:
     masterfiles = mf.find_masterfiles()
     assert masterfiles is not None
