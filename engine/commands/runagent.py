@@ -48,7 +48,7 @@ def _ask(key: object) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     from engine.trust.client import RemoteError, TrustError, connect, refuse_unknown, split_server
-    from engine.trust.protocol import Status
+    from engine.trust.protocol import DEFAULT_PORT, Status
 
     target = args.host or args.hail
     if not target:
@@ -56,8 +56,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     wd = Workdir.resolve(args.workdir)
     classes = [c for d in args.define for c in d.split(",") if c]
-    host = split_server(target)[0]
+    host, port = split_server(target)
     print(f"    info: Hailing {target}")
+    if port != DEFAULT_PORT:  # a port named: CFEngine's protocol unless the server is vigil's
+        rc = _run_cfengine(wd, host, port, classes, args)
+        if rc is not None:
+            return rc
     try:
         conn = connect(
             wd.root, target, on_unknown=_ask if args.interactive else refuse_unknown,
@@ -95,3 +99,53 @@ def run(args: argparse.Namespace) -> int:
             print(f"{host}> -> {pending.decode('utf-8', 'replace')}")
         print(f"{host}> (exit code: {rc})")
         return 0 if rc == 0 else min(max(rc, 1), 255)
+
+
+def _ask_cf(key: object) -> bool:
+    from engine.cfnet.client import ServerKey
+
+    assert isinstance(key, ServerKey)
+    print(f"WARNING - You do not have a public key from host {key.host} = {key.host}:{key.port}")
+    print(f"          It presented {key.digest}")
+    print("          Do you want to accept one on trust? (yes/no)")
+    sys.stdout.flush()
+    ok = sys.stdin.readline().strip().lower() in ("yes", "y")
+    print("--> Will trust the key..." if ok else "--> Will not trust the key...")
+    return ok
+
+
+def _run_cfengine(wd: Workdir, host: str, port: int, classes: list[str],
+                  args: argparse.Namespace) -> int | None:
+    """``EXEC`` on a CFEngine server (cf-serverd, or a vigil serverd's CFEngine side),
+    printed as cf-runagent prints it; None when the server is a vigil server."""
+    import re
+
+    from engine.cfnet.client import NotCFEngine, connect, refuse_unknown
+    from engine.trust.client import RemoteError, TrustError
+
+    on_unknown = _ask_cf if args.interactive else refuse_unknown
+    try:
+        conn = connect(wd.root, host, port, on_unknown=on_unknown, timeout=args.timeout or 30.0)
+    except NotCFEngine:
+        return None
+    except TrustError as e:
+        _err(str(e))
+        _err(f"Failed to connect to host: {host}")
+        return 255
+    except RemoteError as e:
+        _err(str(e))
+        return 255
+    rc = 255
+    with conn:
+        for line in conn.exec(f"-D{','.join(classes)}" if classes else ""):
+            text = line.rstrip("\n")
+            if text.startswith("BAD:"):
+                print(f"{conn.address}> !! {text[4:]}")
+            elif text.startswith("> "):
+                print(f"{conn.address}> -> {text[2:]}")
+            else:
+                print(f"{conn.address}> {text}")
+            m = re.fullmatch(r"\(exit code: (-?[0-9]+)\)", text)
+            if m:
+                rc = int(m.group(1))
+    return 0 if rc == 0 else min(max(rc, 1), 255)

@@ -44,9 +44,9 @@ def cf_workdir(wd: Path) -> Path:
     return wd
 
 
-def vigil(wd: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def vigil(wd: Path, *args: str, timeout: float = 120, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "engine", *args, "-w", str(wd)], cwd=REPO,
-                          capture_output=True, text=True, timeout=timeout,
+                          capture_output=True, text=True, timeout=timeout, input=stdin,
                           env=dict(os.environ, PYTHONPATH=str(REPO)))
 
 
