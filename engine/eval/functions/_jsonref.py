@@ -30,7 +30,8 @@ MAX_DEPTH = 1000
 
 _WS = re.compile(r"[ \t\r\n]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?")
-_BARE = re.compile(r"[A-Za-z0-9_.:-]+(?:\[[^\]]*\])*")  # a value: [ns:][bundle.]name[key]...
+# a value: [bundle.]name[key]... (no namespace: a ':' reads as JSON, as in cf-agent)
+_BARE = re.compile(r"[A-Za-z0-9_.-]+(?:\[[^\]]*\])*")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_.-]+")
 _STRING = json.decoder.scanstring  # type: ignore[attr-defined]
 

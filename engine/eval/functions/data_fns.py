@@ -14,7 +14,7 @@ from engine.eval.functions import _jsonref as jsonref
 from engine.eval.functions._util import json_pretty, need_int, parse_json
 from engine.eval.functions.arrays import collect
 from engine.eval.functions.readers import read_text
-from engine.eval.functions.registry import FnEnv, FunctionError, function, strip_ref
+from engine.eval.functions.registry import FnEnv, FunctionError, _ref_value, function, strip_ref
 from engine.eval.values import Data
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
@@ -39,7 +39,8 @@ def _container_from_text(fn: str, text: str, env: FnEnv | None = None) -> Any:
     """The container in ``text``; with ``env`` (inline JSON in policy) bare words
     are variable references (see ``_jsonref``)."""
     try:
-        v = parse_lenient(text) if env is None else jsonref.parse(text, env.get_var)
+        v = parse_lenient(text) if env is None else jsonref.parse(
+            text, lambda ref: _ref_value(env, ref))
     except ValueError:
         raise FunctionError(f"Error parsing JSON expression '{text}'", quiet=env is not None) from None
     if not isinstance(v, (dict, list)):
@@ -129,11 +130,28 @@ def _parse_env(text: str) -> dict[str, str]:
         if not line or line.startswith("#") or "=" not in line:
             continue
         k, _, v = line.partition("=")
-        v = v.strip()
-        if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
-            v = v[1:-1]
-        out[k.strip()] = v
+        out[k.strip()] = _env_value(v.strip())
     return out
+
+
+def _env_value(v: str) -> str:
+    """An env file value as cf-agent reads it: a backslash escapes the next character;
+    a quoted value ends at its closing quote (what follows is dropped) or, unclosed,
+    at the end of the line."""
+    quote = v[0] if v[:1] in ("'", '"') else ""
+    out: list[str] = []
+    i = 1 if quote else 0
+    while i < len(v):
+        c = v[i]
+        if c == "\\" and i + 1 < len(v):
+            out.append(v[i + 1])
+            i += 2
+            continue
+        if quote and c == quote:
+            break
+        out.append(c)
+        i += 1
+    return "".join(out)
 
 
 @function("readdata", "data", 2, 3)

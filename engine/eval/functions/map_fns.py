@@ -155,3 +155,22 @@ def mapdata(env: FnEnv, interpretation: str, pattern: Any, arg: Any) -> Data:
         except ValueError:
             continue
     return Data(out)
+
+
+def _expand_all(env: FnEnv, v: Any, depth: int = 0) -> Any:
+    if depth > 1000:
+        raise FunctionError("Function 'data_expand': data nested too deeply", quiet=True)
+    if isinstance(v, str):
+        return apply(env, v, {}) if "$" in v else v
+    if isinstance(v, list):
+        return [_expand_all(env, x, depth + 1) for x in v]
+    if isinstance(v, dict):
+        return {_expand_all(env, k, depth + 1): _expand_all(env, x, depth + 1) for k, x in v.items()}
+    return v
+
+
+@function("data_expand", "data", 1, 1)
+def data_expand(env: FnEnv, arg: Any) -> Data:
+    """data_expand(data_container): the container with the variable references in its
+    keys and string values expanded (references that do not resolve stay as written)."""
+    return Data(_expand_all(env, _container(env, "data_expand", arg)))

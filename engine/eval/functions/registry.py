@@ -278,7 +278,7 @@ def as_data(env: FnEnv, arg: Any) -> Any | None:
         from engine.eval.functions._jsonref import parse
 
         try:
-            return parse(s, env.get_var)
+            return parse(s, lambda ref: _ref_value(env, ref))
         except ValueError:
             return None
     name = strip_ref(s)
@@ -288,6 +288,16 @@ def as_data(env: FnEnv, arg: Any) -> Any | None:
     if isinstance(v, list):
         return list(v)
     return None
+
+
+def _ref_value(env: FnEnv, ref: str) -> Any:
+    """A variable named in inline JSON; a classic array (``b.arr``) as a container."""
+    v = env.get_var(ref)
+    if v is None:
+        from engine.eval.functions.arrays import array_tree
+
+        v = array_tree(env, ref)
+    return v
 
 
 def need_data(env: FnEnv, fn: str, arg: Any) -> Any:

@@ -1,4 +1,4 @@
-"""User and group look-ups: getuid, getgid, userexists, groupexists, getusers."""
+"""User and group look-ups: getuid, getgid, userexists, groupexists, getusers, getuserinfo."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import grp
 import pwd
 
 from engine.eval.functions.registry import FnEnv, FunctionError, as_list, function
+from engine.eval.values import Data
 
 
 @function("getuid", "int", 1, 1)
@@ -58,3 +59,23 @@ def getusers(env: FnEnv, exclude_names: str, exclude_ids: str) -> list[str]:
     names = set((as_list(env, exclude_names) or exclude_names.split(",")) if exclude_names else [])
     ids = set((as_list(env, exclude_ids) or exclude_ids.split(",")) if exclude_ids else [])
     return [p.pw_name for p in pwd.getpwall() if p.pw_name not in names and str(p.pw_uid) not in ids]
+
+
+@function("getuserinfo", "data", 0, 1)
+def getuserinfo(env: FnEnv, user: str | None = None) -> Data:
+    """getuserinfo(optional name or uid): the user's passwd entry (``username``,
+    ``uid``, ``gid``, ``description``, ``home_dir``, ``shell``); the running user's
+    without an argument."""
+    import os
+
+    try:
+        if user is None:
+            ent = pwd.getpwuid(os.getuid())
+        elif user.isdigit():
+            ent = pwd.getpwuid(int(user))
+        else:
+            ent = pwd.getpwnam(user)
+    except (KeyError, OverflowError):
+        raise FunctionError(f"Function 'getuserinfo': no user '{user}'", quiet=True) from None
+    return Data({"description": ent.pw_gecos, "gid": ent.pw_gid, "home_dir": ent.pw_dir,
+                 "shell": ent.pw_shell, "uid": ent.pw_uid, "username": ent.pw_name})
