@@ -420,3 +420,27 @@ def test_same_values_as_cf_monitord(tmp_path: Path) -> None:
     our_log = (root / "state" / "d_count_measure.log").read_text().splitlines()
     assert [line.rsplit(",", 1)[1] for line in our_log] == \
         [line.rsplit(",", 1)[1] for line in cf_log]
+
+
+def test_monitord_never_imports_the_policy_parser(tmp_path: Path) -> None:
+    """The monitor bundles are evaluated in a child process: after samples with
+    measurements, monitord's own process holds no parser or evaluator."""
+    root, _data = _setup(tmp_path)
+    code = (
+        "import sys; from pathlib import Path\n"
+        "from engine.daemons.monitord import Monitord\n"
+        "from engine.daemons.observables import Sampler\n"
+        "from engine.state.monitor import MonitorStore\n"
+        "from engine.log import LineLogger\n"
+        f"root = Path({str(root)!r})\n"
+        "m = Monitord(root, 1, LineLogger())\n"
+        "store = MonitorStore(root / 'state' / 'monitor.lmdb')\n"
+        "s = Sampler()\n"
+        "for _ in range(2): m.sample_once(s, store)\n"
+        "assert len(m.measurements) == 5, m.measurements\n"
+        "print(sorted(k for k in sys.modules if k.startswith(('engine.policy', 'engine.eval'))))\n"
+    )
+    cp = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                        timeout=60, check=False)
+    assert cp.returncode == 0, cp.stdout + cp.stderr
+    assert cp.stdout.strip().splitlines()[-1] == "[]", cp.stdout
