@@ -129,6 +129,8 @@ class PromisePlan:
 
     def __init__(self, p: Promise) -> None:
         strings = [p.promiser]
+        if "$" in p.guard:  # a guard naming a list iterates the promise too
+            strings.append(p.guard)
         first: dict[str, Rval] = {}  # each lval's first rval, as Promise.get finds it
         attrs = []
         lvals = []

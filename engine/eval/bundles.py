@@ -167,7 +167,9 @@ def evaluate_promise(agent: Agent, p: Promise, last: bool) -> None:
             static = agent.is_static(p)
         if static and (id(p), (), frame_id) in agent.done:
             return  # already verified in an earlier pass
-    if p.guard != "any" and not agent.guard_holds(p):
+    # a guard naming a list ("$(names).linux"::) is decided per iteration
+    guard_iterates = "$" in p.guard and not static and _guard_has_list(agent, p.guard)
+    if p.guard != "any" and not guard_iterates and not agent.guard_holds(p):
         if last and not recurring and id(p) not in agent.ran:
             agent.record(p, p.promiser, "skipped", SkipReason.GUARD_FALSE,
                          p.guard)
@@ -179,9 +181,14 @@ def evaluate_promise(agent: Agent, p: Promise, last: bool) -> None:
             continue
         agent.overlay = binding
         try:
-            _evaluate_binding(agent, p, plan, key, last)
+            if not guard_iterates or agent.guard_holds(p):
+                _evaluate_binding(agent, p, plan, key, last)
         finally:
             agent.overlay = {}
+
+
+def _guard_has_list(agent: Agent, guard: str) -> bool:
+    return bool(ex.iterables([guard], agent.lookup))
 
 
 def _evaluate_binding(agent: Agent, p: Promise, plan: PromisePlan, key: tuple,
@@ -222,6 +229,10 @@ def _evaluate_binding(agent: Agent, p: Promise, plan: PromisePlan, key: tuple,
             from engine.promises.vars import evaluate_meta
 
             evaluate_meta(agent, p, promiser)
+        elif ptype == "defaults":
+            from engine.promises.defaults import evaluate_defaults
+
+            evaluate_defaults(agent, p, promiser)
         if plan.handle is not None:
             # a vars or classes promise counts as kept for depends_on, as in cf-agent
             agent.handles.setdefault(ex.expand(plan.handle, agent.lookup)[0], Outcome.KEPT)
