@@ -102,7 +102,7 @@ def parse_plain(argv: list[str]) -> dict[str, object] | None:
     scripts write them); None for anything else (help, errors, abbreviations,
     ``--opt=value``, grouped flags, values that start with ``-``), which argparse
     then parses and reports as it always did."""
-    values = dict(_DEFAULTS)
+    values: dict[str, object] = dict(_DEFAULTS)
     i, n = 0, len(argv)
     while i < n:
         token = argv[i]
@@ -118,7 +118,8 @@ def parse_plain(argv: list[str]) -> dict[str, object] | None:
         if dest == "started_by" and value not in _STARTED_BY:
             return None
         if token in _LISTS:
-            values[dest] = [*(values[dest] or []), value]  # type: ignore[misc]
+            prev = values[dest]
+            values[dest] = [*prev, value] if isinstance(prev, list) else [value]
         else:
             values[dest] = value
         i += 2

@@ -194,13 +194,14 @@ def _build(p: ResolvedPromise, doc: _Doc, path: str, run: RunContext) -> bool:
             run.log.error(f"The XPath '{xpath}' cannot be built in XML document '{path}'")
             return True
         parsed.append((m.group(1), dict(_ATTR_PRED.findall(m.group(2)))))
-    empty = doc.root is None
-    if empty:
-        doc.root = ET.Element(parsed[0][0], parsed[0][1])
-    elif doc.root.tag != parsed[0][0]:
+    root = doc.root
+    empty = root is None
+    if root is None:
+        root = doc.root = ET.Element(parsed[0][0], parsed[0][1])
+    elif root.tag != parsed[0][0]:
         run.log.error(f"The XPath '{xpath}' does not match the root of XML document '{path}'")
         return True
-    node, built = doc.root, empty
+    node, built = root, empty
     for tag, attrs in parsed[1:]:
         nxt = next((c for c in node if c.tag == tag
                     and all(c.get(k) == v for k, v in attrs.items())), None)
