@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     # Attribute values: str, list[str], a BodyValue, a BundleCall, or a data container.
     AttrValue = Any
 else:
-    Protocol = object  # the protocols below document what callers pass; nothing checks them
+    Protocol = object  # a plain base at run time; mypy takes the branch above and checks them
 
 
 class Outcome(StrEnum):
@@ -150,6 +150,7 @@ class Logger(Protocol):
     def notice(self, msg: str) -> None: ...
     def info(self, msg: str) -> None: ...
     def verbose(self, msg: str) -> None: ...
+    def debug(self, msg: str) -> None: ...
     def report(self, text: str) -> None: ...  # an ``R: text`` line
 
 

@@ -34,7 +34,7 @@ TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
     from typing import Protocol
 else:
-    Protocol = object  # the protocols here document what callers pass; nothing checks them
+    Protocol = object  # a plain base at run time; mypy takes the branch above and checks them
 
 DEFAULT_MAP_SIZE = 104_857_600  # what cf-agent uses; only address space
 INIT_WAIT = 2.0  # seconds a file shorter than two pages may take to become a database

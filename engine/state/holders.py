@@ -18,7 +18,7 @@ TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
     from typing import Protocol
 else:
-    Protocol = object  # the protocols here document what callers pass; nothing checks them
+    Protocol = object  # a plain base at run time; mypy takes the branch above and checks them
 
 _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 

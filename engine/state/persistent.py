@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     Policy = Literal["reset", "preserve"]
 else:
-    Protocol = object  # the protocols here document what callers pass; nothing checks them
+    Protocol = object  # a plain base at run time; mypy takes the branch above and checks them
 
 POLICY_CODES: dict[str, int] = {"reset": 0, "preserve": 1, "absolute": 1}
 POLICY_NAMES: dict[int, Policy] = {0: "reset", 1: "preserve"}

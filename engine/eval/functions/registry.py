@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from engine.promises.base import Logger
 else:
-    Protocol = object  # the protocols here document what callers pass; nothing checks them
+    Protocol = object  # a plain base at run time; mypy takes the branch above and checks them
 
 RETURN_TYPES = ("string", "int", "real", "slist", "ilist", "rlist", "data", "class", "irange", "rrange")
 
@@ -71,9 +71,10 @@ class FnEnv(Protocol):
     and ``define_var(name, value)`` defines one variable.
     """
 
-    log: Logger
     workdir: str
 
+    @property
+    def log(self) -> Logger: ...  # read-only, so that a LineLogger attribute satisfies it
     def class_defined(self, expr: str) -> bool: ...
     def classes(self) -> Iterable[str]: ...
     def get_var(self, ref: str) -> Any | None: ...
