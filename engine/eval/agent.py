@@ -559,17 +559,17 @@ class Agent:
                 return False, SkipReason.UNRESOLVED, f"{lval} => {_show(rval)}"
             if not holds:
                 return False, SkipReason.IF_FALSE, f"{lval} => {_show(rval)}"
-        rval = plan.unless
-        if rval is not None:
-            holds = self._class_rval(rval)
+        unless = plan.unless
+        if unless is not None:
+            holds = self._class_rval(unless)
             if holds is None and self.resolving:
                 # while the policy is resolved (before the bundlesequence) cf-agent
                 # skips it; it runs it when it evaluates the bundle
-                return False, SkipReason.UNRESOLVED, f"unless => {_show(rval)}"
+                return False, SkipReason.UNRESOLVED, f"unless => {_show(unless)}"
             if holds is None:
                 return True, None, ""  # unresolved unless: cf-agent runs the promise
             if holds:
-                return False, SkipReason.UNLESS_TRUE, f"unless => {_show(rval)}"
+                return False, SkipReason.UNLESS_TRUE, f"unless => {_show(unless)}"
         return True, None, ""
 
     def _class_rval(self, rval: Rval) -> bool | None:
@@ -635,7 +635,7 @@ class Agent:
         else:
             counts["notkept"] += 1
 
-    def apply_outcome(self, p: Promise, rp: ResolvedPromise, result: PromiseResult) -> None:
+    def apply_outcome(self, p: Promise | None, rp: ResolvedPromise, result: PromiseResult) -> None:
         apply_result(self, p, rp, result)
 
 

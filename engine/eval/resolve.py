@@ -280,6 +280,7 @@ class Resolver:
 
     def body_ref_named(self, body_type: str, rval: Rval, lookup: Lookup,
                        depth: int = 1) -> dict[str, Any] | None:
+        args: tuple[Rval, ...]
         if isinstance(rval, Scalar):
             name, args = self.scalar(rval.value, lookup), ()
         elif isinstance(rval, FnCall):
