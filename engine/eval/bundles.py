@@ -329,9 +329,9 @@ def _actuate_locked(agent: Agent, p: Promise, rp: ResolvedPromise,
                                      digest)
         decision = agent.locks.acquire(lock_id, ifelapsed, expireafter, now=agent.start)
         if not decision.acquired:
-            agent.record(p, rp.promiser, "skipped", decision.reason, decision.detail, lock_id,
+            agent.record(p, rp.promiser, "skipped", SkipReason(decision.reason), decision.detail, lock_id,
                          ifelapsed, expireafter)
-            return
+            return None
     try:
         result = dispatch(agent, p, rp)
     finally:

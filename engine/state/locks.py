@@ -26,12 +26,12 @@ import os
 import struct
 import time
 from collections.abc import Callable, Iterator
+from enum import StrEnum
 from pathlib import Path
 
 import lmdb
 
 from engine._records import Frozen, set_field
-from engine.promises.base import SkipReason
 from engine.state.holders import holder_gone, own_start_time, stop_holder
 from engine.state.lmdbstore import Store
 from engine.state.lockname import (  # re-exported: callers import names from here
@@ -127,6 +127,14 @@ def _minutes(seconds: int) -> int:
     return int(seconds / 60)
 
 
+class Refusal(StrEnum):
+    """Why a lock was not granted. The evaluator maps it to the promise's skip reason
+    (the values are the same words), so storage needs no promise vocabulary."""
+
+    LOCKED = "locked"
+    ALREADY_RUNNING = "already_running"
+
+
 class LockDecision(Frozen):
     """The verdict on one promise. ``last_time``: when it last completed (None
     when it never had)."""
@@ -134,11 +142,11 @@ class LockDecision(Frozen):
     __slots__ = ("acquired", "reason", "detail", "last_time")
     __match_args__ = __slots__
     acquired: bool
-    reason: SkipReason | None
+    reason: Refusal | None
     detail: str
     last_time: int | None
 
-    def __init__(self, acquired: bool, reason: SkipReason | None = None, detail: str = "",
+    def __init__(self, acquired: bool, reason: Refusal | None = None, detail: str = "",
                  last_time: int | None = None) -> None:
         set_field(self, "acquired", acquired)
         set_field(self, "reason", reason)
@@ -205,12 +213,12 @@ class LockDB:
             elapsed = _minutes(now - last_time)
             if elapsed < 0:
                 return LockDecision(
-                    False, SkipReason.LOCKED,
+                    False, Refusal.LOCKED,
                     "another agent completed it after this run started", last_time,
                 ), None, last_time
             if ifelapsed and elapsed < ifelapsed:
                 return LockDecision(
-                    False, SkipReason.LOCKED, f"{elapsed}/{ifelapsed} minutes elapsed", last_time,
+                    False, Refusal.LOCKED, f"{elapsed}/{ifelapsed} minutes elapsed", last_time,
                 ), None, last_time
         lock_raw = txn.get(_key("lock", name))
         held = unpack(lock_raw) if lock_raw is not None else None
@@ -228,7 +236,7 @@ class LockDB:
                 ), None, last_time
             if held_min < expireafter:
                 return LockDecision(
-                    False, SkipReason.ALREADY_RUNNING,
+                    False, Refusal.ALREADY_RUNNING,
                     f"held by PID {held.pid} for {held_min}/{expireafter} minutes", last_time,
                 ), None, last_time
             return None, held, last_time
@@ -287,14 +295,14 @@ class LockDB:
         if holder.pid != self.pid:
             result = stop_holder(holder.pid, holder.start_time, self.log)
             if not result.stopped:
-                return LockDecision(False, SkipReason.ALREADY_RUNNING, result.message, last_time)
+                return LockDecision(False, Refusal.ALREADY_RUNNING, result.message, last_time)
 
         def take(txn: lmdb.Transaction[bytes]) -> LockDecision:
             raw = txn.get(_key("lock", name))
             current = unpack(raw) if raw is not None else None
             if current is not None and current != holder:
                 return LockDecision(
-                    False, SkipReason.ALREADY_RUNNING,
+                    False, Refusal.ALREADY_RUNNING,
                     f"taken over by PID {current.pid} after it expired", last_time,
                 )
             txn.put(_key("lock", name), self._value(now))
@@ -312,9 +320,9 @@ class LockDB:
         enabled = getattr(self.log, "enabled", None)  # a LineLogger says whether to bother
         if enabled is not None and not enabled(VERBOSE):
             return
-        if decision.reason is SkipReason.LOCKED:
+        if decision.reason is Refusal.LOCKED:
             self.log.verbose(f"Nothing promised here [{('last.' + name)[:40]}] ({decision.detail})")
-        elif decision.reason is SkipReason.ALREADY_RUNNING:
+        elif decision.reason is Refusal.ALREADY_RUNNING:
             self.log.verbose(f"Couldn't obtain lock for lock.{name} (already running!)")
 
     def release(self, name: str, now: float | None = None) -> None:

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.promises.base import SkipReason
 from engine.state.holders import process_start_time
 from engine.state.lmdbcheck import check
 from engine.state.lmdbstore import reading
-from engine.state.locks import HORIZON_KEY, PURGE_INTERVAL, LockData, LockDB, pack, unpack
+from engine.state.locks import HORIZON_KEY, PURGE_INTERVAL, LockData, LockDB, Refusal, pack, unpack
 from tests.engine.state.cfwork import cf_agent, make_cf_workdir, needs_cf_agent
 
 NAME = "main.files.create.-vm._tmp_x_1234_MD5=0123456789abcdef0123456789abcdef"
@@ -78,7 +77,7 @@ def test_ifelapsed_counts_whole_minutes(db: LockDB):
     db.acquire(NAME, 1, 120, now=T0)
     db.release(NAME, now=T0)
     d = db.acquire(NAME, 1, 120, now=T0 + 59)
-    assert not d.acquired and d.reason is SkipReason.LOCKED
+    assert not d.acquired and d.reason is Refusal.LOCKED
     assert d.detail == "0/1 minutes elapsed" and d.last_time == T0
     assert db.log.texts("verbose")[-1] == (  # type: ignore[union-attr]
         f"Nothing promised here [{('last.' + NAME)[:40]}] (0/1 minutes elapsed)"
@@ -93,7 +92,7 @@ def test_ifelapsed_counts_whole_minutes(db: LockDB):
 def test_ifelapsed_zero_disables_only_the_last_check(db: LockDB):
     assert db.acquire(NAME, 0, 120, now=T0).acquired
     d = db.acquire(NAME, 0, 120, now=T0)  # still held: lock.* applies
-    assert d.reason is SkipReason.ALREADY_RUNNING
+    assert d.reason is Refusal.ALREADY_RUNNING
     assert db.log.texts("verbose")[-1] == (  # type: ignore[union-attr]
         f"Couldn't obtain lock for lock.{NAME} (already running!)"
     )
@@ -105,7 +104,7 @@ def test_completed_after_this_run_started_is_skipped(db: LockDB):
     db.acquire(NAME, 0, 120, now=T0)
     db.release(NAME, now=T0 + 600)
     d = db.acquire(NAME, 0, 120, now=T0)  # the agent passes its start time
-    assert d.reason is SkipReason.LOCKED
+    assert d.reason is Refusal.LOCKED
 
 
 def _sleeper() -> subprocess.Popen[bytes]:
@@ -163,7 +162,7 @@ def test_lock_within_expireafter_is_left_alone(db: LockDB):
         now = int(time.time())
         _hold(db, proc.pid, start, now - 60)
         d = db.acquire(NAME, 0, 2, now=now)
-        assert d.reason is SkipReason.ALREADY_RUNNING and "1/2 minutes" in d.detail
+        assert d.reason is Refusal.ALREADY_RUNNING and "1/2 minutes" in d.detail
         assert proc.poll() is None
         db.release(NAME, now=now)  # our release must not drop another process's lock
         assert db.get(NAME)[1] == LockData(proc.pid, now - 60, start)
@@ -270,7 +269,7 @@ def test_locks_shared_with_cf_agent(tmp_path: Path):
               if k.startswith("last.lk.reports.")]
     assert len(theirs) == 1
     d = db.acquire(theirs[0], 1, 120)
-    assert d.reason is SkipReason.LOCKED and d.detail.endswith("/1 minutes elapsed")
+    assert d.reason is Refusal.LOCKED and d.detail.endswith("/1 minutes elapsed")
     assert db.clear(theirs[0])
     db.close()
     assert "R: hello from cf-agent" in cf_agent(wd, policy, "-I").stdout
