@@ -18,7 +18,7 @@ from engine.eval import aborts
 from engine.eval.agent import Agent, AgentOptions
 from engine.eval.bundles import run_bundle
 from engine.eval.resolve import FunctionFailed, Unresolved
-from engine.log import LineLogger
+from engine.log import Level, LineLogger
 from engine.policy.ast import FnCall, Policy, RList, Scalar
 from engine.policy.validate import common_control_flag
 from engine.promises.base import BundleCall
@@ -262,9 +262,9 @@ def run(opts: AgentOptions, log: LineLogger) -> int:
         "policy_entry_dirname": os.path.dirname(entry),
         "policy_entry_basename": os.path.basename(entry),
     })
-    if log.enabled(3):
+    if log.enabled(Level.INFO):
         hard.add("inform_mode")
-    if log.enabled(4):
+    if log.enabled(Level.VERBOSE):
         hard.add("verbose_mode")
     if opts.dry_run:
         hard.add("opt_dry_run")
@@ -396,8 +396,9 @@ def _write_report(opts: AgentOptions, start: float, agent: Agent | None, code: i
         return
     end = time.time()
     counts = dict(agent.counts) if agent else {"kept": 0, "repaired": 0, "notkept": 0, "skipped": 0}
+    run_id = runfile.report_name(start, os.getpid())
     header = {
-        "id": runfile.report_name(start, os.getpid()),
+        "id": run_id,
         "start": start,
         "end": end,
         "pid": os.getpid(),
@@ -414,7 +415,7 @@ def _write_report(opts: AgentOptions, start: float, agent: Agent | None, code: i
     text = runfile.report_json(header, sorted(agent.ctx.soft) if agent else [],
                                sorted(opts.negates), agent.records if agent else [])
     try:
-        runfile.write_report_file(opts.workdir.runs, header["id"], text)
+        runfile.write_report_file(opts.workdir.runs, run_id, text)
         keep = 100
         if opts.workdir.settings_file.exists():  # no vigil.toml: the defaults, unread
             try:

@@ -427,18 +427,18 @@ def _copy_tree(src: str, dest: str, body: dict[str, object], acc: Acc, level: in
         acc.fail(f"Unable to open directory '{src}' ({e.strerror})")
         return
     names = set()
-    for e in entries:
-        names.add(e.name)
-        target = os.path.join(dest, e.name)
+    for entry in entries:
+        names.add(entry.name)
+        target = os.path.join(dest, entry.name)
         try:
-            st = e.stat(follow_symlinks=True)
+            st = entry.stat(follow_symlinks=True)
         except OSError:
             continue
         if stat.S_ISDIR(st.st_mode):
             if level < depth:
-                _copy_tree(e.path, target, body, acc, level + 1, depth, after, move)
+                _copy_tree(entry.path, target, body, acc, level + 1, depth, after, move)
         elif stat.S_ISREG(st.st_mode):
-            copy_file(e.path, st, target, body, acc, after)
+            copy_file(entry.path, st, target, body, acc, after)
     if _true(body.get("purge")):
         _purge(dest, names, acc)
 
