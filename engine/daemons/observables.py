@@ -14,7 +14,7 @@ and recent averages combined, adds ``_normal`` (within one), ``_dev1``,
 class lines, then ``value_X=``, ``av_X=`` and ``dev_X=`` lines. The policy's
 scalar measurements follow with their ``value_``/``av_``/``dev_`` lines (no
 classes), then its string measurements (``X=text``) and lists (``@X={'a','b'}``),
-then the listening ports. The agent reads it with :func:`read_env_data`.
+then the listening ports. The agent reads it with :func:`engine.state.envdata.read_env_data`.
 """
 
 from __future__ import annotations
@@ -299,36 +299,6 @@ def write_env_data(path: Path, stats: Mapping[str, Stats], ports: Ports,
     write_atomic(path, render_env_data(stats, ports, measured), mode=0o644)
 
 
-_SLIST = re.compile(r"'([^']*)'|\"([^\"]*)\"")
-
-
-def read_env_data(path: Path) -> tuple[set[str], dict[str, str | list[str]]]:
-    """Classes and ``mon.*`` variables from ``env_data`` (empty when absent).
-
-    Bare lines are classes; ``name=value`` lines are string variables (array
-    entries keep their key: ``tcp4_port_addr[22]``); lines starting with ``@``
-    are lists written as ``{'a','b'}``. ``env_time`` is the file's time.
-    """
-    classes: set[str] = set()
-    variables: dict[str, str | list[str]] = {}
-    try:
-        text = path.read_text(errors="replace")
-        variables["env_time"] = time.ctime(path.stat().st_mtime)
-    except OSError:
-        return classes, variables
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line:
-            continue
-        if line.startswith("@"):
-            name, _, value = line[1:].partition("=")
-            variables[name] = [a or b for a, b in _SLIST.findall(value)]
-        elif "=" in line:
-            name, _, value = line.partition("=")
-            variables[name] = value
-        else:
-            classes.add(line)
-    return classes, variables
 
 
 @dataclass(frozen=True, slots=True)

@@ -167,7 +167,7 @@ def _load_monitor(agent: Agent) -> None:
     if not env_data.exists():
         return
     try:
-        from engine.daemons.observables import read_env_data
+        from engine.state.envdata import read_env_data
     except ImportError:
         return
     try:

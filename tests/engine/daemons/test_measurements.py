@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from engine.daemons.measurements import Measurement, Measurer, numeric_value, symbolic_value
-from engine.daemons.observables import monitor_snapshot, read_env_data
+from engine.daemons.observables import monitor_snapshot
+from engine.state.envdata import read_env_data
 from engine.state.monitor import MonitorStore
 from engine.workdir import Workdir
 

@@ -15,11 +15,11 @@ from engine.daemons.observables import (
     Sampler,
     classes_for,
     monitor_snapshot,
-    read_env_data,
     render_env_data,
     sample_network,
 )
 from engine.state import monitor
+from engine.state.envdata import read_env_data
 from engine.state.monitor import MonitorStore, Stats, read_stats, updated
 from tests.engine.daemons.conftest import wait_for
 
