@@ -271,9 +271,31 @@ def _evaluate_binding(agent: Agent, p: Promise, plan: PromisePlan, key: tuple,
             agent.done.add(key)
         return
     agent.verified.add(digest_key)
+    _report_unsupported_attributes(agent, p, rp)
     if agent.log.enabled(4):
         _verbose_header(agent, p, rp)
     _actuate_locked(agent, p, rp, flat)
+
+
+_UNSUPPORTED: dict[str, frozenset[str]] = {}
+
+
+def _report_unsupported_attributes(agent: Agent, p: Promise, rp: ResolvedPromise) -> None:
+    """An attribute the syntax registry marks as not acted on is an error naming the
+    promise's file and line (the rest of the promise is still verified)."""
+    if not _UNSUPPORTED:
+        from engine.policy import syntax
+
+        _UNSUPPORTED.update(syntax.UNSUPPORTED_ATTRIBUTES)
+        _UNSUPPORTED.setdefault("", frozenset())  # loaded
+    unsupported = _UNSUPPORTED.get(p.promise_type)
+    if not unsupported:
+        return
+    for lval in rp.lvals:
+        if lval in unsupported:
+            agent.log.error(f"Attribute '{lval}' of {p.promise_type} promises is not supported "
+                            f"by vigil: promise '{rp.promiser}' at {rp.pos.file}:{rp.pos.line} "
+                            "verified without it")
 
 
 def _verbose_header(agent: Agent, p: Promise, rp: ResolvedPromise) -> None:
