@@ -31,7 +31,7 @@ def generated(n: int) -> str:
 _SIZE = """
 import sys
 from pathlib import Path
-from engine.policy.loader import load_policy
+from engine.eval.loading import load as load_policy
 files = [Path(f.path) for f in load_policy(sys.argv[1], sys.argv[2]).policy.files]
 print(sum(len(f.read_text(errors="replace").splitlines()) for f in files), len(files))
 """

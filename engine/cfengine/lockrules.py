@@ -18,8 +18,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.eval.loading import load as load_policy
 from engine.policy.ast import Body, Constraint, FnCall, Policy, Promise, Scalar
-from engine.policy.loader import load_policy
 from engine.state.lockname import MAX_PART, LockKeyParts, canonify
 from engine.state.locks import DEFAULT_EXPIREAFTER, DEFAULT_IFELAPSED
 

@@ -46,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
     # A one-shot process whose data (the AST) has no cycles: the cyclic collector only
     # costs time here (its full passes over 100k nodes rival the parse itself).
     gc.disable()
+    from engine.eval.loading import load as load_policy
     from engine.policy.diagnostics import PolicySyntaxError
-    from engine.policy.loader import load_policy
 
     if args.workdir and args.file:
         # Workdir.resolve(-w).root, without importing engine.workdir and what it pulls

@@ -69,7 +69,7 @@ def check_in_process(entry: Path, workdir: Path) -> CheckResult:
 
 
 def _load(entry: Path, workdir: Path) -> tuple[Policy, list[Diagnostic]]:
-    from engine.policy.loader import load_policy
+    from engine.eval.loading import load as load_policy
     from engine.policy.validate import validate
 
     result = load_policy(entry, workdir)

@@ -55,8 +55,8 @@ def load_policy_files(
     workdir: Workdir, entry: Path, classes: set[str], warnings: list[str]
 ) -> tuple[Any, list[Path]]:
     """Parse ``entry`` (following ``inputs`` when the loader is available)."""
+    from engine.eval.loading import load as load_policy
     from engine.policy.ast import Policy
-    from engine.policy.loader import load_policy
 
     if not entry.exists():
         return Policy(), []

@@ -35,8 +35,8 @@ SYNTAX_ERRORS = "There are syntax errors in policy files"
 
 def load_valid_policy(path: str, workdir: Path, log: LineLogger) -> tuple[Policy | None, str | None]:
     """The loaded policy, or None and the first error (already printed)."""
+    from engine.eval.loading import load as load_policy
     from engine.policy.diagnostics import PolicySyntaxError
-    from engine.policy.loader import load_policy
     from engine.policy.validate import validate
 
     try:

@@ -90,31 +90,13 @@ def sys_vars(entry: str, workdir: Path) -> dict[str, str]:
     }
 
 
-def host_classes(workdir: Path) -> set[str]:
-    """This host's hard classes (empty when the evaluator is not available)."""
-    try:
-        from engine.eval.hardclasses import discover
-    except ImportError:
-        return set()
-    classes, _ = discover(workdir)
-    return set(classes)
+Evaluate = Callable[[str, Callable[[str], bool]], bool]
 
 
-def _evaluator() -> Callable[[str, Callable[[str], bool]], bool]:
-    """The class expression evaluator, imported on the first guard that needs it."""
-    real: list[Callable[[str, Callable[[str], bool]], bool]] = []
-
-    def evaluate(expr: str, is_defined: Callable[[str], bool]) -> bool:
-        if not real:
-            try:
-                from engine.eval.classexpr import evaluate as classexpr_evaluate
-            except ImportError:  # evaluator not available: only unguarded values count
-                real.append(lambda expr, is_defined: expr == "any")
-            else:
-                real.append(classexpr_evaluate)
-        return real[0](expr, is_defined)
-
-    return evaluate
+def _plain_names(expr: str, is_defined: Callable[[str], bool]) -> bool:
+    """The evaluator used when the caller gives none: ``any`` and single class names."""
+    return expr == "any" or (expr.replace("_", "").replace(":", "").isalnum()
+                             and is_defined(expr))
 
 
 def load_policy(
@@ -122,7 +104,8 @@ def load_policy(
     workdir: Path | str,
     *,
     strict: bool = True,
-    classes: Iterable[str] | None = None,
+    classes: Iterable[str] | Callable[[], Iterable[str]] | None = None,
+    evaluate: Evaluate | None = None,
     token_cache: TokenCache | None = None,
 ) -> LoadResult:
     """Parse ``entry`` and its inputs.
@@ -130,16 +113,21 @@ def load_policy(
     With ``strict`` a syntax error anywhere raises :class:`PolicySyntaxError`; without
     it, an input file that fails to parse is reported in the diagnostics and skipped.
     ``classes`` are the hard classes for the guards of common ``vars`` and ``classes``
-    promises and of ``inputs`` (default: discovered on this host).
+    promises and of ``inputs``, or a callable giving them (asked only when a guard
+    needs them); ``evaluate(expr, is_defined)`` evaluates a class expression. Both come
+    from the caller (the evaluator's discovery and class expressions): the front end
+    looks nothing up above itself. Without them only ``any`` and plain names hold.
     """
     loader = _Loader(str(entry), Path(workdir), strict, classes)
     loader.token_cache = token_cache
+    loader.evaluate = evaluate or _plain_names
     return loader.run()
 
 
 class _Loader:
     def __init__(
-        self, entry: str, workdir: Path, strict: bool, classes: Iterable[str] | None
+        self, entry: str, workdir: Path, strict: bool,
+        classes: Iterable[str] | Callable[[], Iterable[str]] | None,
     ) -> None:
         self.entry = absolute_entry(entry)
         self.entry_dir = os.path.dirname(self.entry)
@@ -152,14 +140,21 @@ class _Loader:
         self.failed: set[str] = set()
         self.vars: StaticVars | None = None
         self.token_cache: TokenCache | None = None
+        self.evaluate: Evaluate = _plain_names
 
     def run(self) -> LoadResult:
         pf = parse_file(self.entry, self.token_cache)  # its syntax errors always raise
         self.loaded.add(os.path.realpath(self.entry))
         self.policy.add(_rename_main(pf))
         given = self._classes
-        hard = (lambda: set(given)) if given is not None else (lambda: host_classes(self.workdir))
-        self.vars = StaticVars(sys_vars(self.entry, self.workdir), _evaluator(), hard)
+        if given is None:
+            hard: Callable[[], set[str]] = set
+        elif callable(given):
+            hard = lambda: set(given())  # noqa: E731 - asked for at most once, lazily
+        else:
+            fixed = set(given)
+            hard = lambda: fixed  # noqa: E731
+        self.vars = StaticVars(sys_vars(self.entry, self.workdir), self.evaluate, hard)
         unresolved: list[tuple[Rval, str]] = []
         changed = True
         while changed:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.eval.loading import load as load_policy
 from engine.policy.diagnostics import Diagnostic, PolicySyntaxError
-from engine.policy.loader import load_policy
 from engine.policy.validate import validate
 from tests.engine.policy.cases import CASES, Case
 from tests.engine.policy.conftest import CfPromises

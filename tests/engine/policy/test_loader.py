@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from engine.eval.loading import load as load_policy
 from engine.policy.diagnostics import PolicySyntaxError
-from engine.policy.loader import load_policy
 from tests.engine.policy.conftest import MASTERFILES, CfPromises
 
 
