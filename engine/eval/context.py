@@ -216,6 +216,9 @@ class EvalContext:
                 self._special[ref] = split
         scope, name = split
         table = self.scopes.get(scope)
+        if scope == "this" and self.frames and (table is None or name not in table):
+            # $(this.x) is also the current bundle's own variable x
+            table = self.scopes.get(self.frames[-1].scope)
         if table is None:
             return None
         var = table.get(name)

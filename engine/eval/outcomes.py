@@ -10,12 +10,16 @@ they are also stored as persistent classes and promoted to namespace scope.
 from __future__ import annotations
 
 from engine.eval.classexpr import canonify
+from engine.eval.values import Data
 from engine.policy.ast import Promise
 from engine.promises.base import Outcome, PromiseResult, ResolvedPromise
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
+    from typing import Any
+
     from engine.eval.agent import Agent
+    from engine.promises.cmd_module import ModuleOutput
 
 _DEFINE = {
     Outcome.KEPT: ("promise_kept",),
@@ -44,6 +48,25 @@ def _names(value: object) -> list[str]:
     return [canonify(str(v)) for v in items if str(v)]
 
 
+def apply_module(agent: Any, out: ModuleOutput) -> None:
+    """Define what a module printed (a ``commands`` promise with ``module => "true"``,
+    or ``usemodule()``): its classes (namespace-scoped, stored as persistent classes
+    when ``^persistence`` asked) and its variables in the bundles it named."""
+    ctx = agent.ctx
+    for name in out.cancel:
+        ctx.undefine(name)
+    persistent = getattr(agent, "persistent", None)
+    for name in out.classes:
+        tags = out.class_tags.get(name, ())
+        ctx.define(name, "namespace", tags)
+        minutes = out.persistent.get(name)
+        if minutes and persistent is not None:
+            persistent.save(name, minutes, "reset", list(tags))
+    for (context, name), value in out.variables.items():
+        vtype = "slist" if isinstance(value, list) else "data" if isinstance(value, Data) else "string"
+        ctx.set_var(f"default:{context}", name, value, vtype, out.tags.get((context, name), ()))
+
+
 def apply_result(agent: Agent, p: Promise | None, rp: ResolvedPromise,
                  result: PromiseResult) -> None:
     outcome = result.outcome
@@ -63,10 +86,15 @@ def apply_result(agent: Agent, p: Promise | None, rp: ResolvedPromise,
         agent.ctx.define(c, "namespace", ["source=promise"])
     for c in result.cancel_classes:
         agent.ctx.undefine(canonify(c))
+    if result.module is not None:
+        apply_module(agent, result.module)
     if result.variables:
         scope = result.variables_context or canonify(rp.promiser.split()[0].rsplit("/", 1)[-1])
         for name, value in result.variables.items():
+            # "ctx.name": a dot inside an array index ("a[x.y]") is not a context
             ctx_name, dot, var = name.partition(".")
+            if "[" in ctx_name:
+                dot = ""
             target, var = (ctx_name, var) if dot else (scope, name)
             agent.ctx.set_var(f"default:{target}" if ":" not in target else target, var, value,
                               "slist" if isinstance(value, list) else "string")

@@ -119,18 +119,20 @@ class PromiseResult(Record):
     ``also``: outcomes of sub-steps that also count for ``classes`` bodies: cf-agent
     sets the classes of every partial result (a copy that repairs the content and
     finds the attributes kept defines both the kept and the repaired classes).
+    ``module``: what a command module printed (``cmd_module.ModuleOutput``): its
+    variables, classes, tags and persistent classes, defined by the agent.
     """
 
     __slots__ = ("outcome", "classes", "cancel_classes", "variables", "variables_context",
-                 "message", "returncode", "also")
+                 "message", "returncode", "also", "module")
     __match_args__ = ("outcome", "classes", "cancel_classes", "variables", "variables_context",
-                      "message", "returncode", "also")
+                      "message", "returncode", "also", "module")
 
     def __init__(self, outcome: Outcome, classes: list[str] | None = None,
                  cancel_classes: list[str] | None = None,
                  variables: dict[str, Any] | None = None, variables_context: str | None = None,
                  message: str = "", returncode: int | None = None,
-                 also: list[Outcome] | None = None) -> None:
+                 also: list[Outcome] | None = None, module: Any = None) -> None:
         self.outcome = outcome
         self.classes: list[str] = [] if classes is None else classes
         self.cancel_classes: list[str] = [] if cancel_classes is None else cancel_classes
@@ -139,6 +141,7 @@ class PromiseResult(Record):
         self.message = message
         self.returncode = returncode
         self.also: list[Outcome] = [] if also is None else also
+        self.module: Any = module
 
 
 class Logger(Protocol):

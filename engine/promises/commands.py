@@ -146,12 +146,10 @@ def actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
         from engine.promises import cmd_module
 
         ctx = cmd_module.default_context(cmd)
-        mo = cmd_module.parse(lines, ctx, run.log)
+        # module lines keep a carriage return, as cf-agent keeps it on Unix
+        raw = out.decode("utf-8", "surrogateescape").split("\n") if out else []
         result.variables_context = ctx
-        for (c, name), value in mo.variables.items():
-            result.variables[name if c == ctx else f"{c}.{name}"] = value
-        result.classes.extend(mo.classes)
-        result.cancel_classes.extend(mo.cancel)
+        result.module = cmd_module.parse(raw, ctx, run.log)
     elif lines and str(contain.get("no_output", "")).lower() not in _TRUE:
         prefix = quote_prefix(full)
         run.log.notice("\n".join(f'Q: "...{prefix}": {ln}' for ln in lines))

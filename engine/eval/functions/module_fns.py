@@ -31,13 +31,8 @@ def usemodule(env: FnEnv, module: str, args: str) -> bool:
         raise FunctionError(f"Function 'usemodule': module '{path}' could not be run ({e})") from None
     lines = proc.stdout.decode("utf-8", "surrogateescape").split("\n")
     out = parse(lines, canonify(module), env.log)
-    ctx = getattr(env, "ctx", None)
-    if ctx is not None:
-        for name in out.classes:
-            ctx.define(name, "namespace", ["source=module"])
-        for name in out.cancel:
-            ctx.undefine(name)
-        for (context, name), value in out.variables.items():
-            kind = "slist" if isinstance(value, list) else "data" if hasattr(value, "value") else "string"
-            ctx.set_var(f"default:{context}", name, value, kind, ("source=module",))
+    if getattr(env, "ctx", None) is not None:
+        from engine.eval.outcomes import apply_module
+
+        apply_module(env, out)
     return proc.returncode == 0

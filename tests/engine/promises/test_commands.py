@@ -159,12 +159,14 @@ def test_module_protocol(run: FakeRun, tmp_path: Path) -> None:
     r = commands.actuate(promise("commands", str(mod), module="true"), run)
     assert r.outcome == Outcome.REPAIRED
     assert r.variables_context == "mod_sh"
-    assert r.variables == {
-        "myvar": "hello world", "other": " spaced ", "mylist": ["a", "b c"],
-        "list2": ["x", "y"], "mydata": Data({"k": [1, 2]}), "newctx.inctx": "1",
+    mo = r.module
+    assert mo.variables == {
+        ("mod_sh", "myvar"): "hello world", ("mod_sh", "other"): " spaced ",
+        ("mod_sh", "mylist"): ["a", "b c"], ("mod_sh", "list2"): ["x", "y"],
+        ("mod_sh", "mydata"): Data({"k": [1, 2]}), ("newctx", "inctx"): "1",
     }
-    assert r.classes == ["modclass", "bad_class_"]
-    assert r.cancel_classes == ["cancelme"]
+    assert mo.classes == ["modclass", "bad_class_"]
+    assert mo.cancel == ["cancelme"]
     assert run.info_lines() == [
         f"    info: Executing 'no timeout' ... '{mod}'",
         f"    info: Completed execution of '{mod}'",
@@ -174,3 +176,7 @@ def test_module_protocol(run: FakeRun, tmp_path: Path) -> None:
 def test_module_helpers() -> None:
     assert cmd_module.default_context("/usr/lib/my-mod.sh --x") == "my_mod_sh"
     assert cmd_module.parse_list('{ "a,b", \'c\' }') == ["a,b", "c"]
+    # as cf-agent 3.21: no escapes, quoted items only, no empty or trailing-comma lists
+    assert cmd_module.parse_list(' {"x\\"}  ') == ["x\\"]
+    for bad in ("{}", "{ }", '{ "x", }', "{ a }", '{"x"}z', '{"x" "y"}', ""):
+        assert cmd_module.parse_list(bad) is None, bad
