@@ -24,6 +24,7 @@ console: $(STAMP)
 
 test: $(TESTSTAMP)
 	$(BIN)/ruff check engine tui tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 # The front end and the evaluator again, under the distribution's own python (Debian 12:
@@ -58,6 +59,7 @@ test-recordings: $(TESTSTAMP)
 
 lint: $(TESTSTAMP)
 	$(BIN)/ruff check engine tui tests bench
+	$(BIN)/mypy
 
 # CFEngine's acceptance suite (../shared/cfengine-acceptance, test data beside the project)
 # on the tests cf-agent 3.21 passes; fails if a test in tests/acceptance-expected.txt fails.

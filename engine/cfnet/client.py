@@ -158,7 +158,8 @@ class CfConnection:
             self.broken = True
             raise RemoteError(f"{self._name()}: cannot read STAT reply {reply[:80]!r}") from None
         link = wire.cstr(self.recv()[0])
-        return RemoteStat(*values, link=link[3:].decode("utf-8", "surrogateescape"))  # type: ignore[arg-type]
+        # values holds exactly the 13 numbers: mypy cannot count a list
+        return RemoteStat(*values, link=link[3:].decode("utf-8", "surrogateescape"))  # type: ignore[arg-type,misc]
 
     def opendir(self, path: str) -> list[str]:
         self.send(f"OPENDIR {path}".encode())

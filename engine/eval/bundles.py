@@ -16,6 +16,7 @@ from engine.eval.agent import (
 from engine.eval.context import Frame
 from engine.eval.outcomes import apply_result
 from engine.eval.resolve import FunctionFailed, Unresolved
+from engine.log import Level
 from engine.policy.ast import FnCall, Scalar
 from engine.promises.base import BundleCall, Outcome, PromiseResult, ResolvedPromise, SkipReason
 from engine.promises.reports import actuate_report
@@ -162,9 +163,8 @@ def evaluate_promise(agent: Agent, p: Promise, last: bool) -> None:
     frames = agent.ctx.frames
     frame_id = frames[-1].serial if frames else 0
     if not recurring:
-        static = plan.static
-        if static is None:
-            static = agent.is_static(p)
+        known = plan.static
+        static = agent.is_static(p) if known is None else known
         if static and (id(p), (), frame_id) in agent.done:
             return  # already verified in an earlier pass
     # a guard naming a list ("$(names).linux"::) is decided per iteration
@@ -272,7 +272,7 @@ def _evaluate_binding(agent: Agent, p: Promise, plan: PromisePlan, key: tuple,
         return
     agent.verified.add(digest_key)
     _report_unsupported_attributes(agent, p, rp)
-    if agent.log.enabled(4):
+    if agent.log.enabled(Level.VERBOSE):
         _verbose_header(agent, p, rp)
     _actuate_locked(agent, p, rp, flat)
 
@@ -420,8 +420,9 @@ def _lock_operand(p: Promise, rp: ResolvedPromise) -> str:
         written = rval.args if isinstance(rval, FnCall) else ()
         text = []
         for i, v in enumerate(values):
-            if isinstance(v, (list, dict)) and i < len(written) and isinstance(written[i], Scalar):
-                text.append(written[i].value)
+            w = written[i] if i < len(written) else None
+            if isinstance(v, (list, dict)) and isinstance(w, Scalar):
+                text.append(w.value)
             else:
                 text.append(_flat(v))
         return f"method {rp.promiser} " + "".join(text)

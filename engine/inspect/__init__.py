@@ -42,9 +42,9 @@ from engine.inspect.keys import (
 )
 from engine.inspect.locks import LockInfo, LockSnapshot, lock_last_times, locks, ready_in
 from engine.inspect.monitor import Observable, monitor_snapshot
-from engine.inspect.runs import RunDetail, RunSummary, read_output, run_detail, run_report, runs
+from engine.inspect.runs import RunDetail, read_output, run_detail, run_report, runs
 from engine.inspect.workdirs import problem as workdir_problem
-from engine.state.runs import PromiseRecord, RunReport
+from engine.state.runs import PromiseRecord, RunReport, RunSummary
 
 __all__ = [
     "CFENGINE_DEFAULT", "ClassesSnapshot", "DaemonInfo", "ExecdStatus", "HealthIssue", "KeysView", "LockInfo",

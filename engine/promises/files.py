@@ -176,7 +176,7 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
     # cf-agent's last look, at plain files only: touch, then attributes again. A plain
     # file that nothing above could have changed needs no second stat to say so.
     if not (perms or copied or edited) and stat.S_ISREG(lst.st_mode):
-        st: os.stat_result | None = lst
+        st = lst
     else:
         st = stat_or_none(path)
     if st is not None and stat.S_ISREG(st.st_mode) and (touch or perms):
@@ -400,9 +400,9 @@ def _delete_tree(path: str, promise: ResolvedPromise, ds: dict[str, object],
         if selected(p, st, fs):
             _delete(p, st, body, acc)
     if _true(ds.get("include_basedir")):
-        st = lstat_or_none(path)
-        if st is not None and selected(path, st, fs):
-            _delete(path, st, body, acc)
+        base = lstat_or_none(path)
+        if base is not None and selected(path, base, fs):
+            _delete(path, base, body, acc)
 
 
 def _tree(path: str, lst: os.stat_result, promise: ResolvedPromise, run: RunContext,
