@@ -114,6 +114,11 @@ def actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
         run.log.warning(f"Command '{full}' needs to be executed, but only warning was promised")
         return PromiseResult(Outcome.NOTKEPT)
 
+    if str(contain.get("useshell", "")).lower() == "powershell":
+        # cf-agent refuses it after announcing the command, on every system but Windows
+        run.log.error("Powershell is only supported on Windows")
+        return PromiseResult(Outcome.NOTKEPT)
+
     umask = _octal(contain.get("umask"), 0o077)
     kwargs: dict[str, object] = {}
     if uid is not None:

@@ -180,3 +180,15 @@ def test_module_helpers() -> None:
     assert cmd_module.parse_list(' {"x\\"}  ') == ["x\\"]
     for bad in ("{}", "{ }", '{ "x", }', "{ a }", '{"x"}z', '{"x" "y"}', ""):
         assert cmd_module.parse_list(bad) is None, bad
+
+
+def test_powershell_refused_off_windows(run: FakeRun, tmp_path: Path) -> None:
+    """cf-agent announces the command, then refuses powershell (not kept, nothing run)."""
+    marker = tmp_path / "ran"
+    r = commands.actuate(promise("commands", f"/bin/touch {marker}",
+                                 contain=body("contain", useshell="powershell")), run)
+    assert r.outcome == Outcome.NOTKEPT and not marker.exists()
+    assert run.info_lines() == [
+        f"    info: Executing 'no timeout' ... '/bin/touch {marker}'",
+        "   error: Powershell is only supported on Windows",
+    ]
