@@ -237,6 +237,83 @@ def _evaluate_binding(agent: Agent, p: Promise, plan: PromisePlan, key: tuple,
             # a vars or classes promise counts as kept for depends_on, as in cf-agent
             agent.handles.setdefault(ex.expand(plan.handle, agent.lookup)[0], Outcome.KEPT)
         return
+    if ptype == "files" and ok:
+        from engine.eval.file_regex import expand as expand_files
+
+        targets = expand_files(promiser, _files_create(agent, p), agent.log.error) \
+            if _files_pattern(agent, p) else None
+        if targets is not None:
+            _each_file(agent, p, plan, key, last, promiser, targets)
+            return
+    _resolve_and_actuate(agent, p, plan, key, last, promiser, ok)
+
+
+def _files_pattern(agent: Agent, p: Promise) -> bool:
+    """A files promiser may be a pattern unless ``pathtype`` says ``literal`` or the
+    promise copies (cf-agent takes a copy's destination literally)."""
+    if p.get("copy_from") is not None:
+        return False
+    rval = p.get("pathtype")
+    if not isinstance(rval, Scalar):
+        return True
+    return ex.expand(rval.value, agent.lookup)[0] != "literal"
+
+
+def _files_create(agent: Agent, p: Promise) -> bool:
+    rval = p.get("create")
+    return isinstance(rval, Scalar) and ex.expand(rval.value, agent.lookup)[0] in (
+        "true", "yes", "on")
+
+
+def _each_file(agent: Agent, p: Promise, plan: PromisePlan, key: tuple, last: bool,
+               pattern: str, targets: list[tuple[str, dict[str, str]]]) -> None:
+    """A files promise whose promiser is a pattern: kept once for each path it
+    stands for (``this.promiser`` the path, ``match.N`` its groups), in every pass
+    (a path met again is not repeated); then the promise's classes for the
+    pattern itself, with the worst of their outcomes, as cf-agent defines them."""
+    from engine.eval.file_regex import worst
+
+    base = agent.overlay
+    outcomes: list[str] = []
+    try:
+        for path, groups in targets:
+            agent.overlay = {**base, **groups} if groups else base
+            agent.this_promiser = path
+            result = _resolve_and_actuate(agent, p, plan, key, last, path, True, pattern)
+            if result is not None:
+                outcomes.append(result.outcome)
+    finally:
+        agent.overlay = base
+        agent.this_promiser = pattern
+    outcome = worst(outcomes)
+    if outcome is None or outcome == Outcome.SKIPPED:
+        return
+    try:
+        attrs, _ = agent.resolve_attrs(p, plan)
+    except (Unresolved, FunctionFailed):
+        return
+    body = attrs.get("classes")
+    if isinstance(body, dict):  # names still holding a reference (match.N) are not defined
+        attrs = {**attrs, "classes": {k: _no_refs(v) for k, v in body.items()}}
+    frame = agent.ctx.frames[-1] if agent.ctx.frames else None
+    rp = ResolvedPromise("files", pattern, attrs, frame.bundle if frame else "",
+                         frame.namespace if frame else "default", p.promiser_pos, None,
+                         plan.lvals)
+    apply_result(agent, None, rp, PromiseResult(Outcome(outcome)))
+
+
+def _no_refs(v: Any) -> Any:
+    if isinstance(v, list):
+        return [x for x in v if not (isinstance(x, str) and ex.has_refs(x))]
+    return [] if isinstance(v, str) and ex.has_refs(v) else v
+
+
+def _resolve_and_actuate(agent: Agent, p: Promise, plan: PromisePlan, key: tuple, last: bool,
+                         promiser: str, ok: bool,
+                         pattern: str | None = None) -> PromiseResult | None:
+    """Resolve the promise's attributes and act on it; the result, or None when it
+    did not run. ``pattern``: the files promiser ``promiser`` was expanded from."""
+    ptype = p.promise_type
     try:
         attrs, resolved = agent.resolve_attrs(p, plan)
     except (Unresolved, FunctionFailed) as e:
@@ -246,13 +323,13 @@ def _evaluate_binding(agent: Agent, p: Promise, plan: PromisePlan, key: tuple,
                 report = agent.log.verbose if e.quiet else agent.log.error
                 report(f"{e} (in promise '{promiser}' at {p.pos})")
             agent.record(p, promiser, "skipped", SkipReason.UNRESOLVED, str(e))
-        return
+        return None
     resolved = resolved and ok and not ("$(" in promiser or "${" in promiser)  # ex.has_refs
     if ptype == "reports" and not resolved and not last:
-        return  # printed as written in the last pass
+        return None  # printed as written in the last pass
     if not resolved and ptype != "reports" and not last:
-        return
-    if plan.static:
+        return None
+    if plan.static and pattern is None:
         agent.done.add(key)  # nothing in it can change between passes
     agent.ran.add(id(p))
     frames = agent.ctx.frames
@@ -267,14 +344,16 @@ def _evaluate_binding(agent: Agent, p: Promise, plan: PromisePlan, key: tuple,
     flat = tuple([(k, v if v.__class__ is str else _flat(v)) for k, v in attrs.items()])
     digest_key = (ptype, rp.namespace, rp.bundle, promiser, flat)
     if digest_key in agent.verified:
-        if last:
+        if last and pattern is None:
             agent.done.add(key)
-        return
+        return None
     agent.verified.add(digest_key)
+    if pattern is not None:  # cf-agent names the promise by its pattern
+        rp.attrs = {**rp.attrs, "__pattern__": pattern}
     _report_unsupported_attributes(agent, p, rp)
     if agent.log.enabled(Level.VERBOSE):
         _verbose_header(agent, p, rp)
-    _actuate_locked(agent, p, rp, flat)
+    return _actuate_locked(agent, p, rp, flat)
 
 
 _UNSUPPORTED: dict[str, frozenset[str]] = {}
@@ -331,7 +410,7 @@ def _depends_met(agent: Agent, p: Promise) -> bool:
 
 
 def _actuate_locked(agent: Agent, p: Promise, rp: ResolvedPromise,
-                    flat: tuple[tuple[str, str], ...] | None = None) -> None:
+                    flat: tuple[tuple[str, str], ...] | None = None) -> PromiseResult | None:
     action = rp.attrs.get("action")
     if isinstance(action, dict):
         ifelapsed = _int(action.get("ifelapsed"), agent.ifelapsed)
@@ -362,6 +441,7 @@ def _actuate_locked(agent: Agent, p: Promise, rp: ResolvedPromise,
     apply_result(agent, p, rp, result)
     agent.record(p, rp.promiser, OUTCOME_TEXT[result.outcome], None, result.message, lock_id,
                  ifelapsed, expireafter)
+    return result
 
 
 _LOCKNAME: list[Any] = []

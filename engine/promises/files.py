@@ -49,8 +49,10 @@ def actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
 def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
     a = promise.attrs
     promiser = promise.promiser
-    acc = Acc(run.log, promiser, "files", run.warn_only(promise),
-              plain_dry_run(promise, run) if run.dry_run else False)
+    # a path a pattern promiser stands for: cf-agent names the promise by the pattern
+    pattern = a.get("__pattern__")
+    acc = Acc(run.log, pattern if isinstance(pattern, str) else promiser, "files",
+              run.warn_only(promise), plain_dry_run(promise, run) if run.dry_run else False)
     perms = a.get("perms")
     if not isinstance(perms, dict):
         perms = {}
@@ -66,7 +68,7 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
         lst: os.stat_result | None = os.lstat(path)
     except (FileNotFoundError, NotADirectoryError):
         lst = None
-    if lst is not None and path and (promiser.endswith("/.") or (
+    if lst is not None and path and pattern is None and (promiser.endswith("/.") or (
             want_dir and path != promiser and os.path.isdir(path))):
         acc.promiser = path  # cf-agent names a promise on an existing directory by its path
     # cf-agent enters the directory of an existing file first; a link on the way
