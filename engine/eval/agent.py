@@ -473,7 +473,7 @@ class Agent:
             return [{}]
         lists = []
         for n in names:
-            lists.append(ex.list_value(self.lookup(n)) or [])
+            lists.append(ex.iter_values(self.lookup(n)) or [])
         out = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*lists)]
         # a binding may expose nested lists ($(a_$(b)) where a_x is a list)
         expanded: list[dict[str, Any]] = []
@@ -481,7 +481,7 @@ class Agent:
             self.overlay = b
             more = [n for n in ex.iterables(strings, self.lookup) if n not in b]
             if more:
-                vals = [ex.list_value(self.lookup(n)) or [] for n in more]
+                vals = [ex.iter_values(self.lookup(n)) or [] for n in more]
                 for combo in itertools.product(*vals):
                     expanded.append({**b, **dict(zip(more, combo, strict=True))})
             else:

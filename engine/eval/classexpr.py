@@ -129,8 +129,8 @@ def compile_expr(expr: str) -> Node:
 
 def _eval(node: Node, is_defined: Callable[[str], bool]) -> bool:
     op = node[0]
-    if op == "c":
-        return is_defined(node[1])
+    if op == "c":  # "true" holds in any expression though no class has that name, as in cf-agent
+        return node[1] == "true" or is_defined(node[1])
     if op == "!":
         return not _eval(node[1], is_defined)
     if op == "&":

@@ -172,7 +172,8 @@ def iterables(strings: Iterable[str], lookup: Lookup) -> list[str]:
                 continue
             seen.add(name)
             value = lookup(name)
-            if isinstance(value, list) or (isinstance(value, Data) and isinstance(value.value, list)):
+            if isinstance(value, (list, dict)) or (
+                    isinstance(value, Data) and isinstance(value.value, (list, dict))):
                 found.append(name)
     return found
 
@@ -180,10 +181,31 @@ def iterables(strings: Iterable[str], lookup: Lookup) -> list[str]:
 def list_value(value: Any) -> list[str] | None:
     """A list variable's elements as strings (data arrays of primitives too)."""
     if isinstance(value, list):
-        return [v if isinstance(v, str) else data_to_str(v) for v in value]
+        if all(isinstance(v, str) for v in value):
+            return value
+        return _primitives(value)  # an array inside a data container
     if isinstance(value, Data) and isinstance(value.value, list):
-        return [data_to_str(v) for v in value.value if not isinstance(v, (dict, list))]
+        return _primitives(value.value)
     return None
+
+
+def iter_values(value: Any) -> list[str] | None:
+    """What ``$(x)`` iterates over: a list's elements, or a data container's primitive
+    values (an object's too, unlike :func:`list_value`, which splices ``@(x)``)."""
+    if isinstance(value, Data):
+        value = value.value
+    if isinstance(value, dict):
+        return _primitives(value)
+    return list_value(value)
+
+
+def _primitives(container: list[Any] | dict[str, Any]) -> list[str]:
+    """What iterating over a data container visits: its primitive values (an
+    object's values, an array's elements); nulls and nested containers are skipped,
+    as cf-agent skips them."""
+    items = container.values() if isinstance(container, dict) else container
+    return [v if isinstance(v, str) else data_to_str(v) for v in items
+            if v is not None and not isinstance(v, (dict, list))]
 
 
 def whole_list_ref(s: str) -> str | None:

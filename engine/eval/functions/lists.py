@@ -332,8 +332,10 @@ def getindices(env: FnEnv, arg: Any) -> list[str]:
     if isinstance(v, dict):
         return list(v.keys())
     if isinstance(v, list):
-        if isinstance(arg, Data) or isinstance(env.get_var(strip_ref(arg)) if isinstance(arg, str) else None, Data):
-            return [str(i) for i in range(len(v))]
+        ref = strip_ref(arg) if isinstance(arg, str) else ""
+        in_data = isinstance(env.get_var(ref.partition("[")[0]), Data) if ref else False
+        if isinstance(arg, Data) or in_data or (ref and arg.lstrip()[:1] == "["):
+            return [str(i) for i in range(len(v))]  # a data array (or inline JSON)
         return []
     keys = array_keys(env, arg)
     return keys if keys is not None else []
