@@ -96,6 +96,32 @@ bundle agent main
 }
 """
 
+ITERATION = r"""
+bundle agent main
+{
+  classes:
+    "from_$(json)" expression => "$(json)";
+    "t" expression => "true";
+  vars:
+    "json" data => '{ "yes": true, "no": false, "maybe": null, "s": "x" }';
+    "arr" data => '[ 1, null, "two", [3] ]';
+    "var_$(json)" string => "$(json)";
+    "d" data => '{ "things": [ { "T": "a" }, { "T": "b" } ] }';
+    "di" slist => getindices("d[things]");
+    "x" slist => { "xyz" };
+    "x1" slist => { @(x), @(undefined1) }, policy => "ifdefined";
+    "x2" slist => { @(x), @(undefined1) };
+    "u" string => nth(getuserinfo("root"), "uid");
+    "e" data => data_expand('{ "$(u)": "$(nosuch)" }');
+    "es" string => format("%S", e);
+  reports:
+    "it=$(json) arr=$(arr)";
+    "di=$(di) T=$(d[things][$(di)][T])";
+    "x1=$(x1) x2=$(x2) u=$(u) es=$(es)";
+    from_true.t.!from_false:: "classes ok";
+}
+"""
+
 MUSTACHE_TEMPLATES = [
     "{{s}}|{{{s}}}|{{&s}}|{{n}}|{{r}}|{{t}}|{{f}}|{{nul}}|{{missing}}",
     "{{#o}}[{{@}}={{k1}}]{{/o}}",
@@ -129,8 +155,8 @@ def _mustache_policy() -> str:
 
 
 @needs_cfagent
-@pytest.mark.parametrize("policy", [STATE, INLINE, DELAYED, _mustache_policy()],
-                         ids=["state", "inline", "delayed", "mustache"])
+@pytest.mark.parametrize("policy", [STATE, INLINE, DELAYED, ITERATION, _mustache_policy()],
+                         ids=["state", "inline", "delayed", "iteration", "mustache"])
 def test_reports_match_cf_agent(tmp_path: Path, policy: str) -> None:
     theirs, ours = reports(tmp_path, policy)
     assert ours == theirs
