@@ -64,15 +64,16 @@ def _selected(p: Proc, sel: dict[str, object]) -> bool:
     if not sel:
         return True
     given = [k for k in _SELECT if sel.get(k) not in (None, "", [])]
-    if not given:
+    expr = sel.get("process_result")
+    if not given and not expr:
         return True
 
     def truth(name: str) -> bool:
-        # process_result names the time ranges "ttime" and "stime"
+        # process_result names the time ranges "ttime" and "stime"; an attribute
+        # the body does not give (or that did not resolve) is false, as in cf-agent
         key = _RESULT_NAMES.get(name, name)
         return key in given and _criterion(key, p, sel[key])
 
-    expr = sel.get("process_result")
     if not expr:
         return all(truth(k) for k in given)
     try:

@@ -78,3 +78,40 @@ bundle agent main
     self_line = next(ln for ln in lines if ln.startswith("R: self found: "))
     found, pid = self_line.split(": ", 2)[2].split()
     assert found == pid
+
+
+RESULT_ONLY_POLICY = """
+body process_count count(p)
+{
+  in_range_define => { "$(p)_some" };
+  out_of_range_define => { "$(p)_none" };
+  match_range => irange(1, "inf");
+}
+body process_select only_result { process_result => "process_owner"; }
+body process_select negated_result { process_result => "!process_owner"; }
+body process_select owner_failing(u)
+{
+  process_owner => { "$(u)", canonify(getuid("$(u)")) };
+  process_result => "process_owner";
+}
+bundle agent main
+{
+  processes:
+    ".*" process_count => count("only"), process_select => only_result;
+    ".*" process_count => count("negated"), process_select => negated_result;
+    ".*" process_count => count("failing"), process_select => owner_failing("nosuchuser_vg");
+  reports:
+    only_none.negated_some.failing_none::
+      "absent attributes are false";
+}
+"""
+
+
+@pytest.mark.parametrize("which", ["vigil", "cf"])
+def test_process_result_naming_an_absent_attribute(tmp_path: Path, which: str) -> None:
+    """process_result over an attribute the body does not give, or whose value did
+    not resolve (a function failing for an unknown user), selects nothing."""
+    if which == "cf" and not HAVE_CF:
+        pytest.skip("cf-agent not installed")
+    lines = run_agent(which, RESULT_ONLY_POLICY, tmp_path, tmp_path)
+    assert "R: absent attributes are false" in lines, lines
