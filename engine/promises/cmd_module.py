@@ -56,8 +56,8 @@ class ModuleOutput(Record):
     ``tags`` holds the ``^meta`` tags of variables and classes that had some,
     ``persistent`` the minutes of classes set while ``^persistence`` was above 0."""
 
-    __slots__ = ("variables", "classes", "cancel", "tags", "class_tags", "persistent")
-    __match_args__ = __slots__
+    __match_args__ = ("variables", "classes", "cancel", "tags", "class_tags", "persistent")
+    __slots__ = __match_args__
 
     def __init__(self, variables: dict[tuple[str, str], Any] | None = None,
                  classes: list[str] | None = None, cancel: list[str] | None = None,

@@ -27,9 +27,9 @@ class Proc(Record):
     """One row: sizes in kB, ``ttime`` CPU seconds, ``stime`` the start (epoch
     seconds), ``priority`` the nice value."""
 
-    __slots__ = ("pid", "ppid", "pgid", "user", "uid", "args", "vsize", "rsize", "ttime",
-                 "stime", "priority", "threads", "tty", "status", "pcpu", "pmem")
-    __match_args__ = __slots__
+    __match_args__ = ("pid", "ppid", "pgid", "user", "uid", "args", "vsize", "rsize", "ttime",
+                      "stime", "priority", "threads", "tty", "status", "pcpu", "pmem")
+    __slots__ = __match_args__
 
     def __init__(self, pid: int, ppid: int, pgid: int, user: str, uid: int, args: str,
                  vsize: int, rsize: int, ttime: float, stime: float, priority: int,

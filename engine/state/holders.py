@@ -85,8 +85,8 @@ class KillResult(Frozen):
     """``stopped``: the holder is gone (killed now, or already). ``killed``: we sent
     the signal that ended it."""
 
-    __slots__ = ("stopped", "killed", "message")
-    __match_args__ = __slots__
+    __match_args__ = ("stopped", "killed", "message")
+    __slots__ = __match_args__
     stopped: bool
     killed: bool
     message: str

@@ -66,9 +66,9 @@ _U64 = struct.Struct("<Q")
 class DbInfo(Frozen):
     """One tree's record in a meta page."""
 
-    __slots__ = ("flags", "depth", "branch_pages", "leaf_pages", "overflow_pages", "entries",
-                 "root")
-    __match_args__ = __slots__
+    __match_args__ = ("flags", "depth", "branch_pages", "leaf_pages", "overflow_pages", "entries",
+                      "root")
+    __slots__ = __match_args__
     flags: int
     depth: int
     branch_pages: int
@@ -91,8 +91,8 @@ class DbInfo(Frozen):
 class Meta(Frozen):
     """A meta page: format version, sizes, both trees, the transaction it closes."""
 
-    __slots__ = ("version", "map_size", "page_size", "free", "main", "last_pg", "txnid")
-    __match_args__ = __slots__
+    __match_args__ = ("version", "map_size", "page_size", "free", "main", "last_pg", "txnid")
+    __slots__ = __match_args__
     version: int
     map_size: int
     page_size: int
@@ -118,8 +118,8 @@ class Health(Frozen):
     database (a directory, a FIFO, a file we may not read), never to be moved
     aside; ``reason`` then names the file."""
 
-    __slots__ = ("ok", "reason", "exists", "meta", "suspicious", "foreign")
-    __match_args__ = __slots__
+    __match_args__ = ("ok", "reason", "exists", "meta", "suspicious", "foreign")
+    __slots__ = __match_args__
     ok: bool
     reason: str
     exists: bool

@@ -188,8 +188,8 @@ def split_lock_key(key: str) -> tuple[str, str]:
 class LockKeyParts(Frozen):
     """A lock id taken apart; ``promiser`` as in the key (canonified, cut to 100)."""
 
-    __slots__ = ("bundle", "promise_type", "lvals", "host", "promiser", "digest")
-    __match_args__ = __slots__
+    __match_args__ = ("bundle", "promise_type", "lvals", "host", "promiser", "digest")
+    __slots__ = __match_args__
     bundle: str
     promise_type: str
     lvals: tuple[str, ...]
