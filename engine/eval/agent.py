@@ -67,10 +67,10 @@ DEFAULT_EXPIREAFTER = 120
 class AgentOptions(Record):
     """How ``vigil agent`` was asked to run (its command line, mostly)."""
 
-    __slots__ = ("policy_file", "workdir", "no_lock", "dry_run", "defines", "negates",
-                 "bundlesequence", "started_by", "output_file", "flags", "show_classes",
-                 "show_vars", "ignore_preferred_augments")
-    __match_args__ = __slots__
+    __match_args__ = ("policy_file", "workdir", "no_lock", "dry_run", "defines", "negates",
+                      "bundlesequence", "started_by", "output_file", "flags", "show_classes",
+                      "show_vars", "ignore_preferred_augments")
+    __slots__ = __match_args__
 
     def __init__(self, policy_file: str, workdir: Workdir, no_lock: bool = False,
                  dry_run: bool = False, defines: list[str] | None = None,
@@ -96,8 +96,8 @@ class AgentOptions(Record):
 class Tally(Record):
     """Outcomes of the promises run inside one bundle (for methods' outcome)."""
 
-    __slots__ = ("kept", "repaired", "notkept")
-    __match_args__ = __slots__
+    __match_args__ = ("kept", "repaired", "notkept")
+    __slots__ = __match_args__
 
     def __init__(self, kept: int = 0, repaired: int = 0, notkept: int = 0) -> None:
         self.kept = kept

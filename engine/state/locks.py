@@ -86,8 +86,8 @@ class LockLog(Protocol):
 class LockData(Frozen):
     """A lock entry's value: holder PID, time (epoch), holder's start time."""
 
-    __slots__ = ("pid", "time", "start_time")
-    __match_args__ = __slots__
+    __match_args__ = ("pid", "time", "start_time")
+    __slots__ = __match_args__
     pid: int
     time: int
     start_time: int
@@ -139,8 +139,8 @@ class LockDecision(Frozen):
     """The verdict on one promise. ``last_time``: when it last completed (None
     when it never had)."""
 
-    __slots__ = ("acquired", "reason", "detail", "last_time")
-    __match_args__ = __slots__
+    __match_args__ = ("acquired", "reason", "detail", "last_time")
+    __slots__ = __match_args__
     acquired: bool
     reason: Refusal | None
     detail: str

@@ -96,8 +96,8 @@ class FunctionError(Exception):
 class FnSpec(Frozen):
     """One registered function."""
 
-    __slots__ = ("name", "func", "returns", "min_args", "max_args", "lazy_args", "doc")
-    __match_args__ = __slots__
+    __match_args__ = ("name", "func", "returns", "min_args", "max_args", "lazy_args", "doc")
+    __slots__ = __match_args__
     name: str
     func: Callable[..., Any]
     returns: str
