@@ -1,8 +1,9 @@
 """``processes`` promises: find processes by command line, count them, signal them.
 
 The promiser is a regular expression searched (unanchored) in each process's
-command line (ps's ``args`` column), as cf-agent does; the agent itself is never
-a match. ``process_select`` narrows the matches: ``command`` (anchored regex on
+command line (ps's ``args`` column), as cf-agent does; the agent itself is a match
+(it counts) unless the promise has ``signals``, which also leave out pids 0-3 (init
+may get a lone ``hup``). ``process_select`` narrows the matches: ``command`` (anchored regex on
 the command line), ``process_owner`` (anchored regexes on the user name),
 ``pid``/``ppid``/``pgid``/``rsize``/``vsize``/``ttime_range``/``stime_range``/
 ``priority``/``threads`` ranges, ``status``/``tty`` regexes, combined by
@@ -50,14 +51,21 @@ def _protected() -> set[int]:
     return out
 
 
-def matches(promise: ResolvedPromise, procs: list[Proc]) -> list[Proc]:
+def matches(promise: ResolvedPromise, procs: list[Proc],
+            signals: list[str] | None = None) -> list[Proc]:
+    """The processes the promise is about. With ``signals``, as in cf-agent, the
+    agent itself and pids 0-3 are left out (pid 1 stays for a lone ``hup``)."""
     try:
         rx = re.compile(promise.promiser)
     except re.error:
         rx = re.compile(re.escape(promise.promiser))
     sel = promise.body("process_select")
-    me = os.getpid()
-    return [p for p in procs if p.pid != me and rx.search(p.args) and _selected(p, sel)]
+    found = [p for p in procs if rx.search(p.args) and _selected(p, sel)]
+    if signals:
+        me = os.getpid()
+        init_ok = signals == ["hup"]
+        found = [p for p in found if p.pid != me and (p.pid >= 4 or (p.pid == 1 and init_ok))]
+    return found
 
 
 def _selected(p: Proc, sel: dict[str, object]) -> bool:
@@ -117,7 +125,8 @@ def actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
     except Exception as e:  # psutil's errors are not OSError subclasses
         run.log.error(f"Unable to read the process table ({e})")
         return PromiseResult(Outcome.NOTKEPT)
-    found = matches(promise, procs)
+    signals = [s.lower() for s in promise.list_attr("signals")]
+    found = matches(promise, procs, signals)
     result = PromiseResult(Outcome.KEPT)
     run.log.verbose(f"Found {len(found)} processes matching '{promise.promiser}'")
 
@@ -134,7 +143,6 @@ def actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
     if stop and found:
         result.outcome = _process_stop(promise, run, stop)
         return result
-    signals = [s.lower() for s in promise.list_attr("signals")]
     terminated = False
     if signals and found:
         protected = _protected()

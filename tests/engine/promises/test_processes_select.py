@@ -115,3 +115,31 @@ def test_process_result_naming_an_absent_attribute(tmp_path: Path, which: str) -
         pytest.skip("cf-agent not installed")
     lines = run_agent(which, RESULT_ONLY_POLICY, tmp_path, tmp_path)
     assert "R: absent attributes are false" in lines, lines
+
+
+SELF_COUNT_POLICY = """
+body process_count count(p)
+{
+  in_range_define => { "$(p)_some" };
+  out_of_range_define => { "$(p)_none" };
+  match_range => irange(1, "inf");
+}
+bundle agent main
+{
+  processes:
+    # the policy file's name is on the agent's own command line only
+    "\\\\b(cf|vigil)\\\\.cf\\\\b" process_count => count("self");
+    "\\\\b(cf|vigil)\\\\.cf\\\\b" process_count => count("signalled"), signals => { "cont" };
+  reports:
+    self_some.signalled_none::
+      "the agent counts itself, but not when it would signal";
+}
+"""
+
+
+@pytest.mark.parametrize("which", ["vigil", "cf"])
+def test_the_agent_counts_itself(tmp_path: Path, which: str) -> None:
+    if which == "cf" and not HAVE_CF:
+        pytest.skip("cf-agent not installed")
+    lines = run_agent(which, SELF_COUNT_POLICY, tmp_path, tmp_path)
+    assert "R: the agent counts itself, but not when it would signal" in lines, lines
