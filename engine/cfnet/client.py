@@ -272,8 +272,10 @@ def connect(workdir: str | Path, host: str, port: int = DEFAULT_PORT,
     wd = Path(workdir)
     ppkeys = wd / "ppkeys"
     if not rsakey.has_key(ppkeys):
-        raise RemoteError(f"No RSA key pair in '{ppkeys}' (localhost.priv/.pub), "
-                          "please create one by running 'vigil key'")
+        _probe_without_key(host, port, timeout)  # NotCFEngine when it is a vigil server
+        raise RemoteError(f"No RSA key pair in '{ppkeys}' (localhost.priv/.pub) to connect to "
+                          f"the CFEngine server {host}:{port}, please create one by running "
+                          "'vigil key'")
     try:
         rsakey.ensure_cert(ppkeys)
     except rsakey.RSAKeyError as exc:
@@ -300,6 +302,20 @@ def connect(workdir: str | Path, host: str, port: int = DEFAULT_PORT,
     with contextlib.suppress(OSError, Exception):
         lastseen.saw(wd / "state", address, key.digest, incoming=False)
     return CfConnection(sock, key, negotiated, address)
+
+
+def _probe_without_key(host: str, port: int, timeout: float) -> None:
+    """Without an RSA key we cannot speak CFEngine, but the server may be a vigil one:
+    look at its certificate (a handshake presenting nothing) and raise NotCFEngine then."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as raw, \
+                ctx.wrap_socket(raw, server_hostname=None) as sock:
+            _server_key(sock, host, port)
+    except (OSError, ssl.SSLError, TrustError):
+        return
 
 
 def _tls(raw: socket.socket, ppkeys: Path, host: str, port: int) -> ssl.SSLSocket:
