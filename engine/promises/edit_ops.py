@@ -182,7 +182,7 @@ class EditSession:
         i = start
         while i < end:
             if len(patterns) > 1 and not not_matching:
-                chunk = self.lines[i:i + len(patterns)]
+                chunk = self.lines[i:min(i + len(patterns), end)]  # within the region
                 if len(chunk) == len(patterns) and all(
                         full_match(pt, ln) for pt, ln in zip(patterns, chunk, strict=True)):
                     if self.simulate:

@@ -32,6 +32,7 @@ from engine.promises.perms import apply_perms, creation_mode, verify_attributes
 
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _TRUE = ("true", "yes", "on")
+_EDITS = ("edit_line", "edit_xml", "edit_template", "edit_template_string")
 
 
 def actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
@@ -77,6 +78,9 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
     if severed is not None:
         for line in _safefs.chdir_refused(severed):
             run.log.error(line)
+    if a.get("file_type") == "fifo" and any(k in a for k in _EDITS):
+        _insane(promise, run, "Editing is not allowed on fifos")
+        return acc.result()  # cf-agent's sanity check: nothing done, nothing failed
     ds = a.get("depth_search")
     ds = ds if isinstance(ds, dict) else None
     fs = a.get("file_select")
@@ -184,6 +188,13 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
     if st is not None and stat.S_ISREG(st.st_mode) and (touch or perms):
         _leaf(path, st, perms, touch, acc)
     return acc.result()
+
+
+def _insane(promise: ResolvedPromise, run: RunContext, why: str) -> None:
+    """cf-agent's refusal of a promise whose attributes contradict each other."""
+    run.log.error(why)
+    run.log.error(f"Promise belongs to bundle '{promise.bundle}' in file '{promise.pos.file}' "
+                  f"near line {promise.pos.line}")
 
 
 def _chdir_failed(d: str, run: RunContext) -> None:
