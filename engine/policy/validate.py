@@ -71,10 +71,6 @@ def _real() -> re.Pattern[str]:
 _PROMISE_BLOCK_ATTRS = frozenset({"path", "interpreter"})
 
 
-# what a ``promise agent NAME`` block may hold
-_PROMISE_BLOCK_ATTRS = frozenset({"path", "interpreter"})
-
-
 def validate(policy: Policy, bundlesequence: list[str] | None = None) -> list[Diagnostic]:
     """Every finding, sorted by file and line."""
     v = _Validator(policy)
@@ -223,19 +219,6 @@ class _Validator:
                 if type(rv) is not Scalar or not rv.quoted or (ptype, c.lval, rv.value) not in clean:
                     self.check_promise(bundle, p, attrs)
                     break
-
-    def check_custom_promise(self, p: Promise) -> None:
-        """Custom promises take any attribute (their module validates them), but the
-        agent keeps ``if`` for itself and refuses the older ``ifvarclass``."""
-        for c in p.constraints:
-            if c.lval == "ifvarclass":
-                self.out.append(
-                    error(
-                        c.pos,
-                        "Common attribute 'ifvarclass' not supported for custom promises, "
-                        f"use 'if' instead ({p.promise_type} promises)",
-                    )
-                )
 
     def check_custom_promise(self, p: Promise) -> None:
         """Custom promises take any attribute (their module validates them), but the
