@@ -93,7 +93,7 @@ _DEFAULTS = {"file": None, "workdir": None, "no_lock": False, "inform": False,
              "show_evaluated_vars": None, "started_by": "manual", "output_file": None,
              "debug": False, "log_level": None, "timing_output": False, "color": None,
              "no_extensions": False, "log_modules": None, "ignore_preferred_augments": False,
-             "skip_db_check": None, "policy": None}
+             "skip_db_check": None, "policy": None, "simulate": None}
 
 
 def parse_plain(argv: list[str]) -> dict[str, object] | None:
