@@ -311,8 +311,12 @@ def _probe_without_key(host: str, port: int, timeout: float) -> None:
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     try:
-        with socket.create_connection((host, port), timeout=timeout) as raw, \
-                ctx.wrap_socket(raw, server_hostname=None) as sock:
+        raw = socket.create_connection((host, port), timeout=timeout)
+    except OSError as exc:  # nobody there: that, not the missing key, is the news
+        raise RemoteError(f"Unable to establish connection to '{host}:{port}': "
+                          f"{exc.strerror or exc}") from None
+    try:
+        with raw, ctx.wrap_socket(raw, server_hostname=None) as sock:
             _server_key(sock, host, port)
     except (OSError, ssl.SSLError, TrustError):
         return

@@ -166,10 +166,12 @@ def copy_from_cfengine(workdir: str, host: str, port: int, source: str, dest: st
     except NotCFEngine:
         return False
     except RemoteError as exc:
-        if fallback and str(exc).startswith("Unable to establish connection"):
+        unreachable = str(exc).startswith("Unable to establish connection")
+        if fallback and unreachable:
             return False
-        acc.fail(str(exc))
-        acc.fail(f"Unable to establish connection to '{server}'")
+        if not unreachable:  # a key or trust problem says so; an absent server only fails
+            acc.fail(str(exc))
+        acc.fail(f"No suitable server found for '{dest}'")  # cf-agent's words
         return True
     with conn:
         rc = RemoteCopy(conn, server, body, acc, purge)
