@@ -51,11 +51,12 @@ def min_(env: FnEnv, lst: Any, mode: str) -> str:
 
 
 def _reals(env: FnEnv, fn: str, lst: Any) -> list[float]:
-    out = [cf_real(x) for x in need_list(env, fn, lst)]
-    nums = [x for x in out if x is not None]
-    if not nums:
-        raise FunctionError(f"Function '{fn}': no numbers in the list")
-    return nums
+    """The items as numbers; an item that is not one counts as 0, as cf-agent reads it
+    (``true`` too); nulls and nested containers of data are left out. An empty list fails."""
+    items = need_list(env, fn, lst)
+    if not items:
+        raise FunctionError(f"Function '{fn}': the list is empty", quiet=True)
+    return [x if x is not None else 0.0 for x in map(cf_real, items)]
 
 
 @function("mean", "real", 1, 1)
