@@ -218,19 +218,19 @@ def _evaluate_binding(agent: Agent, p: Promise, plan: PromisePlan, key: tuple,
         if not ok and ptype in ("vars", "classes"):
             return  # cf-agent defines nothing under a name it could not expand
         if ptype == "vars":
-            from engine.promises.vars import evaluate_vars
+            from engine.eval.types.vars import evaluate_vars
 
             evaluate_vars(agent, p, promiser, last)
         elif ptype == "classes":
-            from engine.promises.classes import evaluate_classes
+            from engine.eval.types.classes import evaluate_classes
 
             evaluate_classes(agent, p, promiser, last)
         elif ptype == "meta":
-            from engine.promises.vars import evaluate_meta
+            from engine.eval.types.vars import evaluate_meta
 
             evaluate_meta(agent, p, promiser)
         elif ptype == "defaults":
-            from engine.promises.defaults import evaluate_defaults
+            from engine.eval.types.defaults import evaluate_defaults
 
             evaluate_defaults(agent, p, promiser)
         if plan.handle is not None:
