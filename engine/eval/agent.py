@@ -281,6 +281,22 @@ class Agent:
     def var_names(self) -> Iterable[str]:
         return self.ctx.var_names()
 
+    def wants_fresh_results(self) -> bool:
+        """True when the promise being evaluated has an action body with
+        ``ifelapsed => "0"``: cf-agent then calls execresult and friends again
+        instead of reusing the run's cached result."""
+        p = self.this_promise
+        if p is None:
+            return False
+        rval = p.get("action")
+        if rval is None:
+            return False
+        try:
+            body = self.resolver.body_ref("action", rval, self.lookup)
+        except (Unresolved, FunctionFailed):
+            return False
+        return isinstance(body, dict) and str(body.get("ifelapsed", "")).strip() == "0"
+
     def array_keys(self, ref: str) -> list[str] | None:
         """Keys of the classic array ``ref`` (``name[key]`` variables) in the scope
         ``ref`` names, in definition order; the first level of a two-level array.

@@ -65,9 +65,11 @@ def cached_run(env: FnEnv, fn: str, cmd: str, shell: str,
                merge_stderr: bool = True) -> tuple[int, str]:
     """:func:`run_command`, once per run for the same command: cf-agent caches the
     results of execresult and returnszero for the rest of the run (a policy that asks
-    ``lsb_release -a`` in five bundles runs it once)."""
+    ``lsb_release -a`` in five bundles runs it once), except for a promise whose action
+    says ``ifelapsed => "0"``, which runs the command every time."""
     cache = getattr(env, "fn_cache", None)
-    if cache is None:
+    fresh = getattr(env, "wants_fresh_results", None)
+    if cache is None or (fresh is not None and fresh()):
         return run_command(fn, cmd, shell, merge_stderr)
     key = ("exec", cmd, shell, merge_stderr)
     hit = cache.get(key)
