@@ -147,5 +147,6 @@ def evaluate_classes(agent: Agent, p: Promise, promiser: str, last: bool) -> Non
         agent.ctx.define(target, scope, ["source=promise", *meta])
         comment = p.get("comment")
         if isinstance(comment, Scalar):
-            agent.ctx.class_comments[target] = expand(comment.value, agent.lookup)[0]
+            text = agent.ctx.class_comments[target] = expand(comment.value, agent.lookup)[0]
+            agent.log.verbose(f"Added class '{target}' with comment '{text}'")
         agent.log.verbose(f"C: + {'Global' if scope == 'namespace' else 'Bundle'} class: {target}")
