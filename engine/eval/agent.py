@@ -34,7 +34,7 @@ from engine.promises.base import Outcome, SkipReason
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
     from collections.abc import Iterable
-    from typing import Any
+    from typing import Any, NoReturn
 
     from engine.log import LineLogger
     from engine.policy.ast import Bundle, Policy, Promise, Rval
@@ -467,6 +467,23 @@ class Agent:
         from engine.eval.bundles import edit_bundle_promises
 
         return edit_bundle_promises(self, bundle_ref, filename, bundle_type)
+
+    def find_bundle(self, name: str, namespace: str = "default") -> Bundle | None:
+        return self.policy.find_bundle(name, namespace)
+
+    def run_bundle(self, bundle: Bundle, args: tuple[Any, ...],
+                   inherit: bool = False) -> Outcome:
+        from engine.eval.bundles import run_bundle
+
+        return run_bundle(self, bundle, args, inherit=inherit).outcome()
+
+    def bundle_depth(self) -> int:
+        return len(self.ctx.frames)
+
+    def fatal(self, message: str) -> NoReturn:
+        from engine.eval.aborts import FatalPolicyError
+
+        raise FatalPolicyError(message)
 
     # ===== promise evaluation ===============================================
     def plan(self, p: Promise) -> PromisePlan:

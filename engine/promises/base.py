@@ -17,9 +17,9 @@ from engine._records import Frozen, Record, set_field
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
-    from typing import Any, Protocol
+    from typing import Any, NoReturn, Protocol
 
-    from engine.policy.ast import Pos
+    from engine.policy.ast import Bundle, Pos, Promise
 
     # A body reference after resolution: its attributes, expanded, with the body's
     # own name kept under "__name__" and its type under "__type__".
@@ -160,7 +160,8 @@ class Logger(Protocol):
 class RunContext(Protocol):
     """What an actuator may ask of the running agent."""
 
-    log: Logger
+    @property
+    def log(self) -> Logger: ...  # read-only, so the agent's LineLogger satisfies it
     dry_run: bool
     workdir: str
     host: str
@@ -194,6 +195,35 @@ class RunContext(Protocol):
 
     def datastate(self) -> dict[str, Any]:
         """Classes and variables as ``datastate()`` gives them (mustache default data)."""
+        ...
+
+    def apply_outcome(self, p: Promise | None, rp: ResolvedPromise,
+                      result: PromiseResult) -> None:
+        """Record an outcome an actuator learns later than its return (packages run
+        their scheduled commands after the pass): classes bodies, handle, report."""
+        ...
+
+    # methods (and services, which call a bundle): the evaluator runs the bundle
+    ignore_missing_bundles: bool
+
+    def find_bundle(self, name: str, namespace: str = "default") -> Bundle | None:
+        """The bundle ``name`` as ``usebundle`` finds it (namespace-qualified or in
+        ``namespace``), or None."""
+        ...
+
+    def run_bundle(self, bundle: Bundle, args: tuple[Any, ...],
+                   inherit: bool = False) -> Outcome:
+        """Evaluate ``bundle`` with ``args`` as a method does (``inherit``: it starts
+        with the caller's bundle classes); the aggregate of its promises' outcomes."""
+        ...
+
+    def bundle_depth(self) -> int:
+        """How many bundles are being evaluated now, the caller's included."""
+        ...
+
+    def fatal(self, message: str) -> NoReturn:
+        """End the run as cf-agent's fatal errors do (``Fatal CFEngine error:
+        message``, exit code 1); no actuator's ``except Exception`` can stop it."""
         ...
 
 

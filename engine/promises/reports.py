@@ -15,12 +15,12 @@ from engine.promises.base import Outcome, PromiseResult, ResolvedPromise
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
-    from engine.eval.agent import Agent
+    from engine.promises.base import RunContext
 
 _APPEND = os.O_WRONLY | os.O_APPEND | os.O_CREAT
 
 
-def actuate_report(agent: Agent, rp: ResolvedPromise) -> PromiseResult:
+def actuate_report(agent: RunContext, rp: ResolvedPromise) -> PromiseResult:
     if agent.dry_run:
         agent.log.warning(f"Need to repair reports promise: {rp.promiser}")
         return PromiseResult(Outcome.NOTKEPT, message="dry run: report not printed")
@@ -49,7 +49,7 @@ def actuate_report(agent: Agent, rp: ResolvedPromise) -> PromiseResult:
     return PromiseResult(Outcome.KEPT)
 
 
-def _print_file(agent: Agent, rp: ResolvedPromise) -> None:
+def _print_file(agent: RunContext, rp: ResolvedPromise) -> None:
     body = rp.body("printfile")
     if not body:
         return

@@ -23,12 +23,12 @@ from engine.promises.base import BundleCall, Outcome, PromiseResult, ResolvedPro
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
-    from engine.eval.agent import Agent
+    from engine.promises.base import RunContext
 
 DEFAULT_BUNDLE = "standard_services"
 
 
-def actuate(promise: ResolvedPromise, run: Agent) -> PromiseResult:
+def actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
     from engine.promises.methods import actuate_method
 
     log = run.log
@@ -46,7 +46,7 @@ def actuate(promise: ResolvedPromise, run: Agent) -> PromiseResult:
     call = method.get("service_bundle")
     if not isinstance(call, BundleCall):
         call = BundleCall(DEFAULT_BUNDLE, (promise.promiser, policy))
-        if run.policy.find_bundle(DEFAULT_BUNDLE, promise.namespace) is None:
+        if run.find_bundle(DEFAULT_BUNDLE, promise.namespace) is None:
             log.error(f"Service '{promise.promiser}' could not be invoked successfully: the "
                       f"policy has no bundle '{DEFAULT_BUNDLE}' ({where})")
             return PromiseResult(Outcome.NOTKEPT, message=f"no bundle {DEFAULT_BUNDLE}")

@@ -13,10 +13,10 @@ from engine.promises.base import Outcome, PromiseResult, ResolvedPromise
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
-    from engine.eval.agent import Agent
+    from engine.promises.base import RunContext
 
 
-def actuate(promise: ResolvedPromise, run: Agent) -> PromiseResult:
+def actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
     if promise.body("package_method"):
         from engine.promises.packages import legacy
 
@@ -27,7 +27,7 @@ def actuate(promise: ResolvedPromise, run: Agent) -> PromiseResult:
     return PromiseResult(Outcome.NOTKEPT, message="no package_method")
 
 
-def after_pass(run: Agent) -> None:
+def after_pass(run: RunContext) -> None:
     """Run the package commands scheduled during this pass of the bundle."""
     from engine.promises.packages import legacy
 

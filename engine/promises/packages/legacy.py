@@ -38,7 +38,7 @@ from engine.promises.packages.versions import Comparator, CompareError
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
 
-    from engine.eval.agent import Agent
+    from engine.promises.base import RunContext
 
 STATE_KEY = "legacy_packages"
 _IN_RANGE = frozenset({"==", ">=", "<="})
@@ -71,7 +71,7 @@ class PassState:
         self.schedule: list[Scheduled] = []
 
 
-def _state(run_ctx: Agent) -> PassState:
+def _state(run_ctx: RunContext) -> PassState:
     state = run_ctx.run_state.get(STATE_KEY)
     if state is None:
         state = run_ctx.run_state[STATE_KEY] = PassState()
@@ -82,13 +82,13 @@ def _worst(a: Outcome, b: Outcome) -> Outcome:
     return a if _WORSE.get(a, 0) >= _WORSE.get(b, 0) else b
 
 
-def _fail(run_ctx: Agent, promise: ResolvedPromise, msg: str) -> PromiseResult:
+def _fail(run_ctx: RunContext, promise: ResolvedPromise, msg: str) -> PromiseResult:
     run_ctx.log.error(f"{msg} (package promise '{promise.promiser}' at "
                       f"{promise.pos.file}:{promise.pos.line})")
     return PromiseResult(Outcome.NOTKEPT, message=msg)
 
 
-def actuate(promise: ResolvedPromise, run_ctx: Agent) -> PromiseResult:
+def actuate(promise: ResolvedPromise, run_ctx: RunContext) -> PromiseResult:
     method = Method(promise.body("package_method"))
     problem = method.problem(promise.attrs)
     if problem is not None:
@@ -120,7 +120,7 @@ def actuate(promise: ResolvedPromise, run_ctx: Agent) -> PromiseResult:
 class _Decider:
     """What one promise needs: cf-agent's VerifyPromisedPackage, step by step."""
 
-    def __init__(self, run_ctx: Agent, promise: ResolvedPromise, method: Method,
+    def __init__(self, run_ctx: RunContext, promise: ResolvedPromise, method: Method,
                  packages: list[Package]) -> None:
         self.run = run_ctx
         self.log = run_ctx.log
@@ -331,7 +331,7 @@ _ORDER = ("delete", "add", "update", "patch", "verify")
 _ANNOUNCE = {"add": "Installing", "delete": "Deleting", "update": "Updating"}
 
 
-def execute_schedule(run_ctx: Agent) -> None:
+def execute_schedule(run_ctx: RunContext) -> None:
     """Run what this pass scheduled, then forget the pass's listings."""
     state = run_ctx.run_state.pop(STATE_KEY, None)
     if state is None or not state.schedule:
@@ -349,7 +349,7 @@ def execute_schedule(run_ctx: Agent) -> None:
             _run_group(run_ctx, action, command, bulk, items)
 
 
-def _run_group(run_ctx: Agent, action: str, command: str, bulk: bool,
+def _run_group(run_ctx: RunContext, action: str, command: str, bulk: bool,
                items: list[Scheduled]) -> None:
     if command.endswith("$"):
         _exec(run_ctx, command[:-1], action, items)
@@ -378,7 +378,7 @@ def _argument(item: Scheduled, with_repo: bool) -> str | None:
     return item.item
 
 
-def _exec(run_ctx: Agent, command: str, action: str, items: list[Scheduled]) -> None:
+def _exec(run_ctx: RunContext, command: str, action: str, items: list[Scheduled]) -> None:
     method = items[0].method
     log = run_ctx.log
     useshell = method.useshell
@@ -421,7 +421,7 @@ def _exec(run_ctx: Agent, command: str, action: str, items: list[Scheduled]) -> 
                         "promised by cf-agent)")
 
 
-def _outcome(run_ctx: Agent, item: Scheduled, outcome: Outcome, msg: str) -> None:
+def _outcome(run_ctx: RunContext, item: Scheduled, outcome: Outcome, msg: str) -> None:
     run_ctx.log.error(msg)
     run_ctx.apply_outcome(None, item.promise, PromiseResult(outcome, message=msg))
 
