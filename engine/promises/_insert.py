@@ -185,7 +185,12 @@ class Inserter:
             assert chunk is not None
             self._compound(chunk, location, prev, begin, end)
             return
-        block = self.itype == "file_preserve_block"
+        if self.itype == "file_preserve_block":
+            # the file's lines are one block, as preserve_block's chunk is: inserted
+            # together, blank and repeated lines included
+            self._compound("\n".join(file_lines), location, prev, begin, end)
+            return
+        block = False
         loc = location
         for line in file_lines:
             if not self._select(line):
@@ -217,7 +222,8 @@ class Inserter:
             location = self._next(location) if location is not None else self._first()
 
     def _line(self, text: str, location: _Item | None, prev: _Item | None) -> None:
-        neighbour_check = self.itype not in ("preserve_block", "preserve_all_lines")
+        neighbour_check = self.itype not in ("preserve_block", "file_preserve_block",
+                                             "preserve_all_lines")
         if prev is None and self.before:
             if not self.items:
                 self._do("into", text, lambda: self.items.insert(0, _Item(text)))
