@@ -146,3 +146,22 @@ def test_edit_promise_classes(tmp_path: Path) -> None:
     defined = sorted(ln.split("defined: ")[1] for ln in lines if "defined: " in ln)
     assert defined == ["del_kept", "delnm_kept", "fld_failed", "ins_repaired",
                        "insbad_failed", "insm_repaired", "rep_repaired"]
+
+
+FILE_BLOCK_POLICY = """
+body common control { bundlesequence => { "t" }; }
+body location before_last(x) { before_after => "before"; first_last => "last";
+  select_line_matching => "$(x)"; }
+bundle edit_line block(f) { insert_lines: "$(f)" insert_type => "file_preserve_block",
+  location => before_last("\\s+<b>"); }
+bundle agent t { files: "@T@/doc" edit_line => block("@T@/block"); }
+"""
+
+
+def test_a_file_block_with_blank_lines_goes_in_whole_before_its_locator(tmp_path: Path) -> None:
+    def setup(t: Path) -> None:
+        (t / "doc").write_text("<a>\n  <b>\n  </b>\n  <b>\n  </b>\n</a>\n")
+        (t / "block").write_text("<c>\n\n  <d/>\n\n</c>\n")
+
+    _, files = both(tmp_path, FILE_BLOCK_POLICY, setup)
+    assert files["doc"][1] == "<a>\n  <b>\n  </b>\n<c>\n\n  <d/>\n\n</c>\n  <b>\n  </b>\n</a>\n"
