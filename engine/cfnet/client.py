@@ -307,6 +307,8 @@ def connect(workdir: str | Path, host: str, port: int = DEFAULT_PORT,
 def _probe_without_key(host: str, port: int, timeout: float) -> None:
     """Without an RSA key we cannot speak CFEngine, but the server may be a vigil one:
     look at its certificate (a handshake presenting nothing) and raise NotCFEngine then."""
+    from engine.trust.tls import SERVER_NAME
+
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
@@ -316,8 +318,8 @@ def _probe_without_key(host: str, port: int, timeout: float) -> None:
         raise RemoteError(f"Unable to establish connection to '{host}:{port}': "
                           f"{exc.strerror or exc}") from None
     try:
-        with raw, ctx.wrap_socket(raw, server_hostname=None) as sock:
-            _server_key(sock, host, port)
+        with raw, ctx.wrap_socket(raw, server_hostname=SERVER_NAME) as sock:
+            _server_key(sock, host, port)  # a vigil serverd answers vigil's name with its key
     except (OSError, ssl.SSLError, TrustError):
         return
 

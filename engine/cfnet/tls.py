@@ -95,3 +95,18 @@ def server_context(ppkeys: Path) -> ssl.SSLContext:
     except (OSError, AttributeError, ValueError) as exc:
         raise TLSSetupError(f"cannot install the certificate callback: {exc}") from None
     return ctx
+
+
+def route_by_server_name(cf_ctx: ssl.SSLContext, vigil_ctx: ssl.SSLContext, name: str) -> None:
+    """One port, two protocols: a ClientHello naming ``name`` (SNI, what vigil's own
+    clients send) is switched to ``vigil_ctx`` in the handshake; any other (CFEngine's
+    clients send no name) stays on ``cf_ctx``. After the handshake the connection's
+    ``ssl_object.context`` tells which protocol follows. ``SSL_set_SSL_CTX`` swaps the
+    certificate, not the verify mode set when the handshake began: a vigil client
+    may be asked for a certificate, and answers with none, which ``cf_ctx`` allows."""
+
+    def pick(ssl_obj: Any, server_name: str | None, _ctx: ssl.SSLContext) -> None:
+        if server_name == name:
+            ssl_obj.context = vigil_ctx
+
+    cf_ctx.sni_callback = pick

@@ -77,7 +77,7 @@ class Session:
         tls = await loop.start_tls(
             self.transport,
             protocol,
-            self.state.ssl_context,
+            self.state.tls_context,
             server_side=True,
             ssl_handshake_timeout=self.state.settings.handshake_timeout,
         )
@@ -100,6 +100,12 @@ class Session:
                 await asyncio.wait_for(self.start_tls(), self.state.settings.handshake_timeout)
             except (ssl.SSLError, OSError, TimeoutError, ConnectionError) as e:
                 log.info(f"{self.tag}TLS handshake failed: {e or type(e).__name__}")
+                return
+            assert self.writer is not None
+            if self.writer.get_extra_info("ssl_object").context is not self.state.ssl_context:
+                from engine.daemons.server_cf import CfSession
+
+                await CfSession(self.state, self.reader, self.writer, self.address).run()
                 return
             if not await self.authenticate():
                 return

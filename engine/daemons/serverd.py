@@ -76,6 +76,13 @@ class ServerState:
     per_ip: dict[str, int] = field(default_factory=dict)
     served: int = 0
     refusals: RefusalLog = field(default_factory=lambda: RefusalLog(print))
+    # CFEngine's protocol (engine.daemons.server_cf): the RSA context every handshake
+    # starts on, vigil's clients switched to ``ssl_context`` by SNI; None without an RSA key
+    cf_context: Any = None
+
+    @property
+    def tls_context(self) -> Any:
+        return self.cf_context if self.cf_context is not None else self.ssl_context
 
 
 def run_resource_for(config: ServerConfig, sys_vars: dict[str, object]) -> str:
@@ -217,6 +224,7 @@ class Server:
             return None
         set_ssl_buffer_limit(self.settings.ssl_max_size)
         self.fingerprint = key.fingerprint
+        cf_context = self.cfengine_context(ssl_context)
         self.summary(config)
         return ServerState(
             workdir=self.workdir,
@@ -229,7 +237,33 @@ class Server:
             ssl_context=ssl_context,
             run_resource=run_resource_for(config, self.sys_vars),
             refusals=RefusalLog(self.log.error),
+            cf_context=cf_context,
         )
+
+    def cfengine_context(self, vigil_context: Any) -> Any:
+        """The TLS context for CFEngine's clients, routing vigil's to ``vigil_context``;
+        None (CFEngine clients cannot be served, said once) without a usable RSA key."""
+        from engine.cfnet import rsakey
+
+        ppkeys = self.workdir.ppkeys
+        if not rsakey.has_key(ppkeys):
+            self.log.notice(f"No RSA key in '{ppkeys}' (localhost.priv/.pub): CFEngine clients "
+                            "cannot connect; 'vigil key' makes one")
+            return None
+        # only now: the accept-any-certificate callback loads ctypes
+        from engine.cfnet.tls import TLSSetupError, route_by_server_name
+        from engine.cfnet.tls import server_context as cf_server_context
+        from engine.trust.tls import SERVER_NAME
+
+        try:
+            rsakey.ensure_cert(ppkeys, isolated=True)  # cryptography only in the child
+            ctx = cf_server_context(ppkeys)
+        except (rsakey.RSAKeyError, TLSSetupError, OSError) as e:
+            self.log.error(f"CFEngine clients cannot connect: {e}")
+            return None
+        ctx.num_tickets = 0  # as vigil's context: no resumption, no session cache
+        route_by_server_name(ctx, vigil_context, SERVER_NAME)
+        return ctx
 
     async def serve(self) -> int:
         state = self.prepare()

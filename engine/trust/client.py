@@ -36,7 +36,7 @@ from engine.trust.protocol import (
 )
 from engine.trust.settings import ServerdSettings, load_serverd_settings
 from engine.trust.store import PeerState, TrustStore
-from engine.trust.tls import channel_binding, client_context, peer_key
+from engine.trust.tls import SERVER_NAME, channel_binding, client_context, peer_key
 from engine.workdir import make_dirs
 
 
@@ -229,7 +229,7 @@ def open_tls(host: str, port: int, timeout: float) -> ssl.SSLSocket:
     except OSError:
         local = "?"
     try:
-        sock = client_context().wrap_socket(raw_sock, server_hostname=None)
+        sock = client_context().wrap_socket(raw_sock, server_hostname=SERVER_NAME)
     except (ssl.SSLError, OSError) as e:
         raw_sock.close()
         raise RemoteError(handshake_failure(host, port, local, e)) from None

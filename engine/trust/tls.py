@@ -29,6 +29,10 @@ from engine.trust.der import raw_key_of_cert
 from engine.trust.keys import KeyFileError
 
 CHANNEL_BINDING = "tls-unique"
+# The server name (SNI) vigil's clients send: serverd shares its port with CFEngine's
+# protocol and picks vigil's context when a ClientHello names it (``.invalid`` can
+# never be a real host, RFC 2606). See docs/protocol.md, "One port, two protocols".
+SERVER_NAME = "vigil.invalid"
 
 
 def server_context(cert: Path, key: Path) -> ssl.SSLContext:

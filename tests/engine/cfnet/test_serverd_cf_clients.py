@@ -1,0 +1,232 @@
+"""vigil's serverd answering CFEngine's clients: cf-agent's copy_from and cf-runagent,
+pending keys, vigil's own protocol on the same port."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from engine.cfnet.rsakey import host_digest
+from tests.engine.cfnet.conftest import (
+    REPO,
+    cf_env,
+    cf_workdir,
+    needs_cfengine,
+    vigil,
+    vigil_workdir,
+)
+
+pytestmark = needs_cfengine
+
+
+@dataclass
+class VigilServer:
+    wd: Path
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    port: int = 0
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_for(self, pattern: str, timeout: float = 20.0) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            m = re.search(pattern, self.log)
+            if m:
+                return m
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"{pattern!r} not in serverd's log:\n{self.log[-4000:]}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def vigil_policy(shared: list[str], trust: str = '"127.0.0.1"', extra: str = "",
+                 roles: str = "") -> str:
+    admits = "\n".join(f'    "{p}" admit => {{ "127.0.0.1" }};' for p in shared)
+    tk = f"  trustkeysfrom => {{ {trust} }};\n" if trust else ""
+    return f"""body common control {{ bundlesequence => {{ "main" }}; }}
+bundle agent main {{ reports: "hello from vigil"; extra_class:: "extra is on"; }}
+body server control {{
+  allowconnects => {{ "127.0.0.1" }};
+  allowallconnects => {{ "127.0.0.1" }};
+{tk}  allowusers => {{ "root" }};
+{extra}}}
+bundle server access_rules {{
+  access:
+{admits}
+  roles:
+{roles}
+}}
+"""
+
+
+@pytest.fixture
+def vigil_serverd(tmp_path: Path) -> Iterator[object]:
+    started: list[VigilServer] = []
+
+    def start(name: str, shared: list[str], **kw: str) -> VigilServer:
+        wd = vigil_workdir(tmp_path / name)
+        (wd / "inputs").mkdir(exist_ok=True)
+        (wd / "inputs" / "promises.cf").write_text(vigil_policy(shared, **kw))
+        (wd / "vigil.toml").write_text("[serverd]\nhandshake_timeout_seconds = 3\n"
+                                       "idle_timeout_seconds = 5\n")
+        log = wd / "serverd.out"
+        with open(log, "wb") as f:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "engine", "serverd", "-F", "-v", "-w", str(wd),
+                 "--port", "0", "--bind", "127.0.0.1"],
+                stdout=f, stderr=subprocess.STDOUT, cwd=REPO)
+        srv = VigilServer(wd, proc, log)
+        started.append(srv)
+        srv.port = int(srv.wait_for(r"listening on 127\.0\.0\.1:(\d+)").group(1))
+        return srv
+
+    yield start
+    for s in started:
+        with contextlib.suppress(Exception):
+            s.stop()
+
+
+def _cf_copy_policy(tmp: Path, port: int, source: Path, dest: Path) -> Path:
+    p = tmp / "copy.cf"
+    p.write_text(f"""body common control {{ bundlesequence => {{ "main" }}; }}
+bundle agent main {{
+  files:
+    "{dest}/"
+      copy_from => remote("{source}"),
+      depth_search => all;
+}}
+body copy_from remote(source) {{
+  servers => {{ "127.0.0.1" }};
+  portnumber => "{port}";
+  source => "$(source)";
+  compare => "digest";
+  trustkey => "true";
+}}
+body depth_search all {{ depth => "inf"; }}
+""")
+    return p
+
+
+def _cf_agent(cfwd: Path, policy: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["cf-agent", "-KI", "-f", str(policy)], env=cf_env(cfwd),
+                          capture_output=True, text=True, timeout=120)
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_cf_agent_copies_a_tree_from_vigil_serverd(vigil_serverd, tmp_path: Path) -> None:
+    share = tmp_path / "share"
+    (share / "sub" / "deeper").mkdir(parents=True)
+    (share / "a.txt").write_text("alpha\n")
+    (share / "sub" / "b.txt").write_text("beta\n" * 3000)  # several GET blocks
+    (share / "sub" / "deeper" / "c.bin").write_bytes(bytes(range(256)) * 40)
+    (share / "empty").write_bytes(b"")
+    srv = vigil_serverd("hub", [str(share)])
+    cfwd = cf_workdir(tmp_path / "cf")
+    dest = tmp_path / "dest"
+    pol = _cf_copy_policy(tmp_path, srv.port, share, dest)
+    r = _cf_agent(cfwd, pol)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out + srv.log[-3000:]
+    assert _tree(dest) == _tree(share), out + srv.log[-3000:]
+    # each side trusts the other's RSA key now, in cf-key's files
+    assert list((srv.wd / "ppkeys").glob("root-MD5=*.pub")), srv.log[-2000:]
+    assert list((cfwd / "ppkeys").glob("root-MD5=*.pub"))
+    assert "Trusting new key: MD5=" in srv.log
+    # the same size, another content: only the digest (MD5 command) tells
+    (share / "a.txt").write_text("ALPHA\n")
+    r = _cf_agent(cfwd, pol)
+    assert (dest / "a.txt").read_text() == "ALPHA\n", r.stdout + r.stderr + srv.log[-3000:]
+    # lastseen, as cf-key reads it
+    ls = subprocess.run(["cf-key", "-s"], env=cf_env(srv.wd), capture_output=True, text=True,
+                        timeout=60)
+    assert "127.0.0.1" in ls.stdout and "MD5=" in ls.stdout, ls.stdout + ls.stderr
+
+
+def test_untrusted_cf_agent_waits_as_pending_until_accepted(vigil_serverd, tmp_path: Path) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    (share / "f").write_text("content\n")
+    srv = vigil_serverd("hub", [str(share)], trust="")
+    cfwd = cf_workdir(tmp_path / "cf")
+    dest = tmp_path / "dest"
+    pol = _cf_copy_policy(tmp_path, srv.port, share, dest)
+    r = _cf_agent(cfwd, pol)
+    assert not (dest / "f").exists(), r.stdout + r.stderr
+    srv.wait_for(r"TRUST FAILED, peer presented an untrusted key")
+    listing = vigil(srv.wd, "key", "--list")
+    m = re.search(r"MD5=[0-9a-f]{32}", listing.stdout)
+    assert m and "pending" in listing.stdout.lower(), listing.stdout + listing.stderr
+    acc = vigil(srv.wd, "key", "--accept", m.group(0), "--yes")
+    assert acc.returncode == 0, acc.stdout + acc.stderr
+    r = _cf_agent(cfwd, pol)
+    assert (dest / "f").read_text() == "content\n", r.stdout + r.stderr + srv.log[-3000:]
+
+
+def test_cf_runagent_runs_vigil_agent_through_vigil_serverd(vigil_serverd, tmp_path: Path) -> None:
+    roles = '    "extra_class" authorize => { "root" };'
+    srv = vigil_serverd("hub", [sys.executable, str(Path(sys.executable).resolve())], roles=roles)
+    cfwd = cf_workdir(tmp_path / "cf")
+    # cf-runagent trusts the server's key from its file, as 'cf-key -t' leaves it
+    dig = host_digest(srv.wd / "ppkeys")
+    shutil.copy(srv.wd / "ppkeys" / "localhost.pub", cfwd / "ppkeys" / f"root-{dig}.pub")
+    shutil.copy(cfwd / "inputs" / "failsafe.cf", cfwd / "inputs" / "promises.cf")
+    run = subprocess.run(["cf-runagent", "-H", f"127.0.0.1:{srv.port}"],
+                         env=cf_env(cfwd), capture_output=True, text=True, timeout=120)
+    out = run.stdout + run.stderr
+    assert "R: hello from vigil" in out, out + srv.log[-3000:]
+    assert "extra is on" not in out
+    run = subprocess.run(["cf-runagent", "-H", f"127.0.0.1:{srv.port}", "-D", "extra_class"],
+                         env=cf_env(cfwd), capture_output=True, text=True, timeout=120)
+    assert "R: extra is on" in run.stdout + run.stderr, run.stdout + run.stderr + srv.log[-3000:]
+    run = subprocess.run(["cf-runagent", "-H", f"127.0.0.1:{srv.port}", "-D", "other"],
+                         env=cf_env(cfwd), capture_output=True, text=True, timeout=120)
+    out = run.stdout + run.stderr
+    assert "EXEC denied role activation" in out and "hello from vigil" not in out, out
+
+
+def test_vigil_protocol_still_served_on_the_same_port(vigil_serverd, tmp_path: Path) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    (share / "f").write_text("vigil\n")
+    srv = vigil_serverd("hub", [str(share)])
+    me = vigil_workdir(tmp_path / "me")
+    pol = tmp_path / "v.cf"
+    pol.write_text(f"""body common control {{ bundlesequence => {{ "main" }}; }}
+bundle agent main {{ files: "{tmp_path}/out" copy_from => c; }}
+body copy_from c {{ servers => {{ "127.0.0.1:{srv.port}" }}; source => "{share}/f";
+  trustkey => "true"; compare => "digest"; }}
+""")
+    r = vigil(me, "agent", "-KI", "-f", str(pol))  # a named port: CFEngine's protocol first
+    assert (tmp_path / "out").read_text() == "vigil\n", r.stdout + r.stderr + srv.log[-3000:]
+    # vigil's own protocol (Ed25519 keys, named by SNI) on the very same port
+    from engine.trust.client import copy_from_remote
+
+    res = copy_from_remote(me, f"127.0.0.1:{srv.port}", str(share / "f"), tmp_path / "out2",
+                           "digest", trustkey=True)
+    assert res.changed and (tmp_path / "out2").read_text() == "vigil\n"
+    assert "TRUST FAILED" not in srv.log
