@@ -18,7 +18,7 @@ from engine.policy.ast import Constraint, FnCall, Pos, Promise, RList, Rval, Sca
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from engine.policy.lexer import LineIndex
+    from engine.policy.ast import LineIndex
 
 # Both, so that attribute stores take the interpreter's fast path for plain slots.
 _plain_setattr = object.__setattr__

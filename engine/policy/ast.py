@@ -22,7 +22,13 @@ from engine._records import FrozenInstanceError
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
-    from engine.policy.lexer import LineIndex
+    from typing import Protocol
+
+    class LineIndex(Protocol):
+        """A file's line index (:class:`engine.policy.lexer.LineIndex`), named here by
+        what a node asks of it so that the AST imports nothing from the lexer."""
+
+        def pos(self, offset: int) -> Pos: ...
 
 _set = object.__setattr__
 

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
-    from engine.state.persistent import Policy
+    from typing import Literal
+
+    Policy = Literal["reset", "preserve"]  # engine.state.persistent uses it from here
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,14 +20,12 @@ from engine.state import lmdbcheck
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
-    from typing import Literal, Protocol
+    from typing import Protocol
 
     import lmdb
 
-    from engine.state._pclass import PersistentClass
+    from engine.state._pclass import PersistentClass, Policy
     from engine.state.lmdbstore import Store
-
-    Policy = Literal["reset", "preserve"]
 else:
     Protocol = object  # a plain base at run time; mypy takes the branch above and checks them
 

@@ -21,10 +21,24 @@ from typing import TYPE_CHECKING, Any
 
 from engine.trust._atomic import write_atomic
 from engine.trust.der import raw_key_of_cert
-from engine.trust.keys import KeyFileError, pem_decode
+from engine.trust.keyfmt import KeyFileError, pem_decode
 
 if TYPE_CHECKING:
-    from engine.trust.keys import HostKey
+    from typing import Protocol
+
+    class _CertPaths(Protocol):
+        @property
+        def cert(self) -> Path: ...
+
+    class HostKey(Protocol):
+        """What a certificate needs of :class:`engine.trust.keys.HostKey` (named by
+        its shape: keys.py makes certificates, so cert.py does not import it)."""
+
+        @property
+        def paths(self) -> _CertPaths: ...
+        @property
+        def raw_public(self) -> bytes: ...
+        def private_key(self) -> Any: ...
 
 PEM_LABEL = "CERTIFICATE"
 VALID_DAYS = 365 * 100

@@ -9,7 +9,7 @@ byte patterns, so nothing in a name or extension can pass for the key.
 
 from __future__ import annotations
 
-from engine.trust.keys import KeyFileError, raw_from_spki
+from engine.trust.keyfmt import KeyFileError, raw_from_spki
 
 _SEQ = 0x30
 _INT = 0x02
