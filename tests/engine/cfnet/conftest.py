@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.engine.cfnet.vigil_server import vigil_serverd  # noqa: F401  (a fixture: vigil's serverd)
+
 REPO = Path(__file__).resolve().parents[3]
 HAVE_CF = all(shutil.which(p) for p in ("cf-serverd", "cf-agent", "cf-key"))
 needs_cfengine = pytest.mark.skipif(not HAVE_CF, reason="CFEngine is not installed")
