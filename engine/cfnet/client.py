@@ -27,6 +27,9 @@ DEFAULT_PORT = 5308
 CLIENT_VERSION = "3.21.0"
 
 
+_GET_REFUSALS = (wire.FAILED, wire.transaction(wire.FAILED))
+
+
 class NotCFEngine(RemoteError):
     """The server presented a vigil (Ed25519) key: it speaks vigil's own protocol."""
 
@@ -201,7 +204,10 @@ class CfConnection:
                 self.broken = True
                 raise RemoteError(f"{self._name()} closed the connection during the copy of "
                                   f"'{path}' (has it shrunk?)")
-            if got == 0 and chunk.startswith(wire.FAILED[:len(chunk)]) and len(chunk) >= 5:
+            # cf-serverd 3.21 refuses a GET with a transaction ("t 59" header, then the
+            # text) in place of the bytes; older servers sent the text alone
+            if got == 0 and len(chunk) >= 5 and any(
+                    chunk == refusal[:len(chunk)] for refusal in _GET_REFUSALS):
                 self.broken = True
                 self.close()
                 raise RemoteError(f"{self._name()} refused access to '{path}'")

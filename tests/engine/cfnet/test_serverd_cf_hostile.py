@@ -174,3 +174,21 @@ def test_stalls_and_certless_clients_are_dropped(served) -> None:
     srv.wait_for("Client presented no certificate")
     _still_serves(srv.port, ppkeys)
     assert srv.proc.poll() is None
+
+
+def test_vigil_client_reads_a_get_refusal_as_a_refusal(served, tmp_path: Path) -> None:
+    """A refused GET comes as a transaction in place of the bytes (as from cf-serverd)."""
+    import hashlib
+    import io
+
+    from engine.cfnet.client import accept_unknown, connect
+    from engine.trust.client import RemoteError
+
+    srv, ppkeys, share = served
+    with connect(ppkeys.parent, "127.0.0.1", srv.port, on_unknown=accept_unknown) as c, \
+            pytest.raises(RemoteError, match="refused access"):
+        c.get("/etc/passwd", 2000, io.BytesIO())
+    with connect(ppkeys.parent, "127.0.0.1", srv.port) as c:
+        out = io.BytesIO()
+        assert c.get(f"{share}/f", 3, out) == 3 and out.getvalue() == b"ok\n"
+        assert c.md5_differs(f"{share}/f", hashlib.md5(b"ok\n").digest()) is False
