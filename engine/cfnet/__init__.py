@@ -6,8 +6,10 @@ vigil joins a CFEngine fleet with the forms CFEngine uses: an RSA host key in
 (:mod:`peers`), ``state/cf_lastseen.lmdb`` as cf-key reads it (:mod:`lastseen`),
 the transaction framing (:mod:`wire`), TLS contexts carrying the RSA key
 (:mod:`tls`), the client (:mod:`client`) behind ``copy_from`` and ``runagent``,
-and serverd's side (:mod:`server`). Wire format and choices: ``docs/protocol.md``.
+and the server contexts serverd uses (its sessions are
+:mod:`engine.daemons.server_cf` and :mod:`engine.daemons.server_cfops`). Wire format
+and choices: ``docs/protocol.md``.
 
 Nothing here imports ``cryptography`` at module level: serverd loads :mod:`wire`,
-:mod:`peers`, :mod:`lastseen`, :mod:`tls` and :mod:`server`, and must stay small.
+:mod:`peers`, :mod:`lastseen` and :mod:`tls`, and must stay small.
 """
