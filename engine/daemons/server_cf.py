@@ -170,24 +170,22 @@ class CfSession:
         elif peers.state_of(dig) == "rejected":
             raise Refused(f"{dig}: Client's key is REJECTED here, dropping connection "
                           f"('vigil key --accept {dig}' trusts it)")
-        else:
+        elif address_matches(st.config.trustkeysfrom, self.address):
+            # an address is not an identity (NAT, DHCP, many agents on one host): another
+            # key last seen there is worth a line, not a refusal, as in cf-serverd
             before = await loop.run_in_executor(None, lastseen.key_at, state_dir, self.address)
-            changed = before if before and before != dig and peers.is_trusted(before, user) else None
-            if changed is None and address_matches(st.config.trustkeysfrom, self.address):
-                log.verbose(f'{self.tag}Peer was found in "trustkeysfrom" list')
-                log.notice(f"{self.tag}Trusting new key: {dig}")
-                peers.trust(n, e, user)
-            else:
-                filed, why = peers.file_pending(n, e, self.address, user, changed_from=changed)
-                if changed:
-                    log.warning(f"{self.tag}@@@ KEY CHANGED for {self.address} @@@ it was "
-                                f"{changed}, now {dig}; not trusted automatically "
-                                f"(pending: 'vigil key --accept {dig}' if expected)")
-                if filed is None:
-                    log.warning(f"{self.tag}Not filing key {dig} as pending: {why}")
-                raise Refused(f"TRUST FAILED, peer presented an untrusted key, dropping "
-                              f"connection! ({dig}, user '{user}'"
-                              + (f"; pending: 'vigil key --accept {dig}')" if filed else ")"))
+            log.verbose(f'{self.tag}Peer was found in "trustkeysfrom" list')
+            log.notice(f"{self.tag}Trusting new key: {dig}" + (
+                f" ({self.address} was last seen with {before})" if before and before != dig
+                else ""))
+            peers.trust(n, e, user)
+        else:
+            filed, why = peers.file_pending(n, e, self.address, user)
+            if filed is None:
+                log.warning(f"{self.tag}Not filing key {dig} as pending: {why}")
+            raise Refused(f"TRUST FAILED, peer presented an untrusted key, dropping "
+                          f"connection! ({dig}, user '{user}'"
+                          + (f"; pending: 'vigil key --accept {dig}')" if filed else ")"))
         try:
             await loop.run_in_executor(None, lambda: lastseen.saw(state_dir, self.address, dig,
                                                                  incoming=True))

@@ -74,6 +74,15 @@ def test_cf_agent_copies_a_tree_from_vigil_serverd(vigil_serverd, tmp_path: Path
     (share / "a.txt").write_text("ALPHA\n")
     r = _cf_agent(cfwd, pol)
     assert (dest / "a.txt").read_text() == "ALPHA\n", r.stdout + r.stderr + srv.log[-3000:]
+    # a second agent on the same address, with its own key: trusted too (trustkeysfrom)
+    cf2 = cf_workdir(tmp_path / "cf2")
+    dest2 = tmp_path / "dest2"
+    r = _cf_agent(cf2, _cf_copy_policy(tmp_path, srv.port, share, dest2))
+    assert _tree(dest2) == _tree(share), r.stdout + r.stderr + srv.log[-3000:]
+    assert len(list((srv.wd / "ppkeys").glob("root-MD5=*.pub"))) == 2
+    # serverd stays small: cryptography is never loaded, serving CFEngine clients too
+    maps = Path(f"/proc/{srv.proc.pid}/maps").read_text()
+    assert "/cryptography/" not in maps
     # lastseen, as cf-key reads it
     ls = subprocess.run(["cf-key", "-s"], env=cf_env(srv.wd), capture_output=True, text=True,
                         timeout=60)
@@ -116,6 +125,10 @@ def test_cf_runagent_runs_vigil_agent_through_vigil_serverd(vigil_serverd, tmp_p
     run = subprocess.run(["cf-runagent", "-H", f"127.0.0.1:{srv.port}", "-D", "extra_class"],
                          env=cf_env(cfwd), capture_output=True, text=True, timeout=120)
     assert "R: extra is on" in run.stdout + run.stderr, run.stdout + run.stderr + srv.log[-3000:]
+    run = subprocess.run(["cf-runagent", "-H", f"127.0.0.1:{srv.port}", "-s", "nosuchclass"],
+                         env=cf_env(cfwd), capture_output=True, text=True, timeout=120)
+    out = run.stdout + run.stderr
+    assert "nothing relevant to do here" in out and "hello from vigil" not in out, out
     run = subprocess.run(["cf-runagent", "-H", f"127.0.0.1:{srv.port}", "-D", "other"],
                          env=cf_env(cfwd), capture_output=True, text=True, timeout=120)
     out = run.stdout + run.stderr
