@@ -33,12 +33,31 @@ def _int_value(text: str) -> int | None:
         return None
 
 
+def _real_value(text: str) -> float | None:
+    """A real literal's value (``1e2345678`` is infinite: out of every range)."""
+    s = text.strip()
+    mult = 1
+    if s and s[-1] in _SUFFIX:
+        mult = _SUFFIX[s[-1]]
+        s = s[:-1]
+    try:
+        return float(s) * mult
+    except ValueError:
+        return None
+
+
 def range_error(lval: str, type_: str, range_: str, value: str) -> str | None:
     """Why the literal ``value`` of ``lval`` is outside its range, or None."""
     if type_ == "int" and "," in range_:
         lo_s, _, hi_s = range_.partition(",")
         v, lo, hi = _int_value(value), _int_value(lo_s), _int_value(hi_s)
         if v is not None and lo is not None and hi is not None and not lo <= v <= hi:
+            return f"'{lval}' is out of range {lo_s}..{hi_s}: '{value}'"
+        return None
+    if type_ == "real" and "," in range_:
+        lo_s, _, hi_s = range_.partition(",")
+        r, lo, hi = _real_value(value), _real_value(lo_s), _real_value(hi_s)
+        if r is not None and lo is not None and hi is not None and not lo <= r <= hi:
             return f"'{lval}' is out of range {lo_s}..{hi_s}: '{value}'"
         return None
     if type_ != "string" or range_ in _NOT_REGEX:

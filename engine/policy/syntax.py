@@ -103,22 +103,32 @@ class Attribute(_Node):
 class Function(_Node):
     """A built-in function's signature."""
 
-    __slots__ = ("name", "return_type", "parameters", "variadic", "category")
-    __match_args__ = ("name", "return_type", "parameters", "variadic", "category")
+    __slots__ = ("name", "return_type", "parameters", "variadic", "category", "ranges")
+    __match_args__ = ("name", "return_type", "parameters", "variadic", "category", "ranges")
     name: str
     return_type: str
     parameters: tuple[str, ...]
     variadic: bool
     category: str
+    # per parameter: the range cf-promises checks a literal argument against
+    # (int, real and option parameters), "" for none
+    ranges: tuple[str, ...]
 
     def __init__(
-        self, name: str, return_type: str, parameters: tuple[str, ...], variadic: bool, category: str
+        self,
+        name: str,
+        return_type: str,
+        parameters: tuple[str, ...],
+        variadic: bool,
+        category: str,
+        ranges: tuple[str, ...] = (),
     ) -> None:
         _set(self, "name", name)
         _set(self, "return_type", return_type)
         _set(self, "parameters", parameters)
         _set(self, "variadic", variadic)
         _set(self, "category", category)
+        _set(self, "ranges", ranges)
 
 
 def _attrs(d: dict[str, list[str]]) -> dict[str, Attribute]:
@@ -147,7 +157,14 @@ class Syntax:
     @cached_property
     def functions(self) -> dict[str, Function]:
         return {
-            k: Function(k, v["returnType"], tuple(v["parameters"]), v["variadic"], v["category"])
+            k: Function(
+                k,
+                v["returnType"],
+                tuple(v["parameters"]),
+                v["variadic"],
+                v["category"],
+                tuple(v.get("ranges", ())),
+            )
             for k, v in self._raw["functions"].items()
         }
 
@@ -188,6 +205,9 @@ def attribute_supported(promise_type: str, lval: str) -> bool:
 
 # -- generation ---------------------------------------------------------------------
 
+# Function parameter types whose literal arguments cf-promises checks against the range.
+_RANGED_PARAMETER_TYPES = frozenset({"int", "real", "option"})
+
 
 def slim(description: dict[str, Any]) -> dict[str, Any]:
     """The parts of ``cf-promises -s json`` output that vigil uses, in a compact form."""
@@ -198,6 +218,20 @@ def slim(description: dict[str, Any]) -> dict[str, Any]:
             for k, v in sorted(d["attributes"].items())
         }
 
+    def fn(v: dict[str, Any]) -> dict[str, Any]:
+        out = {
+            "returnType": v["returnType"],
+            "parameters": [p["type"] for p in v["parameters"]],
+            "variadic": bool(v["variadic"]),
+            "category": v["category"],
+        }
+        ranges = [
+            p["range"] if p["type"] in _RANGED_PARAMETER_TYPES else "" for p in v["parameters"]
+        ]
+        if any(ranges):
+            out["ranges"] = ranges
+        return out
+
     return {
         "source": "cf-promises --syntax-description json (CFEngine 3.21.0)",
         "bundleTypes": {
@@ -205,15 +239,7 @@ def slim(description: dict[str, Any]) -> dict[str, Any]:
         },
         "promiseTypes": {k: attrs(v) for k, v in sorted(description["promiseTypes"].items())},
         "bodyTypes": {k: attrs(v) for k, v in sorted(description["bodyTypes"].items())},
-        "functions": {
-            k: {
-                "returnType": v["returnType"],
-                "parameters": [p["type"] for p in v["parameters"]],
-                "variadic": bool(v["variadic"]),
-                "category": v["category"],
-            }
-            for k, v in sorted(description["functions"].items())
-        },
+        "functions": {k: fn(v) for k, v in sorted(description["functions"].items())},
     }
 
 

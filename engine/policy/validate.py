@@ -359,8 +359,35 @@ class _Validator:
             self.out.append(
                 error(call.pos, f"function '{call.name}' takes {want} argument(s), {n} given")
             )
-        for a in call.args:
+        for i, a in enumerate(call.args):
+            if i < len(fn.ranges) and fn.ranges[i] and isinstance(a, Scalar):
+                self.check_argument(call, fn.parameters[i], fn.ranges[i], a)
             self.check_calls(a)
+
+    def check_argument(self, call: FnCall, type_: str, range_: str, arg: Scalar) -> None:
+        """A literal int, real or option argument outside its declared range, as
+        cf-promises rejects it (``accumulated(0,1001,...)``: months go to 1000)."""
+        value = arg.value
+        # an unquoted name may be a call without parentheses: ``irange(..., now)``
+        if _dynamic(value) or (not arg.quoted and value.isidentifier()):
+            return
+        from engine.policy.ranges import range_error
+
+        if type_ == "option":
+            if value in range_.split(","):
+                return
+            why = "Selection is out of bounds"
+        elif type_ == "int" and not _int().match(value.strip()):
+            why = "Cannot parse value as integer"
+        elif type_ == "real" and not _real().match(value.strip()):
+            why = "Cannot parse value as real"
+        elif range_error(call.name, type_, range_, value) is not None:
+            why = "Integer is out of range" if type_ == "int" else "Real value is out of range"
+        else:
+            return
+        self.out.append(
+            error(arg.pos, f"In function '{call.name}', error in variable '{value}', '{why}'")
+        )
 
     def check_body_ref(self, c: Constraint, rv: Rval, body_type: str, namespace: str) -> None:
         if isinstance(rv, Scalar):
