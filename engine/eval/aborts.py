@@ -24,7 +24,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from engine.eval.agent import Agent
+    from engine.eval.base import AgentCore
 
 EXIT_ABORTED = 6
 
@@ -63,7 +63,7 @@ def _compile(patterns: Iterable[str]) -> list[re.Pattern[str]]:
 class Aborts:
     """The two lists and which bundle frames they stopped."""
 
-    def __init__(self, agent: Agent, abort: list[str], abort_bundle: list[str]) -> None:
+    def __init__(self, agent: AgentCore, abort: list[str], abort_bundle: list[str]) -> None:
         self.agent = agent
         self.abort = _compile(abort)
         self.bundle_texts = list(abort_bundle)
@@ -123,7 +123,7 @@ class Aborts:
         self.stopped.discard(id(frame))
 
 
-def install(agent: Agent, abort: object, abort_bundle: object) -> None:
+def install(agent: AgentCore, abort: object, abort_bundle: object) -> None:
     """Read the two lists (already resolved) and start checking classes."""
     abort_list = _as_list(abort)
     bundle_list = _as_list(abort_bundle)

@@ -17,6 +17,7 @@ import time
 
 from engine._records import Record
 from engine.eval import expand as ex
+from engine.eval.base import Tally
 from engine.eval.context import EvalContext
 from engine.eval.outcomes import apply_result
 from engine.eval.resolve import (
@@ -91,25 +92,6 @@ class AgentOptions(Record):
         self.show_classes = show_classes
         self.show_vars = show_vars
         self.ignore_preferred_augments = ignore_preferred_augments
-
-
-class Tally(Record):
-    """Outcomes of the promises run inside one bundle (for methods' outcome)."""
-
-    __match_args__ = ("kept", "repaired", "notkept")
-    __slots__ = __match_args__
-
-    def __init__(self, kept: int = 0, repaired: int = 0, notkept: int = 0) -> None:
-        self.kept = kept
-        self.repaired = repaired
-        self.notkept = notkept
-
-    def outcome(self) -> Outcome:
-        if self.notkept:
-            return Outcome.NOTKEPT
-        if self.repaired:
-            return Outcome.REPAIRED
-        return Outcome.KEPT
 
 
 _CONDITION_LVALS = ("if", "ifvarclass")

@@ -18,7 +18,7 @@ TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
     from typing import Any
 
-    from engine.eval.agent import Agent
+    from engine.eval.base import AgentCore
     from engine.promises.cmd_module import ModuleOutput
 
 _DEFINE = {
@@ -67,7 +67,7 @@ def apply_module(agent: Any, out: ModuleOutput) -> None:
         ctx.set_var(f"default:{context}", name, value, vtype, out.tags.get((context, name), ()))
 
 
-def apply_result(agent: Agent, p: Promise | None, rp: ResolvedPromise,
+def apply_result(agent: AgentCore, p: Promise | None, rp: ResolvedPromise,
                  result: PromiseResult) -> None:
     outcome = result.outcome
     if outcome is _SKIPPED:

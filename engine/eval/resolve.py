@@ -20,7 +20,7 @@ TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
     from typing import Any
 
-    from engine.eval.agent import Agent
+    from engine.eval.base import AgentCore
 
     Lookup = Callable[[str], Any]
 
@@ -70,7 +70,7 @@ def _check_option(body_type: str, lval: str, value: Any) -> None:
 class Resolver:
     """Resolves rvals against the agent's context through a ``lookup``."""
 
-    def __init__(self, agent: Agent) -> None:
+    def __init__(self, agent: AgentCore) -> None:
         self.agent = agent
         # (body type, name, namespace) -> body; the policy does not change during a run
         self.known_bodies: dict[tuple[str, str, str], Body | None] = {}

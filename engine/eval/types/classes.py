@@ -21,12 +21,12 @@ TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
     from typing import Any
 
-    from engine.eval.agent import Agent
+    from engine.eval.types import Binder
 
 DECIDING = ("expression", "and", "or", "xor", "not", "select_class", "dist")
 
 
-def _truth(agent: Agent, rval: Any) -> bool | None:
+def _truth(agent: Binder, rval: Any) -> bool | None:
     if isinstance(rval, FnCall):
         v = agent.resolver.call(rval, agent.lookup)
         if isinstance(v, bool):
@@ -40,7 +40,7 @@ def _truth(agent: Agent, rval: Any) -> bool | None:
     return None
 
 
-def _items(agent: Agent, rval: Any) -> list[bool | None]:
+def _items(agent: Binder, rval: Any) -> list[bool | None]:
     if isinstance(rval, RList):
         out: list[bool | None] = []
         for item in rval.items:
@@ -58,7 +58,7 @@ def _items(agent: Agent, rval: Any) -> list[bool | None]:
     return [_truth(agent, rval)]
 
 
-def decide(agent: Agent, p: Promise, name: str) -> tuple[bool | None, list[str]]:
+def decide(agent: Binder, p: Promise, name: str) -> tuple[bool | None, list[str]]:
     """(whether to define, extra classes); None when it cannot be decided yet."""
     for lval in DECIDING:
         rval = p.get(lval)
@@ -105,7 +105,7 @@ def decide(agent: Agent, p: Promise, name: str) -> tuple[bool | None, list[str]]
     return True, []
 
 
-def evaluate_classes(agent: Agent, p: Promise, promiser: str, last: bool) -> None:
+def evaluate_classes(agent: Binder, p: Promise, promiser: str, last: bool) -> None:
     name = canonify(promiser)
     try:
         holds, extra = decide(agent, p, name)

@@ -12,11 +12,11 @@ from engine.eval.resolve import FunctionFailed, Unresolved
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from engine.eval.agent import Agent
+    from engine.eval.types import Binder
     from engine.policy.ast import Promise
 
 
-def evaluate_defaults(agent: Agent, p: Promise, name: str) -> None:
+def evaluate_defaults(agent: Binder, p: Promise, name: str) -> None:
     frame = agent.ctx.frame
     if frame is None:
         return
@@ -38,7 +38,7 @@ def evaluate_defaults(agent: Agent, p: Promise, name: str) -> None:
         return
 
 
-def _matches(agent: Agent, p: Promise, current: object) -> bool:
+def _matches(agent: Binder, p: Promise, current: object) -> bool:
     """Whether a defined variable still gets the default: its value matches
     ``if_match_regex`` (a list when any item does)."""
     rval = p.get("if_match_regex")

@@ -20,12 +20,12 @@ TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
     from typing import Any
 
-    from engine.eval.agent import Agent
+    from engine.eval.types import Binder
 
 VAR_TYPES = ("string", "int", "real", "slist", "ilist", "rlist", "data")
 
 
-def evaluate_vars(agent: Agent, p: Promise, name: str, last: bool) -> None:
+def evaluate_vars(agent: Binder, p: Promise, name: str, last: bool) -> None:
     vtype = next((c.lval for c in p.constraints if c.lval in VAR_TYPES), None)
     if vtype is None:
         return
@@ -61,7 +61,7 @@ def _policy(p: Promise) -> str:
     return rval.value if isinstance(rval, Scalar) else ""
 
 
-def _defined_only(agent: Agent, rval: RList, value: list[str]) -> list[str]:
+def _defined_only(agent: Binder, rval: RList, value: list[str]) -> list[str]:
     """``policy => "ifdefined"``: a list element naming an undefined list (``@(x)``)
     is left out instead of kept as written."""
     unresolved = set()
@@ -87,7 +87,7 @@ def _int(text: str) -> str:
     return text if n is None else str(n)
 
 
-def _annotations(agent: Agent, p: Promise) -> tuple[tuple[str, ...], str]:
+def _annotations(agent: Binder, p: Promise) -> tuple[tuple[str, ...], str]:
     """The variable's meta tags (``source=promise`` first, as cf-agent lists them)
     and its promise's ``comment``, for ``--show-evaluated-vars`` and the tag functions."""
     tags: tuple[str, ...] = ("source=promise",)
@@ -105,7 +105,7 @@ def _annotations(agent: Agent, p: Promise) -> tuple[tuple[str, ...], str]:
     return tags, text
 
 
-def _value(agent: Agent, vtype: str, rval: Any) -> Any:
+def _value(agent: Binder, vtype: str, rval: Any) -> Any:
     lookup = agent.lookup
     resolver = agent.resolver
     if vtype in LIST_TYPES:
@@ -173,7 +173,7 @@ def _value(agent: Agent, vtype: str, rval: Any) -> Any:
     return text
 
 
-def evaluate_meta(agent: Agent, p: Promise, name: str) -> None:
+def evaluate_meta(agent: Binder, p: Promise, name: str) -> None:
     """``meta:`` promises: bundle tags (``tags``) are kept for bundlesmatching."""
     frame = agent.ctx.frame
     if frame is None:
