@@ -37,6 +37,7 @@ from engine.daemons.server_config import default_classes, split_command
 
 SERVER_VERSION = "3.21.0"  # the CFEngine version whose protocol is spoken
 CLOCK_DRIFT = 3600  # seconds a STAT's client time may be off (cf-serverd's denybadclocks)
+GET_CHUNK = 64 * 1024  # file bytes read and written at once for GET
 MAX_CLASS_LINES = 10  # class transactions read after EXEC
 O_PATH = getattr(os, "O_PATH", os.O_RDONLY)
 _FILE_TYPES = ((stat.S_ISREG, 0), (stat.S_ISLNK, 1), (stat.S_ISDIR, 2), (stat.S_ISFIFO, 3),
@@ -202,8 +203,8 @@ async def op_get(session: CfSession, request: bytes, _payload: bytes) -> bool:
     fd, st = _open_regular(session, m.group(2), "GET")
     pos = 0
     try:
-        while pos < st.st_size:
-            data = os.pread(fd, min(block, st.st_size - pos), pos)
+        while pos < st.st_size:  # the client reads a byte stream: write more than a block
+            data = os.pread(fd, min(GET_CHUNK, st.st_size - pos), pos)
             if not data:
                 session.state.log.info(f"{session.tag}{_path(m.group(2))} shrank while being sent")
                 await session.write(wire.CHANGED.ljust(min(block, st.st_size - pos), b"\0"))

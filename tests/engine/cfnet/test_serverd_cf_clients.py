@@ -3,6 +3,7 @@ pending keys, vigil's own protocol on the same port."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -58,6 +59,7 @@ def test_cf_agent_copies_a_tree_from_vigil_serverd(vigil_serverd, tmp_path: Path
     (share / "sub" / "b.txt").write_text("beta\n" * 3000)  # several GET blocks
     (share / "sub" / "deeper" / "c.bin").write_bytes(bytes(range(256)) * 40)
     (share / "empty").write_bytes(b"")
+    (share / "big.bin").write_bytes(os.urandom(3 * 1024 * 1024 + 17))
     srv = vigil_serverd("hub", [str(share)])
     cfwd = cf_workdir(tmp_path / "cf")
     dest = tmp_path / "dest"
