@@ -140,10 +140,11 @@ async def op_opendir(session: CfSession, request: bytes, _payload: bytes) -> boo
     assert session.client is not None
     real, rule = resolve(session.state.config, session.client, _path(m.group(1)), "OPENDIR")
     fd = confined_open(real, rule, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        names = [b".", b"..", *(os.fsencode(n) for n in os.listdir(fd))]
+    try:  # a large directory is read off the event loop
+        listed = await asyncio.get_running_loop().run_in_executor(None, os.listdir, fd)
     finally:
         os.close(fd)
+    names = [b".", b"..", *(os.fsencode(n) for n in listed)]
     buf = bytearray()
     for name in names:
         if len(buf) + len(name) + 1 > wire.MAX_PAYLOAD:

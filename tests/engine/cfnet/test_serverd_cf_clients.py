@@ -22,8 +22,8 @@ from tests.engine.cfnet.conftest import (
 pytestmark = needs_cfengine
 
 
-def _cf_copy_policy(tmp: Path, port: int, source: Path, dest: Path) -> Path:
-    p = tmp / "copy.cf"
+def _cf_copy_policy(tmp: Path, port: int, source: Path, dest: Path, extra: str = "") -> Path:
+    p = tmp / f"copy{len(extra)}.cf"
     p.write_text(f"""body common control {{ bundlesequence => {{ "main" }}; }}
 bundle agent main {{
   files:
@@ -37,7 +37,7 @@ body copy_from remote(source) {{
   source => "$(source)";
   compare => "digest";
   trustkey => "true";
-}}
+{extra}}}
 body depth_search all {{ depth => "inf"; }}
 """)
     return p
@@ -79,7 +79,10 @@ def test_cf_agent_copies_a_tree_from_vigil_serverd(vigil_serverd, tmp_path: Path
     # a second agent on the same address, with its own key: trusted too (trustkeysfrom)
     cf2 = cf_workdir(tmp_path / "cf2")
     dest2 = tmp_path / "dest2"
-    r = _cf_agent(cf2, _cf_copy_policy(tmp_path, srv.port, share, dest2))
+    dest2.mkdir()
+    (dest2 / "stray").write_text("not on the server\n")  # purged
+    r = _cf_agent(cf2, _cf_copy_policy(tmp_path, srv.port, share, dest2,
+                                       '  encrypt => "true";\n  purge => "true";\n'))
     assert _tree(dest2) == _tree(share), r.stdout + r.stderr + srv.log[-3000:]
     assert len(list((srv.wd / "ppkeys").glob("root-MD5=*.pub"))) == 2
     # serverd stays small: cryptography is never loaded, serving CFEngine clients too
