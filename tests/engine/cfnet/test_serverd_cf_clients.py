@@ -138,6 +138,12 @@ def test_cf_runagent_runs_vigil_agent_through_vigil_serverd(vigil_serverd, tmp_p
                          env=cf_env(cfwd), capture_output=True, text=True, timeout=120)
     out = run.stdout + run.stderr
     assert "EXEC denied role activation" in out and "hello from vigil" not in out, out
+    # vigil's runagent on a named port speaks CFEngine's protocol to it as well
+    me = vigil_workdir(tmp_path / "me")
+    r = vigil(me, "runagent", "-i", f"127.0.0.1:{srv.port}", stdin="yes\n")
+    # (the reports ran a moment ago: locked now, as cf-agent's would be)
+    assert "127.0.0.1> cf-serverd executing cfruncommand: " in r.stdout, r.stdout + r.stderr
+    assert "127.0.0.1> (exit code: 0)" in r.stdout, r.stdout + r.stderr + srv.log[-2000:]
 
 
 def test_vigil_protocol_still_served_on_the_same_port(vigil_serverd, tmp_path: Path) -> None:
