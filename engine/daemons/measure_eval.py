@@ -26,6 +26,7 @@ _TRUE = ("true", "yes", "on")
 def evaluate(workdir: Workdir, entry: str, log: LineLogger) -> dict[str, Any]:
     """``{"ok", "measurements", "files", "forgetrate", "monitor_bundles"}``; problems
     are written to ``log`` (errors name the promise's file and line)."""
+    from engine.eval import bundles as bundle_runner
     from engine.eval.agent import Agent, AgentOptions
     from engine.eval.hardclasses import discover
     from engine.eval.inputs import resolve_common_and_inputs
@@ -42,7 +43,8 @@ def evaluate(workdir: Workdir, entry: str, log: LineLogger) -> dict[str, Any]:
         "policy_entry_dirname": os.path.dirname(path),
         "policy_entry_basename": os.path.basename(path),
     })
-    agent = Agent(policy, AgentOptions(entry, workdir, no_lock=True), log, hard, sys_vars)
+    agent = Agent(policy, AgentOptions(entry, workdir, no_lock=True), log, hard, sys_vars,
+                  bundle_runner)
     from engine.eval import augments
 
     augments.install(agent, entry)

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from typing import Any, NoReturn
 
+    from engine.eval.base import BundleRunner
     from engine.log import LineLogger
     from engine.policy.ast import Bundle, Policy, Promise, Rval
     from engine.promises.base import BundleCall, PromiseResult, ResolvedPromise
@@ -152,8 +153,10 @@ class Agent:
     ``FnEnv`` functions see."""
 
     def __init__(self, policy: Policy, opts: AgentOptions, log: LineLogger,
-                 hard: set[str], sys_vars: dict[str, Any]) -> None:
+                 hard: set[str], sys_vars: dict[str, Any], runner: BundleRunner) -> None:
         from engine.policy.staticvars import CONST_VARS
+
+        self.runner = runner  # engine.eval.bundles: runs methods' bundles, expands edit bundles
 
         self.policy = policy
         self.opts = opts
@@ -446,18 +449,14 @@ class Agent:
 
     def edit_promises(self, bundle_ref: BundleCall, filename: str,
                       bundle_type: str = "edit_line") -> list[ResolvedPromise]:
-        from engine.eval.bundles import edit_bundle_promises
-
-        return edit_bundle_promises(self, bundle_ref, filename, bundle_type)
+        return self.runner.edit_bundle_promises(self, bundle_ref, filename, bundle_type)
 
     def find_bundle(self, name: str, namespace: str = "default") -> Bundle | None:
         return self.policy.find_bundle(name, namespace)
 
     def run_bundle(self, bundle: Bundle, args: tuple[Any, ...],
                    inherit: bool = False) -> Outcome:
-        from engine.eval.bundles import run_bundle
-
-        return run_bundle(self, bundle, args, inherit=inherit).outcome()
+        return self.runner.run_bundle(self, bundle, args, inherit=inherit).outcome()
 
     def bundle_depth(self) -> int:
         return len(self.ctx.frames)

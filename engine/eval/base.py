@@ -4,7 +4,8 @@ The resolver, the outcome bookkeeping, the abort classes and the evaluation-leve
 promise types (``engine.eval.types``) act on the running :class:`~engine.eval.agent.Agent`,
 which in turn creates and calls them. They name it by the :class:`AgentCore`
 protocol below instead of importing it, so that the import graph has no loop
-(``tests/test_layers.py``); mypy checks that ``Agent`` satisfies it.
+(``tests/test_layers.py``); mypy checks that ``Agent`` satisfies it. The other way,
+the agent reaches the bundle evaluator through a :class:`BundleRunner` it is given.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ if TYPE_CHECKING:
     from engine.eval.context import EvalContext
     from engine.eval.functions.registry import FnEnv
     from engine.log import LineLogger
-    from engine.policy.ast import Policy
+    from engine.policy.ast import Bundle, Policy
+    from engine.promises.base import BundleCall, ResolvedPromise
 
 
 class Tally(Record):
@@ -59,3 +61,15 @@ if TYPE_CHECKING:  # only annotations name it
 
         def lookup(self, name: str) -> Any: ...
         def note_unresolved(self) -> None: ...
+
+    class BundleRunner(Protocol):
+        """The bundle evaluator (the module :mod:`engine.eval.bundles`), handed to the
+        agent by whoever makes it, for ``RunContext.run_bundle`` and ``edit_promises``:
+        the agent does not import it, as it imports the agent."""
+
+        def run_bundle(self, agent: Any, bundle: Bundle, args: tuple[Any, ...] = (),
+                       passes: int = ..., only: tuple[str, ...] | None = None,
+                       inherit: bool = False) -> Tally: ...
+
+        def edit_bundle_promises(self, agent: Any, call: BundleCall, filename: str,
+                                 bundle_type: str = "edit_line") -> list[ResolvedPromise]: ...

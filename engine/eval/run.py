@@ -14,7 +14,7 @@ import re
 import time
 from pathlib import Path
 
-from engine.eval import aborts
+from engine.eval import aborts, bundles
 from engine.eval.agent import Agent, AgentOptions
 from engine.eval.bundles import run_bundle
 from engine.eval.resolve import FunctionFailed, Unresolved
@@ -268,7 +268,7 @@ def run(opts: AgentOptions, log: LineLogger) -> int:
         hard.add("verbose_mode")
     if opts.dry_run:
         hard.add("opt_dry_run")
-    agent = Agent(policy, opts, log, hard, sys_vars)
+    agent = Agent(policy, opts, log, hard, sys_vars, bundles)
     agent.start = start
     _load_persistent(agent)
     _load_monitor(agent)
