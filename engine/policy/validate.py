@@ -53,6 +53,24 @@ _BUNDLE_REF_TYPES = {
     "service_bundle": None,
 }
 
+# The function return types each attribute type takes (cf-promises 3.21, found by
+# trying every pair): the type itself, and scalars into lists of their kind. A
+# class function (context) into a clist passes here and fails when the agent runs.
+_RETURN_TYPES_ACCEPTED: dict[str, frozenset[str]] = {
+    "string": frozenset({"string", "context", "int", "real"}),
+    "int": frozenset({"int"}),
+    "real": frozenset({"real"}),
+    "context": frozenset({"context", "string"}),
+    "option": frozenset(),
+    "slist": frozenset({"slist", "string"}),
+    "ilist": frozenset({"ilist", "int"}),
+    "rlist": frozenset({"rlist", "real"}),
+    "clist": frozenset({"context"}),
+    "olist": frozenset(),
+    "data": frozenset({"data"}),
+    "irange": frozenset({"irange"}),
+}
+
 # (body type, attribute) that CFEngine removed: still accepted, with a warning
 _REMOVED_ATTRS = frozenset({("common", "host_licenses_paid")})
 
@@ -294,12 +312,10 @@ class _Validator:
             self.check_bundle_ref(c, rv, namespace)
             return
         self.check_calls(rv)
-        if (
-            attr.type in _LIST_TYPES
-            and isinstance(rv, Scalar)
-            and rv.quoted
-            and not _dynamic(rv.value)
-        ):
+        if isinstance(rv, FnCall):
+            self.check_return_type(rv, attr.type)
+        if attr.type in _LIST_TYPES and isinstance(rv, Scalar):
+            # "$(x)", "@(x)" and a bare @(x) too: a scalar, whatever it expands to
             self.out.append(error(rv.pos, f"'{c.lval}' needs a list, found a string"))
         elif attr.type in _SCALAR_TYPES and isinstance(rv, RList):
             self.out.append(error(rv.pos, f"'{c.lval}' needs a single value, found a list"))
@@ -316,6 +332,16 @@ class _Validator:
             for item in rv.items:
                 if isinstance(item, Scalar) and not _dynamic(item.value):
                     self.check_literal(c.lval, item_attr, item)
+
+    def check_return_type(self, call: FnCall, attr_type: str) -> None:
+        """A built-in function whose return type the attribute cannot take, as
+        cf-promises rejects it (``or => getindices(...)``, ``data => splitstring(...)``)."""
+        accepts = _RETURN_TYPES_ACCEPTED.get(attr_type)
+        fn = self.table.functions.get(call.name)
+        if accepts is None or fn is None or _dynamic(call.name):
+            return
+        if fn.return_type not in accepts:
+            self.out.append(error(call.pos, "Function does not return the required type"))
 
     def check_literal(self, lval: str, attr: syntax.Attribute, rv: Scalar) -> None:
         value = rv.value

@@ -40,7 +40,7 @@ def _truth(agent: Binder, rval: Any) -> bool | None:
     return None
 
 
-def _items(agent: Binder, rval: Any) -> list[bool | None]:
+def _items(agent: Binder, rval: Any, lval: str) -> list[bool | None]:
     if isinstance(rval, RList):
         out: list[bool | None] = []
         for item in rval.items:
@@ -54,7 +54,15 @@ def _items(agent: Binder, rval: Any) -> list[bool | None]:
         v = agent.resolver.call(rval, agent.lookup)
         if isinstance(v, list):
             return [agent.ctx.class_defined(x) for x in v]
-        return [bool(v) if isinstance(v, bool) else agent.ctx.class_defined(str(v))]
+        # a class function (``and => userexists("root")``) gives one class, not a
+        # list: cf-agent stops the run there
+        from engine.eval.aborts import FatalPolicyError
+
+        shown = ("any" if v else "!any") if isinstance(v, bool) else str(v)
+        raise FatalPolicyError(
+            f"In attribute '{lval}', Attempted to give a scalar to a non-scalar type. "
+            f"Given attribute value '{shown}'"
+        )
     return [_truth(agent, rval)]
 
 
@@ -70,7 +78,7 @@ def decide(agent: Binder, p: Promise, name: str) -> tuple[bool | None, list[str]
             v = _truth(agent, rval)
             return (None if v is None else not v), []
         if lval in ("and", "or", "xor"):
-            values = _items(agent, rval)
+            values = _items(agent, rval, lval)
             if any(v is None for v in values):
                 return None, []
             if lval == "and":
