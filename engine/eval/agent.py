@@ -500,8 +500,14 @@ class Agent:
                     expanded.append({**b, **dict(zip(more, combo, strict=True))})
             else:
                 expanded.append(b)
+        # an iteration where $(a[$(k)]) names nothing is skipped, as cf-agent does
+        kept = []
+        for b in expanded:
+            self.overlay = b
+            if not ex.empty_wheel(strings, self.lookup, b):
+                kept.append(b)
         self.overlay = {}
-        return expanded
+        return kept
 
     def is_static(self, p: Promise) -> bool:
         """True when nothing in ``p`` can expand differently on a later pass:

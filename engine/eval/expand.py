@@ -178,6 +178,29 @@ def iterables(strings: Iterable[str], lookup: Lookup) -> list[str]:
     return found
 
 
+def empty_wheel(strings: Iterable[str], lookup: Lookup, bound: Iterable[str]) -> bool:
+    """True when a reference whose name holds an iterated variable (``$(a[$(k)])``
+    with ``k`` in ``bound``) names nothing for this binding: no such variable, or a
+    JSON null. cf-agent skips that iteration rather than keep the text as written."""
+    bound = set(bound)
+    for s in strings:
+        if "$" not in s:
+            continue
+        inners: list[tuple] = []
+        _refs(template(s), inners)
+        for inner in inners:
+            if not any(isinstance(p, _Ref) and p.name in bound for p in inner):
+                continue
+            state = [True]
+            name = _render(inner, lookup, state)
+            if not state[0]:
+                continue
+            value = lookup(name)
+            if value is None or (isinstance(value, Data) and value.value is None):
+                return True
+    return False
+
+
 def list_value(value: Any) -> list[str] | None:
     """A list variable's elements as strings (data arrays of primitives too)."""
     if isinstance(value, list):
