@@ -305,7 +305,21 @@ class Agent:
         return [f"{ns}:{name}" for (ns, name) in self.policy.bundles]
 
     def bundle_tags(self, qualified: str) -> list[str]:
-        return self.ctx.bundle_meta.get(qualified, [])
+        """A bundle's ``meta: "tags"``: as evaluated, or for a bundle not run yet, as
+        written (a list or a single string), as cf-agent reads them from the policy."""
+        tags = self.ctx.bundle_meta.get(qualified)
+        if tags is not None:
+            return tags
+        bundle = self.policy.find_bundle(qualified)
+        if bundle is None:
+            return []
+        for p in bundle.promises:
+            if p.promise_type != "meta" or p.promiser != "tags":
+                continue
+            rval = p.get("slist") or p.get("string")
+            items = rval.items if isinstance(rval, RList) else (rval,)
+            return [i.value for i in items if isinstance(i, Scalar)]
+        return []
 
     def eval_lazy(self, arg: Any, bound: dict[str, Any]) -> str:
         """A delayed argument (maplist's, mapdata's pattern) for one element: ``arg``

@@ -125,11 +125,12 @@ def countclassesmatching(env: FnEnv, regex: str, *tags: str) -> str:
 
 @function("bundlesmatching", "slist", 1)
 def bundlesmatching(env: FnEnv, regex: str, *tags: str) -> list[str]:
-    """bundlesmatching(regex, tag1, ...): qualified bundle names (``default:x``) matching."""
+    """bundlesmatching(regex, tag1, ...): qualified bundle names (``default:x``) matching.
+    cf-agent 3.21 looks at the first tag regex only (later ones change nothing)."""
     return [
         b
         for b in env.bundle_names()
-        if full_match(regex, b) and _tagged(env.bundle_tags, b, tags)
+        if full_match(regex, b) and _tagged(env.bundle_tags, b, tags[:1])
     ]
 
 
