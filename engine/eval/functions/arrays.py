@@ -69,46 +69,15 @@ def isvariable(env: FnEnv, ref: str) -> bool:
     return env.get_var(strip_ref(ref)) is not None
 
 
-def _entries(env: FnEnv, ref: str) -> list[tuple[str, Any]]:
-    """``(key path, value)`` of every ``ref[...]`` variable, the path as written
-    between the outer brackets (``x][y``)."""
-    fn = getattr(env, "array_entries", None)
-    if fn is not None:
-        return fn(ref)
-    out = []
-    suffix = ref.rpartition(".")[2] if "." in ref.split("[", 1)[0] else ref
-    for q in env.var_names():
-        name = q.partition(".")[2]
-        if name.startswith(suffix + "[") and name.endswith("]"):
-            out.append((name[len(suffix) + 1 : -1], env.get_var(q)))
-    return out
-
-
 def array_tree(env: FnEnv, arg: Any) -> dict[str, Any] | None:
-    """The classic array named by ``arg`` as a container, as cf-agent converts one
-    for collecting functions: ``a[x][y]`` becomes ``{"x": {"y": ...}}``, a list value
-    an array. None when no ``arg[...]`` variable exists."""
+    """The classic array named by ``arg`` as a container (see
+    :func:`engine.eval.functions._arraytree.tree`). None when no ``arg[...]``
+    variable exists."""
     if not isinstance(arg, str):
         return None
-    from engine.eval.values import Data
+    from engine.eval.functions._arraytree import tree
 
-    entries = _entries(env, strip_ref(arg))
-    if not entries:
-        return None
-    tree: dict[str, Any] = {}
-    for path, value in sorted(entries, key=lambda e: e[0]):
-        if isinstance(value, Data):
-            value = value.value
-        keys = path.split("][")
-        node = tree
-        for k in keys[:-1]:
-            child = node.get(k)
-            if not isinstance(child, dict):
-                child = node[k] = {}
-            node = child
-        if not isinstance(node.get(keys[-1]), dict):
-            node[keys[-1]] = list(value) if isinstance(value, list) else value
-    return tree
+    return tree(env, strip_ref(arg))
 
 
 def collect(env: FnEnv, arg: Any) -> Any | None:

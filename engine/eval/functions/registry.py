@@ -295,9 +295,9 @@ def _ref_value(env: FnEnv, ref: str) -> Any:
     """A variable named in inline JSON; a classic array (``b.arr``) as a container."""
     v = env.get_var(ref)
     if v is None:
-        from engine.eval.functions.arrays import array_tree
+        from engine.eval.functions._arraytree import tree
 
-        v = array_tree(env, ref)
+        v = tree(env, strip_ref(ref))
     return v
 
 
