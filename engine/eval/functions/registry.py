@@ -48,7 +48,6 @@ FAMILIES = (
     "data_fns",
     "math_fns",
     "users_fns",
-    "callstack_fns",
     "state_fns",
     "array_readers",
     "regex_fns",
@@ -59,6 +58,7 @@ FAMILIES = (
     "classfilter",
     "module_fns",
     "yaml_fns",
+    "callstack_fns",
     "process_fns",
 )
 
