@@ -6,7 +6,9 @@ Update on purpose with ``pytest tests/tui --snapshot-update`` and review the SVG
 
 from __future__ import annotations
 
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -50,12 +52,17 @@ def keys(*pressed: str) -> Callable[[Pilot[Any]], Any]:
 @pytest.fixture
 def cf_wd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workdir:
     """The CFEngine fixture; host classes and reverse DNS pinned for stable pictures."""
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    # the run records' paths are on screen: a fixed place keeps the pictures stable
+    xdg = Path(tempfile.gettempdir()) / "vigil-snapshot-xdg"
+    shutil.rmtree(xdg, ignore_errors=True)
+    monkeypatch.setenv("XDG_STATE_HOME", str(xdg))
     inspect_classes = sys.modules["engine.inspect.classes"]  # the module, not the function
     monkeypatch.setattr(inspect_classes, "show_classes", lambda root, now=None: Shown(
         ["any", "cfengine_3", "debian", "linux", "x86_64"], ["web_tier"], {}, None, 0.0))
     monkeypatch.setattr(cfkeys, "host_name", lambda address, timeout=0.3: "hub01")
-    return cf_fixture.build(tmp_path / "cfwd")
+    fixed_root = Path(tempfile.gettempdir()) / "vigil-snapshot-cfwd"
+    shutil.rmtree(fixed_root, ignore_errors=True)
+    return cf_fixture.build(fixed_root)
 
 
 @pytest.mark.parametrize("size", list(SIZES))
