@@ -56,8 +56,8 @@ def range_error(lval: str, type_: str, range_: str, value: str) -> str | None:
         return None
     if type_ == "real" and "," in range_:
         lo_s, _, hi_s = range_.partition(",")
-        r, lo, hi = _real_value(value), _real_value(lo_s), _real_value(hi_s)
-        if r is not None and lo is not None and hi is not None and not lo <= r <= hi:
+        r, rlo, rhi = _real_value(value), _real_value(lo_s), _real_value(hi_s)
+        if r is not None and rlo is not None and rhi is not None and not rlo <= r <= rhi:
             return f"'{lval}' is out of range {lo_s}..{hi_s}: '{value}'"
         return None
     if type_ != "string" or range_ in _NOT_REGEX:
