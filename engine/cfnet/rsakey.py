@@ -21,6 +21,8 @@ from pathlib import Path
 
 from engine.cfengine.keys import digest
 from engine.trust._atomic import write_atomic
+from engine.trust.der import read_tlv
+from engine.trust.keyfmt import KeyFileError
 from engine.workdir import make_dirs
 
 PRIV = "localhost.priv"
@@ -34,21 +36,11 @@ class RSAKeyError(Exception):
 
 
 def _tlv(der: bytes, pos: int, end: int) -> tuple[int, int, int]:
-    if pos + 2 > end:
-        raise RSAKeyError("truncated DER")
-    tag, first = der[pos], der[pos + 1]
-    pos += 2
-    if first < 0x80:
-        length = first
-    else:
-        n = first & 0x7F
-        if n == 0 or n > 4 or pos + n > end:
-            raise RSAKeyError("bad DER length")
-        length = int.from_bytes(der[pos : pos + n], "big")
-        pos += n
-    if pos + length > end:
-        raise RSAKeyError("truncated DER")
-    return tag, pos, pos + length
+    """(tag, content start, content end) of the DER element at ``pos``."""
+    try:
+        return read_tlv(der, pos, end)
+    except KeyFileError as e:
+        raise RSAKeyError(f"bad DER in RSA key: {e}") from None
 
 
 def _pkcs1(der: bytes) -> tuple[int, int]:

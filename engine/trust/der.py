@@ -16,10 +16,10 @@ _INT = 0x02
 _V3 = 0xA0
 
 
-def _tlv(der: bytes, pos: int, end: int) -> tuple[int, int, int]:
+def read_tlv(der: bytes, pos: int, end: int) -> tuple[int, int, int]:
     """(tag, content start, content end) of the element at ``pos``."""
     if pos + 2 > end:
-        raise KeyFileError("truncated certificate")
+        raise KeyFileError("truncated DER element")
     tag = der[pos]
     if tag & 0x1F == 0x1F:
         raise KeyFileError("unsupported DER tag")
@@ -34,31 +34,31 @@ def _tlv(der: bytes, pos: int, end: int) -> tuple[int, int, int]:
         length = int.from_bytes(der[pos : pos + n], "big")
         pos += n
     if pos + length > end:
-        raise KeyFileError("truncated certificate")
+        raise KeyFileError("truncated DER element")
     return tag, pos, pos + length
 
 
 def spki_of_cert(der: bytes) -> bytes:
     """The SubjectPublicKeyInfo element (with its header) of a DER certificate."""
-    tag, start, end = _tlv(der, 0, len(der))
+    tag, start, end = read_tlv(der, 0, len(der))
     if tag != _SEQ or end != len(der):
         raise KeyFileError("not a certificate")
-    tag, pos, tbs_end = _tlv(der, start, end)
+    tag, pos, tbs_end = read_tlv(der, start, end)
     if tag != _SEQ:
         raise KeyFileError("not a certificate")
-    tag, _s, e = _tlv(der, pos, tbs_end)
+    tag, _s, e = read_tlv(der, pos, tbs_end)
     if tag == _V3:
         pos = e
-        tag, _s, e = _tlv(der, pos, tbs_end)
+        tag, _s, e = read_tlv(der, pos, tbs_end)
     if tag != _INT:
         raise KeyFileError("certificate has no serial number")
     pos = e
     for _field in ("signature", "issuer", "validity", "subject"):
-        tag, _s, e = _tlv(der, pos, tbs_end)
+        tag, _s, e = read_tlv(der, pos, tbs_end)
         if tag != _SEQ:
             raise KeyFileError(f"certificate {_field} is malformed")
         pos = e
-    tag, _s, e = _tlv(der, pos, tbs_end)
+    tag, _s, e = read_tlv(der, pos, tbs_end)
     if tag != _SEQ:
         raise KeyFileError("certificate has no public key")
     return der[pos:e]
