@@ -237,7 +237,7 @@ class CfConnection:
             yield text.decode("utf-8", "replace")
 
 
-def _server_key(sock: ssl.SSLSocket, host: str, port: int) -> tuple[int, int]:
+def server_key(sock: ssl.SSLSocket, host: str, port: int) -> tuple[int, int]:
     from engine.trust.der import spki_of_cert
     from engine.trust.keys import KeyFileError, raw_from_spki
 
@@ -298,9 +298,9 @@ def connect(workdir: str | Path, host: str, port: int = DEFAULT_PORT,
         raw.close()
         raise
     try:
-        key = judge(ppkeys, host, port, *_server_key(sock, host, port))
+        key = judge(ppkeys, host, port, *server_key(sock, host, port))
         _decide(ppkeys, key, address, on_unknown)
-        negotiated = _identify(sock, host, port, user or user_name(), protocol)
+        negotiated = identify(sock, host, port, user or user_name(), protocol)
     except BaseException:
         with contextlib.suppress(OSError):
             sock.close()
@@ -325,7 +325,7 @@ def _probe_without_key(host: str, port: int, timeout: float) -> None:
                           f"{exc.strerror or exc}") from None
     try:
         with raw, ctx.wrap_socket(raw, server_hostname=SERVER_NAME) as sock:
-            _server_key(sock, host, port)  # a vigil serverd answers vigil's name with its key
+            server_key(sock, host, port)  # a vigil serverd answers vigil's name with its key
     except (OSError, ssl.SSLError, TrustError):
         return
 
@@ -380,7 +380,7 @@ def _read_line(sock: ssl.SSLSocket) -> bytes:
     return bytes(buf)
 
 
-def _identify(sock: ssl.SSLSocket, host: str, port: int, user: str, protocol: int) -> int:
+def identify(sock: ssl.SSLSocket, host: str, port: int, user: str, protocol: int) -> int:
     name = f"{host}:{port}"
     try:
         banner = _read_line(sock)

@@ -31,7 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--accept", metavar="FINGERPRINT", help="trust a pending (or rejected) key")
     group.add_argument("--reject", metavar="FINGERPRINT", help="reject a pending (or trusted) key")
     group.add_argument("--trust-server", metavar="HOST:PORT",
-                       help="trust the key a vigil server presents (with --fingerprint: only that key)")
+                       help="trust the key a server presents, vigil (Ed25519) or CFEngine "
+                            "(RSA, MD5=…); with --fingerprint: only that key")
     parser.add_argument("--fingerprint", metavar="FP", help="with --trust-server: the key expected")
     parser.add_argument("--json", action="store_true", help="with --list: JSON output")
     parser.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
@@ -114,24 +115,27 @@ def _print(wd: Workdir, file: str) -> int:
 
 
 def _list(wd: Workdir, as_json: bool) -> int:
+    from engine.inspect.keys import cfengine_peers
     from engine.trust.store import TrustStore
 
     peers = TrustStore(wd.ppkeys).list()
+    cf_peers = cfengine_peers(wd)  # RSA keys of CFEngine peers (MD5=…)
     if as_json:
-        print(json.dumps([p.to_json() for p in peers], indent=1))
+        rows = [p.to_json() for p in peers]
+        rows += [{"fingerprint": c.fingerprint, "state": c.state, "host": c.host,
+                  "names": list(c.names), "address": c.address, "user": c.user,
+                  "first_seen": c.first_seen, "last_seen": c.last_seen,
+                  "changed_from": c.changed_from} for c in cf_peers]
+        print(json.dumps(rows, indent=1))
         return 0
     print(f"{'State':<9} {'Host':<24} {'Address':<20} {'First seen':<20} {'Last seen':<20} Key")
     for p in peers:
         extra = f"  (was {p.changed_from})" if p.changed_from else ""
         print(f"{p.state:<9} {p.host or '-':<24} {p.address or '-':<20} {_when(p.first_seen):<20} "
               f"{_when(p.last_seen):<20} {p.fingerprint}{extra}")
-    from engine.cfnet.peers import CfPeers
-
-    cf = CfPeers(wd.ppkeys)
-    cf_peers = cf.listing("pending") + cf.listing("rejected")
     for c in cf_peers:
         print(f"{c.state:<9} {c.host or '-':<24} {c.address or '-':<20} {_when(c.first_seen):<20} "
-              f"{_when(c.last_seen):<20} {c.digest}" + (f"  (was {c.changed_from})" if c.changed_from else ""))
+              f"{_when(c.last_seen):<20} {c.fingerprint}" + (f"  (was {c.changed_from})" if c.changed_from else ""))
     print(f"Total Entries: {len(peers) + len(cf_peers)}")
     return 0
 
@@ -160,11 +164,21 @@ def _trust(wd: Workdir, spec: str) -> int:
 
 def _trust_server(wd: Workdir, hostport: str, expected: str | None) -> int:
     """Connect, take the server's key, trust it when it is the ``expected`` one."""
+    from engine.cfnet.peers import DIGEST_RE
+    from engine.trust.client import TrustError
     from engine.trust.exchange import probe, trust
 
     host, _, port = hostport.rpartition(":")
+    if expected and DIGEST_RE.match(expected):  # a CFEngine server's RSA key (MD5=…)
+        return _trust_cf_server(wd, host or hostport, int(port) if port.isdigit() else 5308,
+                                expected)
     try:
         p = probe(wd.root, host or hostport, int(port) if port.isdigit() else None)
+    except TrustError as e:  # not a vigil (Ed25519) key: a CFEngine server, perhaps
+        if not expected and port.isdigit() and _is_cfengine(wd, host, int(port)):
+            return _trust_cf_server(wd, host, int(port), None)
+        _err(f"cannot get the key of {hostport}: {e}")
+        return 1
     except Exception as e:  # noqa: BLE001 - a network failure is an error line
         _err(f"cannot get the key of {hostport}: {e}")
         return 1
@@ -173,6 +187,35 @@ def _trust_server(wd: Workdir, hostport: str, expected: str | None) -> int:
         return 1
     peer = trust(wd.root, p, hostport)
     print(f"Trusted {peer.fingerprint} for '{hostport}'")
+    return 0
+
+
+def _is_cfengine(wd: Workdir, host: str, port: int) -> bool:
+    from engine.cfnet.exchange import probe as cf_probe
+
+    try:
+        cf_probe(wd.root, host, port)
+    except Exception:  # noqa: BLE001 - not reachable as a CFEngine server either
+        return False
+    return True
+
+
+def _trust_cf_server(wd: Workdir, host: str, port: int, expected: str | None) -> int:
+    """Trust the RSA key a CFEngine server presents (``ppkeys/root-MD5=….pub``, as
+    cf-key -t writes it), only if it is still ``expected`` (when given)."""
+    from engine.cfnet.exchange import probe as cf_probe
+    from engine.cfnet.peers import CfPeers
+
+    try:
+        p = cf_probe(wd.root, host, port)
+    except Exception as e:  # noqa: BLE001 - a network failure is an error line
+        _err(f"cannot get the key of {host}:{port}: {e}")
+        return 1
+    if expected and p.fingerprint != expected:
+        _err(f"{host}:{port} now presents {p.fingerprint}, not {expected}: nothing trusted")
+        return 1
+    CfPeers(wd.ppkeys).trust(p.n, p.e, name=p.address)
+    print(f"Trusted {p.fingerprint} for '{p.address}'")
     return 0
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -19,6 +21,7 @@ from pathlib import Path
 from engine.cfengine import tool, tool_env
 from engine.cfengine.keys import KeyReadError, file_digest
 from engine.commands.locks import checked_workdir, confirm
+from engine.workdir import Workdir
 
 
 def run_cfengine(args: argparse.Namespace) -> int:
@@ -50,6 +53,8 @@ def run_cfengine(args: argparse.Namespace) -> int:
             if not p.direction:
                 print(f"trusted, never seen: {p.fingerprint} ({p.user}-{p.fingerprint}.pub)")
         return 0
+    if args.trust_server:
+        return _trust_server(wd, args.trust_server, args.fingerprint, args.yes)
     if args.trust or args.remove:
         cf_key = tool(wd.root, "cf-key")
         if cf_key is None:
@@ -63,6 +68,48 @@ def run_cfengine(args: argparse.Namespace) -> int:
                   "   error: not a terminal: add --yes to confirm", file=sys.stderr)
             return 1
         return subprocess.run(argv, env=tool_env(wd.root), check=False).returncode
-    print("   error: with --cfengine, use -p, -s, -t or -r (cf-key makes the key itself)",
+    print("   error: with --cfengine, use -p, -s, -t, -r or --trust-server (cf-key makes the key "
+          "itself)",
           file=sys.stderr)
     return 2
+
+
+def _trust_server(wd: Workdir, hostport: str, expected: str | None, yes: bool) -> int:
+    """Take the key a CFEngine server presents and trust it with ``cf-key -t ADDRESS:FILE``
+    (cf-key's own semantics: the ppkeys file and its lastseen entry), only if it is
+    still ``expected`` when that is given."""
+    from engine.cfnet.exchange import probe
+    from engine.cfnet.rsakey import public_pem
+
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        host, port = hostport, "5308"
+    try:
+        p = probe(wd.root, host, int(port))
+    except Exception as exc:  # noqa: BLE001 - a network failure is an error line
+        print(f"   error: cannot get the key of {host}:{port}: {exc}", file=sys.stderr)
+        return 1
+    if expected and p.fingerprint != expected:
+        print(f"   error: {host}:{port} now presents {p.fingerprint}, not {expected}: nothing "
+              "trusted", file=sys.stderr)
+        return 1
+    cf_key = tool(wd.root, "cf-key")
+    if cf_key is None:
+        print("   error: cf-key is not installed", file=sys.stderr)
+        return 1
+    ok = confirm(f"Trust the key {p.fingerprint} of {host}:{port} in {wd.root}?", yes)
+    if not ok:
+        print("Nothing changed." if ok is False else
+              "   error: not a terminal: add --yes to confirm", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory(prefix="vigil-cfkey-") as tmp:
+        pub = Path(tmp) / f"{p.fingerprint}.pub"
+        pub.write_bytes(public_pem(p.n, p.e))
+        address = socket.gethostbyname(host)
+        r = subprocess.run([cf_key, "-t", f"{address}:{pub}"], env=tool_env(wd.root),
+                           check=False, capture_output=True, text=True)
+    sys.stdout.write(r.stdout)
+    sys.stderr.write(r.stderr)
+    if r.returncode == 0:
+        print(f"Trusted {p.fingerprint} for '{host}:{port}'")
+    return r.returncode

@@ -34,6 +34,7 @@ from engine.inspect.daemons import (
 from engine.inspect.keys import (
     KeysView,
     PeerKey,
+    PeerKeyProbe,
     host_fingerprint,
     keys,
     peer_standing,
@@ -47,6 +48,7 @@ from engine.inspect.workdirs import problem as workdir_problem
 from engine.state.runs import PromiseRecord, RunReport, RunSummary
 
 __all__ = [
+    "PeerKeyProbe",
     "CFENGINE_DEFAULT", "ClassesSnapshot", "DaemonInfo", "ExecdStatus", "HealthIssue", "KeysView", "LockInfo",
     "LockSnapshot", "Observable", "PeerKey", "PersistentClassInfo", "PromiseRecord", "RunDetail", "RunReport", "RunSummary",
     "classes", "daemon_statuses", "execd_status", "health", "host_fingerprint", "keys",

@@ -11,6 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from engine.cfengine import keys as cfkeys
+from engine.cfnet import exchange as cfexchange
+from engine.cfnet.exchange import CfProbe
+from engine.cfnet.peers import CfPeers
+from engine.trust.client import RemoteError, TrustError
 from engine.trust.exchange import PeerProbe, Standing, peer_has_us_pending, probe, standing
 from engine.trust.keys import HostKey, KeyFileError
 from engine.trust.store import TrustStore
@@ -46,12 +50,35 @@ def keys(wd: Workdir) -> KeysView:
                 p.first_seen, p.last_seen, p.changed_from)
         for p in TrustStore(wd.ppkeys).list()
     ]
+    peers += cfengine_peers(wd)
     try:
         mine: str | None = HostKey(wd.ppkeys).fingerprint
         note = ""
     except (KeyFileError, OSError):
         mine, note = None, "no key yet: run 'vigil key' to make one"
     return KeysView(mine, peers, note)
+
+
+def cfengine_peers(wd: Workdir) -> list[PeerKey]:
+    """A vigil workdir's CFEngine peers (RSA keys, ``MD5=…``): trusted as
+    ``ppkeys/<user>-MD5=….pub`` (as cf-key -t writes them), pending and rejected as
+    vigil files them, with the server names they were trusted under."""
+    cf = CfPeers(wd.ppkeys)
+    by_key: dict[str, list[str]] = {}
+    for name, dig in cf.names().items():
+        by_key.setdefault(dig, []).append(name)
+    peers = [
+        PeerKey(f.key, "trusted", (by_key.get(f.key) or [""])[0], tuple(sorted(by_key.get(f.key, ()))),
+                user=f.user)
+        for f in cfkeys.trusted_files(wd.ppkeys)
+    ]
+    for state in ("pending", "rejected"):
+        peers += [
+            PeerKey(c.digest, state, c.host, (c.host,) if c.host else (), c.address, c.user,
+                    c.first_seen, c.last_seen, c.changed_from)
+            for c in cf.listing(state)
+        ]
+    return peers
 
 
 def host_fingerprint(wd: Workdir) -> str | None:
@@ -89,9 +116,22 @@ def _cfengine(wd: Workdir) -> KeysView:
     return KeysView(mine, peers, note)
 
 
-def probe_peer(wd: Workdir, host: str, port: int) -> PeerProbe:
-    """Connect to a vigil server and take its key from the handshake (writes nothing)."""
-    return probe(wd.root, host, port)
+PeerKeyProbe = PeerProbe | CfProbe  # what the key exchange shows before trusting
+
+
+def probe_peer(wd: Workdir, host: str, port: int) -> PeerKeyProbe:
+    """Connect and take the server's key from the handshake (writes nothing): a vigil
+    server's Ed25519 key, or a CFEngine server's RSA key (``probe.cfengine``). A CFEngine
+    workdir speaks to CFEngine servers only."""
+    if wd.cfengine:
+        return cfexchange.probe(wd.root, host, port)
+    try:
+        return probe(wd.root, host, port)
+    except TrustError as vigil_error:  # not an Ed25519 key: a CFEngine server?
+        try:
+            return cfexchange.probe(wd.root, host, port)
+        except (RemoteError, TrustError):
+            raise vigil_error from None
 
 
 def standing_on_peer(wd: Workdir, host: str, port: int) -> str:
@@ -99,7 +139,11 @@ def standing_on_peer(wd: Workdir, host: str, port: int) -> str:
     return str(peer_has_us_pending(wd.root, host, port))
 
 
-def peer_standing(wd: Workdir, host: str, port: int, server_host: str = "") -> Standing:
+def peer_standing(wd: Workdir, host: str, port: int, server_host: str = "",
+                  cfengine: bool = False) -> Standing:
     """:func:`standing_on_peer` with the peer's reason and both hosts' names;
-    ``Standing.describe()`` words it, claiming only what was checked (writes nothing)."""
+    ``Standing.describe()`` words it, claiming only what was checked (writes nothing).
+    ``cfengine``: the peer speaks CFEngine's protocol (a :class:`CfProbe` found it)."""
+    if cfengine or wd.cfengine:
+        return cfexchange.standing(wd.root, host, port)
     return standing(wd.root, host, port, server_host)

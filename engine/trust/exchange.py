@@ -59,6 +59,11 @@ class PeerProbe:
     server_host: str = ""  # the name the server gives itself
 
     @property
+    def cfengine(self) -> bool:
+        """A vigil server (:class:`engine.cfnet.exchange.CfProbe` says True)."""
+        return False
+
+    @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 

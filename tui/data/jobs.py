@@ -111,8 +111,9 @@ def remove_key(wd: Workdir, fingerprint: str) -> Job:
 
 
 def trust_server(wd: Workdir, host: str, port: int, fingerprint: str) -> Job:
-    """Trust the key a vigil server presents, only if it is still ``fingerprint``."""
-    return Job(engine_command("key", "-w", str(wd.root), "--trust-server", f"{host}:{port}",
+    """Trust the key a server presents, only if it is still ``fingerprint``; in a
+    CFEngine workdir through ``cf-key -t`` (``vigil key --cfengine WD --trust-server``)."""
+    return Job(engine_command("key", *_wd_args(wd), "--trust-server", f"{host}:{port}",
                               "--fingerprint", fingerprint, "--yes"),
                f"trust {short_fingerprint(fingerprint)}")
 

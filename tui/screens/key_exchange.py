@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from engine.inspect import peer_standing, probe_peer
+from engine.inspect import PeerKeyProbe, peer_standing, probe_peer
 from engine.workdir import Workdir
 from tui.data import jobs
 from tui.data.jobs import JobRunner
@@ -64,7 +64,11 @@ class StandingKnown(Message):
         self.words = words  # the engine's account of it (Standing.describe)
 
 
-def split_hostport(text: str, default_port: int = 5310) -> tuple[str, int]:
+VIGIL_PORT = 5310
+CFENGINE_PORT = 5308
+
+
+def split_hostport(text: str, default_port: int = VIGIL_PORT) -> tuple[str, int]:
     """``web07:5310`` -> ("web07", 5310); ``[::1]:5310`` and a bare host work too."""
     text = text.strip()
     if text.startswith("["):
@@ -102,17 +106,21 @@ class KeyExchangeScreen(ModalScreen[bool]):
     def __init__(self, workdir: Workdir, own_fingerprint: str | None) -> None:
         super().__init__()
         self.workdir = workdir
-        self.own_fingerprint = own_fingerprint or "(this host has no key yet: run 'vigil key')"
+        self.own_fingerprint = own_fingerprint or (
+            "(this host has no key yet: run cf-key)" if workdir.cfengine
+            else "(this host has no key yet: run 'vigil key')")
+        self.default_port = CFENGINE_PORT if workdir.cfengine else VIGIL_PORT
         self.host = ""
         self.port = 0
-        self.probe: Any = None
+        self.probe: PeerKeyProbe | None = None
         self.trusted_any = False
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label("Key exchange", classes="title")
             yield Static("Peer to connect to (host:port):", id="kx-ask")
-            yield Input(placeholder="host:port, e.g. 10.0.0.17:5310", id="kx-host")
+            yield Input(placeholder=f"host:port, e.g. 10.0.0.17:{self.default_port}"
+                        + ("" if self.workdir.cfengine else " (CFEngine: 5308)"), id="kx-host")
             yield Static("", id="kx-status")
             yield Static("", id="kx-warning")
             yield Static("", id="kx-fingerprint", classes="-hidden")
@@ -129,12 +137,12 @@ class KeyExchangeScreen(ModalScreen[bool]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         try:
-            self.host, self.port = split_hostport(event.value)
+            self.host, self.port = split_hostport(event.value, self.default_port)
         except ValueError:
-            self._status("✗ write host:port, e.g. 10.0.0.17:5310")
+            self._status(f"✗ write host:port, e.g. 10.0.0.17:{self.default_port}")
             return
         if not self.host:
-            self._status("✗ write host:port, e.g. 10.0.0.17:5310")
+            self._status(f"✗ write host:port, e.g. 10.0.0.17:{self.default_port}")
             return
         self._status(f"◐ connecting to {self.host}:{self.port}…")
         self._probe(self.host, self.port)
@@ -176,9 +184,9 @@ class KeyExchangeScreen(ModalScreen[bool]):
         self._status(f"{p.name} presented this key:")
         question = self.query_one("#kx-question", Static)
         question.remove_class("-hidden")
-        question.update(
-            f"Does this match the fingerprint printed by 'vigil key --print' on {p.name}?"
-        )
+        where = ("'cf-key -p /var/lib/cfengine3/ppkeys/localhost.pub'"
+                 if p.cfengine else "'vigil key --print'")
+        question.update(f"Does this match the fingerprint printed by {where} on {p.name}?")
         self.query_one("#kx-buttons").remove_class("-hidden")
         self.query_one("#kx-no", Button).focus()
 
@@ -206,26 +214,31 @@ class KeyExchangeScreen(ModalScreen[bool]):
 
     @work(thread=True, exclusive=True, group="key-exchange")
     def _check_standing(self, trusted: bool) -> None:
+        probe = self.probe
+        assert probe is not None  # steps 3 and 4 follow a probe
         try:
             if trusted:  # written by the job runner (vigil key --trust-server), not here
                 done = self.app_jobs().run(
-                    jobs.trust_server(self.workdir, self.host, self.port, self.probe.fingerprint))
+                    jobs.trust_server(self.workdir, self.host, self.port, probe.fingerprint))
                 if not done.ok:
                     raise RuntimeError(done.message)
-            standing = peer_standing(self.workdir, self.host, self.port, self.probe.server_host)
+            standing = peer_standing(self.workdir, self.host, self.port, probe.server_host,
+                                     cfengine=probe.cfengine)
         except Exception as exc:
             self.post_message(StandingKnown(trusted, None, f"{type(exc).__name__}: {exc}"))
             return
         self.post_message(StandingKnown(trusted, standing.status, None, standing.describe()))
 
     def on_standing_known(self, message: StandingKnown) -> None:
+        probe = self.probe
+        assert probe is not None
         self.trusted_any = self.trusted_any or message.trusted
-        first = f"● trusted {self.probe.fingerprint}\n" if message.trusted else ""
+        first = f"● trusted {probe.fingerprint}\n" if message.trusted else ""
         if message.error:
-            self._status(f"{first}✗ could not ask {self.probe.name} about this host: {message.error}")
+            self._status(f"{first}✗ could not ask {probe.name} about this host: {message.error}")
             return
         template = STANDING_WORDS.get(message.standing or "", "? {host} answered: " + str(message.standing))
-        text = message.words or template.format(host=self.probe.name, mine=self.own_fingerprint)
+        text = message.words or template.format(host=probe.name, mine=self.own_fingerprint)
         self._status(f"{first}{text}\n(esc to close)")
 
     def app_jobs(self) -> JobRunner:

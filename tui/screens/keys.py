@@ -92,11 +92,11 @@ class KeysScreen(VigilScreen):
     ]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """vigil: accept/reject pending keys, exchange; CFEngine: remove (cf-key -r)."""
+        """vigil: accept/reject pending keys; CFEngine: remove (cf-key -r); both: exchange."""
         cf = self.console.workdir.cfengine
         if action in ("accept", "reject", "exchange", "remove_key") and self.console.readonly:
             return False  # hidden (None would show it greyed)
-        if action in ("accept", "reject", "exchange") and cf:
+        if action in ("accept", "reject") and cf:
             return False  # hidden (None would show it greyed)
         if action == "remove_key" and not cf:
             return False  # hidden (None would show it greyed)
@@ -214,9 +214,6 @@ class KeysScreen(VigilScreen):
 
     def action_exchange(self) -> None:
         if self.console.refuse_if_readonly("the key exchange"):
-            return
-        if self.console.workdir.cfengine:
-            self.notify("key exchange: use cf-key / cf-runagent for a CFEngine workdir", severity="warning")
             return
         mine = self.view.fingerprint if self.view else None
 
