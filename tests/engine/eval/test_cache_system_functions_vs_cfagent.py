@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.promises.test_differential import both
+from tests.differential import both
 
 POLICY = """
 body common control { bundlesequence => { "init", "test" }; @CACHE@ }

@@ -8,11 +8,8 @@ skipped: time classes (the two runs may straddle a minute), the host-key class
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,10 +17,8 @@ import pytest
 from engine.eval._netinfo import LazyData
 from engine.eval.hardclasses import discover, key_digest
 from engine.eval.values import Data
-
-CF = shutil.which("cf-agent")
-needs_cf = pytest.mark.skipif(CF is None or shutil.which("cf-key") is None,
-                              reason="cf-agent is not installed")
+from tests.cfengine import requires_cfengine
+from tests.differential import run_cf
 
 _TIME = re.compile(r"^(GMT_)?(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|Day\d+|"
                    r"January|February|March|April|May|June|July|August|September|October|"
@@ -55,25 +50,12 @@ reports:
 """
 
 
-def _cf_workdir(tmp: Path) -> Path:
-    wd = tmp / "cfw"
-    (wd / "inputs").mkdir(parents=True)
-    (wd / "bin").symlink_to(Path(CF or "/usr/bin/cf-agent").parent)
-    env = {**os.environ, "CFENGINE_TEST_OVERRIDE_WORKDIR": str(wd)}
-    subprocess.run(["cf-key"], env=env, check=True, capture_output=True, timeout=60)
-    (wd / "inputs" / "failsafe.cf").write_text(
-        'bundle agent main { }\nbody common control { bundlesequence => { "main" }; }\n')
-    return wd
-
-
 @pytest.fixture(scope="module")
 def cf_view(tmp_path_factory: pytest.TempPathFactory) -> tuple[set[str], dict[str, str], dict[str, object]]:
     tmp = tmp_path_factory.mktemp("hardclasses")
-    wd = _cf_workdir(tmp)
     policy = tmp / "dump.cf"
     policy.write_text(_POLICY)
-    out = subprocess.run([CF or "cf-agent", "-K", "-f", str(policy)], capture_output=True, text=True,
-                         env={**os.environ, "CFENGINE_TEST_OVERRIDE_WORKDIR": str(wd)}, timeout=120)
+    out = run_cf(policy, tmp / "cfw", "-K")
     classes = {line[len("R: CLASS "):] for line in out.stdout.splitlines() if line.startswith("R: CLASS ")}
     blob = out.stdout.split("R: JSON ", 1)[1].split("\nR: ARRAYS ", 1)[0]
     dump = {k.removeprefix("default:sys."): v for k, v in json.loads(blob).items()}
@@ -90,7 +72,7 @@ def _vigil_view(tmp: Path) -> tuple[set[str], dict[str, object]]:
     return discover(tmp)
 
 
-@needs_cf
+@requires_cfengine
 def test_hard_classes_match(cf_view, tmp_path):
     cf_classes, _, _ = cf_view
     ours, _ = _vigil_view(tmp_path)
@@ -102,7 +84,7 @@ def test_hard_classes_match(cf_view, tmp_path):
     assert not extra, f"vigil defines, cf-agent does not: {sorted(extra)}"
 
 
-@needs_cf
+@requires_cfengine
 def test_sys_scalars_lists_and_arrays_match(cf_view, tmp_path):
     _, cf, cf_arrays = cf_view
     _, ours = _vigil_view(tmp_path)
@@ -118,7 +100,7 @@ def test_sys_scalars_lists_and_arrays_match(cf_view, tmp_path):
         assert mine == theirs, base
 
 
-@needs_cf
+@requires_cfengine
 def test_network_data_containers_match(cf_view, tmp_path):
     """Routes and addresses agree exactly; counters only in their keys (they move)."""
     _, cf, _ = cf_view

@@ -10,10 +10,7 @@ renders our own result the same way, so tests compare two strings.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -25,9 +22,8 @@ from engine.eval.functions import registry
 from engine.eval.functions._util import json_compact
 from engine.eval.functions.format_fn import list_repr
 from engine.eval.values import Data
-
-HAVE_CFAGENT = shutil.which("cf-agent") is not None
-needs_cfagent = pytest.mark.skipif(not HAVE_CFAGENT, reason="cf-agent is not installed")
+from tests.cfengine import HAVE_CFENGINE, make_workdir
+from tests.differential import run_cf
 
 Case = tuple[str, list[str]]
 
@@ -197,33 +193,19 @@ def build_policy(cases: list[Case], setup: dict[str, Any], classes: Iterable[str
     )
 
 
+#: A failsafe that says so: a test policy cf-agent rejected shows as ``R: FAILSAFE``.
+FAILSAFE = 'body common control { bundlesequence => { "noop" }; }\nbundle agent noop { reports: "FAILSAFE"; }\n'
+
+
 def make_cf_workdir(root: Path) -> Path:
-    """A workdir cf-agent accepts: ``bin -> /usr/bin``, a key pair, a failsafe that does nothing."""
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "bin").symlink_to("/usr/bin")
-    env = {**os.environ, "CFENGINE_TEST_OVERRIDE_WORKDIR": str(root)}
-    subprocess.run(["cf-key"], env=env, check=True, capture_output=True, timeout=60)
-    inputs = root / "inputs"
-    inputs.mkdir(exist_ok=True)
-    (inputs / "failsafe.cf").write_text(
-        'body common control { bundlesequence => { "noop" }; }\nbundle agent noop { reports: "FAILSAFE"; }\n'
-    )
-    return root
+    """A workdir cf-agent accepts whose failsafe reports ``FAILSAFE``."""
+    return make_workdir(root, failsafe=FAILSAFE)
 
 
 def run_cfagent(workdir: Path, policy_text: str, name: str = "p.cf") -> str:
     policy = workdir / name
     policy.write_text(policy_text)
-    env = {**os.environ, "CFENGINE_TEST_OVERRIDE_WORKDIR": str(workdir)}
-    proc = subprocess.run(
-        ["cf-agent", "-K", "-f", str(policy)],
-        env=env,
-        cwd=workdir,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-    return proc.stdout.decode("utf-8", "surrogateescape")
+    return run_cf(policy, workdir, "-K", cwd=workdir).stdout
 
 
 _LOG_LINE = re.compile(r"\s*(error|warning|notice|info|verbose|debug): ")
@@ -259,7 +241,7 @@ def parse_reports(output: str, count: int) -> dict[int, str]:
 
 @pytest.fixture(scope="session")
 def cf_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if not HAVE_CFAGENT:
+    if not HAVE_CFENGINE:
         pytest.skip("cf-agent is not installed")
     return make_cf_workdir(tmp_path_factory.mktemp("cfwd"))
 

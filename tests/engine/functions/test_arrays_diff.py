@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.eval.functions import registry
-from tests.engine.functions.conftest import FnTestEnv, needs_cfagent, run_cfagent
+from tests.cfengine import requires_cfengine
+from tests.engine.functions.conftest import FnTestEnv, run_cfagent
 
 ARR = "k1:v1:w1\nk2:v2\n# c\nk1:dup\n:empty\n"
 PW = "root:x:0:0:root:/root:/bin/bash\nbob:x:1000:1000::/home/bob:/bin/sh\n"
@@ -55,7 +56,7 @@ def _ours(arr: Path, pw: Path) -> list[str]:
     ]
 
 
-@needs_cfagent
+@requires_cfengine
 def test_array_functions_match_cfagent(cf_workdir: Path, tmp_path: Path) -> None:
     arr, pw = tmp_path / "arr.txt", tmp_path / "pw.txt"
     arr.write_text(ARR)

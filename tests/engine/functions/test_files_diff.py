@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.cfengine import requires_cfengine
 from tests.engine.functions.conftest import (
     Case,
     FnTestEnv,
     cf_results,
-    needs_cfagent,
     vigil_result,
 )
 
@@ -139,7 +139,7 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@needs_cfagent
+@requires_cfengine
 def test_matches_cfagent(cf_workdir: Path, tree: Path) -> None:
     cases = cases_for(tree)
     theirs = cf_results(cf_workdir, cases, {}, "files.cf")
@@ -152,7 +152,7 @@ def test_matches_cfagent(cf_workdir: Path, tree: Path) -> None:
     assert not mismatches, "\n".join(mismatches)
 
 
-@needs_cfagent
+@requires_cfengine
 def test_now_and_ago_track_the_clock(cf_workdir: Path) -> None:
     cases: list[Case] = [("now", []), ("ago", ["0", "0", "1", "0", "0", "0"]), ("ago", ["0", "1", "0", "0", "0", "0"])]
     theirs = cf_results(cf_workdir, cases, {}, "time.cf")

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from engine.eval.values import Data
+from tests.cfengine import requires_cfengine
 from tests.engine.functions.conftest import (
     Case,
     FnTestEnv,
     cf_results,
-    needs_cfagent,
     vigil_result,
 )
 
@@ -135,7 +135,7 @@ def cf(cf_workdir: Path) -> dict[int, str]:
     return cf_results(cf_workdir, CASES, SETUP, "lists.cf")
 
 
-@needs_cfagent
+@requires_cfengine
 @pytest.mark.parametrize("idx", range(len(CASES)), ids=[f"{i}-{c[0]}" for i, c in enumerate(CASES)])
 def test_matches_cfagent(cf: dict[int, str], idx: int) -> None:
     fn, args = CASES[idx]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.functions.conftest import needs_cfagent
+from tests.cfengine import requires_cfengine
 from tests.engine.functions.policy_diff import cf_output, reports, vigil_output
 
 STATE = r"""
@@ -154,7 +154,7 @@ def _mustache_policy() -> str:
     return "\n".join(lines) + "\n"
 
 
-@needs_cfagent
+@requires_cfengine
 @pytest.mark.parametrize("policy", [STATE, INLINE, DELAYED, ITERATION, _mustache_policy()],
                          ids=["state", "inline", "delayed", "iteration", "mustache"])
 def test_reports_match_cf_agent(tmp_path: Path, policy: str) -> None:
@@ -176,7 +176,7 @@ bundle agent main { }
 """
 
 
-@needs_cfagent
+@requires_cfengine
 def test_show_evaluated_tables_match_cf_agent(tmp_path: Path) -> None:
     """The filters are not anchored ("g\\." finds default:g.x); the columns and the
     meta tags and comment columns are cf-agent's."""

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.promises.test_differential import HAVE_CF, run_agent
+from tests.cfengine import HAVE_CFENGINE, requires_cfengine
+from tests.differential import run_agent
 
 PYTHON = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
 
@@ -166,7 +167,7 @@ def test_modules_do_the_work_and_set_outcomes(tmp_path: Path) -> None:
     assert (target / "attrs.log").read_text() == "attribute_mode=600\nattribute_comment=sent too\n" * 2
 
 
-@pytest.mark.skipif(not HAVE_CF, reason="cf-agent not installed")
+@requires_cfengine
 def test_same_as_cf_agent(tmp_path: Path) -> None:
     ours, our_target = _run("vigil", tmp_path, POLICY)
     theirs, their_target = _run("cf", tmp_path, POLICY)
@@ -202,7 +203,7 @@ bundle agent main
 
 @pytest.mark.parametrize("which", ["vigil", "cf"])
 def test_warn_only(tmp_path: Path, which: str) -> None:
-    if which == "cf" and not HAVE_CF:
+    if which == "cf" and not HAVE_CFENGINE:
         pytest.skip("cf-agent not installed")
     lines, target = _run(which, tmp_path, WARN_POLICY)
     assert not (target / "new").exists()
@@ -241,7 +242,7 @@ bundle agent main
 
 @pytest.mark.parametrize("which", ["vigil", "cf"])
 def test_modules_that_fail_to_start(tmp_path: Path, which: str) -> None:
-    if which == "cf" and not HAVE_CF:
+    if which == "cf" and not HAVE_CFENGINE:
         pytest.skip("cf-agent not installed")
     base = tmp_path / which
     target = base / "t"

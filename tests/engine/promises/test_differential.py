@@ -11,90 +11,15 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import stat
 import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import psutil
-import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
-HAVE_CF = shutil.which("cf-agent") is not None and shutil.which("cf-key") is not None
-ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "LC_ALL": "C", "TZ": "UTC"}
-
-_KEYS: list[Path] = []
-
-
-def _cf_workdir(base: Path) -> Path:
-    wd = base / "cfwd"
-    wd.mkdir()
-    (wd / "bin").symlink_to(Path(shutil.which("cf-agent") or "/usr/bin/cf-agent").parent)
-    if not _KEYS:
-        keys = base.parent / f"keys-{uuid.uuid4().hex[:6]}"
-        keys.mkdir()
-        (keys / "bin").symlink_to(wd / "bin")
-        subprocess.run(["cf-key"], env={**ENV, "CFENGINE_TEST_OVERRIDE_WORKDIR": str(keys)},
-                       check=True, capture_output=True, timeout=60)
-        _KEYS.append(keys / "ppkeys")
-    shutil.copytree(_KEYS[0], wd / "ppkeys")
-    return wd
-
-
-def run_agent(which: str, policy_text: str, base: Path, target: Path) -> list[str]:
-    policy = base / f"{which}.cf"
-    policy.write_text(policy_text.replace("@T@", str(target)))
-    if which == "cf":
-        wd = _cf_workdir(base)
-        argv = ["cf-agent", "-K", "-I", "-f", str(policy)]
-        env = {**ENV, "CFENGINE_TEST_OVERRIDE_WORKDIR": str(wd), "HOME": str(wd)}
-    else:
-        wd = base / "vwd"
-        argv = [sys.executable, "-m", "engine", "agent", "-K", "-I", "-f", str(policy),
-                "-w", str(wd)]
-        env = {**ENV, "HOME": str(base), "PYTHONPATH": str(ROOT)}
-    out = subprocess.run(argv, env=env, cwd=str(base), stdin=subprocess.DEVNULL,
-                         capture_output=True, text=True, timeout=120)
-    text = (out.stdout + out.stderr).replace(str(target), "<T>")
-    return [ln for ln in text.splitlines() if ln.strip()]
-
-
-def tree(root: Path) -> dict[str, tuple[str, str]]:
-    out: dict[str, tuple[str, str]] = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            p = Path(dirpath) / name
-            st = p.lstat()
-            rel = str(p.relative_to(root))
-            if stat.S_ISREG(st.st_mode):
-                out[rel] = (f"{stat.S_IMODE(st.st_mode):04o}", p.read_text(errors="replace"))
-            else:
-                out[rel] = (f"{stat.S_IMODE(st.st_mode):04o}", "dir" if p.is_dir() else "other")
-    return out
-
-
-def both(tmp_path: Path, policy: str, setup: Callable[[Path], None],
-         drop: Callable[[str], bool] = lambda ln: False,
-         compare_tree: bool = True) -> tuple[list[str], dict]:
-    """Run vigil (and cf-agent when installed); assert they agree; return vigil's view."""
-    results = {}
-    for which in (("cf", "vigil") if HAVE_CF else ("vigil",)):
-        base = tmp_path / which
-        base.mkdir()
-        target = base / "T"
-        target.mkdir()
-        setup(target)
-        lines = [ln for ln in run_agent(which, policy, base, target) if not drop(ln)]
-        results[which] = (lines, tree(target))
-    if HAVE_CF:
-        assert results["vigil"][0] == results["cf"][0]
-        if compare_tree:
-            assert results["vigil"][1] == results["cf"][1]
-    return results["vigil"]
-
+from tests.cfengine import requires_cfengine
+from tests.differential import both, run_agent
 
 FILES_POLICY = """
 body common control { bundlesequence => { "t" }; }
@@ -330,7 +255,7 @@ def test_keep_daemons_alive(tmp_path: Path) -> None:
         beta.wait()
 
 
-@pytest.mark.skipif(not HAVE_CF, reason="needs cf-agent")
+@requires_cfengine
 def test_harness_sees_differences(tmp_path: Path) -> None:
     """The comparison is not vacuous: cf-agent's lines for a policy are not empty."""
     lines = run_agent("cf", FILES_POLICY, tmp_path, tmp_path)

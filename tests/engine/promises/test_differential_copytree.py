@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .test_differential import both
+from tests.differential import both
 
 TREE_POLICY = """
 body common control { bundlesequence => { "t" }; }

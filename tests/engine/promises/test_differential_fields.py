@@ -6,7 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .test_differential import ENV, ROOT, both
+from tests.cfengine import CLEAN_ENV
+from tests.differential import ROOT, both
 
 LINES = ("able:baker,booker,banker:charlie:delta:echo\napple:banana:carrot:dogfood\n"
          "aardvark:baboon:colugo:dingo::fox\nampallang:: :dydoe:,:::::\n"
@@ -103,7 +104,7 @@ bundle edit_line e { field_edits: "x" edit_field => f; }
 body edit_field f { select_field => "-1"; value_separator => ",+"; field_separator => ":"; }
 """)
     out = subprocess.run([sys.executable, "-m", "engine", "agent", "-K", "-f", str(policy),
-                          "-w", str(tmp_path / "wd")], env={**ENV, "PYTHONPATH": str(ROOT)},
+                          "-w", str(tmp_path / "wd")], env={**CLEAN_ENV, "PYTHONPATH": str(ROOT)},
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 1
     assert "'select_field' is out of range 0..99999999: '-1'" in out.stdout + out.stderr

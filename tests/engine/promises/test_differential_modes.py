@@ -9,48 +9,18 @@ checked against the lines written here (recorded from cf-agent).
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from .test_differential import ENV, HAVE_CF, ROOT, _cf_workdir, tree
+from tests import differential
 
 Setup = Callable[[Path], None]
 
 
-def run_agent(which: str, policy_text: str, base: Path, target: Path,
-              args: list[str]) -> list[str]:
-    policy = base / "policy.cf"
-    policy.write_text(policy_text.replace("@T@", str(target)))
-    if which == "cf":
-        wd = _cf_workdir(base)
-        argv = ["cf-agent", "-K", "-I", *args, "-f", str(policy)]
-        env = {**ENV, "CFENGINE_TEST_OVERRIDE_WORKDIR": str(wd), "HOME": str(wd)}
-    else:
-        argv = [sys.executable, "-m", "engine", "agent", "-K", "-I", *args, "-f", str(policy),
-                "-w", str(base / "vwd")]
-        env = {**ENV, "HOME": str(base), "PYTHONPATH": str(ROOT)}
-    out = subprocess.run(argv, env=env, cwd=str(base), stdin=subprocess.DEVNULL,
-                         capture_output=True, text=True, timeout=120)
-    text = (out.stdout + out.stderr).replace(str(target), "<T>").replace(str(base), "<B>")
-    return [ln for ln in text.splitlines() if ln.strip()]
-
-
 def both(tmp_path: Path, policy: str, setup: Setup, args: list[str]) -> tuple[list[str], dict]:
     """Run vigil (and cf-agent when installed) with ``args``; assert they agree."""
-    results = {}
-    for which in (("cf", "vigil") if HAVE_CF else ("vigil",)):
-        base = tmp_path / which
-        base.mkdir()
-        target = base / "T"
-        target.mkdir()
-        setup(target)
-        results[which] = (run_agent(which, policy, base, target, args), tree(target))
-    if HAVE_CF:
-        assert results["vigil"][0] == results["cf"][0]
-        assert results["vigil"][1] == results["cf"][1]
-    return results["vigil"]
+    return differential.both(tmp_path, policy, setup, args=tuple(args), policy_name="policy.cf",
+                             mask_base=True)
 
 
 FILES = """

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .test_differential import HAVE_CF, run_agent
+from tests.cfengine import HAVE_CFENGINE
+from tests.differential import AGENTS, rerun, run_agent
 
 MODULE_OUTPUT = """\
 ^context=ctx_one
@@ -87,7 +88,7 @@ def test_module_protocol_as_cf_agent(tmp_path: Path) -> None:
            "ctags=one,two=2,source=module" in vigil
     assert "array index with a dot and a dash" in vigil
     assert "later_cancelled is set" not in vigil
-    if HAVE_CF:
+    if HAVE_CFENGINE:
         assert sorted(vigil) == sorted(_run("cf", tmp_path))
 
 
@@ -110,7 +111,7 @@ def test_module_persistent_classes(tmp_path: Path) -> None:
              "  kept_a_while:: \"kept_a_while\";\n"
              "  not_kept:: \"not_kept\";\n"
              "  fresh_module:: \"fresh_module\";\n}\n")
-    for which in (("cf", "vigil") if HAVE_CF else ("vigil",)):
+    for which in AGENTS:
         base = tmp_path / which
         base.mkdir()
         target = base / "T"
@@ -126,18 +127,4 @@ def test_module_persistent_classes(tmp_path: Path) -> None:
 
 
 def _rerun(which: str, base: Path, policy: Path) -> list[str]:
-    import subprocess
-    import sys
-
-    from .test_differential import ENV, ROOT
-
-    if which == "cf":
-        argv = ["cf-agent", "-K", "-f", str(policy)]
-        env = {**ENV, "CFENGINE_TEST_OVERRIDE_WORKDIR": str(base / "cfwd"), "HOME": str(base)}
-    else:
-        argv = [sys.executable, "-m", "engine", "agent", "-K", "-f", str(policy),
-                "-w", str(base / "vwd")]
-        env = {**ENV, "HOME": str(base), "PYTHONPATH": str(ROOT)}
-    out = subprocess.run(argv, env=env, cwd=str(base), stdin=subprocess.DEVNULL,
-                         capture_output=True, text=True, timeout=120)
-    return (out.stdout + out.stderr).splitlines()
+    return rerun(which, base, policy, "-K").out.splitlines()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .test_differential import both
+from tests.differential import both
 
 MODES = ("13400", "22222", "o=x", "u+s", "4755", "0644", "g=rs", "o-r", "a+t",
          "u=rwx,go-w", "ugo=w,u+x")

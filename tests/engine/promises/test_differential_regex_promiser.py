@@ -8,8 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.eval.file_regex import looks_like_regex
-
-from .test_differential import both
+from tests.differential import both
 
 POLICY = """
 body common control { bundlesequence => { "t" }; }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .test_differential import both
+from tests.differential import both
 
 XML_POLICY = """
 body common control { bundlesequence => { "make", "change" }; }

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.promises.test_differential import HAVE_CF, run_agent
+from tests.cfengine import HAVE_CFENGINE
+from tests.differential import run_agent
 
 POLICY = """
 body package_method mock
@@ -79,7 +80,7 @@ bundle agent main
 
 @pytest.mark.parametrize("which", ["vigil", "cf"])
 def test_package_method(tmp_path: Path, which: str) -> None:
-    if which == "cf" and not HAVE_CF:
+    if which == "cf" and not HAVE_CFENGINE:
         pytest.skip("cf-agent not installed")
     target = tmp_path / "t"
     target.mkdir()

@@ -24,18 +24,16 @@ import pwd
 import shutil
 import stat
 import subprocess
-import sys
 import tempfile
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
-ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "LC_ALL": "C", "TZ": "UTC"}
-HAVE_CF = shutil.which("cf-agent") is not None and shutil.which("cf-key") is not None
+from tests.cfengine import CLEAN_ENV, HAVE_CFENGINE
+from tests.differential import AGENTS, rerun
+
 OLD = 1_000_000_000  # the secrets' atime and mtime (2001): a touch would show
 
 try:
@@ -83,7 +81,7 @@ def errors(promiser: str) -> str:
 
 def _as_nobody(*argv: str) -> None:
     assert NOBODY is not None
-    subprocess.run(argv, user=NOBODY.pw_uid, group=NOBODY.pw_gid, check=True, env=ENV,
+    subprocess.run(argv, user=NOBODY.pw_uid, group=NOBODY.pw_gid, check=True, env=dict(CLEAN_ENV),
                    capture_output=True, timeout=30)
 
 
@@ -139,39 +137,12 @@ def top() -> Iterator[Path]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-_KEYS: list[Path] = []
-
-
-def _cf_workdir(base: Path) -> Path:
-    wd = base / "cfwd"
-    wd.mkdir()
-    (wd / "bin").symlink_to(Path(shutil.which("cf-agent") or "/usr/bin/cf-agent").parent)
-    if not _KEYS:
-        keys = Path(tempfile.mkdtemp(prefix=f"planted-keys-{uuid.uuid4().hex[:6]}-"))
-        (keys / "bin").symlink_to(wd / "bin")
-        subprocess.run(["cf-key"], env={**ENV, "CFENGINE_TEST_OVERRIDE_WORKDIR": str(keys)},
-                       check=True, capture_output=True, timeout=60)
-        _KEYS.append(keys / "ppkeys")
-    shutil.copytree(_KEYS[0], wd / "ppkeys")
-    return wd
-
-
 def run_agent(which: str, policy: str, d: Path, base: Path) -> list[str]:
     """Keep ``policy`` (``@D@`` is ``d``) with vigil or cf-agent; the printed lines."""
     p = base / f"{which}.cf"
     p.write_text("body common control { bundlesequence => { \"main\" }; }\n"
                  + policy.replace("@D@", str(d)))
-    if which == "cf":
-        wd = _cf_workdir(base)
-        argv = ["cf-agent", "-K", "-I", "-f", str(p)]
-        env = {**ENV, "CFENGINE_TEST_OVERRIDE_WORKDIR": str(wd), "HOME": str(wd)}
-    else:
-        argv = [sys.executable, "-m", "engine", "agent", "-K", "-I", "-f", str(p),
-                "-w", str(base / "vwd")]
-        env = {**ENV, "HOME": str(base), "PYTHONPATH": str(ROOT)}
-    out = subprocess.run(argv, env=env, cwd=str(base), stdin=subprocess.DEVNULL,
-                         capture_output=True, text=True, timeout=120)
-    text = (out.stdout + out.stderr).replace(str(d), "<D>")
+    text = rerun(which, base, p, "-K", "-I").out.replace(str(d), "<D>")
     return [ln for ln in text.splitlines() if ln.strip()]
 
 
@@ -359,7 +330,7 @@ def _case(base: Path, which: str, case: Case) -> list[str]:
 def test_planted_link_is_refused(top: Path, case: Case) -> None:
     lines = _case(top, "vigil", case)
     assert lines == case.lines
-    if HAVE_CF and not case.unlike_cf:
+    if HAVE_CFENGINE and not case.unlike_cf:
         assert _case(top, "cf", case) == lines
 
 
@@ -384,7 +355,7 @@ def test_trusted_links_are_still_followed(top: Path) -> None:
               '"@D@/ww/own" perms => m; "@D@/ww/grp" perms => m; }\n'
               'body perms m { mode => "640"; rxdirs => "false"; }\n' + INSERT)
     results = {}
-    for which in (("cf", "vigil") if HAVE_CF else ("vigil",)):
+    for which in AGENTS:
         d = top / f"d.{which[0]}"
         setup(d)
         lines = run_agent(which, policy, d, top)
@@ -402,5 +373,5 @@ def test_trusted_links_are_still_followed(top: Path) -> None:
         err("Failed to change permissions of '<D>/ww/grp'. (chmod: Link has been severed)"),
         errors("<D>/ww/grp"),
     ]
-    if HAVE_CF:
+    if HAVE_CFENGINE:
         assert results["cf"] == results["vigil"]

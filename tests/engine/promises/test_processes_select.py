@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.promises.test_differential import HAVE_CF, run_agent
+from tests.cfengine import HAVE_CFENGINE
+from tests.differential import run_agent
 
 POLICY = """
 body process_count count(p)
@@ -50,7 +51,7 @@ bundle agent main
 
 @pytest.mark.parametrize("which", ["vigil", "cf"])
 def test_process_select_and_stop(tmp_path: Path, which: str) -> None:
-    if which == "cf" and not HAVE_CF:
+    if which == "cf" and not HAVE_CFENGINE:
         pytest.skip("cf-agent not installed")
     target = tmp_path / "t"
     target.mkdir()
@@ -111,7 +112,7 @@ bundle agent main
 def test_process_result_naming_an_absent_attribute(tmp_path: Path, which: str) -> None:
     """process_result over an attribute the body does not give, or whose value did
     not resolve (a function failing for an unknown user), selects nothing."""
-    if which == "cf" and not HAVE_CF:
+    if which == "cf" and not HAVE_CFENGINE:
         pytest.skip("cf-agent not installed")
     lines = run_agent(which, RESULT_ONLY_POLICY, tmp_path, tmp_path)
     assert "R: absent attributes are false" in lines, lines
@@ -139,7 +140,7 @@ bundle agent main
 
 @pytest.mark.parametrize("which", ["vigil", "cf"])
 def test_the_agent_counts_itself(tmp_path: Path, which: str) -> None:
-    if which == "cf" and not HAVE_CF:
+    if which == "cf" and not HAVE_CFENGINE:
         pytest.skip("cf-agent not installed")
     lines = run_agent(which, SELF_COUNT_POLICY, tmp_path, tmp_path)
     assert "R: the agent counts itself, but not when it would signal" in lines, lines

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.promises.test_differential import HAVE_CF, run_agent
+from tests.cfengine import HAVE_CFENGINE
+from tests.differential import run_agent
 
 POLICY = """
 body classes outcome(p)
@@ -61,7 +62,7 @@ bundle agent standard_services(service, state)
 
 @pytest.mark.parametrize("which", ["vigil", "cf"])
 def test_services(tmp_path: Path, which: str) -> None:
-    if which == "cf" and not HAVE_CF:
+    if which == "cf" and not HAVE_CFENGINE:
         pytest.skip("cf-agent not installed")
     target = tmp_path / "t"
     target.mkdir()
