@@ -37,6 +37,14 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "key": ("engine.commands.key", "host key, trusted and pending peer keys (cf-key)"),
     "runagent": ("engine.commands.runagent", "ask a server to run its agent (cf-runagent)"),
     "console": ("engine.commands.console", "open the operations console"),
+    "cfnames": ("engine.commands.cfnames", "write cf-agent, cf-promises, ... commands that run vigil"),
+}
+
+# Run under CFEngine's command names (``vigil cfnames DIR`` writes them), vigil is that
+# component: scripts, cron lines and schedulers that call cf-agent keep working.
+CFENGINE_NAMES: dict[str, str] = {
+    "cf-agent": "agent", "cf-promises": "promises", "cf-execd": "execd", "cf-monitord": "monitord",
+    "cf-serverd": "serverd", "cf-key": "key", "cf-runagent": "runagent",
 }
 
 EPILOG = """\
@@ -127,7 +135,12 @@ def _keep_undecodable_bytes() -> None:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv is None:
+        argv = list(sys.argv[1:])
+        as_name = CFENGINE_NAMES.get(os.path.basename(sys.argv[0]))
+        if as_name is not None:
+            argv.insert(0, as_name)
+    argv = list(argv)
     _keep_undecodable_bytes()
     if not argv or argv[0] not in SUBCOMMANDS:
         parser = build_parser()

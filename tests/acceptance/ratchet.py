@@ -62,6 +62,16 @@ def rates(results: list[dict[str, object]]) -> dict[str, tuple[int, int]]:
     return {d: (ok[d], total[d]) for d in sorted(total)}
 
 
+def drop_in_agent(bindir: Path) -> str:
+    """``bindir/cf-agent`` as ``vigil cfnames`` writes it: the suite runs the agent as a
+    CFEngine host runs it, under the name cf-agent (a few tests look for that process)."""
+    vigil = ROOT / ".venv" / "bin" / "vigil"
+    cmd = [str(vigil)] if vigil.exists() else [sys.executable, "-m", "engine"]
+    subprocess.run([*cmd, "cfnames", str(bindir)], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
+    return str(bindir / "cf-agent")
+
+
 def run_suite(agent: str, out: Path, jobs: int, only: str | None, log: Path) -> int:
     cmd = [sys.executable, str(SUITE / "run_acceptance.py"), "--agent", agent,
            "--label", "vigil-ratchet", "--out", str(out), "--jobs", str(jobs),
@@ -74,8 +84,10 @@ def run_suite(agent: str, out: Path, jobs: int, only: str | None, log: Path) -> 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--agent", default=str(ROOT / ".venv" / "bin" / "vigil") + " agent",
-                    help="the agent command (default: the venv's 'vigil agent')")
+    ap.add_argument("--agent", default=None,
+                    help="the agent command (default: vigil's agent under the name cf-agent, "
+                         "as 'vigil cfnames' installs it for a drop-in host; "
+                         "e.g. '.venv/bin/vigil agent' runs it as vigil)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--only", help="regex: run only matching tests (no regression check "
                     "for the others)")
@@ -90,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"acceptance: skipped, {SUITE} is not present (it is test data beside the "
                   "project, not part of it)")
             return 0
+        if args.agent is None:
+            args.agent = drop_in_agent(args.out.parent / ".acceptance-bin")
         log = args.out.with_suffix(".log")
         print(f"acceptance: running the baseline tests with {args.agent!r}; log in {log}",
               flush=True)
