@@ -20,8 +20,9 @@ from pathlib import Path
 
 from engine.eval.loading import load as load_policy
 from engine.policy.ast import Body, Constraint, FnCall, Policy, Promise, Scalar
-from engine.state.lockname import MAX_PART, LockKeyParts, canonify
+from engine.state.lockname import MAX_PART, LockKeyParts
 from engine.state.locks import DEFAULT_EXPIREAFTER, DEFAULT_IFELAPSED
+from engine.text import canonify
 
 _VAR = re.compile(r"[$@][({][^)}]*[)}]")
 # locks cf-agent and the daemons take for their own work (package caches, the

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.state.lockname import canonify
+from engine.text import canonify
 
 _EXECD_OUTPUT = re.compile(r"cf_.*?__(\d+)_")
 _SUMMARY = re.compile(

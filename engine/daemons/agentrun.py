@@ -12,7 +12,6 @@ killed, or died without one, execd writes or patches the report so that
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import signal
 import socket
@@ -24,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from engine.daemons import procs
+from engine.text import canonify
 from engine.workdir import make_dirs
 
 # Tests point execd at a stand-in agent with this variable (a shlex string whose
@@ -35,12 +35,12 @@ EXECD_CLASSES = ("from_cfexecd", "cf_execd_initiated")
 
 
 def short_host() -> str:
-    return re.sub(r"[^A-Za-z0-9_]", "_", socket.gethostname().split(".")[0]) or "localhost"
+    return canonify(socket.gethostname().split(".")[0]) or "localhost"
 
 
 def output_name(host: str, t: float, seq: int) -> str:
     """``cf_vm__1795320611_Sun_Nov_22_04_10_11_2026_0x7f952f0c`` for host ``vm``."""
-    stamp = re.sub(r"[^A-Za-z0-9]", "_", time.ctime(t))
+    stamp = canonify(time.ctime(t))
     return f"cf_{host}__{int(t)}_{stamp}_0x{(os.getpid() << 16 | seq & 0xFFFF):x}"
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING
 import psutil
 
 from engine.state.monitor import Measured, Stats
+from engine.text import canonify
 
 if TYPE_CHECKING:
     from engine.workdir import Workdir
@@ -121,10 +121,6 @@ def sample_network() -> tuple[Ports, dict[str, float]]:
     return ports, counts
 
 
-def _canon(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_]", "_", text)
-
-
 class Sampler:
     """Takes one sample of every observable; keeps the counters deltas need."""
 
@@ -191,7 +187,7 @@ class Sampler:
             if m == "/":
                 out["diskfree"] = free
             else:
-                out[f"diskfree_{_canon(m.strip('/'))}"] = free
+                out[f"diskfree_{canonify(m.strip('/'))}"] = free
         return out
 
     @staticmethod

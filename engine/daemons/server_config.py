@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from engine.policy.ast import FnCall, Policy, Promise, RList, Rval, Scalar
+from engine.text import canonify
 
 KEY_PREFIXES = ("SHA256:", "SHA=", "MD5=")
 CONTROL_LISTS = ("allowconnects", "denyconnects", "allowallconnects", "trustkeysfrom", "allowusers")
@@ -90,10 +91,6 @@ class ServerConfig:
     @property
     def uses_hostnames(self) -> bool:
         return any(r.uses_hostnames for r in self.access)
-
-
-def canonify(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_]", "_", text)
 
 
 def default_classes(sys_vars: dict[str, object]) -> set[str]:

@@ -17,8 +17,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from engine.eval.classexpr import canonify
 from engine.eval.values import Data
+from engine.text import canonify
 
 _SIOCGIFFLAGS = 0x8913
 _SIOCGIFADDR = 0x8915

@@ -26,8 +26,8 @@ import json
 import os
 import re
 
-from engine.eval import classexpr
 from engine.eval.values import Data
+from engine.text import canonify
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -191,7 +191,7 @@ class _Installer:
         ns, sep, name = key.partition(":")
         if not sep:
             ns, name = default_ns, key
-        name = classexpr.canonify(name)
+        name = canonify(name)
         qualified = name if ns == "default" else f"{ns}:{name}"
         ctx.define(qualified, "namespace", tags)
         if comment:

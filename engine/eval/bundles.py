@@ -20,6 +20,7 @@ from engine.log import Level
 from engine.policy.ast import FnCall, Scalar
 from engine.promises.base import BundleCall, Outcome, PromiseResult, ResolvedPromise, SkipReason
 from engine.promises.reports import actuate_report
+from engine.text import canonify
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
@@ -382,8 +383,7 @@ def _verbose_header(agent: Agent, p: Promise, rp: ResolvedPromise) -> None:
     import os
 
     log = agent.log.verbose
-    name = rp.handle or "promise_" + "".join(
-        ch if ch.isalnum() else "_" for ch in os.path.basename(p.pos.file)) + f"_{p.pos.line}"
+    name = rp.handle or f"promise_{canonify(os.path.basename(p.pos.file))}_{p.pos.line}"
     log("P: .........................................................")
     log(f'P: BEGIN promise \'{name}\' of type "{p.promise_type}" (pass {agent.pass_no})')
     log(f"P:    Promiser/affected object: '{rp.promiser}'")

@@ -161,10 +161,3 @@ def class_names(expr: str) -> set[str]:
     walk(compile_expr(expr))
     return out
 
-
-_CANON = re.compile(r"[^A-Za-z0-9_]")
-
-
-def canonify(text: str) -> str:
-    """CFEngine's canonify: every character outside ``[A-Za-z0-9_]`` becomes ``_``."""
-    return _CANON.sub("_", text)

@@ -19,6 +19,7 @@ import re
 from engine._records import Record
 from engine.eval import classexpr
 from engine.eval.values import Data
+from engine.text import canonify
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -140,7 +141,7 @@ class EvalContext:
 
     def define(self, name: str, scope: str = "namespace", tags: Iterable[str] = ()) -> bool:
         """Define a soft class."""
-        name = classexpr.canonify(name) if ":" not in name else name
+        name = canonify(name) if ":" not in name else name
         frame = self.frames[-1] if self.frames else None
         if scope == "bundle" and frame is not None:
             frame.classes.add(name)

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from engine.eval.classexpr import canonify
+from engine.text import canonify
 
 CF_VERSION = (3, 21, 0)
 CF_RELEASE = "1"  # sys.cf_version_release of the packaged 3.21.0

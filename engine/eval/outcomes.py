@@ -9,10 +9,10 @@ they are also stored as persistent classes and promoted to namespace scope.
 
 from __future__ import annotations
 
-from engine.eval.classexpr import canonify
 from engine.eval.values import Data
 from engine.policy.ast import Promise
 from engine.promises.base import Outcome, PromiseResult, ResolvedPromise
+from engine.text import canonify
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:

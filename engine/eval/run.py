@@ -185,7 +185,7 @@ def _set_domain(agent: Agent) -> None:
     domain = _control_value(agent, "common", "domain")
     if not isinstance(domain, str) or not domain:
         return
-    from engine.eval.classexpr import canonify
+    from engine.text import canonify
 
     agent.ctx.set_var("sys", "domain", domain)
     uqhost = agent.ctx.lookup("sys.uqhost")

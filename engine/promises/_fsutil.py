@@ -14,6 +14,8 @@ import os
 import stat
 import time
 
+from engine.text import canonify
+
 NEW_FILE_MODE = 0o600  # cf-agent creates files 0600 unless perms say otherwise
 NEW_DIR_MODE = 0o700
 
@@ -134,10 +136,6 @@ def backup_name(path: str, policy: str, suffix: str, now: float | None = None) -
         return None
     if policy == "timestamp":
         t = int(now if now is not None else time.time())
-        stamp = _canon(time.ctime(t))
+        stamp = canonify(time.ctime(t))
         return f"{path}_{t}_{stamp}{suffix}"
     return path + suffix
-
-
-def _canon(s: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in s)

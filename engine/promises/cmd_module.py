@@ -24,6 +24,7 @@ import re
 
 from engine._records import Record
 from engine.eval.values import Data
+from engine.text import canonify
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
@@ -36,11 +37,6 @@ if TYPE_CHECKING:
 _VALID = re.compile(r"[A-Za-z0-9_\[\].@/-]")
 _CONTEXT = re.compile(r"[A-Za-z0-9_]+")
 _LEADING_INT = re.compile(r"[-+]?\d+")
-_NON_CANON = re.compile(r"[^A-Za-z0-9_]")
-
-
-def canonify(s: str) -> str:
-    return _NON_CANON.sub("_", s)
 
 
 def default_context(command: str) -> str:

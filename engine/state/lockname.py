@@ -28,6 +28,7 @@ from operator import mul
 
 from engine._records import Frozen, set_field
 from engine.state.digest import md5
+from engine.text import canonify
 
 MAX_LVALS = 5
 MAX_PART = 100  # bundle and promiser are cut to this many characters in the key
@@ -41,17 +42,9 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _DATE_MIN_LEN = len("Fri Oct 1 15:15:23 EST 2010")  # shorter operands hold no full date
 
-_CANON = bytes(
-    c if (48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122) else 95 for c in range(256)
-)
 # quick tests for blank_dates: most operands hold no day or month name at all
 _ANY_DAY = re.compile("|".join(_DAYS))
 _ANY_MONTH = re.compile("|".join(_MONTHS))
-
-
-def canonify(text: str) -> str:
-    """Every byte of the UTF-8 text that is not an ASCII letter or digit -> ``_``."""
-    return text.encode("utf-8", "surrogateescape").translate(_CANON).decode("ascii")
 
 
 def blank_dates(operand: str) -> str:

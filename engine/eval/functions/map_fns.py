@@ -15,6 +15,7 @@ from engine.eval.functions._util import json_compact
 from engine.eval.functions.arrays import collect
 from engine.eval.functions.registry import FnEnv, FunctionError, function, scalar_str
 from engine.eval.values import Data
+from engine.text import canonify
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
@@ -101,12 +102,6 @@ def maparray(env: FnEnv, pattern: Any, arg: Any) -> list[str]:
     return apply_all(env, pattern, _container(env, "maparray", arg))
 
 
-def _canonify(s: str) -> str:
-    from engine.eval.functions.strings import canonify_str
-
-    return canonify_str(s)
-
-
 def _json_pipe(env: FnEnv, command: str, container: Any) -> Any:
     """json_pipe: ``command`` reads the container as JSON and prints JSON values,
     each one an element of the result."""
@@ -143,7 +138,7 @@ def mapdata(env: FnEnv, interpretation: str, pattern: Any, arg: Any) -> Data:
         return Data(_json_pipe(env, command, container))
     texts = apply_all(env, pattern, container, escape=interpretation == "json")
     if interpretation == "canonify":
-        return Data([_canonify(t) for t in texts])
+        return Data([canonify(t) for t in texts])
     if interpretation != "json":
         return Data(texts)
     from engine.eval.functions import _jsonref

@@ -17,7 +17,8 @@ def usemodule(env: FnEnv, module: str, args: str) -> bool:
     module exits with 0."""
     import subprocess
 
-    from engine.promises.cmd_module import canonify, parse
+    from engine.promises.cmd_module import parse
+    from engine.text import canonify
 
     if "/" in module or module in ("", ".", ".."):
         raise FunctionError(f"Function 'usemodule': invalid module name '{module}'")

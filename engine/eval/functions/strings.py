@@ -6,15 +6,7 @@ import re
 
 from engine.eval.functions._util import fmt_bool_class, full_match, lenient_int, need_int, pcre
 from engine.eval.functions.registry import FnEnv, FunctionError, function
-
-_NON_CANON = re.compile(rb"[^A-Za-z0-9_]")
-
-
-def canonify_str(s: str) -> str:
-    """Every byte outside ``[A-Za-z0-9_]`` becomes ``_`` (UTF-8 bytes count one each)."""
-    if s.isascii():
-        return re.sub(r"[^A-Za-z0-9_]", "_", s)
-    return _NON_CANON.sub(b"_", s.encode("utf-8", "surrogateescape")).decode("ascii")
+from engine.text import canonify
 
 
 def _bytes(s: str) -> bytes:
@@ -33,9 +25,10 @@ def concat(env: FnEnv, *parts: str) -> str:
 
 
 @function("canonify", "string", 1, 1)
-def canonify(env: FnEnv, s: str) -> str:
-    """canonify(text): ``text`` with every character outside ``[A-Za-z0-9_]`` made ``_``."""
-    return canonify_str(s)
+def canonify_fn(env: FnEnv, s: str) -> str:
+    """canonify(text): ``text`` with every byte of its UTF-8 encoding outside
+    ``[A-Za-z0-9_]`` made ``_``."""
+    return canonify(s)
 
 
 @function("canonifyuniquely", "string", 1, 1)
@@ -43,7 +36,7 @@ def canonifyuniquely(env: FnEnv, s: str) -> str:
     """canonifyuniquely(text): canonify(text) plus ``_`` and the SHA-1 of ``text``."""
     import hashlib
 
-    return canonify_str(s) + "_" + hashlib.sha1(s.encode()).hexdigest()
+    return canonify(s) + "_" + hashlib.sha1(s.encode()).hexdigest()
 
 
 @function("strcmp", "class", 2, 2)
@@ -219,7 +212,7 @@ def regextract(env: FnEnv, regex: str, s: str, array: str) -> bool:
 @function("classify", "class", 1, 1)
 def classify(env: FnEnv, s: str) -> bool:
     """classify(text): true when canonify(text) is a defined class."""
-    return env.class_defined(canonify_str(s))
+    return env.class_defined(canonify(s))
 
 
 def class_str(b: bool) -> str:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import zlib
 
-from engine.eval.classexpr import canonify
 from engine.eval.expand import expand
 from engine.eval.resolve import FunctionFailed, Unresolved
 from engine.policy.ast import FnCall, Promise, RList, Scalar
+from engine.text import canonify
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:

@@ -18,7 +18,6 @@ defined in the namespace. A promise still holding unresolved variables is not se
 
 from __future__ import annotations
 
-from engine.eval.classexpr import canonify
 from engine.log import Level
 from engine.promises.base import Outcome, PromiseResult, ResolvedPromise, RunContext
 from engine.promises.custom.protocol import (
@@ -27,6 +26,7 @@ from engine.promises.custom.protocol import (
     Reply,
     display_filename,
 )
+from engine.text import canonify
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:

@@ -1,0 +1,71 @@
+"""engine.text.canonify is CFEngine's: every byte of the UTF-8 encoding outside
+``[A-Za-z0-9_]`` becomes ``_``. Differential: the canonify() function, ``classes:``
+promisers and a module's ``+class`` lines name the same classes in cf-agent and vigil."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.text import canonify
+
+
+def test_every_byte_of_a_non_ascii_character_counts() -> None:
+    assert canonify("é-x") == "___x"  # c3 a9 2d 78
+    assert canonify("a.b c_d") == "a_b_c_d"
+    assert canonify("\udcff") == "_"  # an undecodable byte kept as a surrogate
+    assert canonify("") == ""
+
+
+MODULE = '#!/bin/sh\necho "+mé-m"\necho "^context=ctx"\necho "=v=1"\n'
+POLICY = """body common control { bundlesequence => { "main" }; }
+bundle agent main {
+commands:
+  "MODULE" module => "true";
+classes:
+  "é-x" expression => "any", scope => "namespace";
+  "cé.d" expression => "any", scope => "namespace";
+vars:
+  "f" string => canonify("é-x");
+  "u" string => canonifyuniquely("é-x");
+  "c" slist => classesmatching(".*(_x|_d|_m)$");
+  "s" slist => sort("c", "lex");
+reports:
+  "f=$(f) u=$(u)";
+  "class=$(s)";
+  "classify" if => classify("é-x");
+}
+"""
+
+
+def _reports(out: str) -> list[str]:
+    return [ln.strip() for ln in out.splitlines() if ln.strip().startswith("R: ")]
+
+
+@pytest.mark.skipif(shutil.which("cf-agent") is None, reason="cf-agent is not installed")
+def test_same_names_as_cf_agent(tmp_path: Path) -> None:
+    module = tmp_path / "mod.sh"
+    module.write_text(MODULE)
+    module.chmod(0o755)
+    policy = tmp_path / "p.cf"
+    policy.write_text(POLICY.replace("MODULE", str(module)))
+    wd = tmp_path / "cfwd"
+    (wd / "inputs").mkdir(parents=True)
+    (wd / "bin").symlink_to(Path(shutil.which("cf-agent") or "/usr/bin/cf-agent").parent)
+    (wd / "inputs" / "failsafe.cf").write_text(
+        'bundle agent main { }\nbody common control { bundlesequence => { "main" }; }\n')
+    env = dict(os.environ, CFENGINE_TEST_OVERRIDE_WORKDIR=str(wd))
+    cf = subprocess.run(["cf-agent", "-Kf", str(policy)], capture_output=True, text=True,
+                        env=env, timeout=60)
+    ours = subprocess.run(
+        [sys.executable, "-m", "engine", "agent", "-Kf", str(policy), "-w", str(tmp_path / "v")],
+        capture_output=True, text=True, timeout=60)
+    expected = _reports(cf.stdout + cf.stderr)
+    assert "R: f=___x u=___x_3fccee9ed993486a0d76ed8a66739d63b18aa073" in expected
+    assert {"R: class=___x", "R: class=c___d", "R: class=m___m"} <= set(expected)
+    assert _reports(ours.stdout + ours.stderr) == expected
