@@ -15,7 +15,7 @@ import shlex
 import signal
 import stat
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.daemons.server_acl import (
     Denied,
@@ -31,7 +31,24 @@ from engine.trust.protocol import Op, ProtocolError, Status, want_int
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from engine.daemons.server_session import Session
+    from engine.daemons.server_acl import ClientId
+    from engine.daemons.server_state import ServerState
+
+
+class Session(Protocol):
+    """What a request handler uses of its connection (``server_session.Session``)."""
+
+    state: ServerState
+    address: str
+    client: ClientId | None
+    host: str
+
+    @property
+    def tag(self) -> str: ...
+
+    async def send(self, msg: dict[str, Any]) -> None: ...
+
+    async def send_data(self, data: bytes) -> None: ...
 
 LIST_PAGE = 500
 O_PATH = getattr(os, "O_PATH", os.O_RDONLY)

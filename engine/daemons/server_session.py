@@ -15,6 +15,7 @@ import ssl
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from engine.daemons import server_ops
 from engine.daemons.server_acl import ClientId, Denied, address_matches
 from engine.trust import frames
 from engine.trust.keys import fingerprint, verify
@@ -34,7 +35,7 @@ from engine.trust.store import PeerState
 from engine.trust.tls import channel_binding
 
 if TYPE_CHECKING:
-    from engine.daemons.serverd import ServerState
+    from engine.daemons.server_state import ServerState
 
 HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,252}$")
 USER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$")
@@ -254,8 +255,6 @@ class Session:
         return True
 
     async def serve(self) -> None:
-        from engine.daemons import server_ops
-
         assert self.client is not None
         st = self.state
         if st.config.uses_hostnames:

@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import signal
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from engine.daemons.server_acl import address_matches, normalize_address
 from engine.daemons.server_config import ServerConfig, default_classes, split_command
 from engine.daemons.server_policy import PolicyError, read_server_policy
 from engine.daemons.server_ratelimit import RefusalLog
+from engine.daemons.server_state import ServerState
 from engine.log import LineLogger
 from engine.trust.identity import host_name
 from engine.trust.keys import HostKey, KeyFileError
@@ -57,32 +57,6 @@ def sys_vars_for(workdir: Workdir) -> dict[str, object]:
         "fqhost": fq,
         "cf_agent": sys.executable,
     }
-
-
-@dataclass
-class ServerState:
-    workdir: Workdir
-    settings: ServerdSettings
-    config: ServerConfig
-    store: TrustStore
-    log: LineLogger
-    host_key_raw: bytes
-    host_name: str
-    ssl_context: Any
-    run_resource: str = ""
-    server_name: str = f"vigil-serverd {__version__}"
-    run_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    active: int = 0
-    per_ip: dict[str, int] = field(default_factory=dict)
-    served: int = 0
-    refusals: RefusalLog = field(default_factory=lambda: RefusalLog(print))
-    # CFEngine's protocol (engine.daemons.server_cf): the RSA context every handshake
-    # starts on, vigil's clients switched to ``ssl_context`` by SNI; None without an RSA key
-    cf_context: Any = None
-
-    @property
-    def tls_context(self) -> Any:
-        return self.cf_context if self.cf_context is not None else self.ssl_context
 
 
 def run_resource_for(config: ServerConfig, sys_vars: dict[str, object]) -> str:
