@@ -15,6 +15,7 @@ import itertools
 import os
 import time
 
+from engine import promisetypes
 from engine._records import Record
 from engine.eval import expand as ex
 from engine.eval.base import Tally
@@ -44,20 +45,13 @@ if TYPE_CHECKING:
     from engine.workdir import Workdir
 
 PASSES = 3
-AGENT_ORDER = (
-    "meta", "vars", "defaults", "classes", "users", "files", "packages",
-    "guest_environments", "methods", "processes", "services", "commands",
-    "storage", "databases", "reports",
-)
-COMMON_ORDER = ("meta", "vars", "defaults", "classes", "reports")
-EDIT_ORDER = ("meta", "vars", "defaults", "classes", "delete_lines", "field_edits",
-              "insert_lines", "replace_patterns", "reports",
-              # edit_xml bundles (engine.promises.edit_xml orders them itself)
-              "build_xpath", "delete_tree", "insert_tree", "delete_attribute",
-              "set_attribute", "delete_text", "set_text", "insert_text")
-UNLOCKED_TYPES = frozenset({"meta", "vars", "classes", "defaults"})
+# the passes' order and rules, from the one promise-type table (engine.promisetypes)
+AGENT_ORDER = promisetypes.AGENT_ORDER
+COMMON_ORDER = promisetypes.COMMON_ORDER
+EDIT_ORDER = promisetypes.EDIT_ORDER
+UNLOCKED_TYPES = promisetypes.UNLOCKED
 # evaluated again on every pass (every other type runs once per binding)
-RECURRING_TYPES = frozenset({"vars", "classes", "meta", "defaults"})
+RECURRING_TYPES = promisetypes.RECURRING
 # enum member -> its text, without the enum's ``value`` property on every promise
 OUTCOME_TEXT: dict[Outcome, str] = {o: o.value for o in Outcome}
 SKIP_TEXT: dict[SkipReason, str] = {r: r.value for r in SkipReason}

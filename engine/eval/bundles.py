@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from engine import promisetypes
 from engine.eval import expand as ex
 from engine.eval.agent import (
     AGENT_ORDER,
@@ -578,7 +579,7 @@ def edit_bundle_promises(agent: Agent, call: BundleCall, filename: str,
             for _ in range(2):
                 for p in grouped.get(ptype, ()):
                     evaluate_promise(agent, p, last=True)
-        skip = {"meta", "vars", "defaults", "classes"}
+        skip = promisetypes.EVALUATION_LEVEL
         for p in bundle.promises:
             ptype = p.promise_type
             if ptype in skip or ptype not in EDIT_ORDER:

@@ -23,6 +23,7 @@ import sys
 from functools import cache, cached_property
 from pathlib import Path
 
+from engine import promisetypes
 from engine.policy.ast import _Node
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
@@ -33,44 +34,10 @@ _set = object.__setattr__
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "cfengine_syntax.json"
 
-SUPPORTED_PROMISE_TYPES = frozenset(
-    {
-        "vars",
-        "classes",
-        "reports",
-        "methods",
-        "meta",
-        "defaults",
-        "files",
-        "commands",
-        "processes",
-        "packages",
-        "services",
-        "access",
-        "insert_lines",
-        "delete_lines",
-        "replace_patterns",
-        "field_edits",
-        # roles: of server bundles, honoured by serverd (who may define which classes)
-        "roles",
-        # measurements: of monitor bundles, taken by monitord (engine.daemons.measurements)
-        "measurements",
-        # edit_xml bundles (engine.promises.edit_xml)
-        "build_xpath",
-        "delete_tree",
-        "insert_tree",
-        "delete_attribute",
-        "set_attribute",
-        "delete_text",
-        "set_text",
-        "insert_text",
-    }
-)
-
+# What vigil carries out: engine.promisetypes, the one promise-type table.
+SUPPORTED_PROMISE_TYPES = promisetypes.SUPPORTED
 # Attributes of supported promise types that vigil parses but does not act on.
-UNSUPPORTED_ATTRIBUTES: dict[str, frozenset[str]] = {
-    "files": frozenset({"acl"}),
-}
+UNSUPPORTED_ATTRIBUTES = promisetypes.UNSUPPORTED_ATTRIBUTES
 
 # Body types whose only body is ``control`` (``body agent control``).
 CONTROL_BODY_TYPES = frozenset(

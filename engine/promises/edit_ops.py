@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from engine import cfregex
+from engine import cfregex, promisetypes
 from engine.promises._acc import WARN_SUFFIX, action_warn
 from engine.promises._fields import FieldSpec, NoFields, TooShort
 from engine.promises._fields import edit_line as edit_field_line
@@ -35,7 +35,7 @@ from engine.promises._lines import (
 )
 from engine.promises.base import Logger, Outcome, ResolvedPromise
 
-EDIT_ORDER = ("delete_lines", "field_edits", "insert_lines", "replace_patterns")
+EDIT_ORDER = promisetypes.EDIT_LINE_ORDER
 PASSES = 3
 _VERB = {"delete_lines": "delete", "insert_lines": "insert", "replace_patterns": "replace",
          "field_edits": "edit"}

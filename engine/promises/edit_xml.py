@@ -20,6 +20,7 @@ import re
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape, quoteattr
 
+from engine import promisetypes
 from engine.promises.base import BundleCall, ResolvedPromise, RunContext
 
 TYPE_CHECKING = False
@@ -29,8 +30,7 @@ if TYPE_CHECKING:
     from engine.promises._acc import Acc
     from engine.promises._safefs import Parent
 
-XML_ORDER = ("build_xpath", "delete_tree", "insert_tree", "delete_attribute",
-             "set_attribute", "delete_text", "set_text", "insert_text")
+XML_ORDER = tuple(t.name for t in promisetypes.EDIT_XML_TYPES)
 PASSES = 3
 BACKUP_SUFFIX = ".cf-before-edit"
 _STEP = re.compile(r"([A-Za-z_][\w.\-:]*|\*)((?:\[[^\]]*\])*)")

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import importlib
 
+from engine import promisetypes
+
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -19,17 +21,11 @@ if TYPE_CHECKING:
 
     from engine.promises.base import Actuator
 
-ACTUATOR_MODULES: dict[str, str] = {
-    "files": "engine.promises.files",
-    "commands": "engine.promises.commands",
-    "processes": "engine.promises.processes",
-    "packages": "engine.promises.packages",
-    "services": "engine.promises.services",
-}
+ACTUATOR_MODULES: dict[str, str] = promisetypes.ACTUATOR_MODULES
 CUSTOM_MODULE = "engine.promises.custom"
 # types whose module has ``after_pass(run)``, called after the type's promises in each
 # pass of a bundle (packages run the commands they scheduled, as cf-agent does)
-AFTER_PASS_TYPES = frozenset({"packages"})
+AFTER_PASS_TYPES = promisetypes.AFTER_PASS
 
 _LOADED: dict[str, Actuator] = {}
 
