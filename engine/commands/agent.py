@@ -11,6 +11,8 @@ if TYPE_CHECKING:
     import argparse
     from types import SimpleNamespace
 
+    from engine.workdir import Workdir
+
 
 def _split(values: list[str] | None) -> list[str]:
     out: list[str] = []
@@ -58,6 +60,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip-db-check", nargs="?", const="yes", default=None, help=argparse.SUPPRESS)
     p.add_argument("policy", nargs="?", default=None, metavar="FILE",
                    help="policy file to run (overrides -f)")
+    p.add_argument("-B", "--bootstrap", default=None, metavar="HUB",
+                   help="bootstrap to the hub HUB (address or name, optional :port): fetch its "
+                   "policy into inputs/, run it and start the scheduler")
+    p.add_argument("-T", "--trust-server", nargs="?", const="yes", default=None,
+                   choices=["yes", "no"], metavar="yes|no",
+                   help="with --bootstrap: trust the hub's key on first contact (yes, the "
+                   "default) or only when it is trusted already (no)")
+    p.add_argument("--skip-bootstrap-policy-run", action="store_true",
+                   help="with --bootstrap: do not run the fetched policy")
+    p.add_argument("--skip-bootstrap-service-start", action="store_true",
+                   help="with --bootstrap: do not start the scheduler (or, on the hub, the server)")
     p.add_argument("--started-by", default="manual", choices=["manual", "schedule", "forced", "remote"],
                    help=argparse.SUPPRESS)
     p.add_argument("--output-file", default=None, help=argparse.SUPPRESS)
@@ -93,7 +106,9 @@ _DEFAULTS = {"file": None, "workdir": None, "no_lock": False, "inform": False,
              "show_evaluated_vars": None, "started_by": "manual", "output_file": None,
              "debug": False, "log_level": None, "timing_output": False, "color": None,
              "no_extensions": False, "log_modules": None, "ignore_preferred_augments": False,
-             "skip_db_check": None, "policy": None, "simulate": None}
+             "skip_db_check": None, "policy": None, "simulate": None, "bootstrap": None,
+             "trust_server": None, "skip_bootstrap_policy_run": False,
+             "skip_bootstrap_service_start": False}
 
 
 def parse_plain(argv: list[str]) -> dict[str, object] | None:
@@ -153,6 +168,8 @@ def run(args: argparse.Namespace | SimpleNamespace) -> int:
         args.file = args.policy
     log = LineLogger(level, sys.stdout, timestamps=args.timestamp)
     wd = Workdir.resolve(args.workdir)
+    if getattr(args, "bootstrap", None) or getattr(args, "trust_server", None):
+        return _bootstrap(args, wd, log)
     if not args.file and not wd.promises_cf.exists():
         from engine.seed import seed_workdir
 
@@ -182,3 +199,27 @@ def run(args: argparse.Namespace | SimpleNamespace) -> int:
         # What the run built is garbage now, but this process is about to exit: keep the
         # collector that runs at exit from walking (and freeing) it object by object.
         gc.freeze()
+
+
+def _bootstrap(args: argparse.Namespace | SimpleNamespace, wd: Workdir, log: LineLogger) -> int:
+    """``--bootstrap HUB``: :mod:`engine.bootstrap.run`."""
+    from engine.bootstrap.run import BootstrapOptions, bootstrap
+
+    if not args.bootstrap:
+        log.error("Option --trust-server can only be used when bootstrapping")
+        log.flush()
+        return 1
+    opts = BootstrapOptions(
+        argument=args.bootstrap,
+        trust_server=args.trust_server != "no",
+        run_policy=not args.skip_bootstrap_policy_run,
+        start_services=not args.skip_bootstrap_service_start,
+        defines=tuple(_split(args.define)),
+        negates=tuple(_split(args.negate)),
+        flags=tuple(f for f, on in (("-I", args.inform), ("-v", args.verbose)) if on),
+        dry_run=args.dry_run,
+    )
+    try:
+        return bootstrap(opts, wd, log)
+    finally:
+        log.flush()

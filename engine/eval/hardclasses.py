@@ -126,6 +126,7 @@ def discover(workdir: str | os.PathLike[str], now: float | None = None,
     (``agent``; cf-promises' is ``common``).
     """
     from engine.eval._netinfo import discover_network
+    from engine.eval.policyhub import hub_context
     from engine.eval.values import Data
 
     now = time.time() if now is None else now
@@ -225,6 +226,9 @@ def discover(workdir: str | os.PathLike[str], now: float | None = None,
     }
     sys_vars.update(_component_paths(f"{wd}/bin"))
     discover_network(classes, sys_vars)
+    hub_classes, hub_vars, _error = hub_context(wd)  # run() reports the error
+    classes |= hub_classes
+    sys_vars.update(hub_vars)
     # the Ed25519 key is ppkeys/vigil.pub (localhost.pub holds the RSA key for CFEngine peers)
     digest = key_digest(f"{wd}/ppkeys/vigil.pub") or key_digest(f"{wd}/ppkeys/localhost.pub")
     if digest is not None:

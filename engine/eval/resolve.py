@@ -127,6 +127,16 @@ class Resolver:
                 return body
         return self.call(rval, lookup)
 
+    def _whole_list_scalar(self, text: str, lookup: Lookup) -> list[str] | None:
+        """The items of ``x`` when ``text`` is exactly ``$(x)``/``${x}`` and ``x`` a list."""
+        if len(text) < 4 or text[0] != "$" or text[1] not in "({":
+            return None
+        close = ")" if text[1] == "(" else "}"
+        inner = text[2:-1]
+        if text[-1] != close or close in inner or "$" in inner:
+            return None
+        return ex.list_value(lookup(inner))
+
     def list_items(self, rval: RList, lookup: Lookup) -> list[str]:
         out: list[str] = []
         for item in rval.items:
@@ -152,6 +162,12 @@ class Resolver:
                         out.extend(lst)
                     continue
                 text, ok = ex.expand(item.value, lookup)
+                spliced = None if ok else self._whole_list_scalar(item.value, lookup)
+                if spliced is not None:
+                    # "$(x)" alone where x is a list (a body parameter given @(list)):
+                    # its items, as cf-agent splices them (servers => { "$(server)" })
+                    out.extend(spliced)
+                    continue
                 if not ok:
                     # a list variable inside a list element expands to nothing
                     # only when unresolved; keep the text as cf-agent does

@@ -256,6 +256,12 @@ def run(opts: AgentOptions, log: LineLogger) -> int:
     # collector from walking it again and again, and at exit.
     gc.freeze()
     hard, sys_vars = discover(wd.root, start)
+    if "policy_hub_port" in sys_vars and "policy_hub" not in sys_vars:
+        from engine.eval.policyhub import hub_context
+
+        hub_error = hub_context(wd.root)[2]
+        if hub_error:
+            log.error(hub_error)
     entry = os.path.abspath(opts.policy_file)
     sys_vars.update({
         "policy_entry_filename": entry,
