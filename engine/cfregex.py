@@ -96,6 +96,91 @@ class Pattern:
         return str(out[0]), int(out[1])
 
 
+#: characters that are literal when escaped with a backslash (PCRE and ``regex`` agree)
+_ESCAPED_LITERAL = frozenset("\\.^$|?*+()[]{}/-:#@!%&=,;<>'\"~ ")
+_META = frozenset("\\^$.|?*+()[]{}")
+_QUANTIFIER = frozenset("*+?{")
+
+#: a full-match plan: the leading atoms (literal text, or None for one ``.``), their
+#: length in characters, and what the whole pattern is: "exact" (the atoms and
+#: nothing else), "prefix" (the atoms, then ``.*``) or "" (more follows)
+Plan = tuple[tuple["str | None", ...], int, str]
+
+
+@lru_cache(maxsize=4096)
+def full_match_plan(pattern: str) -> Plan | None:
+    """What a full match of ``pattern`` (DOTALL, anchored at 0, ending at the end)
+    needs of a subject without running the engine, when the pattern opens with plain
+    atoms: literal characters, escaped punctuation and ``.``.
+
+    Such a match has to begin with those atoms, so a subject that does not is no match
+    (a prefilter); when the pattern is only those atoms (optionally after ``^`` and
+    followed by ``.*``) the plan decides the match by itself. None when the pattern
+    has an alternation (which could skip the atoms) or opens with anything else.
+    """
+    if "|" in pattern:
+        return None
+    atoms: list[str | None] = []
+    starts: list[int] = []  # pattern offset where each atom begins
+    i, n = 0, len(pattern)
+    if pattern.startswith("^"):
+        i = 1
+    while i < n:
+        c = pattern[i]
+        if c in _QUANTIFIER:
+            # the last atom is quantified: it is not a fixed part of the match
+            if atoms:
+                atoms.pop()
+                i = starts.pop()
+            break
+        if c == ".":
+            atoms.append(None)
+            starts.append(i)
+            i += 1
+        elif c == "\\":
+            if i + 1 < n and pattern[i + 1] in _ESCAPED_LITERAL:
+                atoms.append(pattern[i + 1])
+                starts.append(i)
+                i += 2
+            else:
+                break
+        elif c in _META:
+            break
+        else:
+            atoms.append(c)
+            starts.append(i)
+            i += 1
+    rest = pattern[i:]
+    whole = "exact" if rest == "" else "prefix" if rest == ".*" else ""
+    if not atoms and not whole:
+        return None
+    chunks: list[str | None] = []
+    for a in atoms:
+        last = chunks[-1] if chunks else None
+        if a is not None and last is not None:
+            chunks[-1] = last + a
+        else:
+            chunks.append(a)
+    return tuple(chunks), len(atoms), whole
+
+
+def plan_admits(plan: Plan, s: str) -> bool:
+    """Whether ``s`` begins with the plan's atoms (and, for an "exact" plan, is no
+    longer than them)."""
+    chunks, length, whole = plan
+    if len(s) < length or (whole == "exact" and len(s) != length):
+        return False
+    pos = 0
+    for chunk in chunks:
+        if chunk is None:
+            pos += 1
+        elif s.startswith(chunk, pos):
+            pos += len(chunk)
+        else:
+            return False
+    return True
+
+
 @lru_cache(maxsize=4096)
 def compile(pattern: str, dotall: bool = False,  # noqa: A001 - mirrors re.compile
             multiline: bool = False) -> Pattern:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 
 from engine import cfregex
 from engine.eval.functions.registry import FunctionError
@@ -132,12 +133,28 @@ def full_match(pattern: str, s: str) -> bool:
     match ``abc`` (PCRE takes the first alternative), unlike ``re.fullmatch``. As in
     cf-agent (PCRE_DOTALL | PCRE_MULTILINE), ``.`` matches a newline and ``^``/``$``
     match at line ends: ``.*error:.*`` matches a command's multi-line output."""
-    try:
-        rx = cfregex.compile(_translate(pattern), dotall=True, multiline=True)
-    except cfregex.RegexError as e:
-        raise FunctionError(str(e)) from None
+    rx, plan = _full_matcher(pattern)
+    # most policy patterns are a name or a name prefix ("default:def.control_.*"):
+    # deciding those without the engine saves its per-call time-limit set-up
+    if plan is not None:
+        if not cfregex.plan_admits(plan, s):
+            return False
+        if plan[2]:
+            return True
     m = rx.match(s)
     return m is not None and m.end() == len(s)
+
+
+@lru_cache(maxsize=4096)
+def _full_matcher(pattern: str) -> tuple[cfregex.Pattern, cfregex.Plan | None]:
+    """The compiled pattern for :func:`full_match` and its plan; one cache look-up a
+    call (functions such as variablesmatching call it once per variable)."""
+    translated = _translate(pattern)
+    try:
+        rx = cfregex.compile(translated, dotall=True, multiline=True)
+    except cfregex.RegexError as e:
+        raise FunctionError(str(e)) from None
+    return rx, cfregex.full_match_plan(translated)
 
 
 # ------------------------------------------------------------------ JSON output
