@@ -1,4 +1,5 @@
-"""The process table as ``processes`` promises see it, read once per run with psutil.
+"""The process table as ``processes`` promises see it, read once per run (from ``/proc``
+on Linux, :mod:`engine.promises.procfs`; through psutil elsewhere).
 
 Each :class:`Proc` holds the columns cf-agent reads from
 ``ps -eo user,pid,ppid,pgid,pcpu,pmem,vsz,ni,rss,tname,nlwp,stime,etime,time,args``;
@@ -79,6 +80,15 @@ def forget(run: object) -> None:
 
 
 def read() -> list[Proc]:
+    from engine.promises import procfs
+
+    if procfs.available():
+        return procfs.rows(Proc)
+    return _read_psutil()
+
+
+def _read_psutil() -> list[Proc]:
+    """The table through psutil, where there is no Linux ``/proc``."""
     import psutil
 
     now = time.time()
