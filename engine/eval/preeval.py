@@ -15,9 +15,6 @@ such a derived variable.
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
-
 from engine.eval.agent import Tally
 from engine.eval.bundles import evaluate_promise
 from engine.eval.context import Frame
@@ -60,11 +57,29 @@ def _has_call(p: Promise) -> bool:
         isinstance(i, FnCall) for i in c.rval.items)) for c in p.constraints)
 
 
-@lru_cache(maxsize=256)
-def _reference_to(names: frozenset[str]) -> re.Pattern[str]:
-    """A pattern finding a reference to any of ``names`` (or one of them alone)."""
-    alt = "|".join(re.escape(n) for n in sorted(names))
-    return re.compile(rf"[$@][({{](?:{alt})[)}}\[.]|^(?:{alt})$")
+_REF_END = ")}[."
+
+
+def _mentions(text: str, names: set[str]) -> bool:
+    """Whether ``text`` references one of ``names`` (``$(n)``, ``${n}``, ``@(n)``,
+    ``$(n[k])``, ``$(n.x)``...) or is one of them alone (a trailing newline allowed,
+    as a regex ``^n$`` would). Scanned rather than matched with an alternation
+    regex: the set grows promise by promise, and compiling a new pattern each time
+    cost more than the scan."""
+    if text in names or (text.endswith("\n") and text[:-1] in names):
+        return True
+    if "(" not in text and "{" not in text:
+        return False
+    n = len(text)
+    longest = max(map(len, names), default=0)
+    for i in range(n - 2):
+        if text[i] not in "$@" or text[i + 1] not in "({":
+            continue
+        start = i + 2
+        for j in range(start, min(n, start + longest + 1)):
+            if text[j] in _REF_END and text[start:j] in names:
+                return True
+    return False
 
 
 def _without_arguments(bundle: Bundle, promises: list[Promise]) -> list[Promise]:
@@ -73,8 +88,7 @@ def _without_arguments(bundle: Bundle, promises: list[Promise]) -> list[Promise]
     tainted = set(bundle.args)
     kept: list[Promise] = []
     for p in promises:
-        ref = _reference_to(frozenset(tainted))
-        if any(ref.search(t) for t in _texts(p)):
+        if any(_mentions(t, tainted) for t in _texts(p)):
             if isinstance(p.promiser, str):
                 tainted.add(p.promiser.split("[", 1)[0])
             if _has_call(p):
