@@ -56,8 +56,9 @@ _GC = r"[ \t.|&!()\w]"  # a character of a guard; ":" only before a name (ns:cla
 # attribute name is only a name followed by "=>" (so "=>" never needs a token of its own
 # in valid policy); when a string and "," or ";" follow, the same match is a K token
 # (its last group is KE). The last two alternatives match anywhere, so the leading
-# whitespace is never backtracked into.
-_MASTER = re.compile(
+# whitespace is never backtracked into. Compiled on the first tokenize: a run whose
+# files all come from the token cache never needs it (compiling costs ~5 ms).
+_MASTER_SOURCE = (
     rf"""
     \s*(?:\#[^\n]*\s*)*                                  # whitespace and comments
     (?:
@@ -74,9 +75,18 @@ _MASTER = re.compile(
      |(?P<E>\Z)
      |(?P<X>.)
     )
-    """,
-    re.VERBOSE | re.DOTALL,
+    """
 )
+
+
+@cache
+def _master() -> tuple[re.Pattern[str], tuple[str, ...]]:
+    """The master pattern, and the token kind by group number (``m.lastindex``, the
+    last group of the alternative that matched; a K token ends with group 3)."""
+    rx = re.compile(_MASTER_SOURCE, re.VERBOSE | re.DOTALL)
+    kinds = ("", *sorted(rx.groupindex, key=rx.groupindex.__getitem__))
+    assert kinds[1:4] == ("L", "KV", "KE")
+    return rx, kinds
 
 
 @cache
@@ -84,23 +94,15 @@ def _escape() -> re.Pattern[str]:
     return re.compile(r"""\\([\\"'])""")
 
 
-# Token kind by group number (``m.lastindex``, the last group of the alternative that
-# matched). A K token ends with group 3; tokenize spells its groups out.
-_KIND: tuple[str, ...] = tuple(
-    ["", *sorted(_MASTER.groupindex, key=_MASTER.groupindex.__getitem__)]
-)
-assert _KIND[1:4] == ("L", "KV", "KE")
-
-
 def tokenize(text: str) -> list[Token]:
     """Every token of ``text``, ending with one ``E`` token at the end of input."""
-    kind = _KIND
+    master, kind = _master()
     toks = [
-        # every alternative of _MASTER is a group: lastindex is never None
+        # every alternative of the master pattern is a group: lastindex is never None
         (kind[i], m.group(i), m.start(i))  # type: ignore[index,arg-type]
         if (i := m.lastindex) != 3
         else ("K", m.group(1), m.start(1), m.group(2), m.start(2), m.group(3), m.start(3))
-        for m in _MASTER.finditer(text)
+        for m in master.finditer(text)
     ]
     # Trailing whitespace makes finditer report the end twice; keep one E.
     while len(toks) > 1 and toks[-2][0] == "E":
