@@ -14,11 +14,14 @@ from __future__ import annotations
 import _socket as socket
 import os
 import sys
-from collections.abc import Callable
-from typing import Any
 
 from engine.eval.values import Data
 from engine.text import canonify
+
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 _SIOCGIFFLAGS = 0x8913
 _SIOCGIFADDR = 0x8915

@@ -11,8 +11,6 @@ Written by :mod:`engine.bootstrap`.
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from pathlib import Path
 
 POLICY_SERVER_FILE = "policy_server.dat"
@@ -45,6 +43,9 @@ def split_host_port(text: str) -> tuple[str, str | None]:
 
 def resolve(host: str) -> str | None:
     """The address of ``host`` (itself when it is one), None when it does not resolve."""
+    import ipaddress  # only a bootstrapped host pays for these at start
+    import socket
+
     try:
         return str(ipaddress.ip_address(host))
     except ValueError:

@@ -59,9 +59,9 @@ class TokenCache:
     def tokens(self, text: str, make: Callable[[str], tuple[str, list[Token]]]
                ) -> tuple[str, list[Token]]:
         """``make(text)`` -> (preprocessed text, tokens), from the cache when possible."""
-        import hashlib
+        from engine.state.digest import sha256  # without loading OpenSSL at each start
 
-        digest = hashlib.sha256(FORMAT + text.encode("utf-8", "surrogatepass")).hexdigest()
+        digest = sha256(FORMAT + text.encode("utf-8", "surrogatepass")).hexdigest()
         path = os.path.join(self.directory, digest)
         cached = self._read(path)
         if cached is not None:
