@@ -146,3 +146,15 @@ def test_no_new_import_loops_and_the_known_ones_only_shrink() -> None:
     gone = [sorted(c) for c in KNOWN_LOOPS if c not in found]
     assert not new, f"new import loops: {new}"
     assert not gone, f"loops that no longer exist, remove them from KNOWN_LOOPS: {gone}"
+
+
+# The console reads state through engine.inspect and acts through the job runner (which
+# runs `python -m engine ...` commands): these are all of the engine it may import.
+TUI_MAY_IMPORT = ("engine.inspect", "engine.workdir", "engine.settings")
+
+
+def test_the_console_imports_only_the_read_models_the_workdir_and_the_settings() -> None:
+    edges = _graph()
+    used = [e for e in _imports_from(edges, "tui", ("engine",))
+            if not e.split(" -> ")[1].startswith(TUI_MAY_IMPORT)]
+    assert used == []
