@@ -29,6 +29,7 @@ import tempfile
 import threading
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -71,6 +72,11 @@ CLEAN_ENV: Mapping[str, str] = {
 
 _KEYS_LOCK = threading.Lock()
 _KEYS: Path | None = None
+
+
+def host() -> str:
+    """The unqualified host name both agents put in lock keys."""
+    return os.uname().nodename.split(".")[0]
 
 
 def cf_env(workdir: Path, base: Mapping[str, str] | None = None, **extra: str) -> dict[str, str]:
@@ -123,16 +129,22 @@ def install_keys(workdir: Path) -> None:
     (workdir / "ppkeys").chmod(0o700)
 
 
-def make_workdir(root: Path, *, keys: bool = True, failsafe: str | None = INERT_FAILSAFE,
-                 inputs_mode: int = 0o755) -> Path:
-    """``root`` made ready for cf-agent: ``bin``, a key pair, an inert ``inputs/failsafe.cf``
-    (``failsafe=None``: none; another text: that one). Returns ``root``."""
+def make_workdir(root: Path, *, keys: Literal["shared", "own"] | None = "shared",
+                 failsafe: str | None = INERT_FAILSAFE, inputs_mode: int = 0o755) -> Path:
+    """``root`` made ready for cf-agent: ``bin``, a key pair (``"shared"``: the process's,
+    copied; ``"own"``: made by cf-key, for tests where hosts must differ; None: none) and
+    an inert ``inputs/failsafe.cf`` (``failsafe=None``: none; another text: that one).
+    Returns ``root``; what is there already is kept."""
     assert CF_BINDIR is not None, "make_workdir needs cf-agent: mark the test requires_cfengine"
     root.mkdir(parents=True, exist_ok=True)
     if not (root / "bin").is_symlink():
         (root / "bin").symlink_to(CF_BINDIR)
     if keys and not (root / "ppkeys" / "localhost.priv").exists():
-        install_keys(root)
+        if keys == "own":
+            subprocess.run(["cf-key"], env=cf_env(root), check=True, capture_output=True,
+                           timeout=60)
+        else:
+            install_keys(root)
     inputs = root / "inputs"
     if not inputs.exists():
         inputs.mkdir(mode=inputs_mode)

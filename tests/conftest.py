@@ -9,17 +9,15 @@ about five seconds. ``make test-quick`` runs ``-m "not slow and not cfengine"``.
 
 from __future__ import annotations
 
-from types import ModuleType
+from types import CodeType, FunctionType, ModuleType
 
 import pytest
 
 from tests import cfengine
 
-# Fixtures that hand a test a CFEngine program or workdir (or None, where absent).
-CFENGINE_FIXTURES = frozenset({"cf_workdir", "cf_keys", "cf_serverd", "cf_promises"})
-# A test module that imports from these runs CFEngine's programs where they are installed.
+# Calling into these runs CFEngine's programs where they are installed.
 CFENGINE_HELPERS = frozenset({"tests.cfengine", "tests.differential"})
-_uses: dict[str, bool] = {}
+_reaches: dict[object, bool] = {}
 
 
 @pytest.fixture(autouse=True)
@@ -28,22 +26,52 @@ def _private_state_home(tmp_path_factory: pytest.TempPathFactory,
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("xdg-state")))
 
 
-def _module_uses_cfengine(module: ModuleType) -> bool:
-    if module.__name__ not in _uses:
-        _uses[module.__name__] = any(getattr(obj, "__module__", None) in CFENGINE_HELPERS
-                                     for obj in vars(module).values())
-    return _uses[module.__name__]
+def _code_names(code: CodeType) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, CodeType):
+            names |= _code_names(const)
+    return names
+
+
+def _reaches_cfengine(func: object) -> bool:
+    """Whether ``func`` names a helper of :data:`CFENGINE_HELPERS`, itself or through the
+    functions of ``tests`` it calls (their global names, followed once each)."""
+    if func in _reaches:
+        return _reaches[func]
+    _reaches[func] = False  # a cycle reaches nothing new
+    code = getattr(func, "__code__", None)
+    found = False
+    if code is not None:
+        space = getattr(func, "__globals__", {})
+        for name in _code_names(code):
+            obj = space.get(name)
+            owner = obj.__name__ if isinstance(obj, ModuleType) else getattr(obj, "__module__", None)
+            if owner in CFENGINE_HELPERS or (
+                    isinstance(obj, FunctionType) and str(owner).startswith("tests.")
+                    and _reaches_cfengine(obj)):
+                found = True
+                break
+    _reaches[func] = found
+    return found
+
+
+def _uses_cfengine(item: pytest.Item) -> bool:
+    """The test function, or a fixture it uses, calls into a CFEngine helper."""
+    funcs = [getattr(item, "function", None)]
+    info = getattr(item, "_fixtureinfo", None)
+    if info is not None:
+        funcs += [d.func for defs in info.name2fixturedefs.values() for d in defs]
+    return any(_reaches_cfengine(f) for f in funcs if f is not None)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark ``cfengine`` every test that runs a CFEngine program (marked so, using a
-    CFEngine fixture, or in a module that uses ``tests.cfengine`` or ``tests.differential``);
-    skip the ones marked ``requires_cfengine`` where a program they need is absent."""
+    """Mark ``cfengine`` every test that runs a CFEngine program (marked so, or calling
+    into ``tests.cfengine`` or ``tests.differential``, itself or through a fixture); skip
+    the ones marked ``requires_cfengine`` where a program they need is absent."""
     for item in items:
         marks = list(item.iter_markers("cfengine"))
-        module = getattr(item, "module", None)
-        if not marks and (not CFENGINE_FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))
-                          or (module is not None and _module_uses_cfengine(module))):
+        if not marks and _uses_cfengine(item):
             item.add_marker(pytest.mark.cfengine)
         required = [m for m in marks if m.kwargs.get("required")]
         if required:

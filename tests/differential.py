@@ -46,6 +46,11 @@ class Run:
         return self.stdout + self.stderr
 
     @property
+    def returncode(self) -> int:
+        """``rc``, by the name ``subprocess.CompletedProcess`` gives it."""
+        return self.rc
+
+    @property
     def reports(self) -> list[str]:
         """The ``R:`` lines of stdout and stderr, stripped, in order."""
         return report_lines(self.out)

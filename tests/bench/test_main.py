@@ -6,7 +6,6 @@ import importlib
 import importlib.util
 import inspect
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.__main__ import SECTIONS, machine, run_child, run_section
+from tests import cfengine
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -33,7 +33,7 @@ def test_machine_description() -> None:
     m = machine()
     assert m["cpus"] and m["python"] == sys.version.split()[0]
     assert len(m["loadavg_start"]) == 3  # type: ignore[arg-type]
-    if shutil.which("cf-agent"):
+    if cfengine.which("cf-agent"):
         assert "CFEngine" in str(m["cfengine"])
 
 
@@ -77,7 +77,7 @@ def test_quick_parse_end_to_end(tmp_path: Path) -> None:
     assert data["parse"]["1000 promises"]["vigil_validate"]["median_s"] > 0
     rows = {r["row"]: r for r in data["summary"]}
     assert "parse 1000 promises" in rows
-    if shutil.which("cf-promises"):
+    if cfengine.which("cf-promises"):
         assert rows["parse 1000 promises"]["cfengine"] > 0
         assert "targets:" in proc.stdout
 

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
+from tests.cfengine import requires_cfengine
 from tests.conformance import index
 from tests.conformance.case import Case, all_cases
 from tests.conformance.compare import differences, report
-from tests.conformance.workdirs import have_cfagent
 
 if TYPE_CHECKING:
     from tests.conformance.conftest import CaseRunner
@@ -68,8 +68,7 @@ def test_vigil(case: Case, case_runner: CaseRunner) -> None:
 
 
 @_agent("cf-agent")
-@pytest.mark.cfengine
-@pytest.mark.skipif(not have_cfagent(), reason="cf-agent is not installed")
+@requires_cfengine
 @pytest.mark.skipif(not RECHECK, reason="re-checking recordings is opt-in: "
                     "VIGIL_RECHECK_RECORDINGS=1 (or make test-recordings)")
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

@@ -3,30 +3,23 @@
 Both get the same inputs (every file of the case folder, under ``inputs/``) and the
 same host key pair, so the only difference left between the two runs is the agent.
 cf-agent refuses to run without ``bin/cf-promises`` and ``ppkeys/localhost.*``; the
-key pair is made once (``cf-key`` where installed, else an equivalent PKCS#1 RSA-2048
-pair) and copied into each workdir.
+key pair is :func:`tests.cfengine.key_pair` (``cf-key`` where installed, else an
+equivalent PKCS#1 RSA-2048 pair), copied into each workdir.
 """
 
 from __future__ import annotations
 
-import atexit
 import os
 import shutil
-import subprocess
-import tempfile
-import threading
 import time
 from pathlib import Path
 
+from tests.cfengine import CF_BINDIR, HAVE_CFENGINE, key_pair
 from tests.conformance.case import Case, Run
 
 # Setup files, and the modes copies inherit from them, must not depend on the
 # caller's umask; both agents also inherit this one.
 os.umask(0o022)
-
-_KEYS_LOCK = threading.Lock()
-_KEYS_DIR: Path | None = None
-
 
 _INERT_FAILSAFE = """\
 body common control { bundlesequence => { "conformance_failsafe" }; }
@@ -35,49 +28,12 @@ bundle agent conformance_failsafe { }
 
 
 def have_cfagent() -> bool:
-    return shutil.which("cf-agent") is not None and shutil.which("cf-key") is not None
-
-
-def _make_keys_with_cryptography(ppkeys: Path) -> None:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    priv = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-    pub = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.PKCS1
-    )
-    for name, data in (("localhost.priv", priv), ("localhost.pub", pub)):
-        target = ppkeys / name
-        target.write_bytes(data)
-        target.chmod(0o600)
+    return HAVE_CFENGINE
 
 
 def key_dir() -> Path:
     """A ``ppkeys`` directory with ``localhost.priv``/``.pub``, made once per process."""
-    global _KEYS_DIR
-    with _KEYS_LOCK:
-        if _KEYS_DIR is None:
-            base = Path(tempfile.mkdtemp(prefix="conformance-keys-"))
-            atexit.register(shutil.rmtree, base, True)
-            if have_cfagent():
-                (base / "bin").symlink_to(Path(shutil.which("cf-agent") or "").parent)
-                subprocess.run(
-                    ["cf-key"],
-                    env=agent_env(base),
-                    check=True,
-                    capture_output=True,
-                    timeout=60,
-                )
-            else:
-                (base / "ppkeys").mkdir(mode=0o700)
-                _make_keys_with_cryptography(base / "ppkeys")
-            _KEYS_DIR = base / "ppkeys"
-        return _KEYS_DIR
+    return key_pair()
 
 
 def agent_env(workdir: Path) -> dict[str, str]:
@@ -98,9 +54,8 @@ def prepare(case: Case, workdir: Path, cfengine: bool) -> Path:
     shutil.copytree(key_dir(), workdir / "ppkeys")
     (workdir / "ppkeys").chmod(0o700)
     if cfengine:
-        agent = shutil.which("cf-agent")
-        assert agent is not None
-        (workdir / "bin").symlink_to(Path(agent).parent)
+        assert CF_BINDIR is not None
+        (workdir / "bin").symlink_to(CF_BINDIR)
     inputs = workdir / "inputs"
     inputs.mkdir(mode=0o700)
     if cfengine:

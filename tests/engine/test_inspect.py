@@ -14,7 +14,8 @@ from engine.state.locks import LockData, LockDB, canonify, pack
 from engine.state.persistent import PersistentClassDB
 from engine.state.runs import PromiseRecord, RunReport, report_name, write_run_report
 from engine.workdir import Workdir
-from tests.engine.state.cfwork import cf_agent, make_cf_workdir, needs_cf_agent
+from tests.cfengine import make_workdir, requires_cfengine
+from tests.differential import run_cf
 
 NOW = 1_795_320_000.0
 ID_A = "my_web_bundle.files.create.touch.action_name.action.ifelapsed.-vm._etc_motd_8014_MD5=aa"
@@ -151,12 +152,12 @@ bundle agent demo_bundle {
 """
 
 
-@needs_cf_agent
+@requires_cfengine
 def test_reads_a_real_cfengine_workdir(tmp_path: Path):
-    root = make_cf_workdir(tmp_path / "cfwd")
+    root = make_workdir(tmp_path / "cfwd")
     policy = tmp_path / "p.cf"
     policy.write_text(CF_POLICY)
-    proc = cf_agent(root, policy, "-I")
+    proc = run_cf(policy, root, "-I")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     wd = Workdir(root, cfengine=True)
     snap = inspect.locks(wd)

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import engine
 from engine.seed import seed_workdir, shipped_policy_dir
 from engine.workdir import Workdir
+from tests.cfengine import cf_env, requires_cfengine
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,14 +58,13 @@ def test_the_shipped_policy_validates_where_it_is_seeded(tmp_path: Path) -> None
     assert cp.returncode == 0, cp.stdout + cp.stderr
 
 
-@pytest.mark.cfengine
-@pytest.mark.skipif(not shutil.which("cf-promises"), reason="cf-promises is not installed")
+@requires_cfengine
 def test_cf_promises_accepts_the_shipped_policy_too(tmp_path: Path) -> None:
     wd = Workdir(tmp_path / "wd")
     seed_workdir(wd)
     for entry in (shipped_policy_dir() / "promises.cf", wd.promises_cf):
         cp = subprocess.run(
             ["cf-promises", "-f", str(entry)], capture_output=True, text=True, timeout=60,
-            check=False, env={**os.environ, "CFENGINE_TEST_OVERRIDE_WORKDIR": str(tmp_path / "cf")},
+            check=False, env=cf_env(tmp_path / "cf"),
         )
         assert cp.returncode == 0, cp.stdout + cp.stderr

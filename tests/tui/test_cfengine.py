@@ -13,7 +13,6 @@ import json
 import math
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -25,14 +24,12 @@ from pathlib import Path
 import pytest
 
 from engine.workdir import Workdir
+from tests.cfengine import cf_env, make_workdir, requires_cfengine
 from tests.tui.conftest import settle
 from tui.app import VigilConsole
 from tui.widgets.virtual_table import VirtualTable
 
-pytestmark = pytest.mark.skipif(
-    not all(shutil.which(t) for t in ("cf-agent", "cf-key", "cf-serverd", "cf-monitord")),
-    reason="CFEngine is not installed",
-)
+pytestmark = requires_cfengine("cf-serverd", "cf-monitord")
 
 POLICY = """body common control
 {
@@ -71,16 +68,12 @@ def _free_port() -> int:
 
 
 def _env(root: Path) -> dict[str, str]:
-    return dict(os.environ, CFENGINE_TEST_OVERRIDE_WORKDIR=str(root))
+    return cf_env(root)
 
 
 def _workdir(root: Path) -> Path:
-    (root / "inputs").mkdir(parents=True)
-    (root / "bin").symlink_to("/usr/bin")
-    subprocess.run(["cf-key"], env=_env(root), check=True, capture_output=True, timeout=60)
-    (root / "inputs" / "failsafe.cf").write_text(
-        'bundle agent main { }\nbody common control { bundlesequence => { "main" }; }\n')
-    return root
+    """Each its own key: ``peer`` is trusted by ``root`` with cf-key -t."""
+    return make_workdir(root, keys="own")
 
 
 def _vigil(*args: str) -> subprocess.CompletedProcess[str]:
@@ -129,6 +122,7 @@ def _cf_agent_elapsed(root: Path) -> list[tuple[str, int, int]]:
             for m in re.finditer(r"Nothing promised here \[(.*?)\] \((\d+)/(\d+) minutes elapsed\)", out)]
 
 
+@pytest.mark.slow
 def test_cli_shows_what_cfengine_says(cfwd: Path) -> None:
     status = json.loads(_vigil("status", "--cfengine", str(cfwd), "--json").stdout)
     by_name = {d["name"]: d for d in status["daemons"]}
@@ -166,6 +160,7 @@ def test_cli_shows_what_cfengine_says(cfwd: Path) -> None:
     assert bad.returncode == 2 and str(cfwd / "nonexistent") in bad.stderr
 
 
+@pytest.mark.slow
 async def test_console_shows_what_cfengine_says(cfwd: Path, tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))  # the console's run records

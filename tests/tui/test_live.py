@@ -4,9 +4,7 @@ and stopped from the overview, and a key exchange with a real serverd on 127.0.0
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -21,11 +19,14 @@ from engine.trust.identity import host_name
 from engine.trust.keys import generate
 from engine.trust.store import PeerState, TrustStore
 from engine.workdir import Workdir
+from tests.cfengine import cf_env, make_workdir, requires_cfengine
 from tests.tui.conftest import settle
 from tui.app import VigilConsole
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.forced_run import ForcedRunScreen
 from tui.screens.key_exchange import KeyExchangeScreen
+
+pytestmark = pytest.mark.slow  # real daemons and a real console
 
 SIZE = (120, 36)
 REPO = Path(__file__).resolve().parents[2]
@@ -190,14 +191,10 @@ bundle agent main
 """
 
 
-@pytest.mark.skipif(shutil.which("cf-agent") is None, reason="cf-agent is not installed")
+@requires_cfengine
 async def test_attached_to_a_cfengine_workdir(tmp_path: Path) -> None:
-    root = tmp_path / "cfwd"
-    root.mkdir()
-    (root / "bin").symlink_to(Path(shutil.which("cf-agent") or "").parent)
-    env = dict(os.environ, CFENGINE_TEST_OVERRIDE_WORKDIR=str(root))
-    subprocess.run(["cf-key"], env=env, capture_output=True, timeout=60, check=True)
-    (root / "inputs").mkdir(exist_ok=True)
+    root = make_workdir(tmp_path / "cfwd")
+    env = cf_env(root)
     (root / "inputs" / "promises.cf").write_text(CF_POLICY)
     subprocess.run(["cf-agent", "-I"], env=env, capture_output=True, timeout=120)
     wd = Workdir(root, cfengine=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -17,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.cfengine import cf_env, make_workdir, requires_cfengine
 from tests.engine.cfnet.vigil_server import vigil_serverd  # noqa: F401  (a fixture: vigil's serverd)
 
 REPO = Path(__file__).resolve().parents[3]
-HAVE_CF = all(shutil.which(p) for p in ("cf-serverd", "cf-agent", "cf-key"))
-needs_cfengine = pytest.mark.skipif(not HAVE_CF, reason="CFEngine is not installed")
+#: cf-serverd beside cf-agent: what these tests run against.
+needs_cfengine = requires_cfengine("cf-serverd")
 
 
 def free_port() -> int:
@@ -30,20 +30,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def cf_env(wd: Path) -> dict[str, str]:
-    return dict(os.environ, CFENGINE_TEST_OVERRIDE_WORKDIR=str(wd))
-
-
 def cf_workdir(wd: Path) -> Path:
-    """A CFEngine workdir with its key and an inert failsafe."""
-    (wd / "inputs").mkdir(parents=True, exist_ok=True)
-    if not (wd / "bin").exists():
-        (wd / "bin").symlink_to(Path(shutil.which("cf-agent") or "/usr/bin/cf-agent").parent)
-    (wd / "inputs" / "failsafe.cf").write_text(
-        'bundle agent main { }\nbody common control { bundlesequence => { "main" }; }\n')
-    if not (wd / "ppkeys" / "localhost.priv").exists():
-        subprocess.run(["cf-key"], env=cf_env(wd), check=True, capture_output=True, timeout=60)
-    return wd
+    """A CFEngine workdir with a key of its own (hosts must differ) and an inert failsafe."""
+    return make_workdir(wd, keys="own")
 
 
 def vigil(wd: Path, *args: str, timeout: float = 120, stdin: str = "") -> subprocess.CompletedProcess[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,17 +12,17 @@ import pytest
 from engine.cfnet import lastseen, rsakey
 from engine.cfnet.peers import CfPeers
 from engine.trust.keys import HostKey, key_stem
+from tests.cfengine import CF_BINDIR, cf_env, requires_cfengine
 
 REPO = Path(__file__).resolve().parents[3]
-needs_cfkey = pytest.mark.skipif(shutil.which("cf-key") is None, reason="cf-key not installed")
 
 
 def cf_key(wd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     wd.mkdir(parents=True, exist_ok=True)
     if not (wd / "bin").exists():
-        (wd / "bin").symlink_to(Path(shutil.which("cf-key") or "/usr/bin/cf-key").parent)
-    env = dict(os.environ, CFENGINE_TEST_OVERRIDE_WORKDIR=str(wd))
-    return subprocess.run(["cf-key", *args], env=env, capture_output=True, text=True, timeout=60)
+        (wd / "bin").symlink_to(CF_BINDIR or "/usr/bin")
+    return subprocess.run(["cf-key", *args], env=cf_env(wd), capture_output=True, text=True,
+                          timeout=60)
 
 
 def vigil(wd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -31,7 +30,7 @@ def vigil(wd: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=60)
 
 
-@needs_cfkey
+@requires_cfengine
 def test_vigil_key_makes_the_rsa_key_cf_key_reads(tmp_path: Path) -> None:
     wd = tmp_path / "wd"
     r = vigil(wd, "key")
@@ -49,7 +48,7 @@ def test_vigil_key_makes_the_rsa_key_cf_key_reads(tmp_path: Path) -> None:
     assert again.returncode == 1 and "A key file already exists" in again.stderr
 
 
-@needs_cfkey
+@requires_cfengine
 def test_rsa_numbers_from_cf_key_files_and_certificates(tmp_path: Path) -> None:
     wd = tmp_path / "cf"
     assert cf_key(wd).returncode == 0
@@ -64,7 +63,7 @@ def test_rsa_numbers_from_cf_key_files_and_certificates(tmp_path: Path) -> None:
             rsakey.numbers(rsakey.unpem(junk))
 
 
-@needs_cfkey
+@requires_cfengine
 def test_trusted_peer_file_is_the_one_cf_key_writes(tmp_path: Path) -> None:
     peer = tmp_path / "peer"
     assert cf_key(peer).returncode == 0
@@ -99,7 +98,7 @@ def test_pending_rejected_and_changed(tmp_path: Path) -> None:
     assert peers.file_pending(n2 + 99, 65537, "10.0.0.9")[0] is None
 
 
-@needs_cfkey
+@requires_cfengine
 def test_lastseen_is_listed_by_cf_key(tmp_path: Path) -> None:
     wd = tmp_path / "wd"
     lastseen.saw(wd / "state", "127.0.0.1", "MD5=" + "1" * 32, incoming=True)

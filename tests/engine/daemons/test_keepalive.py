@@ -13,6 +13,7 @@ import pytest
 
 from engine.daemons import pidfile, procs, supervisor
 from engine.daemons.agentrun import AGENT_COMMAND_ENV
+from tests import cfengine
 from tests.engine.daemons.conftest import wait_for
 
 LIB = Path(__file__).resolve().parents[3] / "policies" / "lib" / "keepalive.cf"
@@ -45,11 +46,12 @@ def test_policy_is_accepted_by_vigil_and_cf_promises(tmp_path: Path) -> None:
     cp = subprocess.run([sys.executable, "-m", "engine", "promises", "-f", str(main)],
                         capture_output=True, text=True, check=False)
     assert cp.returncode == 0, cp.stdout + cp.stderr
-    if shutil.which("cf-promises"):
+    if cfengine.which("cf-promises"):
         cp = subprocess.run(["cf-promises", "-f", str(main)], capture_output=True, text=True, check=False)
         assert cp.returncode == 0, cp.stdout + cp.stderr
 
 
+@pytest.mark.slow
 def test_kill_9_of_monitord_is_repaired_by_the_next_agent_run(kwd: Path) -> None:
     for d in ("execd", "monitord"):
         r = supervisor.start(kwd, d)

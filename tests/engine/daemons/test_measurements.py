@@ -4,7 +4,6 @@ what a bad promise does, and the same policy under cf-monitord."""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from engine.daemons.observables import monitor_snapshot
 from engine.state.envdata import read_env_data
 from engine.state.monitor import MonitorStore
 from engine.workdir import Workdir
+from tests.cfengine import cf_env, make_workdir, requires_cfengine
 
 DATA = "alpha 10\nbeta 20\ngamma 30.5\nbeta 40\n"
 
@@ -374,14 +374,9 @@ body match_value policy(l, x, p)
 
 def _cf_monitord(tmp_path: Path, policy: str) -> Path:
     """Run cf-monitord until it has written env_data (at most 30 s); its workdir."""
-    w = tmp_path / "cf"
-    (w / "inputs").mkdir(parents=True)
-    (w / "bin").symlink_to("/usr/bin")
-    (w / "inputs" / "failsafe.cf").write_text(
-        'bundle agent main { }\nbody common control { bundlesequence => { "main" }; }\n')
+    w = make_workdir(tmp_path / "cf")
     (w / "inputs" / "promises.cf").write_text(policy)
-    env = dict(os.environ, CFENGINE_TEST_OVERRIDE_WORKDIR=str(w))
-    subprocess.run(["cf-key"], env=env, capture_output=True, timeout=60, check=False)
+    env = cf_env(w)
     proc = subprocess.Popen(["cf-monitord", "-F", "-f", str(w / "inputs" / "promises.cf")],
                             env=env, cwd=w, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
@@ -401,8 +396,7 @@ def _cf_monitord(tmp_path: Path, policy: str) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.cfengine
-@pytest.mark.skipif(shutil.which("cf-monitord") is None, reason="cf-monitord not installed")
+@requires_cfengine("cf-monitord")
 def test_same_values_as_cf_monitord(tmp_path: Path) -> None:
     data = tmp_path / "data.txt"
     data.write_text(DATA)

@@ -1,29 +1,20 @@
-"""A key pair made once by cf-key, copied into every cf-agent workdir."""
+"""A key pair made once (tests.cfengine.key_pair), copied into every cf-agent workdir."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.engine.locks_e2e.harness import HAVE_CF_AGENT, SamePath, env_for, make_workdir
+from tests.cfengine import HAVE_CFENGINE, key_pair
+from tests.engine.locks_e2e.harness import SamePath
 
 
 @pytest.fixture(scope="session")
-def cf_keys(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+def cf_keys() -> Path | None:
     """``ppkeys`` with ``localhost.priv``/``.pub``; None where cf-agent is absent."""
-    if not HAVE_CF_AGENT:
-        return None
-    base = tmp_path_factory.mktemp("cfkeys") / "wd"
-    make_workdir("vigil", base, None)  # no keys to copy yet
-    agent = shutil.which("cf-agent")
-    assert agent is not None
-    (base / "bin").symlink_to(Path(agent).parent)
-    subprocess.run(["cf-key"], env=env_for(base), check=True, capture_output=True, timeout=60)
-    return base / "ppkeys"
+    return key_pair() if HAVE_CFENGINE else None
 
 
 @pytest.fixture

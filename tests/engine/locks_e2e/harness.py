@@ -6,7 +6,8 @@ hold the canonified workdir (files promisers live under ``$(sys.workdir)``) and
 a checksum over it, so only the same path gives byte-equal keys up to ``_MD5=``.
 
 cf-agent needs ``bin -> /usr/bin`` and a key pair in its workdir; the key pair
-is made once per test session (``cf_keys`` fixture in conftest.py).
+is made once per test session (``cf_keys`` fixture in conftest.py, from
+:func:`tests.cfengine.key_pair`).
 """
 
 from __future__ import annotations
@@ -14,19 +15,15 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import lmdb
-import pytest
 
 from engine.state.runs import RunReport, load_report
-
-HAVE_CF_AGENT = shutil.which("cf-agent") is not None
-needs_cf_agent = pytest.mark.skipif(not HAVE_CF_AGENT, reason="cf-agent is not installed")
+from tests.cfengine import CF_BINDIR, CLEAN_ENV, cf_env, host
 
 RUN_TIMEOUT = 60.0
 # Keys cf-agent writes for itself, not for a promise of the policy.
@@ -36,18 +33,7 @@ INTERNAL_PREFIXES = ("last.package_global.", "lock.package_global.")
 
 def env_for(workdir: Path) -> dict[str, str]:
     """The environment both agents run in: minimal, fixed, UTC."""
-    return {
-        "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
-        "HOME": str(workdir),
-        "LC_ALL": "C",
-        "TZ": "UTC",
-        "CFENGINE_TEST_OVERRIDE_WORKDIR": str(workdir),
-    }
-
-
-def host() -> str:
-    """The unqualified host name both agents put in lock keys."""
-    return socket.gethostname().split(".")[0]
+    return cf_env(workdir, CLEAN_ENV, HOME=str(workdir))
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,9 +83,8 @@ def make_workdir(kind: str, workdir: Path, keys: Path | None) -> Path:
     (workdir / "tmp").mkdir()
     if kind == "cf":
         assert keys is not None, "cf-agent needs the cf_keys fixture"
-        agent = shutil.which("cf-agent")
-        assert agent is not None
-        (workdir / "bin").symlink_to(Path(agent).parent)
+        assert CF_BINDIR is not None
+        (workdir / "bin").symlink_to(CF_BINDIR)
         shutil.copytree(keys, workdir / "ppkeys")
         (workdir / "ppkeys").chmod(0o700)
     return workdir

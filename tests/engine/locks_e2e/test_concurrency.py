@@ -8,7 +8,6 @@ as its holder (with its real start time, so the agent may kill it).
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -21,8 +20,9 @@ import pytest
 from engine.state.holders import process_start_time
 from engine.state.lmdbcheck import check
 from engine.state.locks import LockData, pack, unpack
+from tests import cfengine
+from tests.cfengine import HAVE_CFENGINE
 from tests.engine.locks_e2e.harness import (
-    HAVE_CF_AGENT,
     SamePath,
     dump,
     env_for,
@@ -73,7 +73,7 @@ def test_simultaneous_agents_run_a_command_once(site: SamePath) -> None:
     entries = lock_entries(db, "l")  # last.* and lock.*
     entries.pop(next(k for k in entries if k.startswith("last.main.reports.")))
     assert [k.split(".")[:3] for k in entries] == [["last", "race", "commands"]]
-    if shutil.which("cf-check"):
+    if cfengine.which("cf-check"):
         diag = subprocess.run(["cf-check", "diagnose", str(db)], capture_output=True, text=True,
                               timeout=30, check=False)
         assert diag.returncode == 0 and "OK" in diag.stdout, diag.stdout + diag.stderr
@@ -94,7 +94,7 @@ def test_empty_lock_db_is_a_new_one(site: SamePath, kind: str) -> None:
     it must not move it aside as damaged (that lost the other agent's lock, and
     four agents starting together on a new workdir could run a promise twice):
     see ``tests/engine/state/test_locks_concurrency.py``, 200 such first runs."""
-    if kind == "cf" and not HAVE_CF_AGENT:
+    if kind == "cf" and not HAVE_CFENGINE:
         pytest.skip("cf-agent is not installed")
     site.write_policy(RACE)
     wd = site.start(kind)
@@ -138,7 +138,7 @@ def _plant_expired_lock(db: Path, holder: subprocess.Popen[bytes], age: int) -> 
 
 @pytest.mark.parametrize("kind", ["cf", "vigil"])
 def test_expired_lock_kills_its_holder_and_runs(site: SamePath, kind: str) -> None:
-    if kind == "cf" and not HAVE_CF_AGENT:
+    if kind == "cf" and not HAVE_CFENGINE:
         pytest.skip("cf-agent is not installed")
     site.write_policy(EXPIRING)
     wd = site.start(kind)

@@ -8,7 +8,8 @@ import sys
 import time
 
 from engine.state.lockname import canonify
-from tests.engine.locks_e2e.harness import SamePath, needs_cf_agent
+from tests.cfengine import requires_cfengine
+from tests.engine.locks_e2e.harness import SamePath
 
 POLICY = """
 body common control { bundlesequence => { "demo_bundle" }; }
@@ -31,7 +32,7 @@ def vigil(*args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=60, check=False)
 
 
-@needs_cf_agent
+@requires_cfengine
 def test_cli_reads_a_cf_agent_workdir(site: SamePath) -> None:
     site.write_policy(POLICY)
     t0 = int(time.time())

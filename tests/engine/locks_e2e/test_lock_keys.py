@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.engine.locks_e2e.harness import SamePath, needs_cf_agent, policy_keys, without_host
+from tests.cfengine import requires_cfengine
+from tests.engine.locks_e2e.harness import SamePath, policy_keys, without_host
 
 FILES = """
 body common control { bundlesequence => { "lockkeys" }; }
@@ -102,7 +103,7 @@ POLICIES = {"files-reports": FILES, "commands": COMMANDS, "methods": METHODS,
             "processes": PROCESSES}
 
 
-@needs_cf_agent
+@requires_cfengine
 @pytest.mark.parametrize("name", sorted(POLICIES))
 def test_vigil_writes_cf_agents_lock_keys(site: SamePath, name: str) -> None:
     site.write_policy(POLICIES[name])

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from tests.engine.locks_e2e.harness import HAVE_CF_AGENT, SamePath, dump
+from tests.cfengine import HAVE_CFENGINE
+from tests.engine.locks_e2e.harness import SamePath, dump
 
 POLICY = """
 body common control { bundlesequence => { "nolock" }; }
@@ -30,7 +31,7 @@ bundle agent nolock {
 
 @pytest.mark.parametrize("kind", ["cf", "vigil"])
 def test_no_lock_run_leaves_the_lock_db_unchanged(site: SamePath, kind: str) -> None:
-    if kind == "cf" and not HAVE_CF_AGENT:
+    if kind == "cf" and not HAVE_CFENGINE:
         pytest.skip("cf-agent is not installed")
     site.write_policy(POLICY)
     wd = site.start(kind)

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from engine.state.runs import list_reports, load_report, read_header
-from tests.engine.locks_e2e.harness import HAVE_CF_AGENT, SamePath, cf_argv, env_for, vigil_argv
+from tests.cfengine import HAVE_CFENGINE
+from tests.engine.locks_e2e.harness import SamePath, cf_argv, env_for, vigil_argv
 
 POLICY = """
 bundle agent main
@@ -42,7 +43,7 @@ def test_latin1_output_prints_as_bytes_and_lands_in_the_run_report(
     latin1.write_bytes(b"caf\xe9")
     policy = site.write_policy(POLICY.replace("{latin1}", str(latin1)))
     expected = b"R: caf\xe9\n"
-    if HAVE_CF_AGENT:
+    if HAVE_CFENGINE:
         wd = site.start("cf")
         rc, out = _raw_run("cf", policy, wd, *flags)
         assert (rc, out) == (0, expected)

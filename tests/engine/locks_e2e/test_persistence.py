@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 
-from tests.engine.locks_e2e.harness import HAVE_CF_AGENT, Result, SamePath, dump
+from tests.cfengine import HAVE_CFENGINE
+from tests.engine.locks_e2e.harness import Result, SamePath, dump
 
 CLASSES_PROMISES = """
 body common control { bundlesequence => { "pc" }; }
@@ -49,7 +50,7 @@ bundle agent b {
 
 
 def agents() -> list[str]:
-    return ["cf", "vigil"] if HAVE_CF_AGENT else ["vigil"]
+    return ["cf", "vigil"] if HAVE_CFENGINE else ["vigil"]
 
 
 def test_classes_promise_persistence(site: SamePath) -> None:

@@ -15,8 +15,8 @@ import time
 
 import pytest
 
+from tests.cfengine import HAVE_CFENGINE
 from tests.engine.locks_e2e.harness import (
-    HAVE_CF_AGENT,
     Result,
     SamePath,
     dump,
@@ -39,7 +39,7 @@ body classes outcome(scope, prefix) {
 
 
 def agents() -> list[str]:
-    return ["cf", "vigil"] if HAVE_CF_AGENT else ["vigil"]
+    return ["cf", "vigil"] if HAVE_CFENGINE else ["vigil"]
 
 
 # -- 3a: heartbeat with a persistent class through inherit_from -------------------------------

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.cfengine import cf_env, make_workdir, missing
 
 MASTERFILES = Path("/var/lib/cfengine3/masterfiles")
 FIRST_ERROR = re.compile(r"^(.+?):(\d+):(\d+): error: (.*)$", re.M)
@@ -22,9 +22,9 @@ class CfPromises:
     workdir: Path
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        env = dict(os.environ, CFENGINE_TEST_OVERRIDE_WORKDIR=str(self.workdir))
         return subprocess.run(
-            ["cf-promises", *args], capture_output=True, text=True, env=env, timeout=60
+            ["cf-promises", *args], capture_output=True, text=True, env=cf_env(self.workdir),
+            timeout=60,
         )
 
     def first_error_line(self, path: Path) -> int | None:
@@ -35,9 +35,6 @@ class CfPromises:
 
 @pytest.fixture
 def cf_promises(tmp_path: Path) -> CfPromises:
-    if shutil.which("cf-promises") is None:
-        pytest.skip("cf-promises is not installed")
-    wd = tmp_path / "cfwd"
-    wd.mkdir()
-    (wd / "bin").symlink_to("/usr/bin")
-    return CfPromises(wd)
+    if missing():
+        pytest.skip(f"CFEngine is not installed ({', '.join(missing())} absent)")
+    return CfPromises(make_workdir(tmp_path / "cfwd", keys=None, failsafe=None))

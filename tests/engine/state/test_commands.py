@@ -20,7 +20,8 @@ from engine.state.locks import LockDB
 from engine.state.persistent import PersistentClassDB
 from engine.state.runs import PromiseRecord, RunReport, report_name, write_run_report
 from engine.workdir import Workdir
-from tests.engine.state.cfwork import cf_agent, make_cf_workdir, needs_cf_agent
+from tests.cfengine import make_workdir, requires_cfengine
+from tests.differential import run_cf
 
 ROOT = Path(__file__).resolve().parents[3]
 ID_A = "web.files.create.-vm._etc_motd_100_MD5=aaaa"
@@ -155,13 +156,13 @@ def test_helpers():
         "A    BB", "xyz   1"]
 
 
-@needs_cf_agent
+@requires_cfengine
 def test_locks_of_a_cfengine_workdir(tmp_path: Path):
-    root = make_cf_workdir(tmp_path / "cfwd")
+    root = make_workdir(tmp_path / "cfwd")
     policy = tmp_path / "p.cf"
     policy.write_text('body common control { bundlesequence => { "cfb" }; }\n'
                       'bundle agent cfb {\n reports:\n  "from cfengine";\n}\n')
-    assert cf_agent(root, policy, "-I").returncode == 0
+    assert run_cf(policy, root, "-I").rc == 0
     proc = vigil("locks", "--cfengine", str(root), "--json")
     assert proc.returncode == 0, proc.stderr
     ids = [lk["id"] for lk in json.loads(proc.stdout)["locks"]]

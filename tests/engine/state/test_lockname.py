@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import lmdb
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,7 +20,8 @@ from engine.state.lockname import (
     parse_lock_id,
     promise_digest,
 )
-from tests.engine.state.cfwork import cf_agent, host, make_cf_workdir, needs_cf_agent
+from tests.cfengine import host, make_workdir, requires_cfengine
+from tests.differential import run_cf
 
 # Keys recorded from cf-agent 3.21 (cfengine-reference.md §2.1, host "vm").
 REFERENCE_KEYS = [
@@ -169,13 +171,13 @@ EXPECTED = [
 ]
 
 
-@needs_cf_agent
+@requires_cfengine
 def test_names_match_live_cf_agent(tmp_path: Path):
-    wd = make_cf_workdir(tmp_path / "cfwd")
+    wd = make_workdir(tmp_path / "cfwd")
     fmt = {"wd": str(wd), "long_bundle": "b_" + "y" * 105, "dots": "." * 120}
     policy = tmp_path / "p.cf"
     policy.write_text(POLICY.format(**fmt), encoding="utf-8")
-    proc = cf_agent(wd, policy, "-I")
+    proc = run_cf(policy, wd, "-I")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     env = lmdb.open(str(wd / "state" / "cf_lock.lmdb"), subdir=False, readonly=True, lock=False)
     with env.begin() as txn:
@@ -193,6 +195,7 @@ def test_names_match_live_cf_agent(tmp_path: Path):
 _word = st.from_regex(r"[A-Za-z0-9_]{1,20}", fullmatch=True)
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None)
 @given(
     bundle=_word,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import struct
 import subprocess
 import time
@@ -15,7 +14,8 @@ from engine.state.holders import process_start_time
 from engine.state.lmdbcheck import check
 from engine.state.lmdbstore import reading
 from engine.state.locks import HORIZON_KEY, PURGE_INTERVAL, LockData, LockDB, Refusal, pack, unpack
-from tests.engine.state.cfwork import cf_agent, make_cf_workdir, needs_cf_agent
+from tests.cfengine import make_workdir, requires_cfengine
+from tests.differential import run_cf
 
 NAME = "main.files.create.-vm._tmp_x_1234_MD5=0123456789abcdef0123456789abcdef"
 T0 = 1_795_320_000
@@ -228,10 +228,8 @@ def test_ten_thousand_promises_fast(tmp_path: Path):
     assert pairs < 1.0, f"10k acquire+release took {pairs:.3f} s"
 
 
-@needs_cf_agent
+@requires_cfengine("cf-check")
 def test_cf_check_reads_our_database(tmp_path: Path):
-    if shutil.which("cf-check") is None:
-        pytest.skip("cf-check is not installed")
     path = tmp_path / "cf_lock.lmdb"
     db = LockDB.open(path, now=T0)
     db.acquire(NAME, 1, 120, now=T0)
@@ -256,14 +254,14 @@ bundle agent lk {
 """
 
 
-@needs_cf_agent
+@requires_cfengine
 def test_locks_shared_with_cf_agent(tmp_path: Path):
     """cf-agent's entries lock vigil out, and vigil's clear lets cf-agent run again."""
-    wd = make_cf_workdir(tmp_path / "cfwd")
+    wd = make_workdir(tmp_path / "cfwd")
     policy = tmp_path / "p.cf"
     policy.write_text(POLICY)
-    assert "R: hello from cf-agent" in cf_agent(wd, policy, "-I").stdout
-    assert "R: hello" not in cf_agent(wd, policy, "-I").stdout  # locked for 1 minute
+    assert "R: hello from cf-agent" in run_cf(policy, wd, "-I").stdout
+    assert "R: hello" not in run_cf(policy, wd, "-I").stdout  # locked for 1 minute
     db = LockDB.open(wd / "state" / "cf_lock.lmdb", purge=False)
     theirs = [k[len("last."):] for k, _ in db.entries()
               if k.startswith("last.lk.reports.")]
@@ -272,7 +270,7 @@ def test_locks_shared_with_cf_agent(tmp_path: Path):
     assert d.reason is Refusal.LOCKED and d.detail.endswith("/1 minutes elapsed")
     assert db.clear(theirs[0])
     db.close()
-    assert "R: hello from cf-agent" in cf_agent(wd, policy, "-I").stdout
+    assert "R: hello from cf-agent" in run_cf(policy, wd, "-I").stdout
 
 
 def test_release_held_on_shutdown(db: LockDB):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -10,7 +9,9 @@ import pytest
 
 from engine.state.lmdbstore import reading
 from engine.state.persistent import PersistentClass, PersistentClassDB, decode, encode, read_all
-from tests.engine.state.cfwork import cf_agent, make_cf_workdir, needs_cf_agent
+from tests import cfengine
+from tests.cfengine import make_workdir, requires_cfengine
+from tests.differential import run_cf
 
 T0 = 1_795_320_370
 
@@ -67,12 +68,12 @@ bundle agent pc {
 """
 
 
-@needs_cf_agent
+@requires_cfengine
 def test_reads_and_writes_cf_agents_store(tmp_path: Path):
-    wd = make_cf_workdir(tmp_path / "cfwd")
+    wd = make_workdir(tmp_path / "cfwd")
     policy = tmp_path / "p.cf"
     policy.write_text(POLICY)
-    proc = cf_agent(wd, policy, "-KI")
+    proc = run_cf(policy, wd, "-KI")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     path = wd / "state" / "cf_state.lmdb"
     db = PersistentClassDB.open(path)
@@ -84,7 +85,7 @@ def test_reads_and_writes_cf_agents_store(tmp_path: Path):
     assert span == 300  # 10 minutes against 5, set in the same second
     db.save("from_vigil", 7, "reset", ["source=promise", "x"])
     db.close()
-    if shutil.which("cf-check"):
+    if cfengine.which("cf-check"):
         out = subprocess.run(["cf-check", "dump", str(path)], capture_output=True, text=True,
                              timeout=30)
         assert '"from_vigil": {"expires":' in out.stdout
@@ -95,7 +96,7 @@ def test_reads_and_writes_cf_agents_store(tmp_path: Path):
     seen.write_text('body common control { bundlesequence => { "s" }; }\n'
                     'bundle agent s {\n reports:\n  from_vigil::\n'
                     '   "cf-agent sees from_vigil";\n}\n')
-    assert "R: cf-agent sees from_vigil" in cf_agent(wd, seen, "-KI").stdout
+    assert "R: cf-agent sees from_vigil" in run_cf(seen, wd, "-KI").stdout
 
 
 def test_an_empty_store_is_opened_only_when_a_class_is_saved(tmp_path: Path):
