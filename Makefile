@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TESTSTAMP := $(VENV)/.installed-test
 
-.PHONY: console test test-system-python test-recordings lint bench screenshots clean acceptance
+.PHONY: console test test-quick test-system-python test-recordings lint bench screenshots clean acceptance
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,13 @@ test: $(TESTSTAMP)
 	$(BIN)/ruff check engine tui tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# The edit loop: ruff and the tests marked neither slow (more than a few seconds: the
+# console's snapshots and pilots, daemons, the wheel) nor cfengine (they run CFEngine's
+# programs); `make test` runs them all. See docs/CONTRIBUTING.md, "Test tiers".
+test-quick: $(TESTSTAMP)
+	$(BIN)/ruff check engine tui tests bench
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow and not cfengine" $(PYTEST_ARGS)
 
 # The front end and the evaluator again, under the distribution's own python (Debian 12:
 # 3.11.2, which requires-python admits) in a venv of its own. Skipped, exit 0, where

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,6 +26,7 @@ def _argparse(argv: list[str]) -> dict[str, object] | None:
         return None
 
 
+@pytest.mark.slow
 @settings(max_examples=3000, deadline=None)
 @given(st.lists(st.sampled_from(TOKENS), max_size=8))
 def test_plain_command_lines_parse_as_argparse_parses_them(argv: list[str]):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from engine.state.locks import LockDB
@@ -17,6 +18,8 @@ from tui.screens.help import HelpScreen
 from tui.screens.run_detail import RunDetailScreen
 from tui.widgets.status_line import StatusLine
 from tui.widgets.virtual_table import VirtualTable
+
+pytestmark = pytest.mark.slow  # each test drives the console on a real workdir
 
 SIZE = (120, 36)
 

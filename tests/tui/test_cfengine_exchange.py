@@ -14,6 +14,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from engine.cfnet.rsakey import host_digest
 from engine.workdir import Workdir
 from tests.engine.cfnet.conftest import (  # noqa: F401  (cf_serverd: a fixture)
@@ -54,6 +56,7 @@ async def _exchange(app: VigilConsole, pilot: Any, port: int) -> KeyExchangeScre
     return kx
 
 
+@pytest.mark.slow
 async def test_cfengine_workdir_trusts_a_cf_serverd_through_cf_key(cf_serverd, tmp_path: Path) -> None:  # noqa: F811
     hub = cf_serverd([str(tmp_path)])
     cfwd = cf_workdir(tmp_path / "cfwd")
@@ -82,6 +85,7 @@ async def test_cfengine_workdir_trusts_a_cf_serverd_through_cf_key(cf_serverd, t
         ["localhost.priv", "localhost.pub", f"root-{theirs}.pub"])
 
 
+@pytest.mark.slow
 async def test_vigil_workdir_trusts_a_cf_serverd_that_refuses_us(cf_serverd, tmp_path: Path) -> None:  # noqa: F811
     hub = cf_serverd([str(tmp_path)], trust="")  # trustkeysfrom nothing: our key stays unknown
     wd = Workdir(vigil_workdir(tmp_path / "v"))
@@ -103,6 +107,7 @@ async def test_vigil_workdir_trusts_a_cf_serverd_that_refuses_us(cf_serverd, tmp
     assert (wd.ppkeys / f"root-{theirs}.pub").exists()
 
 
+@pytest.mark.slow
 async def test_pending_cf_agent_key_is_accepted_from_the_keys_screen(vigil_serverd, tmp_path: Path) -> None:  # noqa: F811
     share = tmp_path / "share"
     share.mkdir()

@@ -22,6 +22,8 @@ from engine.workdir import Workdir
 from tests.tui import cf_fixture
 from tests.tui.conftest import make_app, settle
 
+pytestmark = pytest.mark.slow  # every snapshot drives the console through a run
+
 SIZES = {"80x24": (80, 24), "160x45": (160, 45)}
 
 SCREENS = [

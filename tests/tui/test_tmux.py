@@ -13,7 +13,8 @@ import pytest
 
 from tests.tui.test_live import SLOW_POLICY, workdir
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+pytestmark = [pytest.mark.slow,  # the console in a real terminal
+              pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")]
 
 
 class Tmux:

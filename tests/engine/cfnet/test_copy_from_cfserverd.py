@@ -7,6 +7,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.engine.cfnet.conftest import cf_env, needs_cfengine, vigil, vigil_workdir
 
 pytestmark = needs_cfengine
@@ -64,6 +66,7 @@ def test_tree_copy_digest_purge_encrypt(cf_serverd, tmp_path: Path) -> None:
     assert "Purged" in r3.stdout + r3.stderr
 
 
+@pytest.mark.slow
 def test_untrusted_server_key_waits_as_pending_then_changed_key_is_refused(cf_serverd, tmp_path: Path) -> None:
     share = tmp_path / "share"
     share.mkdir()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.engine.cfnet.conftest import needs_cfengine, vigil, vigil_workdir
 
 pytestmark = needs_cfengine
 
 
+@pytest.mark.slow
 def test_vigil_runagent_runs_cf_agent_through_cf_serverd(cf_serverd, tmp_path: Path) -> None:
     hub = tmp_path / "hub"
     (hub / "inputs").mkdir(parents=True)

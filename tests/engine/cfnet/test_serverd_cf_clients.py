@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from engine.cfnet.rsakey import host_digest
 from tests.engine.cfnet.conftest import (
     cf_env,
@@ -52,6 +54,7 @@ def _tree(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow
 def test_cf_agent_copies_a_tree_from_vigil_serverd(vigil_serverd, tmp_path: Path) -> None:
     share = tmp_path / "share"
     (share / "sub" / "deeper").mkdir(parents=True)
@@ -94,6 +97,7 @@ def test_cf_agent_copies_a_tree_from_vigil_serverd(vigil_serverd, tmp_path: Path
     assert "127.0.0.1" in ls.stdout and "MD5=" in ls.stdout, ls.stdout + ls.stderr
 
 
+@pytest.mark.slow
 def test_untrusted_cf_agent_waits_as_pending_until_accepted(vigil_serverd, tmp_path: Path) -> None:
     share = tmp_path / "share"
     share.mkdir()
@@ -114,6 +118,7 @@ def test_untrusted_cf_agent_waits_as_pending_until_accepted(vigil_serverd, tmp_p
     assert (dest / "f").read_text() == "content\n", r.stdout + r.stderr + srv.log[-3000:]
 
 
+@pytest.mark.slow
 def test_cf_runagent_runs_vigil_agent_through_vigil_serverd(vigil_serverd, tmp_path: Path) -> None:
     roles = '    "extra_class" authorize => { "root" };'
     srv = vigil_serverd("hub", [sys.executable, str(Path(sys.executable).resolve())], roles=roles)
@@ -146,6 +151,7 @@ def test_cf_runagent_runs_vigil_agent_through_vigil_serverd(vigil_serverd, tmp_p
     assert "127.0.0.1> (exit code: 0)" in r.stdout, r.stdout + r.stderr + srv.log[-2000:]
 
 
+@pytest.mark.slow
 def test_vigil_protocol_still_served_on_the_same_port(vigil_serverd, tmp_path: Path) -> None:
     share = tmp_path / "share"
     share.mkdir()

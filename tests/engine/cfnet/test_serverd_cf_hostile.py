@@ -94,6 +94,7 @@ def _still_serves(port: int, ppkeys: Path) -> None:
         assert _recv(s) == b"OK: 3.21.0"
 
 
+@pytest.mark.slow
 def test_garbage_and_bad_lines_close_only_that_connection(served) -> None:
     srv, ppkeys, _share = served
     s = _tls(srv.port, ppkeys)
@@ -118,6 +119,7 @@ def test_garbage_and_bad_lines_close_only_that_connection(served) -> None:
     _still_serves(srv.port, ppkeys)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("header", [b"t 9999\0\0\0", b"t 4089\0\0\0", b"x 12\0\0\0\0",
                                     b"t 0\0\0\0\0\0", b"t -1\0\0\0\0"])
 def test_bad_transaction_headers_close_the_connection(served, header: bytes) -> None:
@@ -146,6 +148,7 @@ def test_traversal_and_links_out_are_refused_and_the_connection_stays(served) ->
     assert "access denied to GET" in srv.log
 
 
+@pytest.mark.slow
 def test_unknown_command_gets_request_denied_and_is_closed(served) -> None:
     srv, ppkeys, _share = served
     s = _welcome(srv.port, ppkeys)
@@ -159,6 +162,7 @@ def test_unknown_command_gets_request_denied_and_is_closed(served) -> None:
     _still_serves(srv.port, ppkeys)
 
 
+@pytest.mark.slow
 def test_stalls_and_certless_clients_are_dropped(served) -> None:
     srv, ppkeys, _share = served
     t0 = time.monotonic()

@@ -41,6 +41,7 @@ def _start(root: Path) -> int:
     return r.pid
 
 
+@pytest.mark.slow
 def test_runs_on_schedule_with_cf_execd_output_naming(wd: Path) -> None:
     write_policy(wd)
     standin(wd)
@@ -63,6 +64,7 @@ def test_runs_on_schedule_with_cf_execd_output_naming(wd: Path) -> None:
     assert (wd / "state" / "last_valid_inputs" / "promises.cf").is_file()
 
 
+@pytest.mark.slow
 def test_invalid_policy_is_never_run_and_last_valid_keeps_running(wd: Path) -> None:
     write_policy(wd, "v1")
     standin(wd)
@@ -84,6 +86,7 @@ def test_invalid_policy_is_never_run_and_last_valid_keeps_running(wd: Path) -> N
     assert read_status(wd)["policy_ok"] is True
 
 
+@pytest.mark.slow
 def test_agent_past_expireafter_is_killed_with_its_children(
     wd: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -104,6 +107,7 @@ def test_agent_past_expireafter_is_killed_with_its_children(
     assert "agent_expireafter" in log
 
 
+@pytest.mark.slow
 def test_request_run_over_the_socket(wd: Path) -> None:
     write_policy(wd, schedule='"never_defined_class"')
     standin(wd)
@@ -122,6 +126,7 @@ def test_request_run_without_execd_is_false(wd: Path) -> None:
     assert request_run(wd) is False
 
 
+@pytest.mark.slow
 def test_sigterm_lets_the_agent_finish_within_grace_then_kills(wd: Path) -> None:
     write_policy(wd)
     standin(wd, sleep=60)

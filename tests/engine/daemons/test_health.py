@@ -23,6 +23,7 @@ def test_nothing_running_is_scheduler_down(wd: Path) -> None:
     assert issues[0].fix == f"vigil up execd -w {wd}"
 
 
+@pytest.mark.slow
 def test_overlapping_runs_and_no_successful_run(wd: Path) -> None:
     write_policy(wd)
     standin(wd, sleep=2.5, exit=1)
@@ -33,6 +34,7 @@ def test_overlapping_runs_and_no_successful_run(wd: Path) -> None:
     assert schedule_interval(read_status(wd)) == 1.0
 
 
+@pytest.mark.slow
 def test_killed_run_invalid_policy_and_large_lock_db(wd: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(EXPIRE_ENV, "1")
     (wd / "vigil.toml").write_text("[execd]\ntick_seconds = 1\n[health]\nlock_db_warn_mb = 1\n")

@@ -24,6 +24,7 @@ from engine.state.monitor import MonitorStore, Stats, read_stats, updated
 from tests.engine.daemons.conftest import wait_for
 
 
+@pytest.mark.slow
 def test_monitord_daemon_samples_every_interval_and_publishes(wd: Path) -> None:
     cp = subprocess.run(
         [sys.executable, "-m", "engine", "monitord", "--interval", "0.5", "-w", str(wd)],

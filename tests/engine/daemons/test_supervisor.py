@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from engine.daemons import pidfile, procs
 from engine.daemons.status import daemon_statuses
 from tests.engine.daemons.conftest import standin, wait_for, write_policy
@@ -69,6 +71,7 @@ def test_up_reports_a_failing_daemon_and_starts_the_others(wd: Path) -> None:
     assert states == {"execd": "running", "serverd": "stopped", "monitord": "running"}
 
 
+@pytest.mark.slow
 def test_status_reports_tree_usage_and_json(wd: Path) -> None:
     write_policy(wd)
     standin(wd, sleep=30)

@@ -25,6 +25,7 @@ def vigil(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not VIGIL.exists(), reason="the vigil script is not installed beside python")
 def test_serverd_started_as_vigil_serverd_is_running_and_kept(wd: Path) -> None:
     seed_workdir(Workdir(wd))
@@ -62,6 +63,7 @@ def test_serverd_started_as_vigil_serverd_is_running_and_kept(wd: Path) -> None:
         log.close()
 
 
+@pytest.mark.slow
 def test_the_pidfile_of_a_daemon_holding_its_lock_is_restored_not_replaced(wd: Path) -> None:
     write_policy(wd)
     standin(wd)

@@ -69,6 +69,7 @@ def test_guard_nested_too_deep_is_a_syntax_error(tmp_path: Path) -> None:
     'bundle agent main { vars: "a" string => "1"; reports: "' + "$(" * 400 + "a" + ")" * 400
     + '"; "after"; }',
 ])
+@pytest.mark.slow
 def test_deep_data_fails_one_promise_only(tmp_path: Path, policy: str) -> None:
     code, out, _ = run_agent(tmp_path, policy)
     assert code == 0

@@ -84,6 +84,7 @@ def _strings(path: Path) -> list[str]:
     return out
 
 
+@pytest.mark.slow
 def test_no_possessive_quantifiers_or_atomic_groups() -> None:
     """Python before 3.11.5 mis-matches them, and ``requires-python`` admits 3.11.2."""
     from re import _parser  # type: ignore[attr-defined]

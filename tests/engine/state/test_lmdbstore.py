@@ -66,6 +66,7 @@ def test_empty_file_is_a_new_database(tmp_path: Path):
     assert lmdbcheck.check(db).entries == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "damage",
     ["short", "half", "meta0", "both_metas", "garbage"],

@@ -84,6 +84,7 @@ def _no_traceback(result: subprocess.CompletedProcess[str]) -> str:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["fifo", "directory"])
 @pytest.mark.parametrize("target", TARGETS)
 def test_fifo_or_directory_in_place_of_a_state_file(wd: Path, target: str, kind: str) -> None:
@@ -117,6 +118,7 @@ def test_fifo_or_directory_in_place_of_a_state_file(wd: Path, target: str, kind:
     assert path.is_fifo() if kind == "fifo" else path.is_dir()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", ["state/cf_lock.lmdb-lock", "state/cf_state.lmdb-lock"])
 def test_symlinked_lock_file_is_never_followed(wd: Path, target: str) -> None:
     path = wd / target

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from engine.trust.client import copy_from_remote
 from engine.trust.exchange import peer_has_us_pending, probe, trust
 from engine.trust.keys import generate
@@ -42,6 +44,7 @@ def test_probe_trust_and_standing(make_host, start_server, as_host, tmp_path: Pa
     assert (p2.fingerprint, p2.known, p2.changed_from) == (new, False, a.fingerprint)
 
 
+@pytest.mark.slow
 def test_two_hosts_exchange_keys_with_the_cli_then_copy(
     make_host, start_server, as_host, tmp_path: Path
 ) -> None:

@@ -99,6 +99,7 @@ json_values = st.recursive(
     ),
     st.integers(min_value=1, max_value=50),
 )
+@pytest.mark.slow
 def test_any_split_of_valid_frames_decodes_to_the_same_frames(
     items: list[tuple[int, bytes]], step: int
 ) -> None:

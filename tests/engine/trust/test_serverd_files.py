@@ -49,6 +49,7 @@ def pair(make_host, start_server, as_host, tmp_path: Path):
         "{share}/data.txt\x00.png",
     ],
 )
+@pytest.mark.slow
 def test_paths_outside_the_admitted_root_are_refused(pair, path: str) -> None:
     conn, share, srv, b, a = pair
     p = path.format(share=share, tmp=share.parent)
@@ -73,6 +74,7 @@ def test_refusal_is_logged_like_cf_serverd(pair) -> None:
     srv.wait_for(r"info: 127\.0\.0\.1>\s+access denied to STAT: /etc/passwd")
 
 
+@pytest.mark.slow
 def test_list_digest_and_get(pair, tmp_path: Path) -> None:
     conn, share, *_ = pair
     names = {e["name"]: e["type"] for e in conn.listdir(str(share))}

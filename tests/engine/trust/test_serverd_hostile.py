@@ -26,6 +26,7 @@ def _refusing_policy(share: Path) -> str:
                                         '"10.9.9.9" };\n  allowallconnects')
 
 
+@pytest.mark.slow
 def test_a_flood_of_refused_connections_writes_a_few_lines(make_host, start_server,
                                                            tmp_path: Path) -> None:
     share = tmp_path / "share"
@@ -89,6 +90,7 @@ def _client(make_host, as_host, name: str):
     return host
 
 
+@pytest.mark.slow
 def test_pending_keys_are_capped_per_address_and_the_client_told(
         make_host, start_server, as_host, tmp_path: Path) -> None:
     share = tmp_path / "share"
@@ -111,6 +113,7 @@ def test_pending_keys_are_capped_per_address_and_the_client_told(
     srv.wait_for(r"Not filing key SHA256:\S+ \(host 'client10'\) as pending")
 
 
+@pytest.mark.slow
 def test_full_pending_store_refuses_and_says_so(make_host, start_server, as_host,
                                                 tmp_path: Path) -> None:
     share = tmp_path / "share"

@@ -89,6 +89,7 @@ def test_huge_length_prefix_closes_at_once(served) -> None:
     srv.wait_for("exceeds the maximum")
 
 
+@pytest.mark.slow
 def test_client_stalling_mid_frame_does_not_block_others(served) -> None:
     srv, b, share = served
     stalled = tls_sock(srv.port)
@@ -101,6 +102,7 @@ def test_client_stalling_mid_frame_does_not_block_others(served) -> None:
     srv.wait_for("timed out")
 
 
+@pytest.mark.slow
 def test_silent_tcp_client_times_out_in_handshake(served) -> None:
     srv, b, share = served
     s = socket.create_connection(("127.0.0.1", srv.port))
