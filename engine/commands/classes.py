@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-from engine.commands.locks import (
+from engine.commands.common import (
     add_workdir_arguments,
     checked_workdir,
     format_table,

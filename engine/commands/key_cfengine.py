@@ -20,7 +20,7 @@ from pathlib import Path
 
 from engine.cfengine import tool, tool_env
 from engine.cfengine.keys import KeyReadError, file_digest
-from engine.commands.locks import checked_workdir, confirm
+from engine.commands.common import checked_workdir, confirm
 from engine.workdir import Workdir
 
 

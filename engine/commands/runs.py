@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-from engine.commands.locks import (
+from engine.commands.common import (
     add_workdir_arguments,
     checked_workdir,
     clock,

@@ -15,7 +15,7 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-from engine.commands.locks import add_workdir_arguments, checked_workdir
+from engine.commands.common import add_workdir_arguments, checked_workdir
 from engine.workdir import Workdir
 
 

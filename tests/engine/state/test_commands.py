@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli import main
-from engine.commands.locks import format_table, parse_duration
+from engine.commands.common import format_table, parse_duration
 from engine.state.locks import LockDB
 from engine.state.persistent import PersistentClassDB
 from engine.state.runs import PromiseRecord, RunReport, report_name, write_run_report
