@@ -180,11 +180,16 @@ class CfSession:
                 else ""))
             peers.trust(n, e, user)
         else:
-            filed, why = peers.file_pending(n, e, self.address, user)
+            before = await loop.run_in_executor(None, lastseen.key_at, state_dir, self.address)
+            changed = before if before and before != dig and peers.is_trusted(before, user) else None
+            filed, why = peers.file_pending(n, e, self.address, user, changed_from=changed)
             if filed is None:
                 log.warning(f"{self.tag}Not filing key {dig} as pending: {why}")
             raise Refused(f"TRUST FAILED, peer presented an untrusted key, dropping "
                           f"connection! ({dig}, user '{user}'"
+                          + (f"; KEY CHANGED: {self.address} was last seen with the trusted key "
+                             f"{changed} (a reinstalled host, or another host at this address)"
+                             if changed else "")
                           + (f"; pending: 'vigil key --accept {dig}')" if filed else ")"))
         try:
             await loop.run_in_executor(None, lambda: lastseen.saw(state_dir, self.address, dig,
