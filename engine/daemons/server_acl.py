@@ -138,15 +138,28 @@ def find_rule(config: ServerConfig, real: str) -> AccessRule | None:
     return best
 
 
+def expand_shortcut(config: ServerConfig, path: object) -> object:
+    """``path`` with a leading shortcut name replaced by its promiser's path."""
+    if not isinstance(path, str):
+        return path
+    head, sep, rest = path.lstrip("/").partition("/")
+    for short in config.access:
+        if short.shortcut and head == short.shortcut.strip("/") and (
+                not path.startswith("/") or not sep):
+            base = short.path.rstrip("/") or "/"
+            return f"{base.rstrip('/')}/{rest}" if rest else base
+    return path
+
+
 def resolve(
     config: ServerConfig, client: ClientId, path: object, op: str = "GET"
 ) -> tuple[str, AccessRule]:
-    """Resolve a requested path and check it is admitted: (real path, its rule)."""
-    requested = check_request_path(path)
-    for short in config.access:
-        if short.shortcut and requested.lstrip("/") == short.shortcut.lstrip("/"):
-            requested = short.path
-            break
+    """Resolve a requested path and check it is admitted: (real path, its rule).
+
+    A path that begins with a shortcut's name (``masterfiles`` or
+    ``masterfiles/lib/files.cf``, as the stock update policy asks) stands for the
+    promiser it names, as cf-serverd expands it."""
+    requested = check_request_path(expand_shortcut(config, path))
     real = os.path.realpath(requested)
     rule = find_rule(config, real)
     if rule is None or not rule_admits(rule, client):
