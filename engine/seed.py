@@ -8,10 +8,9 @@ overwriting a file that is already there.
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
+from engine.atomicwrite import write_atomic
 from engine.workdir import Workdir, make_dirs
 
 POLICY_DIR = Path(__file__).resolve().parent / "data" / "policies"
@@ -36,9 +35,6 @@ def seed_workdir(wd: Workdir) -> list[Path]:
         if dest.exists():
             continue
         make_dirs(dest.parent, 0o700)
-        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-        shutil.copyfile(path, tmp)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, dest)
+        write_atomic(dest, path.read_bytes(), 0o600)
         written.append(dest)
     return written

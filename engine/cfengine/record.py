@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from engine.atomicwrite import write_atomic
 from engine.cfengine import tool, tool_env
 from engine.cfengine.runs import record_dir
 
@@ -45,9 +46,7 @@ def run_and_record(root: Path, argv: list[str]) -> int:
             sys.stdout.buffer.flush()
     rc = proc.wait()
     meta.update(end=time.time(), exit_code=rc)
-    tmp = meta_path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(meta), encoding="utf-8")
-    os.replace(tmp, meta_path)
+    write_atomic(meta_path, json.dumps(meta).encode("utf-8"), 0o644)
     return rc
 
 

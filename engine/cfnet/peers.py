@@ -24,9 +24,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from engine.atomicwrite import write_atomic
 from engine.cfengine.keys import digest
 from engine.cfnet.rsakey import public_pem
-from engine.trust._atomic import write_atomic
 from engine.workdir import make_dirs
 
 DIGEST_RE = re.compile(r"\A(?:MD5=[0-9a-f]{32}|SHA=[0-9a-f]{64})\Z")

@@ -19,8 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from engine.atomicwrite import write_atomic
 from engine.cfengine.keys import digest
-from engine.trust._atomic import write_atomic
 from engine.trust.der import read_tlv
 from engine.trust.keyfmt import KeyFileError
 from engine.workdir import make_dirs

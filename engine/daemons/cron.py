@@ -69,9 +69,11 @@ def install(root: Path, target: str = "auto", interval_minutes: int = 5) -> str:
         old = ""
     new = merge(old, root, line)
     if new != old:
-        from engine.daemons.pidfile import write_atomic
+        from engine.atomicwrite import write_atomic
+        from engine.workdir import make_dirs
 
-        write_atomic(path, new, mode=0o644)
+        make_dirs(path.parent, 0o755)
+        write_atomic(path, new.encode(), 0o644)
     return str(path)
 
 

@@ -32,11 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.atomicwrite import write_atomic
 from engine.daemons import agentrun, control, detach, policycheck
 from engine.daemons.config import DaemonSettings
-from engine.daemons.pidfile import DaemonLock, is_locked, write_atomic
+from engine.daemons.pidfile import DaemonLock, is_locked
 from engine.daemons.schedule import DEFAULT_SCHEDULE, Schedule, next_run, splay_seconds, tick_start
 from engine.log import LineLogger
+from engine.workdir import make_dirs
 
 STATUS_FILE = "execd_status.json"
 LAST_VALID = "last_valid_inputs"
@@ -273,7 +275,9 @@ class Execd:
         if not self.publish:
             return
         try:
-            write_atomic(status_path(self.root), json.dumps(self.status(), indent=1) + "\n", 0o600)
+            path = status_path(self.root)
+            make_dirs(path.parent, 0o755)
+            write_atomic(path, (json.dumps(self.status(), indent=1) + "\n").encode(), 0o600)
         except OSError as e:
             self.log.error(f"Could not write {status_path(self.root)}: {e}")
 

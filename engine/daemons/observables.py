@@ -290,9 +290,11 @@ def _slist(items: list[str]) -> str:
 
 def write_env_data(path: Path, stats: Mapping[str, Stats], ports: Ports,
                    measured: Mapping[str, Measured] | None = None) -> None:
-    from engine.daemons.pidfile import write_atomic
+    from engine.atomicwrite import write_atomic
+    from engine.workdir import make_dirs
 
-    write_atomic(path, render_env_data(stats, ports, measured), mode=0o644)
+    make_dirs(path.parent, 0o755)
+    write_atomic(path, render_env_data(stats, ports, measured).encode(), 0o644)
 
 
 

@@ -18,6 +18,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.atomicwrite import write_atomic
 from engine.daemons import procs
 from engine.workdir import make_dirs
 
@@ -40,19 +41,6 @@ def lock_path(root: Path, daemon: str) -> Path:
     return root / "state" / f"{daemon}.lock"
 
 
-def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
-    """Write ``text`` to ``path`` through a temp file, fsync and rename."""
-    make_dirs(path.parent, 0o755)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.write(fd, text.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-
-
 def read_pid(root: Path, daemon: str) -> int | None:
     """The pid in the pidfile, or None when absent or unreadable."""
     try:
@@ -67,7 +55,9 @@ def read_pid(root: Path, daemon: str) -> int | None:
 
 
 def write_pid(root: Path, daemon: str, pid: int | None = None) -> None:
-    write_atomic(pidfile_path(root, daemon), f"{pid or os.getpid()}\n")
+    path = pidfile_path(root, daemon)
+    make_dirs(path.parent, 0o755)
+    write_atomic(path, f"{pid or os.getpid()}\n".encode(), 0o644)
 
 
 def remove_pid(root: Path, daemon: str, pid: int | None = None) -> None:

@@ -21,8 +21,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.atomicwrite import write_atomic
 from engine.daemons import detach, pidfile, procs
-from engine.workdir import DAEMONS
+from engine.workdir import DAEMONS, make_dirs
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +64,9 @@ def stopped_on_purpose(root: Path, daemon: str) -> bool:
 
 
 def _mark_stopped(root: Path, daemon: str) -> None:
-    pidfile.write_atomic(stop_marker(root, daemon), f"{time.time():.0f}\n", 0o600)
+    path = stop_marker(root, daemon)
+    make_dirs(path.parent, 0o755)
+    write_atomic(path, f"{time.time():.0f}\n".encode(), 0o600)
 
 
 def _clear_stopped(root: Path, daemon: str) -> None:

@@ -113,18 +113,12 @@ def _already_validated(marker: Path, stamp: str) -> bool:
 
 
 def _write_marker(marker: Path, stamp: str) -> None:
-    tmp = marker.with_name(f"{marker.name}.{os.getpid()}.tmp")
+    from engine.atomicwrite import write_atomic
+
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(stamp + "\n")
-        os.rename(tmp, marker)
+        write_atomic(marker, f"{stamp}\n".encode(), 0o600, sync=False)
     except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        pass
 
 
 def _policy_hash(policy: Policy) -> str:

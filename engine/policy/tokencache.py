@@ -102,18 +102,11 @@ class TokenCache:
     def _write(self, path: str, value: tuple[str | None, list[Token]]) -> None:
         import marshal
 
-        tmp = f"{path}.{os.getpid()}.tmp"
+        from engine.atomicwrite import write_atomic
+
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                         0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(marshal.dumps(value))
-            os.rename(tmp, path)
+            write_atomic(path, marshal.dumps(value), 0o600, sync=False)  # a cache: no fsync
         except (OSError, ValueError):
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
             return
         self._prune()
 

@@ -1,11 +1,10 @@
 """File-system helpers shared by the files-family actuators.
 
-Every write the agent makes to a managed file goes through :func:`atomic_write`:
-a new file beside the target (``O_EXCL|O_NOFOLLOW``), fsync, then ``rename``
-over the target, so a reader sees the old content or the new one, never half of
-either. The replacement keeps the mode and ownership of the file it replaces.
-Given ``dir_fd`` (a directory opened by :mod:`engine.promises._safefs`), every
-step is made relative to it, so no link on the way can redirect the write.
+Every write the agent makes to a managed file goes through
+:func:`engine.atomicwrite.write_atomic` with ``like=`` the stat of the file it
+replaces (whose mode and ownership the replacement keeps) and ``dir_fd=`` the
+directory :mod:`engine.promises._safefs` opened, so no link on the way can redirect
+the write.
 """
 
 from __future__ import annotations
@@ -14,14 +13,11 @@ import os
 import stat
 import time
 
+from engine.atomicwrite import write_atomic
 from engine.text import canonify
 
-NEW_FILE_MODE = 0o600  # cf-agent creates files 0600 unless perms say otherwise
 NEW_DIR_MODE = 0o700
-
-
-class WriteError(OSError):
-    """A write that could not be completed; the target is left untouched."""
+EDIT_TMP_SUFFIX = ".cf-after-edit"  # the temp file of an edit, named as cf-agent names it
 
 
 def mode_str(mode: int) -> str:
@@ -43,72 +39,6 @@ def stat_or_none(path: str) -> os.stat_result | None:
         return None
 
 
-def atomic_write(
-    path: str,
-    data: bytes,
-    like: os.stat_result | None,
-    new_mode: int = NEW_FILE_MODE,
-    suffix: str = ".cf-after-edit",
-    dir_fd: int | None = None,
-) -> None:
-    """Replace ``path`` with ``data`` atomically.
-
-    ``like`` is the stat of the file being replaced (its mode and owner are kept);
-    ``None`` means a new file with ``new_mode``. With ``dir_fd``, ``path`` is a
-    name in that directory. Raises :class:`WriteError`.
-    """
-    tmp = path + suffix
-    mode = stat.S_IMODE(like.st_mode) if like is not None else new_mode
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    try:
-        try:
-            fd = os.open(tmp, flags, 0o600, dir_fd=dir_fd)
-        except FileExistsError:  # left over from an interrupted run (unlink never follows)
-            os.unlink(tmp, dir_fd=dir_fd)
-            fd = os.open(tmp, flags, 0o600, dir_fd=dir_fd)
-    except OSError as e:
-        raise WriteError(e.errno, f"open: {e.strerror}") from e
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                n = os.write(fd, view)
-                view = view[n:]
-            if like is not None and (like.st_uid != os.geteuid() or like.st_gid != os.getegid()):
-                try:
-                    os.fchown(fd, like.st_uid, like.st_gid)
-                except PermissionError:
-                    pass
-            os.fchmod(fd, mode)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.rename(tmp, path, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-    except OSError as e:
-        try:
-            os.unlink(tmp, dir_fd=dir_fd)
-        except OSError:
-            pass
-        raise WriteError(e.errno, f"write: {e.strerror}") from e
-    if dir_fd is None:
-        _fsync_dir(os.path.dirname(path) or ".")
-    else:
-        _fsync_dir(".", dir_fd)
-
-
-def _fsync_dir(d: str, dir_fd: int | None = None) -> None:
-    try:
-        fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=dir_fd)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def copy_bytes_preserving(src: str, dest: str, st: os.stat_result,
                           dir_fd: int | None = None) -> None:
     """Copy ``src`` to ``dest`` (a new file) keeping mode, owner and times (backups).
@@ -117,7 +47,7 @@ def copy_bytes_preserving(src: str, dest: str, st: os.stat_result,
                  dir_fd=dir_fd)
     with os.fdopen(fd, "rb") as f:
         data = f.read()
-    atomic_write(dest, data, st, suffix=".cf-tmp", dir_fd=dir_fd)
+    write_atomic(dest, data, like=st, tmp_suffix=".cf-tmp", dir_fd=dir_fd)
     try:
         os.utime(dest, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=dir_fd,
                  follow_symlinks=False)

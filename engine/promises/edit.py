@@ -25,9 +25,10 @@ import os
 import stat
 import weakref
 
+from engine.atomicwrite import write_atomic
 from engine.promises import _safefs
 from engine.promises._acc import Acc
-from engine.promises._fsutil import WriteError, atomic_write, backup_name
+from engine.promises._fsutil import EDIT_TMP_SUFFIX, backup_name
 from engine.promises.base import BundleCall, ResolvedPromise, RunContext
 from engine.promises.edit_ops import EditSession
 
@@ -109,7 +110,7 @@ def _edit(path: str, where: _safefs.Parent, st: os.stat_result, data: bytes,
         return
     try:
         save_edit(where, st, new_bytes, str(defaults.get("edit_backup", "true")))
-    except (OSError, WriteError) as e:
+    except OSError as e:
         acc.fail(f"Unable to save edited file '{path}' ({e.strerror or e})")
         return
     for msg in session.pending:
@@ -134,8 +135,8 @@ def write_content(path: str, promise: ResolvedPromise, run: RunContext, acc: Acc
             acc.should(f"update file '{path}' with content '{content}'")
             return
         try:
-            atomic_write(where.name, new_bytes, st, dir_fd=where.fd)
-        except (OSError, WriteError) as e:
+            write_atomic(where.name, new_bytes, like=st, dir_fd=where.fd, tmp_suffix=EDIT_TMP_SUFFIX)
+        except OSError as e:
             acc.fail(f"Unable to save file '{path}' ({e.strerror or e})")
             return
     acc.repair(f"Updated file '{path}' with content '{content}'")
@@ -168,7 +169,7 @@ def save_edit(where: _safefs.Parent, st: os.stat_result, data: bytes,
     name = backup_name(where.name, backup, BACKUP_SUFFIX)
     if name is not None:
         _keep_backup(where, name, st)
-    atomic_write(where.name, data, st, dir_fd=where.fd)
+    write_atomic(where.name, data, like=st, dir_fd=where.fd, tmp_suffix=EDIT_TMP_SUFFIX)
 
 
 def _open_target(path: str, defaults: dict[str, object], acc: Acc,

@@ -1,7 +1,7 @@
 """Writing run report files, without the record classes of :mod:`engine.state.runs`.
 
 The agent writes its report at the end of every run, so this module imports
-nothing but ``json`` and ``os``: it takes the report as plain values (a header
+nothing but ``json``, ``os`` and :mod:`engine.atomicwrite`: it takes the report as plain values (a header
 dict and one list per promise, in :data:`RECORD_FIELDS` order) and writes the
 same bytes :meth:`engine.state.runs.RunReport.to_json` gives. Files are written
 to a temporary name, fsynced and renamed, so a reader never sees half a report.
@@ -16,6 +16,8 @@ import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+from engine.atomicwrite import write_atomic
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
@@ -75,30 +77,8 @@ def write_report_file(runs_dir: str | os.PathLike[str], report_id: str, text: st
     d = Path(runs_dir)
     d.mkdir(parents=True, exist_ok=True, mode=0o700)
     dest = d / f"{report_id}.json"
-    tmp = d / f".{report_id}.json.tmp"
-    data = text.encode("utf-8")
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(tmp)  # a leftover, or a FIFO someone put there: never opened
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                n = os.write(fd, view)
-                view = view[n:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, dest)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    dfd = os.open(d, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+    # a leftover temp file, or a FIFO someone put there, is never opened (O_EXCL)
+    write_atomic(dest, text.encode("utf-8"), 0o600)
     return dest
 
 

@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.trust._atomic import write_atomic
+from engine.atomicwrite import write_atomic
 from engine.trust.der import raw_key_of_cert
 from engine.trust.keyfmt import KeyFileError, pem_decode
 

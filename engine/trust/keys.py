@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.trust._atomic import write_atomic
+from engine.atomicwrite import write_atomic
 from engine.trust.keyfmt import (  # re-exported: the names keys.py has always offered
     ED25519_SPKI_PREFIX,  # noqa: F401
     RAW_KEY_LEN,  # noqa: F401

@@ -28,7 +28,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from engine.trust._atomic import write_atomic
+from engine.atomicwrite import write_atomic
 from engine.trust.keys import fingerprint, is_fingerprint, load_public_file, public_pem
 from engine.workdir import make_dirs
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from engine.daemons.pidfile import write_atomic
+from engine.atomicwrite import write_atomic
 from engine.state.lockname import lock_name
 from engine.state.locks import LockDB
 from engine.state.monitor import MonitorStore
@@ -191,7 +191,7 @@ def write_execd_status(wd: Workdir) -> None:
         "splay": 37,
         "schedule": [f"Min{m:02d}_{(m + 5) % 60:02d}" for m in range(0, 60, 5)],
     }
-    write_atomic(wd.state / "execd_status.json", json.dumps(status) + "\n", 0o600)
+    write_atomic(wd.state / "execd_status.json", (json.dumps(status) + "\n").encode(), 0o600)
 
 
 def write_monitor(wd: Workdir) -> None:
