@@ -61,6 +61,9 @@ def load_valid_policy(path: str, workdir: Path, log: LineLogger) -> tuple[Policy
         problems += [d for d in validate(result.policy) if d.severity == "error"]
         if not problems:
             _write_marker(marker, stamp)
+            from engine.eval.hubtag import tag_after_validation
+
+            tag_after_validation(Path(workdir), path, log)
     else:
         log.verbose("Policy is already validated")
     if problems:
