@@ -18,8 +18,8 @@ def classfiltercsv(env: FnEnv, path: str, has_header: str, class_column: str,
                    sort_column: str | None = None) -> Data:
     """classfiltercsv(filename, has_header, class_column, optional sort_column): the
     rows (CRLF-terminated CSV) whose ``class_column`` holds a class expression that is
-    true, that column left out; with a header each row is an object keyed by the column
-    names, else an array. Rows with another number of columns than the first are
+    true, that column left out; each row is an object keyed by the column names (with a
+    header) or by the fields' positions, ``"0"``, ``"1"``... (without). Rows with another number of columns than the first are
     dropped; ``sort_column`` (counted in the file's columns) orders the rows."""
     rows = [r for r in _parse_csv(read_text(path, 0, "classfiltercsv")) if r != [""]]
     header = rows.pop(0) if has_header in ("true", "yes", "on") and rows else None
@@ -38,5 +38,5 @@ def classfiltercsv(env: FnEnv, path: str, has_header: str, class_column: str,
             names = [h for i, h in enumerate(header) if i != col]
             out.append(dict(zip(names, fields, strict=True)))
         else:
-            out.append(fields)
+            out.append({str(i): v for i, v in enumerate(fields)})
     return Data(out)

@@ -13,7 +13,7 @@ import re
 from engine.eval.functions import _jsonref as jsonref
 from engine.eval.functions._util import json_pretty, need_int, parse_json
 from engine.eval.functions.arrays import collect
-from engine.eval.functions.readers import read_text
+from engine.eval.functions.readers import read_document, read_text
 from engine.eval.functions.registry import FnEnv, FunctionError, _ref_value, function, strip_ref
 from engine.eval.values import Data
 
@@ -65,9 +65,10 @@ def validjson(env: FnEnv, text: str, strict: str = "false") -> bool:
 
 
 @function("readjson", "data", 1, 2)
-def readjson(env: FnEnv, path: str, maxsize: str = "0") -> Data:
-    """readjson(filename, maxbytes): the JSON container in the file."""
-    return Data(_container_from_text("readjson", read_text(path, need_int("readjson", maxsize), "readjson")))
+def readjson(env: FnEnv, path: str, maxsize: str | None = None) -> Data:
+    """readjson(filename, maxbytes): the JSON container in the file (which must not be
+    larger than ``maxbytes`` when given)."""
+    return Data(_container_from_text("readjson", read_document(path, maxsize, "readjson")))
 
 
 def _parse_csv(text: str) -> list[list[str]]:
@@ -266,18 +267,6 @@ def type_(env: FnEnv, ref: str, detail: str = "false") -> str:
     if var is not None and var.vtype in ("int", "real", "ilist", "rlist"):
         kind = var.vtype
     return f"policy {kind}" if full else kind
-
-
-@function("packagesmatching", "data", 4, 4)
-def packagesmatching(env: FnEnv, name: str, version: str, arch: str, method: str) -> Data:
-    """packagesmatching(name, version, arch, method): installed packages matching (none known)."""
-    return Data([])
-
-
-@function("packageupdatesmatching", "data", 4, 4)
-def packageupdatesmatching(env: FnEnv, name: str, version: str, arch: str, method: str) -> Data:
-    """packageupdatesmatching(name, version, arch, method): available updates matching (none known)."""
-    return Data([])
 
 
 @function("string_mustache", "string", 1, 2)

@@ -62,7 +62,7 @@ def _argv(fn: str, cmd: str, shell: str) -> list[str]:
 
 
 def cached_run(env: FnEnv, fn: str, cmd: str, shell: str,
-               merge_stderr: bool = True) -> tuple[int, str]:
+               output: str = "both") -> tuple[int, str]:
     """:func:`run_command`, once per run for the same command: cf-agent caches the
     results of execresult and returnszero for the rest of the run (a policy that asks
     ``lsb_release -a`` in five bundles runs it once), except for a promise whose action
@@ -70,25 +70,33 @@ def cached_run(env: FnEnv, fn: str, cmd: str, shell: str,
     cache = getattr(env, "fn_cache", None)
     fresh = getattr(env, "wants_fresh_results", None)
     if cache is None or (fresh is not None and fresh()):
-        return run_command(fn, cmd, shell, merge_stderr)
-    key = ("exec", cmd, shell, merge_stderr)
+        return run_command(fn, cmd, shell, output)
+    key = ("exec", cmd, shell, output)
     hit = cache.get(key)
     if hit is None:
-        hit = cache[key] = run_command(fn, cmd, shell, merge_stderr)
+        hit = cache[key] = run_command(fn, cmd, shell, output)
     return hit
 
 
-def run_command(fn: str, cmd: str, shell: str, merge_stderr: bool = True) -> tuple[int, str]:
-    """Run ``cmd``; return (exit code, output with trailing newlines removed)."""
+#: What ``output`` (execresult's third argument) keeps of a command's streams.
+OUTPUTS = ("both", "stdout", "stderr")
+
+
+def run_command(fn: str, cmd: str, shell: str, output: str = "both") -> tuple[int, str]:
+    """Run ``cmd``; return (exit code, output with trailing newlines removed).
+    ``output`` keeps stdout and stderr interleaved (``both``) or one of them only."""
     import subprocess  # only policies that run commands pay for it
 
+    if output not in OUTPUTS:
+        raise FunctionError(f"{fn}: output must be one of {', '.join(OUTPUTS)}, not '{output}'")
     argv = _argv(fn, cmd, shell)
+    pipe, null = subprocess.PIPE, subprocess.DEVNULL
     try:
         proc = subprocess.run(
             argv,
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT if merge_stderr else subprocess.DEVNULL,
+            stdout=null if output == "stderr" else pipe,
+            stderr={"both": subprocess.STDOUT, "stdout": null, "stderr": pipe}[output],
             timeout=EXEC_TIMEOUT,
             check=False,
         )
@@ -97,7 +105,8 @@ def run_command(fn: str, cmd: str, shell: str, merge_stderr: bool = True) -> tup
     except OSError as e:
         raise FunctionError(f"{fn} '{cmd}' could not be run ({e.strerror})") from None
     # cf-agent drops all trailing white space, not only newlines
-    out = proc.stdout.decode("utf-8", "surrogateescape").rstrip(" \t\n\r\f\v")
+    raw = proc.stderr if output == "stderr" else proc.stdout
+    out = raw.decode("utf-8", "surrogateescape").rstrip(" \t\n\r\f\v")
     return proc.returncode, out
 
 
@@ -105,13 +114,13 @@ def run_command(fn: str, cmd: str, shell: str, merge_stderr: bool = True) -> tup
 def execresult(env: FnEnv, cmd: str, shell: str = "noshell", output: str = "both") -> str:
     """execresult(command, shell, output): the command's output (stdout and stderr),
     trailing white space removed; the exit code does not matter."""
-    return cached_run(env, "execresult", cmd, shell)[1]
+    return cached_run(env, "execresult", cmd, shell, output)[1]
 
 
 @function("execresult_as_data", "data", 1, 3)
 def execresult_as_data(env: FnEnv, cmd: str, shell: str = "noshell", output: str = "both") -> Data:
     """execresult_as_data(command, shell, output): ``{"exit_code": n, "output": text}``."""
-    code, out = cached_run(env, "execresult_as_data", cmd, shell, output != "stdout")
+    code, out = cached_run(env, "execresult_as_data", cmd, shell, output)
     return Data({"exit_code": code, "output": out})
 
 

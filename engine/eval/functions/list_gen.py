@@ -75,11 +75,12 @@ def c_rand(seed: int) -> Iterator[int]:
 
 @function("shuffle", "slist", 2, 2)
 def shuffle(env: FnEnv, lst: str, seed: str) -> list[str]:
-    """shuffle(list, seed): the list in an order fixed by ``seed`` (a Fisher-Yates
-    shuffle driven by C's rand() seeded with the seed's hash, as in cf-agent)."""
+    """shuffle(list, seed): the list in an order fixed by ``seed``: a Fisher-Yates
+    shuffle driven by C's rand() seeded with the seed's hash, read back to front, as
+    cf-agent 3.21 returns it."""
     items = list(need_list(env, "shuffle", lst))
     rand = c_rand(_string_hash(seed))
     for i in range(len(items) - 1, 0, -1):
         j = next(rand) % (i + 1)
         items[i], items[j] = items[j], items[i]
-    return items
+    return items[::-1]

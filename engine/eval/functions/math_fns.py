@@ -252,8 +252,11 @@ def irange(env: FnEnv, a: str, b: str) -> str:
 
 @function("rrange", "rrange", 2, 2)
 def rrange(env: FnEnv, a: str, b: str) -> str:
-    """rrange(arg1, arg2): a real range ``"low,high"``."""
+    """rrange(arg1, arg2): a real range, which no attribute of CFEngine 3.21 takes ("not
+    yet used", its reference says). Both numbers must be reals; what cf-agent 3.21 makes
+    of them, seen where a string is allowed (``format("%s", rrange(1.5, 2))``), is the
+    first one twice, ``"1.500000,1.500000"``, and so does vigil."""
     x, y = cf_real(a), cf_real(b)
     if x is None or y is None:
         raise FunctionError(f"Function 'rrange': '{a}', '{b}' are not numbers")
-    return f"{fmt_real(min(x, y))},{fmt_real(max(x, y))}"
+    return f"{fmt_real(x)},{fmt_real(x)}"

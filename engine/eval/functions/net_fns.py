@@ -85,7 +85,8 @@ def _hosts(path: str, comment: str) -> list[str]:
     text = read_text(path, 0, "peers")
     if comment:
         text = pcre("(?m)" + comment).sub("", text)
-    return [line.strip() for line in text.split("\n") if line.strip()]
+    # cf-agent keeps the blanks a removed comment leaves ("beta # x" is "beta ")
+    return [line for line in text.split("\n") if line.strip()]
 
 
 def _groups(env: FnEnv, fn: str, path: str, comment: str, size: str) -> tuple[list[list[str]], int]:
@@ -127,24 +128,32 @@ def peerleaders(env: FnEnv, path: str, comment: str, size: str) -> list[str]:
 
 @function("host2ip", "string", 1, 1)
 def host2ip(env: FnEnv, name: str) -> str:
-    """host2ip(hostname): the host's first address."""
+    """host2ip(hostname): the host's first address; the name itself when it does not
+    resolve (as cf-agent 3.21 answers)."""
     import socket
 
     try:
         return str(socket.getaddrinfo(name, None)[0][4][0])
     except (OSError, UnicodeError):
-        raise FunctionError(f"Function 'host2ip': could not resolve '{name}'", quiet=True) from None
+        return name
 
 
 @function("ip2host", "string", 1, 1)
 def ip2host(env: FnEnv, address: str) -> str:
-    """ip2host(ip): the address's host name (the address itself when it has none)."""
+    """ip2host(ip): the address's host name, or the address itself when it has none;
+    when ``ip`` is not an address, an error, and still ``ip`` (as cf-agent 3.21 does)."""
     import socket
 
     try:
-        return socket.gethostbyaddr(address)[0]
+        info = socket.getaddrinfo(address, None, flags=socket.AI_NUMERICHOST)[0][4]
+    except (OSError, UnicodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        env.log.error(f"Unable to convert IP address '{address}'. (getaddrinfo: {reason})")
+        return address
+    try:
+        return socket.getnameinfo(info, socket.NI_NAMEREQD)[0]
     except (OSError, UnicodeError):
-        raise FunctionError(f"Function 'ip2host': could not resolve '{address}'", quiet=True) from None
+        return address
 
 
 @function("hostrange", "class", 2, 2)

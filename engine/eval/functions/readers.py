@@ -49,6 +49,21 @@ def read_bytes(path: str, maxsize: int = 0, fn: str = "readfile") -> bytes:
     return data
 
 
+def read_document(path: str, maxsize: str | None, fn: str, kind: str = "JSON") -> str:
+    """All of ``path`` for a parser (readjson, readyaml). cf-agent does not parse the
+    first ``maxsize`` bytes of a longer file: given ``maxsize`` (0 included), a file
+    larger than it fails the call."""
+    limit = None if maxsize is None else need_int(fn, maxsize)
+    if limit is not None and not 0 <= limit <= MAXSIZE_RANGE:
+        raise FunctionError(f"In function '{fn}', error in variable '{limit}', "
+                            "'Integer is out of range'")
+    data = read_bytes(path, 0, fn)
+    if limit is not None and len(data) > limit:
+        raise FunctionError(f"{fn}: error parsing {kind} file '{path}': "
+                            "Unable to parse JSON without truncating")
+    return data.decode("utf-8", "surrogateescape")
+
+
 def read_text(path: str, maxsize: int = 0, fn: str = "readfile") -> str:
     """:func:`read_bytes` as text; bytes that are not UTF-8 are kept (surrogateescape)."""
     return read_bytes(path, maxsize, fn).decode("utf-8", "surrogateescape")

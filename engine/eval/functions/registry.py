@@ -60,6 +60,7 @@ FAMILIES = (
     "yaml_fns",
     "callstack_fns",
     "process_fns",
+    "packages_fns",
 )
 
 

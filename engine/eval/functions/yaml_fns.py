@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import re
 
-from engine.eval.functions._util import need_int
-from engine.eval.functions.readers import read_text
+from engine.eval.functions.readers import read_document
 from engine.eval.functions.registry import FnEnv, FunctionError, function
 from engine.eval.values import Data
 
@@ -19,44 +18,81 @@ if TYPE_CHECKING:
 MAX_DEPTH = 500
 
 
-def _json_value(v: Any, depth: int = 0) -> Any:
-    """A YAML value as JSON holds it: dates and other scalars become strings, keys strings."""
+_NULLS = frozenset({"~", "", "null", "Null", "NULL"})
+_TRUE = frozenset({"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"})
+_FALSE = frozenset({"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"})
+_TAG = "tag:yaml.org,2002:"
+# the tag our resolver gives a plain scalar without a tag of its own
+_PLAIN = "tag:vigil,plain"
+# where cf-agent's number reader stops: the rest of a plain scalar is ignored
+_SEPARATORS = frozenset(" \t\n\r\f\v,]}")
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+
+
+def _number(value: str) -> int | float | None:
+    """A scalar read as cf-agent reads a number: a JSON number up to the first blank,
+    comma or closing bracket (``200 300`` is 200); None when it is not one (``017``,
+    ``+5``, ``1.``, ``.5``, ``0x1F``, ``1_000`` stay strings). An integer is kept in
+    a C int."""
+    end = next((i for i, c in enumerate(value) if c in _SEPARATORS), len(value))
+    m = _NUMBER.fullmatch(value[:end])
+    if m is None:
+        return None
+    if m.group(1) or m.group(2):
+        return float(m.group(0))
+    n = int(m.group(0)) & 0xFFFFFFFF
+    return n - (1 << 32) if n >= 1 << 31 else n
+
+
+def _scalar(tag: str, value: str) -> Any:
+    """A scalar as cf-agent's YAML reader takes it: only plain scalars (and explicit
+    ``!!null``/``!!bool``/``!!int``/``!!float`` tags) are read as null, booleans
+    (YAML 1.1's words, ``y`` and ``n`` included) or JSON numbers; anything else, and
+    every quoted scalar, is a string as written."""
+    plain = tag == _PLAIN
+    if (plain or tag == _TAG + "null") and value in _NULLS:
+        return None
+    if plain or tag == _TAG + "bool":
+        if value in _TRUE:
+            return True
+        if value in _FALSE:
+            return False
+    if plain or tag in (_TAG + "int", _TAG + "float"):
+        n = _number(value)
+        if n is not None:
+            return n
+    return value
+
+
+def _json_value(node: Any, depth: int = 0) -> Any:
+    """A composed YAML node as JSON holds it; mapping keys are the keys as written."""
     if depth > MAX_DEPTH:
         raise FunctionError("YAML data nested too deeply")
-    if isinstance(v, dict):
-        return {str(k) if not isinstance(k, bool) else ("true" if k else "false"):
-                _json_value(x, depth + 1) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_json_value(x, depth + 1) for x in v]
-    if v is None or isinstance(v, (bool, int, float, str)):
-        if isinstance(v, int) and not isinstance(v, bool) and not -(1 << 31) <= v < (1 << 31):
-            v &= 0xFFFFFFFF  # cf-agent keeps integers in a C int
-            v = v - (1 << 32) if v >= 1 << 31 else v
-        return v
-    return str(v)
+    kind = type(node).__name__
+    if kind == "MappingNode":
+        return {(k.value if type(k).__name__ == "ScalarNode" else str(_json_value(k, depth + 1))):
+                _json_value(v, depth + 1) for k, v in node.value}
+    if kind == "SequenceNode":
+        return [_json_value(x, depth + 1) for x in node.value]
+    return _scalar(node.tag, node.value)
 
 
-_LEADING_INT = re.compile(r"(-?\d+)\s")
 _LOADER: Any = None
 
 
 def _loader(yaml: Any) -> Any:
-    """A safe loader that reads a plain scalar starting with an integer and a blank
-    (``200 300``) as that integer, as cf-agent's YAML reader does."""
+    """A safe loader that resolves no types itself: a plain scalar without a tag gets
+    :data:`_PLAIN`, for :func:`_scalar` to read as cf-agent does."""
     global _LOADER
     if _LOADER is None:
         base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
         class Loader(base):  # type: ignore[misc, valid-type]
-            def construct_yaml_str(self, node: Any) -> Any:
-                value = super().construct_yaml_str(node)
-                if not node.style:  # plain (None, or "" from libyaml)
-                    m = _LEADING_INT.match(value)
-                    if m is not None:
-                        return int(m.group(1))
-                return value
+            def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+                if kind is yaml.ScalarNode and implicit[0]:
+                    return _PLAIN
+                return super().resolve(kind, value, implicit)
 
-        Loader.add_constructor("tag:yaml.org,2002:str", Loader.construct_yaml_str)
         _LOADER = Loader
     return _LOADER
 
@@ -68,9 +104,10 @@ def parse_yaml(text: str) -> Any:
     except ImportError:
         raise FunctionError("YAML support is not available (PyYAML is not installed)") from None
     try:
-        return _json_value(yaml.load(text, Loader=_loader(yaml)))  # noqa: S506 - a safe loader
+        node = yaml.compose(text, Loader=_loader(yaml))
     except yaml.YAMLError as e:
         raise FunctionError(f"Error parsing YAML: {str(e).splitlines()[0]}", quiet=True) from None
+    return None if node is None else _json_value(node)
 
 
 @function("parseyaml", "data", 1, 1)
@@ -80,6 +117,7 @@ def parseyaml(env: FnEnv, text: str) -> Data:
 
 
 @function("readyaml", "data", 1, 2)
-def readyaml(env: FnEnv, path: str, maxsize: str = "0") -> Data:
-    """readyaml(filename, maxbytes): the file's YAML document as a data container."""
-    return Data(parse_yaml(read_text(path, need_int("readyaml", maxsize), "readyaml")))
+def readyaml(env: FnEnv, path: str, maxsize: str | None = None) -> Data:
+    """readyaml(filename, maxbytes): the file's YAML document as a data container (the
+    file must not be larger than ``maxbytes`` when given)."""
+    return Data(parse_yaml(read_document(path, maxsize, "readyaml", "YAML")))
