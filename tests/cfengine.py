@@ -4,7 +4,8 @@ The one place tests ask whether Debian's ``cfengine3`` is installed. A test that
 run without it is marked ``@requires_cfengine`` (``pytestmark = requires_cfengine`` for a
 module; ``requires_cfengine("cf-serverd")`` names programs beyond cf-agent, cf-key and
 cf-promises): ``tests/conftest.py`` skips it where they are absent. Every test that runs a
-CFEngine program carries the ``cfengine`` marker, put there by conftest (see
+CFEngine program carries the ``cfengine`` marker, put there by conftest when the test calls
+a helper decorated :func:`runs_cfengine` (see
 :func:`tests.conftest.pytest_collection_modifyitems`), so ``-m "not cfengine"`` leaves them
 all out.
 
@@ -29,15 +30,26 @@ import tempfile
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import pytest
+
+F = TypeVar("F")
+
+
+def runs_cfengine(func: F) -> F:
+    """Mark a helper that runs a CFEngine program (or makes what one needs): a test that
+    calls it, itself or through other helpers of ``tests``, is marked ``cfengine``."""
+    func.runs_cfengine = True  # type: ignore[attr-defined]
+    return func
+
 
 #: The programs every CFEngine test may use; ``requires_cfengine`` checks for these.
 BASE_PROGRAMS = ("cf-agent", "cf-key", "cf-promises")
 ENABLED = os.environ.get("VIGIL_TESTS_CFENGINE", "1") != "0"
 
 
+@runs_cfengine
 def which(program: str) -> str | None:
     """The path of a CFEngine program; None where absent (or CFEngine is switched off)."""
     return shutil.which(program) if ENABLED else None
@@ -79,6 +91,7 @@ def host() -> str:
     return os.uname().nodename.split(".")[0]
 
 
+@runs_cfengine
 def cf_env(workdir: Path, base: Mapping[str, str] | None = None, **extra: str) -> dict[str, str]:
     """``base`` (default: this process's environment) with cf-agent pointed at ``workdir``."""
     env = dict(os.environ if base is None else base)
@@ -105,6 +118,7 @@ def _make_keys_with_cryptography(ppkeys: Path) -> None:
         (ppkeys / name).chmod(0o600)
 
 
+@runs_cfengine
 def key_pair() -> Path:
     """A ``ppkeys`` directory with ``localhost.priv``/``.pub``, made once per process
     (by cf-key where installed) and removed at exit; copy it, never write into it."""
@@ -123,12 +137,14 @@ def key_pair() -> Path:
         return _KEYS
 
 
+@runs_cfengine
 def install_keys(workdir: Path) -> None:
     """Copy the process's key pair into ``workdir/ppkeys`` (mode 0700)."""
     shutil.copytree(key_pair(), workdir / "ppkeys")
     (workdir / "ppkeys").chmod(0o700)
 
 
+@runs_cfengine
 def make_workdir(root: Path, *, keys: Literal["shared", "own"] | None = "shared",
                  failsafe: str | None = INERT_FAILSAFE, inputs_mode: int = 0o755) -> Path:
     """``root`` made ready for cf-agent: ``bin``, a key pair (``"shared"``: the process's,

@@ -15,7 +15,8 @@ import pytest
 
 from tests import cfengine
 
-# Calling into these runs CFEngine's programs where they are installed.
+# Helpers decorated tests.cfengine.runs_cfengine run CFEngine's programs where installed;
+# a test naming these modules themselves (cfengine.which(...)) does too.
 CFENGINE_HELPERS = frozenset({"tests.cfengine", "tests.differential"})
 _reaches: dict[object, bool] = {}
 
@@ -35,7 +36,7 @@ def _code_names(code: CodeType) -> set[str]:
 
 
 def _reaches_cfengine(func: object) -> bool:
-    """Whether ``func`` names a helper of :data:`CFENGINE_HELPERS`, itself or through the
+    """Whether ``func`` names a helper marked ``runs_cfengine``, itself or through the
     functions of ``tests`` it calls (their global names, followed once each)."""
     if func in _reaches:
         return _reaches[func]
@@ -46,9 +47,13 @@ def _reaches_cfengine(func: object) -> bool:
         space = getattr(func, "__globals__", {})
         for name in _code_names(code):
             obj = space.get(name)
-            owner = obj.__name__ if isinstance(obj, ModuleType) else getattr(obj, "__module__", None)
-            if owner in CFENGINE_HELPERS or (
-                    isinstance(obj, FunctionType) and str(owner).startswith("tests.")
+            if isinstance(obj, ModuleType):
+                if obj.__name__ in CFENGINE_HELPERS:  # cfengine.which(...)
+                    found = True
+                    break
+                continue
+            if getattr(obj, "runs_cfengine", False) is True or (
+                    isinstance(obj, FunctionType) and str(obj.__module__).startswith("tests.")
                     and _reaches_cfengine(obj)):
                 found = True
                 break
@@ -66,9 +71,9 @@ def _uses_cfengine(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark ``cfengine`` every test that runs a CFEngine program (marked so, or calling
-    into ``tests.cfengine`` or ``tests.differential``, itself or through a fixture); skip
-    the ones marked ``requires_cfengine`` where a program they need is absent."""
+    """Mark ``cfengine`` every test that runs a CFEngine program (marked so, or calling a
+    ``runs_cfengine`` helper, itself or through a fixture); skip the ones marked
+    ``requires_cfengine`` where a program they need is absent."""
     for item in items:
         marks = list(item.iter_markers("cfengine"))
         if not marks and _uses_cfengine(item):

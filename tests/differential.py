@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.cfengine import CLEAN_ENV, HAVE_CFENGINE, cf_env, make_workdir
+from tests.cfengine import CLEAN_ENV, HAVE_CFENGINE, cf_env, make_workdir, runs_cfengine
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 120.0
@@ -79,6 +79,7 @@ def vigil_argv(policy: Path, workdir: Path, *flags: str) -> list[str]:
     return [sys.executable, "-m", "engine", "agent", *flags, "-f", str(policy), "-w", str(workdir)]
 
 
+@runs_cfengine
 def cf_argv(policy: Path, *flags: str) -> list[str]:
     return ["cf-agent", *flags, "-f", str(policy)]
 
@@ -92,6 +93,7 @@ def _run(argv: list[str], env: Mapping[str, str] | None, cwd: Path | None,
                cp.stderr.decode("utf-8", "surrogateescape"))
 
 
+@runs_cfengine
 def run_cf(policy: Path, workdir: Path, *flags: str, env: Mapping[str, str] | None = None,
            cwd: Path | None = None, timeout: float = TIMEOUT,
            failsafe: str | None = None) -> Run:
@@ -112,6 +114,7 @@ def run_vigil(policy: Path, workdir: Path, *flags: str, env: Mapping[str, str] |
     return _run(vigil_argv(policy, workdir, *flags), env, cwd, timeout)
 
 
+@runs_cfengine
 def run_both(tmp_path: Path, policy_text: str, *flags: str) -> tuple[Run | None, Run]:
     """Write ``policy_text`` to ``tmp_path/p.cf`` and run it with cf-agent (None where
     absent; workdir ``tmp_path/cfwd``) and vigil (``tmp_path/vwd``), each with ``flags``."""
@@ -138,6 +141,7 @@ def agent_env(which: str, base: Path) -> dict[str, str]:
     return {**CLEAN_ENV, "HOME": str(base), "PYTHONPATH": str(ROOT)}
 
 
+@runs_cfengine
 def rerun(which: str, base: Path, policy: Path, *flags: str) -> Run:
     """Run ``policy`` again in the workdir :func:`run_agent` made under ``base``."""
     wd = workdir_of(which, base)
@@ -146,6 +150,7 @@ def rerun(which: str, base: Path, policy: Path, *flags: str) -> Run:
     return run_vigil(policy, wd, *flags, env=agent_env(which, base), cwd=base)
 
 
+@runs_cfengine
 def run_agent(which: str, policy_text: str, base: Path, target: Path, *args: str,
               policy_name: str | None = None, mask_base: bool = False) -> list[str]:
     """Run ``policy_text`` (``@T@`` -> ``target``) with ``which`` ("cf" or "vigil") and
@@ -175,6 +180,7 @@ def tree(root: Path) -> dict[str, tuple[str, str]]:
     return out
 
 
+@runs_cfengine
 def both(tmp_path: Path, policy: str, setup: Callable[[Path], None],
          drop: Callable[[str], bool] = lambda ln: False, compare_tree: bool = True,
          args: tuple[str, ...] = (), policy_name: str | None = None,
