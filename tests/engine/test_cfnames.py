@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from tests.cfengine import requires_cfengine
+from tests.differential import run_cf
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -66,18 +66,12 @@ def test_foreign_files_are_left_alone(tmp_path: Path) -> None:
     assert "vigil cfnames" in theirs.read_text()
 
 
-@pytest.mark.skipif(not shutil.which("cf-agent"), reason="cf-agent is not installed")
+@requires_cfengine
 def test_same_report_as_cf_agent(tmp_path: Path) -> None:
     """cf-agent finds itself in the process table; vigil run as cf-agent does too."""
     policy = tmp_path / "p.cf"
     policy.write_text(POLICY)
-    cfwd = tmp_path / "cf"
-    (cfwd / "inputs").mkdir(parents=True)
-    (cfwd / "bin").symlink_to(Path(shutil.which("cf-agent") or "/usr/bin/cf-agent").parent)
-    env = {"CFENGINE_TEST_OVERRIDE_WORKDIR": str(cfwd), "PATH": "/usr/bin:/bin"}
-    subprocess.run(["cf-key"], env=env, check=True, capture_output=True, timeout=60)
-    real = subprocess.run(["cf-agent", "-K", "-f", str(policy)], capture_output=True, text=True,
-                          timeout=120, env=env)
+    real = run_cf(policy, tmp_path / "cf", "-K", env={"PATH": "/usr/bin:/bin"})
     assert _cfnames(tmp_path / "bin").returncode == 0
     ours = subprocess.run([str(tmp_path / "bin" / "cf-agent"), "-K", "-w", str(tmp_path / "wd"),
                            "-f", str(policy)], capture_output=True, text=True, timeout=120)

@@ -4,15 +4,11 @@ promisers and a module's ``+class`` lines name the same classes in cf-agent and 
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
-
 from engine.text import canonify
+from tests.cfengine import requires_cfengine
+from tests.differential import run_both
 
 
 def test_every_byte_of_a_non_ascii_character_counts() -> None:
@@ -47,25 +43,14 @@ def _reports(out: str) -> list[str]:
     return [ln.strip() for ln in out.splitlines() if ln.strip().startswith("R: ")]
 
 
-@pytest.mark.skipif(shutil.which("cf-agent") is None, reason="cf-agent is not installed")
+@requires_cfengine
 def test_same_names_as_cf_agent(tmp_path: Path) -> None:
     module = tmp_path / "mod.sh"
     module.write_text(MODULE)
     module.chmod(0o755)
-    policy = tmp_path / "p.cf"
-    policy.write_text(POLICY.replace("MODULE", str(module)))
-    wd = tmp_path / "cfwd"
-    (wd / "inputs").mkdir(parents=True)
-    (wd / "bin").symlink_to(Path(shutil.which("cf-agent") or "/usr/bin/cf-agent").parent)
-    (wd / "inputs" / "failsafe.cf").write_text(
-        'bundle agent main { }\nbody common control { bundlesequence => { "main" }; }\n')
-    env = dict(os.environ, CFENGINE_TEST_OVERRIDE_WORKDIR=str(wd))
-    cf = subprocess.run(["cf-agent", "-Kf", str(policy)], capture_output=True, text=True,
-                        env=env, timeout=60)
-    ours = subprocess.run(
-        [sys.executable, "-m", "engine", "agent", "-Kf", str(policy), "-w", str(tmp_path / "v")],
-        capture_output=True, text=True, timeout=60)
-    expected = _reports(cf.stdout + cf.stderr)
+    cf, ours = run_both(tmp_path, POLICY.replace("MODULE", str(module)), "-K")
+    assert cf is not None
+    expected = _reports(cf.out)
     assert "R: f=___x u=___x_3fccee9ed993486a0d76ed8a66739d63b18aa073" in expected
     assert {"R: class=___x", "R: class=c___d", "R: class=m___m"} <= set(expected)
-    assert _reports(ours.stdout + ours.stderr) == expected
+    assert _reports(ours.out) == expected
