@@ -11,6 +11,7 @@ from engine.eval.functions.registry import FunctionError
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 CF_INFINITY = 999999999
@@ -143,6 +144,31 @@ def full_match(pattern: str, s: str) -> bool:
             return True
     m = rx.match(s)
     return m is not None and m.end() == len(s)
+
+
+@lru_cache(maxsize=1024)
+def full_matcher(pattern: str) -> Callable[[str], bool]:
+    """:func:`full_match` of ``pattern`` as a one-argument function, for matching
+    many subjects (every variable name): a literal compares with ``==``, a literal
+    prefix and ``.*`` with ``startswith``. A bad pattern raises :class:`FunctionError`
+    here, as the first :func:`full_match` call would."""
+    rx, plan = _full_matcher(pattern)
+    if plan is not None and plan[2] and all(c is not None for c in plan[0]):
+        literal = "".join(c for c in plan[0] if c is not None)
+        if plan[2] == "exact":
+            return lambda s: s == literal
+        return lambda s: s.startswith(literal)
+
+    def match(s: str) -> bool:
+        if plan is not None:
+            if not cfregex.plan_admits(plan, s):
+                return False
+            if plan[2]:
+                return True
+        m = rx.match(s)
+        return m is not None and m.end() == len(s)
+
+    return match
 
 
 @lru_cache(maxsize=4096)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from engine.eval.functions._util import full_match, pcre
+from engine.eval.functions._util import full_match, full_matcher, pcre
 from engine.eval.functions.registry import FnEnv, FunctionError, function
 from engine.eval.values import Data
 
@@ -85,7 +85,13 @@ def _tagged(tags_of: Callable[[str], Iterable[str]] | None, name: str, tags: tup
     if tags_of is None:
         return False
     have = list(tags_of(name) or ())  # None: a name the context cannot look up again
-    return any(full_match(t, h) for t in tags for h in have)
+    if not have:
+        return False
+    for t in tags:  # each tag regex compiled when first needed, as full_match would
+        match = full_matcher(t)
+        if any(match(h) for h in have):
+            return True
+    return False
 
 
 def _matching_classes(env: FnEnv, regex: str, tags: tuple[str, ...]) -> list[str]:
@@ -136,7 +142,11 @@ def bundlesmatching(env: FnEnv, regex: str, *tags: str) -> list[str]:
 
 def _matching_vars(env: FnEnv, regex: str, tags: tuple[str, ...]) -> list[str]:
     tags_of = getattr(env, "var_tags", None)
-    return [v for v in env.var_names() if full_match(regex, v) and _tagged(tags_of, v, tags)]
+    names = list(env.var_names())
+    if not names:
+        return []  # a bad regex is only an error once there is a name to match
+    match = full_matcher(regex)
+    return [v for v in names if match(v) and _tagged(tags_of, v, tags)]
 
 
 @function("variablesmatching", "slist", 1)

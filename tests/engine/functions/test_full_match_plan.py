@@ -68,3 +68,20 @@ def test_random_patterns_agree_with_engine() -> None:
             assert full_match(pattern, s) is engine_full_match(pattern, s), (pattern, s)
             checked += 1
     assert checked > 10000
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_full_matcher_agrees_with_full_match(pattern: str) -> None:
+    from engine.eval.functions._util import full_matcher
+
+    match = full_matcher(pattern)
+    for s in SUBJECTS:
+        assert match(s) is full_match(pattern, s), (pattern, s)
+
+
+def test_full_matcher_refuses_a_bad_pattern() -> None:
+    from engine.eval.functions._util import full_matcher
+    from engine.eval.functions.registry import FunctionError
+
+    with pytest.raises(FunctionError):
+        full_matcher("a(")
