@@ -1,6 +1,7 @@
 """The files a bootstrap leaves in the workdir, as cf-agent leaves them.
 
-``policy_server.dat`` holds the argument as given (``10.0.0.1``, ``hub:5308``);
+``policy_server.dat`` holds the argument as given (``10.0.0.1``, ``hub:5308``) and a
+newline;
 ``state/am_policy_hub`` (empty, 0600) exists on the hub only. A failed bootstrap takes
 both away again. Before the bootstrap policy is written, everything in ``inputs/`` goes.
 """
@@ -19,7 +20,7 @@ from engine.workdir import make_dirs
 
 def write_policy_server(workdir: Path, argument: str) -> Path:
     path = workdir / POLICY_SERVER_FILE
-    write_atomic(path, argument.encode(), mode=0o600)
+    write_atomic(path, argument.encode() + b"\n", mode=0o600)
     return path
 
 

@@ -38,8 +38,9 @@ needs_masterfiles = pytest.mark.skipif(not (MASTERFILES / "promises.cf").is_file
                                        reason="Debian's masterfiles are not installed")
 
 
-def _hub_policy(wd: Path, port: int, trust: bool) -> str:
+def _hub_policy(wd: Path, port: int, trust: bool, share: bool = True) -> str:
     trusted = '  trustkeysfrom => { "127.0.0.1" };\n' if trust else ""
+    shared = "masterfiles" if share else "nothing"
     return f"""body common control {{ bundlesequence => {{ "main" }}; }}
 bundle agent main {{ }}
 body server control {{
@@ -49,7 +50,7 @@ body server control {{
 {trusted}}}
 bundle server hub_grants {{
   access:
-    "{wd}/masterfiles/" shortcut => "masterfiles", admit => {{ "127.0.0.1" }};
+    "{wd}/{shared}/" shortcut => "masterfiles", admit => {{ "127.0.0.1" }};
     "{wd}/modules/" shortcut => "modules", admit => {{ "127.0.0.1" }};
 }}
 """
@@ -70,7 +71,7 @@ def _serve(srv: CfServer) -> CfServer:
     raise AssertionError(f"cf-serverd did not start:\n{srv.log[-3000:]}")
 
 
-def start_hub(wd: Path, trust: bool = True) -> CfServer:
+def start_hub(wd: Path, trust: bool = True, share: bool = True) -> CfServer:
     cf_workdir(wd)
     shutil.copytree(MASTERFILES, wd / "masterfiles")
     (wd / "masterfiles" / "def.json").write_text(json.dumps(
@@ -79,7 +80,7 @@ def start_hub(wd: Path, trust: bool = True) -> CfServer:
     subprocess.run(["cf-promises", "-T", str(wd / "masterfiles")], env=cf_env(wd), check=True,
                    capture_output=True, timeout=120)
     port = free_port()
-    (wd / "inputs" / "promises.cf").write_text(_hub_policy(wd, port, trust))
+    (wd / "inputs" / "promises.cf").write_text(_hub_policy(wd, port, trust, share))
     return _serve(CfServer(wd, port, None))  # type: ignore[arg-type]  # set by _serve
 
 
@@ -133,7 +134,7 @@ def test_bootstrap_fetches_the_hubs_masterfiles_and_runs_them(hub: CfServer, tmp
                  "cf_promises_validated"):
         assert (wd / "inputs" / name).read_bytes() == (hub.wd / "masterfiles" / name).read_bytes()
     assert (wd / "inputs" / "failsafe.cf").stat().st_mode & 0o777 == 0o600
-    assert (wd / "policy_server.dat").read_text() == f"127.0.0.1:{hub.port}"
+    assert (wd / "policy_server.dat").read_text() == f"127.0.0.1:{hub.port}\n"
     assert not (wd / "state" / "am_policy_hub").exists()
     # each side trusts the other now: the hub's key here, ours there (trustkeysfrom)
     assert (wd / "ppkeys" / f"root-{_digest(hub.wd)}.pub").exists()
@@ -171,7 +172,7 @@ def test_a_hub_whose_key_changed_is_refused(hub: CfServer, tmp_path: Path) -> No
     assert "the hub's key changed" in out and "Refusing to bootstrap" in out, out
     assert "completed successfully" not in out
     # nothing changed: the old hub, its policy, its key
-    assert (wd / "policy_server.dat").read_text() == f"127.0.0.1:{hub.port}"
+    assert (wd / "policy_server.dat").read_text() == f"127.0.0.1:{hub.port}\n"
     assert sorted(p.name for p in (wd / "inputs").iterdir()) == before
     assert not (wd / "ppkeys" / f"root-{new}.pub").exists()
 
@@ -217,3 +218,78 @@ def test_no_hub_listening_leaves_the_workdir_alone(tmp_path: Path) -> None:
     assert f"Unable to establish connection to '127.0.0.1:{port}'" in out, out
     assert "this workdir was not changed" in out
     _untouched(wd)
+
+
+def test_a_hub_that_shares_no_policy_fails_the_bootstrap(tmp_path: Path) -> None:
+    srv = start_hub(tmp_path / "hub", share=False)
+    try:
+        wd = vigil_workdir(tmp_path / "agent")
+        r = vigil(wd, "agent", "-B", f"127.0.0.1:{srv.port}", timeout=300)
+    finally:
+        srv.stop()
+    out = r.stdout + r.stderr
+    assert r.returncode == 1, out
+    assert f"R: Failed to copy policy from policy server at 127.0.0.1 port {srv.port}" in out, out
+    assert f"error: Bootstrapping failed, no input file at '{wd}/inputs/promises.cf' after " \
+        "bootstrap" in out, out
+    assert "Triggered" not in out and "Started the scheduler" not in out
+    assert not (wd / "policy_server.dat").exists() and not (wd / "execd.pid").exists()
+
+
+def _cf_agent_workdir(wd: Path) -> Path:
+    """A cf-agent workdir whose bin/ starts no real daemon: its cf-execd is a sleeping
+    stand-in (its pid noted for the test to end it), cf-serverd/cf-monitord do nothing."""
+    (wd / "inputs").mkdir(parents=True)
+    (wd / "bin").mkdir()
+    for prog in ("cf-agent", "cf-promises", "cf-key"):
+        (wd / "bin" / prog).symlink_to(shutil.which(prog) or f"/usr/bin/{prog}")
+    (wd / "bin" / "cf-execd").write_text(
+        "#!/bin/bash\n(exec -a cf-execd sleep 60 </dev/null >/dev/null 2>&1) &\n"
+        f"echo $! >> {wd / 'stand-in.pids'}\n")
+    for prog in ("cf-serverd", "cf-monitord"):
+        (wd / "bin" / prog).write_text("#!/bin/sh\nexit 0\n")
+    for prog in ("cf-execd", "cf-serverd", "cf-monitord"):
+        (wd / "bin" / prog).chmod(0o755)
+    subprocess.run(["cf-key"], env=cf_env(wd), check=True, capture_output=True, timeout=60)
+    return wd
+
+
+def _end_stand_ins(wd: Path) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        for pid in (wd / "stand-in.pids").read_text().split():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGTERM)
+
+
+def _said(out: str, wd: Path) -> list[str]:
+    return sorted(line.strip().replace(str(wd), "WD") for line in out.splitlines()
+                  if line.startswith("R: ") or "notice: " in line)
+
+
+def _files(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")
+            if p.is_file() and not p.name.endswith(".cfsaved")}
+
+
+def test_same_bootstrap_as_cf_agent(hub: CfServer, tmp_path: Path) -> None:
+    """Both agents bootstrap to the same hub (at 127.0.0.2, which cf-agent does not
+    count as its own address, so it is a client too) and end the same way."""
+    target = f"127.0.0.2:{hub.port}"
+    cf = _cf_agent_workdir(tmp_path / "cf-agent")
+    try:
+        want = subprocess.run(["cf-agent", "--bootstrap", target, "--skip-bootstrap-policy-run"],
+                              env=cf_env(cf), capture_output=True, text=True, timeout=300)
+    finally:
+        _end_stand_ins(cf)
+    assert want.returncode == 0, want.stdout + want.stderr
+    wd = vigil_workdir(tmp_path / "vigil")
+    try:
+        got = vigil(wd, "agent", "--bootstrap", target, "--skip-bootstrap-policy-run", timeout=300)
+    finally:
+        _stop_execd(wd)
+    assert got.returncode == 0, got.stdout + got.stderr
+    assert _said(got.stdout, wd) == _said(want.stdout, cf)
+    assert (wd / "policy_server.dat").read_bytes() == (cf / "policy_server.dat").read_bytes()
+    assert _files(wd / "inputs") == _files(cf / "inputs")
+    key = f"root-{_digest(hub.wd)}.pub"
+    assert (wd / "ppkeys" / key).read_bytes() == (cf / "ppkeys" / key).read_bytes()

@@ -80,7 +80,7 @@ def test_bootstrap_to_itself_makes_the_hub(tmp_path: Path) -> None:
     assert "notice: Bootstrap to '127.0.0.1' completed successfully!" in out
     assert "Trusting new key" not in out and "implicitly trusting" not in out
     assert (wd / "state" / "am_policy_hub").stat().st_mode & 0o777 == 0o600
-    assert (wd / "policy_server.dat").read_text() == "127.0.0.1"
+    assert (wd / "policy_server.dat").read_text() == "127.0.0.1\n"
     assert (wd / "inputs" / "promises.cf").read_bytes() == (MASTERFILES / "promises.cf").read_bytes()
     assert not (wd / "inputs" / "stale.cf").exists()
     check = tmp_path / "hub.cf"
@@ -93,7 +93,7 @@ def test_bootstrap_to_itself_makes_the_hub(tmp_path: Path) -> None:
     assert r.returncode == 1, r.stdout
     assert "does not exist: bootstrapping to the server on port 1 here as a client" in r.stdout
     assert "this workdir was not changed" in r.stdout
-    assert (wd / "policy_server.dat").read_text() == "127.0.0.1"
+    assert (wd / "policy_server.dat").read_text() == "127.0.0.1\n"
     assert (wd / "state" / "am_policy_hub").exists()
 
 
