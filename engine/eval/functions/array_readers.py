@@ -10,7 +10,7 @@ All return the number of lines read.
 from __future__ import annotations
 
 from engine.eval.functions._util import need_int
-from engine.eval.functions.readers import _define, _rows, _table
+from engine.eval.functions.readers import _define, _rows, array_table
 from engine.eval.functions.registry import FnEnv, function
 
 
@@ -24,7 +24,7 @@ def _by_line(rows: list[list[str]]) -> dict[str, str]:
 
 def _read(env: FnEnv, fn: str, idx: bool, array: str, path: str, comment: str, split: str,
           maxent: str, maxsize: str) -> str:
-    rows = _table(path, comment, split, maxent, maxsize, fn)
+    rows = array_table(env, path, comment, split, maxent, maxsize, fn)
     _define(env, array, _by_line(rows) if idx else _by_first_field(rows))
     return str(len(rows))
 

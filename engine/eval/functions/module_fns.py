@@ -13,8 +13,8 @@ from engine.eval.functions.registry import FnEnv, FunctionError, function
 @function("usemodule", "class", 2, 2)
 def usemodule(env: FnEnv, module: str, args: str) -> bool:
     """usemodule(module, args): run ``$(sys.workdir)/modules/<module> args``; its
-    classes and variables (in context ``canonify(module)``) are defined. True when the
-    module exits with 0."""
+    classes and variables (in context ``canonify(module)``) are defined. True once the
+    module has run, whatever its exit status (as in cf-agent 3.21)."""
     import subprocess
 
     from engine.promises.cmd_module import parse
@@ -36,4 +36,4 @@ def usemodule(env: FnEnv, module: str, args: str) -> bool:
         from engine.eval.outcomes import apply_module
 
         apply_module(env, out)
-    return proc.returncode == 0
+    return True

@@ -134,6 +134,19 @@ def _table(path: str, comment: str, split: str, maxent: str, maxsize: str, fn: s
     return _rows(read_text(path, need_int(fn, maxsize), fn), comment, split, need_int(fn, maxent))
 
 
+def array_table(env: FnEnv, path: str, comment: str, split: str, maxent: str, maxsize: str,
+                fn: str) -> list[list[str]]:
+    """:func:`_table` for the read*array functions: as in cf-agent, a file that cannot
+    be read is an error and no lines (the call returns 0), not a failed call."""
+    limit, entries = need_int(fn, maxsize), need_int(fn, maxent)
+    try:
+        text = read_text(path, limit, fn)
+    except FunctionError as e:
+        env.log.error(str(e))
+        return []
+    return _rows(text, comment, split, entries)
+
+
 def _define(env: FnEnv, name: str, values: dict[str, str]) -> None:
     define = getattr(env, "define_array", None)
     if define is not None:
@@ -144,7 +157,7 @@ def _define(env: FnEnv, name: str, values: dict[str, str]) -> None:
 def readstringarray(env: FnEnv, array: str, path: str, comment: str, split: str, maxent: str, maxsize: str) -> str:
     """readstringarray(array, filename, comment, split, maxent, maxbytes): defines
     ``array[first_field][i]`` for each field of each line; returns the line count."""
-    rows = _table(path, comment, split, maxent, maxsize, "readstringarray")
+    rows = array_table(env, path, comment, split, maxent, maxsize, "readstringarray")
     values = {f"{row[0]}][{i}": v for row in rows for i, v in enumerate(row)}
     _define(env, array, values)
     return str(len(rows))
@@ -154,7 +167,7 @@ def readstringarray(env: FnEnv, array: str, path: str, comment: str, split: str,
 def readstringarrayidx(env: FnEnv, array: str, path: str, comment: str, split: str, maxent: str, maxsize: str) -> str:
     """readstringarrayidx(array, filename, comment, split, maxent, maxbytes): like
     readstringarray but keyed by line number: ``array[line][i]``."""
-    rows = _table(path, comment, split, maxent, maxsize, "readstringarrayidx")
+    rows = array_table(env, path, comment, split, maxent, maxsize, "readstringarrayidx")
     values = {f"{n}][{i}": v for n, row in enumerate(rows) for i, v in enumerate(row)}
     _define(env, array, values)
     return str(len(rows))

@@ -81,8 +81,11 @@ def getvariablemetatags(env: FnEnv, ref: str, key: str | None = None) -> list[st
 @function("getclassmetatags", "slist", 1, 2)
 def getclassmetatags(env: FnEnv, name: str, key: str | None = None) -> list[str]:
     """getclassmetatags(classname, optional tag key): the class's meta tags, or the
-    values of its ``key=value`` tags; empty for an undefined class."""
+    values of its ``key=value`` tags. For a class that is not defined the call fails
+    (quietly), as in cf-agent 3.21."""
+    if not env.class_defined(name):
+        raise FunctionError(f"getclassmetatags: class '{name}' is not defined", quiet=True)
     tags_of = getattr(env, "class_tags", None)
-    if tags_of is None or not env.class_defined(name):
+    if tags_of is None:
         return []
     return _tag_values(list(tags_of(name)), key)
