@@ -63,6 +63,8 @@ def test_random_patterns_agree_with_engine() -> None:
         try:
             cfregex.compile(pattern, dotall=True, multiline=True)
         except cfregex.RegexError:
+            plan = cfregex.full_match_plan(pattern)
+            assert plan is None or not plan[2], pattern  # a decided plan is never left uncompiled wrongly
             continue
         for s in subjects:
             assert full_match(pattern, s) is engine_full_match(pattern, s), (pattern, s)
@@ -85,3 +87,16 @@ def test_full_matcher_refuses_a_bad_pattern() -> None:
 
     with pytest.raises(FunctionError):
         full_matcher("a(")
+
+
+def test_decided_plans_always_compile() -> None:
+    """full_match leaves a pattern the plan decides alone uncompiled: such a pattern
+    must be one the engine accepts (so no error is lost)."""
+    import string
+
+    chars = list(string.printable) + ["\\" + c for c in string.printable] + ["é", "\x00"]
+    for a, b in itertools.product(chars, repeat=2):
+        for p in (a + b, "^" + a + b + ".*", a + ".*"):
+            plan = cfregex.full_match_plan(p)
+            if plan is not None and plan[2]:
+                cfregex.compile(p, dotall=True, multiline=True)
