@@ -37,7 +37,6 @@ class BootstrapOptions:
     defines: tuple[str, ...] = ()
     negates: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()
-    dry_run: bool = False
 
 
 def bootstrap(opts: BootstrapOptions, wd: Workdir, log: LineLogger) -> int:
@@ -119,7 +118,7 @@ def _run_failsafe(opts: BootstrapOptions, wd: Workdir, path: object, am_hub: boo
         if pidfile.check(wd.root, daemon).state == "running":
             classes.append(f"vigil_{daemon}_running")
     run_opts = AgentOptions(policy_file=str(path), workdir=wd, no_lock=True,
-                            dry_run=opts.dry_run, defines=[*opts.defines, *classes],
+                            defines=[*opts.defines, *classes],
                             negates=list(opts.negates), flags=list(opts.flags))
     return run_agent(run_opts, log)
 

@@ -35,13 +35,13 @@ class Hub:
 
 
 def parse(argument: str) -> Hub:
+    if argument.strip() == ":avahi":
+        raise TargetError("Automatic discovery of the hub (':avahi') is not supported by vigil: "
+                          "name the hub's address")
     try:
         host, port = split_host_port(argument)
     except ValueError as exc:
         raise TargetError(f"Cannot bootstrap to '{argument}': {exc}") from None
-    if host == ":avahi":
-        raise TargetError("Automatic discovery of the hub (':avahi') is not supported by vigil: "
-                          "name the hub's address")
     address = resolve(host)
     if address is None:
         raise TargetError(f"Could not resolve hostname '{host}', unable to bootstrap")

@@ -209,6 +209,11 @@ def _bootstrap(args: argparse.Namespace | SimpleNamespace, wd: Workdir, log: Lin
         log.error("Option --trust-server can only be used when bootstrapping")
         log.flush()
         return 1
+    if args.dry_run or getattr(args, "simulate", None):
+        log.error("A bootstrap replaces inputs/ and policy_server.dat: it cannot be a dry run "
+                  "(-n, --simulate)")
+        log.flush()
+        return 1
     opts = BootstrapOptions(
         argument=args.bootstrap,
         trust_server=args.trust_server != "no",
@@ -217,7 +222,6 @@ def _bootstrap(args: argparse.Namespace | SimpleNamespace, wd: Workdir, log: Lin
         defines=tuple(_split(args.define)),
         negates=tuple(_split(args.negate)),
         flags=tuple(f for f, on in (("-I", args.inform), ("-v", args.verbose)) if on),
-        dry_run=args.dry_run,
     )
     try:
         return bootstrap(opts, wd, log)

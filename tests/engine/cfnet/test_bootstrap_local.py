@@ -54,6 +54,17 @@ def test_trust_server_only_with_bootstrap(tmp_path: Path) -> None:
     assert "Option --trust-server can only be used when bootstrapping" in r.stdout + r.stderr
 
 
+def test_refused_arguments(tmp_path: Path) -> None:
+    wd = vigil_workdir(tmp_path / "wd")
+    r = vigil(wd, "agent", "-B", ":avahi")
+    assert r.returncode == 1 and "':avahi') is not supported by vigil" in r.stdout, r.stdout
+    r = vigil(wd, "agent", "-n", "-B", "127.0.0.1")
+    assert r.returncode == 1 and "it cannot be a dry run" in r.stdout, r.stdout
+    r = vigil(wd, "agent", "-B", "hub:99999")
+    assert r.returncode == 1 and "Cannot bootstrap to 'hub:99999': bad port" in r.stdout, r.stdout
+    assert not (wd / "policy_server.dat").exists() and not (wd / "inputs").exists()
+
+
 def test_unresolvable_hub_and_missing_key(tmp_path: Path) -> None:
     r = vigil(tmp_path / "nokey", "agent", "-B", "127.0.0.1")
     assert r.returncode == 1 and "please create one by running 'vigil key'" in r.stdout, r.stdout
