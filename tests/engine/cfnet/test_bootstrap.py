@@ -175,6 +175,12 @@ def test_a_hub_whose_key_changed_is_refused(hub: CfServer, tmp_path: Path) -> No
     assert (wd / "policy_server.dat").read_text() == f"127.0.0.1:{hub.port}\n"
     assert sorted(p.name for p in (wd / "inputs").iterdir()) == before
     assert not (wd / "ppkeys" / f"root-{new}.pub").exists()
+    # the admin compares the digest with the hub's and accepts it: the bootstrap goes through
+    accepted = vigil(wd, "key", "--accept", new, "--yes")
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    r = vigil(wd, "agent", "-B", f"127.0.0.1:{hub.port}", "--skip-bootstrap-service-start",
+              "--skip-bootstrap-policy-run")
+    assert r.returncode == 0 and "completed successfully" in r.stdout, r.stdout + r.stderr
 
 
 def test_trust_server_no_needs_the_hubs_key_trusted_first(hub: CfServer, tmp_path: Path) -> None:
