@@ -8,7 +8,11 @@ from __future__ import annotations
 import re
 import time
 
-DASH = "—"
+# durations are written the engine's way (engine.text), the same in the CLI
+from engine.inspect import DASH as DASH
+from engine.inspect import duration as duration
+from engine.inspect import run_time as run_time
+
 SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
 
 # Daemon state -> (glyph, word). The word is what matters; the glyph is a hint.
@@ -46,42 +50,6 @@ def state_label(state: str) -> str:
     """``"running"`` -> ``"● running"``."""
     glyph, word = STATE_GLYPHS.get(state, ("?", state or "unknown"))
     return f"{glyph} {word}"
-
-
-def duration(seconds: float | None, *, precise: bool = False) -> str:
-    """A compact duration: ``3d 2h``, ``4m 10s``, ``22h 57m 03s`` when ``precise``."""
-    if seconds is None:
-        return DASH
-    s = max(0, int(seconds))
-    d, rem = divmod(s, 86400)
-    h, rem = divmod(rem, 3600)
-    m, sec = divmod(rem, 60)
-    if precise:
-        if d:
-            return f"{d}d {h:02d}h {m:02d}m"
-        if h:
-            return f"{h}h {m:02d}m {sec:02d}s"
-        if m:
-            return f"{m}m {sec:02d}s"
-        return f"{sec}s"
-    if d:
-        return f"{d}d {h}h"
-    if h:
-        return f"{h}h {m}m"
-    if m:
-        return f"{m}m {sec}s"
-    return f"{sec}s"
-
-
-def seconds_short(seconds: float | None) -> str:
-    """Run durations: ``0.41 s``, ``12.3 s``, ``2m 05s``."""
-    if seconds is None:
-        return DASH
-    if seconds < 10:
-        return f"{seconds:.2f} s"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    return duration(seconds, precise=True)
 
 
 def size(n: float | None) -> str:

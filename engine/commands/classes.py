@@ -22,9 +22,9 @@ from engine.commands.common import (
     add_workdir_arguments,
     checked_workdir,
     format_table,
-    human_duration,
     raw_output,
 )
+from engine.text import duration
 
 if TYPE_CHECKING:
     from engine.inspect import PersistentClassInfo
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     rows: list[list[object]] = [[c, "hard", ""] for c in hard]
     source = f"run {snap.run_id}" if snap.run_id else ""
     rows += [[c, "soft", source] for c in soft]
-    rows += [[p.name, "persistent", f"{human_duration(p.remaining_seconds)} left, {p.policy}"
+    rows += [[p.name, "persistent", f"{duration(p.remaining_seconds)} left, {p.policy}"
               + (f", tags {','.join(p.tags)}" if p.tags else "")] for p in persistent]
     rows += [[c, "negated", "-N"] for c in negated]
     if not rows:
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _persistent_table(items: Sequence[PersistentClassInfo]) -> str:
     rows = [
-        [p.name, human_duration(p.remaining_seconds),
+        [p.name, duration(p.remaining_seconds),
          time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(p.expires)), p.policy,
          ",".join(p.tags)]
         for p in items

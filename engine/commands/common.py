@@ -1,5 +1,5 @@
 """What the state commands (locks, classes, runs, status, key) share: the workdir
-options, tables, durations and the confirmation prompt."""
+options, tables and the confirmation prompt (durations: :mod:`engine.text`)."""
 
 from __future__ import annotations
 
@@ -67,20 +67,6 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]],
         ]
         lines.append("  ".join(parts).rstrip())
     return "\n".join(lines)
-
-
-def human_duration(seconds: float | None) -> str:
-    """``3725`` -> ``"1h02m"``; ``42`` -> ``"42s"``; None -> ``"-"``."""
-    if seconds is None:
-        return "-"
-    s = int(round(seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
-    return f"{s // 86400}d{(s % 86400) // 3600:02d}h"
 
 
 def clock(t: float | None, now: float | None = None) -> str:

@@ -23,10 +23,10 @@ from engine.commands.common import (
     clock,
     confirm,
     format_table,
-    human_duration,
     parse_duration,
     raw_output,
 )
+from engine.text import duration
 
 if TYPE_CHECKING:
     from engine.inspect import LockSnapshot
@@ -94,13 +94,13 @@ def _render(snap: LockSnapshot) -> str:
             when = "released by the next run"
         elif lk.kind == "lock":
             state = f"running (PID {lk.holder_pid})"
-            when = f"expires in {human_duration(lk.expires_in_seconds)}"
+            when = f"expires in {duration(lk.expires_in_seconds)}"
         elif lk.ready_in_seconds is None:
             state = "unknown"
             when = lk.note
         elif lk.ready_in_seconds > 0:
             state = "locked"
-            when = f"ready in {human_duration(lk.ready_in_seconds)}"
+            when = f"ready in {duration(lk.ready_in_seconds)}"
         else:
             state = "ready"
             when = ""
@@ -135,7 +135,7 @@ def _clear(args: argparse.Namespace) -> int:
         what = "every lock entry"
         ids = None
     elif args.older_than is not None:
-        what = f"lock entries older than {human_duration(args.older_than)}"
+        what = f"lock entries older than {duration(args.older_than)}"
         ids = None
     else:
         wanted = split_lock_key(args.id)[1] if split_lock_key(args.id)[0] else args.id

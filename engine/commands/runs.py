@@ -21,9 +21,9 @@ from engine.commands.common import (
     checked_workdir,
     clock,
     format_table,
-    human_duration,
     raw_output,
 )
+from engine.text import run_time
 from engine.workdir import Workdir
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         note = "interrupted" if s.interrupted else (s.policy_error or "")
         if wd.cfengine:
             note = f"from {s.source}"
-        rows.append([s.id, clock(s.start, now), _took(s.duration), s.started_by,
+        rows.append([s.id, clock(s.start, now), run_time(s.duration), s.started_by,
                      "-" if s.exit_code is None else s.exit_code,
                      *(_tally(s, k) for k in ("kept", "repaired", "notkept")),
                      c.get("skipped", 0) if not s.percents else "-",
@@ -135,7 +135,7 @@ def render_detail(report: RunReport, wd: Workdir | None = None) -> str:
     lines = [
         f"run {report.id}  pid {report.pid}  by {report.started_by}  exit {report.exit_code}"
         + ("  (interrupted)" if report.interrupted else ""),
-        f"started {clock(report.start)}, took {_took(report.duration)}; "
+        f"started {clock(report.start)}, took {run_time(report.duration)}; "
         f"policy {report.policy_file}"
         + (f"; flags {' '.join(report.flags)}" if report.flags else ""),
         "kept {kept}, repaired {repaired}, not kept {notkept}, skipped {skipped}".format(
@@ -175,7 +175,7 @@ def render_cf_detail(detail: RunDetail) -> str:
     s = detail.summary
     code = "exit code not recorded" if s.exit_code is None else f"exit {s.exit_code}"
     lines = [f"run {s.id}  by {s.started_by}  {code}",
-             f"started {clock(s.start)}, took {_took(s.duration)}; from {s.source}"]
+             f"started {clock(s.start)}, took {run_time(s.duration)}; from {s.source}"]
     if s.percents:
         lines.append("kept {kept:.2f}%, repaired {repaired:.2f}%, not kept {notkept:.2f}% "
                      "(promise_summary.log)".format(**{k: s.percents.get(k, 0.0)
@@ -184,10 +184,6 @@ def render_cf_detail(detail: RunDetail) -> str:
     lines.append("")
     lines.append(out.rstrip("\n") if out else detail.output_note)
     return "\n".join(lines)
-
-
-def _took(seconds: float) -> str:
-    return f"{seconds:.2f}s" if seconds < 60 else human_duration(seconds)
 
 
 def _short(text: str, width: int) -> str:

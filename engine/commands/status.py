@@ -16,6 +16,7 @@ from dataclasses import asdict
 from typing import Any
 
 from engine.commands.common import add_workdir_arguments, checked_workdir
+from engine.text import duration
 from engine.workdir import Workdir
 
 
@@ -81,27 +82,12 @@ def collect(wd: Workdir) -> dict[str, Any]:
     }
 
 
-def _fmt_uptime(s: float | None) -> str:
-    if s is None:
-        return "—"
-    s = int(s)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m {s % 60}s"
-    if s < 86400:
-        return f"{s // 3600}h {s % 3600 // 60}m"
-    return f"{s // 86400}d {s % 86400 // 3600}h"
-
-
 def _fmt_when(t: float | None, now: float) -> str:
     if t is None:
         return "—"
     clock = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
-    d = int(t - now)
-    rel = f"in {d} s" if d >= 0 else f"{-d} s ago"
-    if abs(d) >= 120:
-        rel = f"in {d // 60} min" if d >= 0 else f"{-d // 60} min ago"
+    d = t - now
+    rel = f"in {duration(d)}" if d >= 0 else f"{duration(-d)} ago"
     return f"{clock} ({rel})"
 
 
@@ -126,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         rss = f"{d['rss_bytes'] / 1048576:.1f} MB" if d["rss_bytes"] is not None else "—"
         pid = str(d["pid"]) if d["pid"] else "—"
         name = d["program"] if wd.cfengine else d["name"]
-        print(f"{name:<12}{d['state']:<10}{pid:>8}  {_fmt_uptime(d['uptime_s']):<9}{cpu:>7}  "
+        print(f"{name:<12}{d['state']:<10}{pid:>8}  {duration(d['uptime_s']):<9}{cpu:>7}  "
               f"{rss:>11}  {d['children']}")
     last = data["last_run"]
     if last:

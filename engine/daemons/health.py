@@ -19,6 +19,7 @@ from engine.daemons.status import (
     last_successful_run,
     root_of,
 )
+from engine.text import duration
 from engine.workdir import Workdir
 
 # Overlaps and kills older than this no longer count as a problem.
@@ -31,17 +32,6 @@ class HealthIssue:
     code: str
     message: str
     fix: str
-
-
-def _ago(seconds: float) -> str:
-    s = int(max(seconds, 0))
-    if s < 120:
-        return f"{s} s"
-    if s < 7200:
-        return f"{s // 60} min"
-    if s < 172800:
-        return f"{s // 3600} h"
-    return f"{s // 86400} days"
 
 
 def schedule_interval(info: dict[str, Any] | None) -> float:
@@ -99,11 +89,11 @@ def health(wd: Workdir | str | os.PathLike[str], statuses: list[DaemonStatus] | 
     last_ok = ok.end or ok.start if ok else None
     window = 2 * interval
     if up_since is not None and now - up_since > window and (last_ok is None or now - last_ok > window):
-        what = f"the last one was {_ago(now - last_ok)} ago" if last_ok else "none yet"
+        what = f"the last one was {duration(now - last_ok)} ago" if last_ok else "none yet"
         issues.append(
             HealthIssue(
                 "no_successful_run",
-                f"no successful agent run in {_ago(window)} (twice the schedule interval); {what}",
+                f"no successful agent run in {duration(window)} (twice the schedule interval); {what}",
                 f"see the last run with: vigil runs{w}; run it by hand: vigil agent -I{w}",
             )
         )
@@ -114,7 +104,7 @@ def health(wd: Workdir | str | os.PathLike[str], statuses: list[DaemonStatus] | 
                 HealthIssue(
                     "agent_overlap",
                     f"{info.get('overlaps_skipped', 0)} scheduled runs skipped because the previous "
-                    f"one was still running (last {_ago(now - float(t))} ago)",
+                    f"one was still running (last {duration(now - float(t))} ago)",
                     "make the policy faster or schedule runs further apart (body executor control schedule)",
                 )
             )
@@ -124,7 +114,7 @@ def health(wd: Workdir | str | os.PathLike[str], statuses: list[DaemonStatus] | 
                 HealthIssue(
                     "agent_killed",
                     f"{info.get('killed_runs', 0)} agent runs killed by agent_expireafter "
-                    f"(last {_ago(now - float(t))} ago)",
+                    f"(last {duration(now - float(t))} ago)",
                     f"read the run's output in {root / 'outputs' / 'previous'}; raise agent_expireafter "
                     "if runs are legitimately long",
                 )

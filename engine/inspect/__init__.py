@@ -46,6 +46,7 @@ from engine.inspect.monitor import Observable, monitor_snapshot
 from engine.inspect.runs import RunDetail, read_output, run_detail, run_report, runs
 from engine.inspect.workdirs import problem as workdir_problem
 from engine.state.runs import PromiseRecord, RunReport, RunSummary
+from engine.text import DASH, duration, run_time
 
 __all__ = [
     "PeerKeyProbe",
@@ -56,4 +57,5 @@ __all__ = [
     "probe_peer",
     "read_output", "ready_in", "run_detail", "run_report", "runs", "standing_on_peer",
     "state_health", "workdir_problem",
+    "DASH", "duration", "run_time",  # engine.text's, for the console
 ]

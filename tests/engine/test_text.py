@@ -1,12 +1,12 @@
-"""engine.text.canonify is CFEngine's: every byte of the UTF-8 encoding outside
-``[A-Za-z0-9_]`` becomes ``_``. Differential: the canonify() function, ``classes:``
+"""engine.text: the one duration wording, and canonify as CFEngine's: every byte of
+the UTF-8 encoding outside ``[A-Za-z0-9_]`` becomes ``_``. Differential: the canonify() function, ``classes:``
 promisers and a module's ``+class`` lines name the same classes in cf-agent and vigil."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from engine.text import canonify
+from engine.text import canonify, duration, run_time
 from tests.cfengine import requires_cfengine
 from tests.differential import run_both
 
@@ -16,6 +16,14 @@ def test_every_byte_of_a_non_ascii_character_counts() -> None:
     assert canonify("a.b c_d") == "a_b_c_d"
     assert canonify("\udcff") == "_"  # an undecodable byte kept as a surrogate
     assert canonify("") == ""
+
+
+def test_one_duration_wording_for_the_cli_and_the_console() -> None:
+    assert duration(None) == "—"
+    assert [duration(s) for s in (-3, 42.9, 250, 3725, 3 * 86400 + 7200)] == [
+        "0s", "42s", "4m 10s", "1h 2m", "3d 2h"]
+    assert duration(82623, precise=True) == "22h 57m 03s"
+    assert [run_time(s) for s in (0.414, 12.34, 125)] == ["0.41 s", "12.3 s", "2m 05s"]
 
 
 MODULE = '#!/bin/sh\necho "+mé-m"\necho "^context=ctx"\necho "=v=1"\n'

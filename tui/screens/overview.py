@@ -109,7 +109,7 @@ def last_run_text(common: Common) -> str:
     else:
         state = f"exit {run.exit_code}"
     head = (
-        f"{fmt.clock_time(run.start, common.at)}  {fmt.seconds_short(run.duration)}"
+        f"{fmt.clock_time(run.start, common.at)}  {fmt.run_time(run.duration)}"
         f"  {state}  ({run.started_by})"
     )
     if run.percents:

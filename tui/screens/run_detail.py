@@ -102,7 +102,7 @@ class RunDetailScreen(VigilScreen):
             pct = " · ".join(f"{k} {v:.1f}%" for k, v in s.percents.items())
             summary.update(
                 f"run {s.id} · started {fmt.day_time(s.start)} by {s.started_by} · "
-                f"took {fmt.seconds_short(s.duration)} · {code}\n"
+                f"took {fmt.run_time(s.duration)} · {code}\n"
                 f"from {s.source}" + (f" · {pct}" if pct else "")
                 + "\nCFEngine records no per-promise outcome: see the output below")
             table.empty_text = "CFEngine records no per-promise outcome for a run"
@@ -112,7 +112,7 @@ class RunDetailScreen(VigilScreen):
         state = "interrupted" if rep.interrupted else f"exit {rep.exit_code}"
         lines = [
             f"run {rep.id} · started {fmt.day_time(rep.start)} by {rep.started_by} · "
-            f"took {fmt.seconds_short(rep.end - rep.start)} · {state} · pid {rep.pid}",
+            f"took {fmt.run_time(rep.end - rep.start)} · {state} · pid {rep.pid}",
             f"policy {self.console.shown(rep.policy_file)} · flags {' '.join(rep.flags) or 'none'} · "
             f"kept {counts.get('kept', 0)} repaired {counts.get('repaired', 0)} "
             f"not kept {counts.get('notkept', 0)} skipped {counts.get('skipped', 0)}",

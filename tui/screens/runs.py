@@ -50,7 +50,7 @@ def _count(key: str) -> Callable[[RunSummary, float], Cell]:
 
 COLUMNS: list[Column[RunSummary]] = [
     Column("start", "started", lambda r, n: fmt.clock_time(r.start, n), width=13, pinned=True),
-    Column("duration", "took", lambda r, _n: fmt.seconds_short(r.duration), width=9, align="right"),
+    Column("duration", "took", lambda r, _n: fmt.run_time(r.duration), width=9, align="right"),
     Column("exit", "result", _exit_cell, width=13, pinned=True),
     Column("kept", "kept", _count("kept"), width=6, align="right"),
     Column("repaired", "repaired", _count("repaired"), width=8, align="right"),
