@@ -4,7 +4,8 @@ test's own temp directory, never at the real ``~/.local/state``.
 
 Tiers: the ``cfengine`` marker is put on every test that runs a CFEngine program, here at
 collection (see :mod:`tests.cfengine`); ``slow`` is written on tests that take more than
-about five seconds. ``make test-quick`` runs ``-m "not slow and not cfengine"``.
+about two seconds on a loaded two-core machine. ``make test-quick`` runs
+``-m "not slow and not cfengine"``; docs/CONTRIBUTING.md has the tiers.
 """
 
 from __future__ import annotations
