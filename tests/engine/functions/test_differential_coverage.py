@@ -49,11 +49,12 @@ DIFFERENTIAL_MODULES: tuple[str, ...] = (
     "tests/engine/promises/test_packages.py",
     "tests/engine/promises/test_processes_select.py",
     "tests/engine/promises/test_services.py",
-    # access and roles: cf-agent's copy_from and cf-runagent (-D allowed, -D refused with
-    # cf-serverd's "denied role activation") against vigil's serverd, whose server
-    # bundle vigil_server.py writes
+    # access: cf-agent's copy_from against vigil's serverd, whose server bundle
+    # vigil_server.py writes
     "tests/engine/cfnet/test_serverd_cf_clients.py",
     "tests/engine/cfnet/vigil_server.py",
+    # roles: cf-runagent -D (allowed, refused) against cf-serverd and vigil's serverd
+    "tests/engine/cfnet/test_roles_diff.py",
     # measurements: the same monitor bundle under vigil's monitord and cf-monitord
     "tests/engine/daemons/test_measurements.py",
 )
@@ -79,9 +80,18 @@ def _type_compared(name: str, text: str) -> bool:
     return re.search(rf"(?m)(?:^|[{{;])[ \t]*{re.escape(name)}:(?!:)", text) is not None
 
 
-def test_the_listed_modules_exist() -> None:
+#: How a module shows that it runs a CFEngine program (directly or through a harness).
+CFENGINE_USE = re.compile(r"cf-agent|cf-monitord|cf-runagent|cf-serverd|run_cf|cf_results|"
+                          r"run_cfagent|policy_diff|tests\.differential")
+
+
+def test_the_listed_modules_exist_and_run_cfengine() -> None:
     missing = [m for m in DIFFERENTIAL_MODULES if not (ROOT / m).is_file()]
     assert not missing, missing
+    helpers = {"tests/engine/cfnet/vigil_server.py"}  # a policy a listed test runs
+    alone = [m for m in DIFFERENTIAL_MODULES
+             if m not in helpers and not CFENGINE_USE.search((ROOT / m).read_text())]
+    assert not alone, f"listed, yet they run no CFEngine program: {alone}"
 
 
 def test_every_function_is_compared_with_cfagent() -> None:
