@@ -21,6 +21,8 @@ from engine.cfengine.classes import Shown
 from engine.workdir import Workdir
 from tests.tui import cf_fixture
 from tests.tui.conftest import make_app, settle
+from tui.data.jobs import ForcedRunState
+from tui.screens.forced_run import ForcedRunScreen
 
 pytestmark = pytest.mark.slow  # every snapshot drives the console through a run
 
@@ -36,6 +38,7 @@ SCREENS = [
     ("keys", ("5",)),
     ("monitor", ("6",)),
     ("help", ("question_mark",)),
+    ("key_exchange", ("5", "e")),
 ]
 
 
@@ -103,3 +106,32 @@ def test_ansi_light_locks(snap_compare: Any, fixture_wd: Workdir, frozen: float)
         await keys("3")(pilot)
 
     assert snap_compare(app, run_before=run_before, terminal_size=SIZES["160x45"])
+
+
+FORCED_LINES = {
+    False: ["    info: Executing 'no timeout' ... '/bin/sleep 1'",
+            "    info: Completed execution of '/bin/sleep 1'", "R: hello from the forced run"],
+    True: ["    info: Executing 'no timeout' ... '/bin/true'",
+           "    info: Completed execution of '/bin/true'"],
+}
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("cfengine", [False, True], ids=["vigil", "cfengine"])
+def test_forced_run(snap_compare: Any, fixture_wd: Workdir, cf_wd: Workdir, frozen: float,
+                    cfengine: bool, size: str) -> None:
+    """The forced run's screen, finished, with the lines a run printed (no run is started:
+    its output is not the picture's to vary)."""
+    wd = cf_wd if cfengine else fixture_wd
+    app = make_app(wd, workdir_label=cf_fixture.LABEL, host=cf_fixture.HOST) if cfengine \
+        else make_app(wd)
+    shown = "cf-agent -K -I" if cfengine else "vigil agent -K -I -w WORKDIR --started-by forced"
+    state = ForcedRunState(shown, list(FORCED_LINES[cfengine]), returncode=0, seconds=1.2,
+                           done=True)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        app.push_screen(ForcedRunScreen(state))
+        await settle(pilot)
+
+    assert snap_compare(app, run_before=run_before, terminal_size=SIZES[size])

@@ -89,7 +89,7 @@ class KeyExchangeScreen(ModalScreen[bool]):
     DEFAULT_CSS = """
     KeyExchangeScreen { align: center middle; }
     KeyExchangeScreen > Vertical {
-        width: 84; height: auto; max-height: 95%; border: thick $accent;
+        width: 84; max-width: 100%; height: auto; max-height: 95%; border: thick $accent;
         background: $surface; padding: 1 2;
     }
     KeyExchangeScreen #kx-fingerprint {
