@@ -35,6 +35,11 @@ class RSAKeyError(Exception):
     """A key file or certificate key that is not an RSA key CFEngine uses."""
 
 
+# cf-key 3.x may write the private key encrypted (PEM DEK-Info) under this fixed
+# passphrase, CFEngine's PRIVKEY_PASSPHRASE; an unencrypted key is read as it is
+PASSPHRASE = b"Cfengine passphrase"
+
+
 def _tlv(der: bytes, pos: int, end: int) -> tuple[int, int, int]:
     """(tag, content start, content end) of the DER element at ``pos``."""
     try:
@@ -185,7 +190,9 @@ def make_cert(ppkeys: Path) -> Path:
     from cryptography.x509.oid import NameOID
 
     try:
-        key = serialization.load_pem_private_key((ppkeys / PRIV).read_bytes(), None)
+        data = (ppkeys / PRIV).read_bytes()
+        encrypted = b"Proc-Type: 4,ENCRYPTED" in data or b"ENCRYPTED PRIVATE KEY" in data
+        key = serialization.load_pem_private_key(data, PASSPHRASE if encrypted else None)
     except (OSError, ValueError, TypeError) as exc:
         raise RSAKeyError(f"cannot load '{ppkeys / PRIV}': {exc}") from None
     if not isinstance(key, rsa.RSAPrivateKey):

@@ -24,7 +24,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from engine.cfnet.rsakey import CERT, PRIV
+from engine.cfnet.rsakey import CERT, PASSPHRASE, PRIV
 
 _SSL_VERIFY_PEER = 0x01
 _lock = threading.Lock()
@@ -47,7 +47,7 @@ def client_context(ppkeys: Path) -> ssl.SSLContext:
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     ctx.options |= ssl.OP_NO_TICKET
-    ctx.load_cert_chain(str(ppkeys / CERT), str(ppkeys / PRIV))
+    ctx.load_cert_chain(str(ppkeys / CERT), str(ppkeys / PRIV), password=PASSPHRASE)
     return ctx
 
 
@@ -64,6 +64,8 @@ def _libssl() -> Any:
             lib.SSL_CTX_get_verify_mode.restype = ctypes.c_int
             lib.SSL_CTX_get_options.argtypes = [ctypes.c_void_p]
             lib.SSL_CTX_get_options.restype = ctypes.c_uint64
+            lib.SSL_CTX_set_ciphersuites.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+            lib.SSL_CTX_set_ciphersuites.restype = ctypes.c_int
             _lib = lib
         return _lib
 
@@ -83,7 +85,7 @@ def server_context(ppkeys: Path) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.options |= ssl.OP_NO_TICKET
-    ctx.load_cert_chain(str(ppkeys / CERT), str(ppkeys / PRIV))
+    ctx.load_cert_chain(str(ppkeys / CERT), str(ppkeys / PRIV), password=PASSPHRASE)
     ctx.verify_mode = ssl.CERT_OPTIONAL
     try:
         lib = _libssl()
@@ -95,6 +97,56 @@ def server_context(ppkeys: Path) -> ssl.SSLContext:
     except (OSError, AttributeError, ValueError) as exc:
         raise TLSSetupError(f"cannot install the certificate callback: {exc}") from None
     return ctx
+
+
+_VERSIONS = {"1.0": ssl.TLSVersion.TLSv1_2, "1.1": ssl.TLSVersion.TLSv1_2,
+             "1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
+
+
+def apply_tls_policy(ctx: ssl.SSLContext, ciphers: str = "", min_version: str = "") -> list[str]:
+    """``body server control``'s ``allowtlsversion`` and ``allowciphers`` on the server
+    context, as cf-serverd applies them; returns notes on what was adjusted.
+
+    ``allowtlsversion`` is the lowest version served; below 1.2 vigil still serves 1.2
+    at least. ``allowciphers`` is an OpenSSL cipher list for TLS 1.2 and below, plus
+    TLS 1.3 suite names (``TLS_…``): with none of those, TLS 1.3 is not offered; with
+    only those, TLS 1.2 is not. TLSSetupError when nothing would be left to offer."""
+    notes: list[str] = []
+    if min_version:
+        floor = _VERSIONS.get(min_version.strip())
+        if floor is None:
+            raise TLSSetupError(f"allowtlsversion '{min_version}' is not one of "
+                                f"{', '.join(_VERSIONS)}")
+        if min_version.strip() in ("1.0", "1.1"):
+            notes.append(f"allowtlsversion '{min_version}': TLS below 1.2 is never served, "
+                         "1.2 is the lowest")
+        ctx.minimum_version = floor
+    if not ciphers:
+        return notes
+    names = [c for c in ciphers.split(":") if c]
+    tls13 = [c for c in names if c.startswith("TLS_")]
+    older = [c for c in names if not c.startswith("TLS_")]
+    try:
+        if older:
+            ctx.set_ciphers(":".join(older))
+        elif ctx.minimum_version != ssl.TLSVersion.TLSv1_3:
+            ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    except ssl.SSLError as exc:
+        raise TLSSetupError(f"allowciphers '{ciphers}': {exc}") from None
+    if not tls13:
+        if ctx.minimum_version == ssl.TLSVersion.TLSv1_3:
+            raise TLSSetupError(f"allowciphers '{ciphers}' names no TLS 1.3 suite while "
+                                f"allowtlsversion is 1.3: nothing could be served")
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        return notes
+    try:
+        ok = _libssl().SSL_CTX_set_ciphersuites(_ssl_ctx_pointer(ctx), ":".join(tls13).encode())
+    except (OSError, AttributeError, ValueError) as exc:
+        raise TLSSetupError(f"cannot set the TLS 1.3 suites of allowciphers: {exc}") from None
+    if ok != 1:
+        raise TLSSetupError(f"allowciphers '{ciphers}': no TLS 1.3 suite of "
+                            f"{':'.join(tls13)} is known to OpenSSL")
+    return notes
 
 
 def route_by_server_name(cf_ctx: ssl.SSLContext, vigil_ctx: ssl.SSLContext, name: str) -> None:

@@ -22,6 +22,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-i", "--interactive", action="store_true",
                         help="ask before trusting an unknown server key")
     parser.add_argument("-t", "--timeout", type=float, default=None, help="connect timeout, seconds")
+    parser.add_argument("--remote-bundles", action="append", default=[], metavar="BUNDLE[,BUNDLE]",
+                        help="bundlesequence of the remote run (a CFEngine server's access "
+                        "rules of resource_type bundle must admit each)")
+    parser.add_argument("-I", "--inform", action="store_true", help="(cf-runagent's; the "
+                        "remote run's output is printed in any case)")
+    parser.add_argument("-v", "--verbose", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("-d", "--debug", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("-f", "--file", help="cf-runagent's policy file: vigil runagent does "
+                        "not read 'body runagent control' (hosts come from -H)")
 
 
 def _err(msg: str) -> None:
@@ -50,6 +59,11 @@ def run(args: argparse.Namespace) -> int:
     from engine.trust.client import RemoteError, TrustError, connect, refuse_unknown, split_server
     from engine.trust.protocol import DEFAULT_PORT, Status
 
+    if args.hail and args.host:  # cf-runagent's spelling: -H HOST FILE
+        args.file, args.host = args.host, None
+    if args.file:
+        _err(f"{args.file}: vigil runagent does not read 'body runagent control' "
+             "(hosts, port, trustkey...); the command line decides (-H HOST[:PORT])")
     target = args.host or args.hail
     if not target:
         _err("a host to hail is required (vigil runagent HOST[:PORT])")
@@ -62,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
         rc = _run_cfengine(wd, host, port, classes, args)
         if rc is not None:
             return rc
+    if args.remote_bundles:
+        _err("--remote-bundles is served by CFEngine's protocol only; this is a vigil server")
+        return 2
     try:
         conn = connect(
             wd.root, target, on_unknown=_ask if args.interactive else refuse_unknown,
@@ -101,6 +118,15 @@ def run(args: argparse.Namespace) -> int:
         return 0 if rc == 0 else min(max(rc, 1), 255)
 
 
+def _exec_args(classes: list[str], bundles: list[str]) -> str:
+    """EXEC's arguments as cf-runagent sends them: ``-D a,b`` and ``-b x,y``."""
+    words = [f"-D {','.join(classes)}"] if classes else []
+    names = [b for lst in bundles for b in lst.split(",") if b]
+    if names:
+        words.append(f"-b {','.join(names)}")
+    return " ".join(words)
+
+
 def _ask_cf(key: object) -> bool:
     from engine.cfnet.client import ServerKey
 
@@ -137,7 +163,7 @@ def _run_cfengine(wd: Workdir, host: str, port: int, classes: list[str],
         return 255
     rc = 255
     with conn:
-        for line in conn.exec(f"-D{','.join(classes)}" if classes else ""):
+        for line in conn.exec(_exec_args(classes, args.remote_bundles)):
             text = line.rstrip("\n")
             if text.startswith("BAD:"):
                 print(f"{conn.address}> !! {text[4:]}")

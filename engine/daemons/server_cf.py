@@ -55,6 +55,18 @@ class CfSession:
         self.address = address
         self.client: ClientId | None = None
         self.protocol = PROTOCOL_VERSION
+        self._bound: tuple[Any, Any] = (None, None)  # (serverd's config, bound to the client)
+
+    @property
+    def config(self) -> Any:
+        """serverd's current configuration with ``$(connection.*)`` bound to this client."""
+        from engine.daemons.server_connvars import bind
+
+        current = self.state.config
+        if self._bound[0] is not current:
+            assert self.client is not None
+            self._bound = (current, bind(current, self.client))
+        return self._bound[1]
 
     @property
     def tag(self) -> str:

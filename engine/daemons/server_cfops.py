@@ -24,11 +24,10 @@ import time
 from typing import Any, Protocol
 
 from engine.cfnet import wire
+from engine.daemons import server_cfexec as cfexec
 from engine.daemons.server_acl import (
     ClientId,
     Denied,
-    check_class_names,
-    classes_allowed,
     confined_open,
     resolve,
     run_allowed,
@@ -52,6 +51,8 @@ class CfSession(Protocol):
     address: str
     client: ClientId | None
 
+    @property
+    def config(self) -> Any: ...
     @property
     def tag(self) -> str: ...
     async def send(self, payload: bytes, more: bool = False) -> None: ...
@@ -111,7 +112,7 @@ async def op_version(session: CfSession, request: bytes, _payload: bytes) -> boo
 async def op_synch(session: CfSession, request: bytes, _payload: bytes) -> bool:
     m = _match(r"SYNCH (-?[0-9]{1,20}) STAT (.+)", request)
     assert session.client is not None
-    real, rule = resolve(session.state.config, session.client, _path(m.group(2)), "STAT")
+    real, rule = resolve(session.config, session.client, _path(m.group(2)), "STAT")
     now, theirs = int(time.time()), int(m.group(1))
     if abs(now - theirs) > CLOCK_DRIFT:
         session.state.log.info(f"{session.tag}denybadclocks: clocks are {now - theirs} s apart")
@@ -138,7 +139,7 @@ async def op_synch(session: CfSession, request: bytes, _payload: bytes) -> bool:
 async def op_opendir(session: CfSession, request: bytes, _payload: bytes) -> bool:
     m = _match(r"OPENDIR (.+)", request)
     assert session.client is not None
-    real, rule = resolve(session.state.config, session.client, _path(m.group(1)), "OPENDIR")
+    real, rule = resolve(session.config, session.client, _path(m.group(1)), "OPENDIR")
     fd = confined_open(real, rule, os.O_RDONLY | os.O_DIRECTORY)
     try:  # a large directory is read off the event loop
         listed = await asyncio.get_running_loop().run_in_executor(None, os.listdir, fd)
@@ -160,7 +161,7 @@ async def op_opendir(session: CfSession, request: bytes, _payload: bytes) -> boo
 
 def _open_regular(session: CfSession, raw: bytes, op: str) -> tuple[int, os.stat_result]:
     assert session.client is not None
-    real, rule = resolve(session.state.config, session.client, _path(raw), op)
+    real, rule = resolve(session.config, session.client, _path(raw), op)
     fd = confined_open(real, rule, os.O_RDONLY | os.O_NONBLOCK)
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
@@ -218,27 +219,6 @@ async def op_get(session: CfSession, request: bytes, _payload: bytes) -> bool:
     return True
 
 
-def _exec_args(args: str) -> list[str] | None:
-    """The classes of ``-D a,b`` / ``--define a,b``; None for any other argument."""
-    try:
-        words = shlex.split(args)
-    except ValueError:
-        return None
-    classes: list[str] = []
-    i = 0
-    while i < len(words):
-        w = words[i]
-        if w in ("-D", "--define") and i + 1 < len(words):
-            classes += [c for c in re.split(r"[,:]", words[i + 1]) if c]
-            i += 2
-        elif w.startswith("-D") and len(w) > 2:
-            classes += [c for c in re.split(r"[,:]", w[2:]) if c]
-            i += 1
-        else:
-            return None
-    return classes
-
-
 async def _class_match(session: CfSession) -> bool:
     """The class names cf-runagent sends after EXEC (``-s``): true when none were sent
     or one is a class of this host."""
@@ -259,7 +239,7 @@ async def _class_match(session: CfSession) -> bool:
 
 
 def _run_argv(session: CfSession) -> list[str]:
-    cmd = session.state.config.cfruncommand
+    cmd = session.config.cfruncommand
     if not cmd:
         return [sys.executable, "-m", "engine", "agent", "-I", "-w",
                 str(session.state.workdir.root)]
@@ -292,20 +272,17 @@ async def op_exec(session: CfSession, request: bytes, _payload: bytes) -> bool:
                                    "cf-serverd verbose output)")
     try:
         argv = _run_argv(session)
-        run_allowed(st.config, client, st.run_resource or argv[0])
+        run_allowed(session.config, client, st.run_resource or argv[0])
     except Denied as e:
         return await _exec_refused(session, str(e))
-    classes = _exec_args(args)
-    if classes is None:
-        return await _exec_refused(session, f"EXEC denied: invalid arguments: {args}")
     try:
-        classes = classes_allowed(st.config.roles, client.user, check_class_names(classes))
-    except Denied as e:
-        st.log.info(f"{session.tag}{e}")
-        return await _exec_refused(session, "EXEC denied role activation (check cf-serverd "
-                                   "verbose output)")
-    if classes:
-        argv += ["-D", ",".join(classes)]
+        parsed = cfexec.parse(args)
+        cfexec.authorise(parsed, session.config.roles, session.config.bundles, client)
+    except cfexec.ExecRefused as e:
+        for why in e.reasons:
+            st.log.info(f"{session.tag}{why}")
+        return await _exec_refused(session, e.reply)
+    argv += parsed.argv()
     line = f"cf-serverd executing cfruncommand: {shlex.join(argv)}"
     st.log.info(f"{session.tag}{line}")
     await session.send(f"{line}\n".encode())

@@ -84,8 +84,13 @@ class ServerConfig:
     allowusers: tuple[str, ...] = ()
     maxconnections: int | None = None  # None: the [serverd] max_connections setting
     cfruncommand: str = ""
+    allowciphers: str = ""  # CFEngine's protocol's TLS: OpenSSL ciphers and TLS 1.3 suites
+    allowtlsversion: str = ""  # the lowest TLS version served to CFEngine's clients
     access: tuple[AccessRule, ...] = ()
     roles: tuple[RoleRule, ...] = ()
+    # access promises of resource_type "bundle": the promiser is a regex of bundle names
+    # a remote run may ask for (cf-runagent -B), admit/deny as for paths
+    bundles: tuple[AccessRule, ...] = ()
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     @property
@@ -185,9 +190,21 @@ def guard_true(expr: str, classes: set[str]) -> bool:
 # -- variables -----------------------------------------------------------------
 
 _VAR = re.compile(r"\$\(([^()${}]+)\)|\$\{([^()${}]+)\}")
+# bound for each connection (cf-serverd's access promises may name the client)
+CONNECTION_VAR = re.compile(r"\$\(connection\.(ip|hostname|key)\)|\$\{connection\.(ip|hostname|key)\}")
+
+
+def _unbound(text: str) -> bool:
+    """``text`` still holds a reference other than ``$(connection.*)``."""
+    return bool(_VAR.search(CONNECTION_VAR.sub("", text)))
 
 
 class _Scope:
+    evaluated = False  # True: values and classes come from the evaluator
+
+    def guard(self, expr: str, bundle: str = "") -> bool:
+        raise NotImplementedError  # only an evaluated scope decides guards itself
+
     def __init__(self, sys_vars: dict[str, object]) -> None:
         self.values: dict[str, str | list[str]] = {}
         for k, v in sys_vars.items():
@@ -298,10 +315,13 @@ def _is_network(text: str) -> bool:
 def _access_rule(p: Promise, scope: _Scope, bundle: str, warn: list[str]) -> AccessRule | None:
     rtype = scope.scalar(p.get("resource_type"), bundle) or "path"
     promiser = scope.expand(p.promiser, bundle)
-    if rtype != "path":
+    if rtype not in ("path", "bundle"):
         warn.append(f"{p.pos}: access resource_type '{rtype}' is not served, ignored")
         return None
-    if not promiser.startswith("/") or _VAR.search(promiser):
+    if rtype == "bundle" and _unbound(promiser):
+        warn.append(f"{p.pos}: access bundle '{promiser}' is not fully expanded, ignored")
+        return None
+    if rtype == "path" and (not promiser.startswith("/") or _unbound(promiser)):
         warn.append(f"{p.pos}: access path '{promiser}' is not an absolute path, ignored")
         return None
     lists: dict[str, list[str]] = {}
@@ -313,13 +333,14 @@ def _access_rule(p: Promise, scope: _Scope, bundle: str, warn: list[str]) -> Acc
         if v is None:
             warn.append(f"{p.pos}: cannot evaluate '{lval}' here, treated as empty")
             v = []
-        lists[lval] = [x for x in v if x and not _VAR.search(x)]
+        lists[lval] = [x for x in v if x and not _unbound(x)]
     a_ips, a_keys, a_hosts = _split_legacy(lists["admit"])
     d_ips, d_keys, d_hosts = _split_legacy(lists["deny"])
-    path = os.path.normpath(promiser)
+    # "dir/" and "dir/." promise the directory, as "dir" does; a bundle rule is a regex
+    path = os.path.normpath(promiser) if rtype == "path" else promiser
     return AccessRule(
         path=path,
-        real=os.path.realpath(path),
+        real=os.path.realpath(path) if rtype == "path" else "",
         admit_ips=tuple(lists["admit_ips"] + a_ips),
         admit_keys=tuple(lists["admit_keys"] + a_keys),
         admit_hostnames=tuple(lists["admit_hostnames"] + a_hosts),
@@ -327,29 +348,37 @@ def _access_rule(p: Promise, scope: _Scope, bundle: str, warn: list[str]) -> Acc
         deny_keys=tuple(lists["deny_keys"] + d_keys),
         deny_hostnames=tuple(lists["deny_hostnames"] + d_hosts),
         shortcut=scope.scalar(p.get("shortcut"), bundle) or "",
+        resource_type=rtype,
     )
 
 
 def server_config_from_policy(
-    policy: Policy, sys_vars: dict[str, object], classes: Iterable[str] | None = None
+    policy: Policy, sys_vars: dict[str, object], classes: Iterable[str] | None = None,
+    scope: _Scope | None = None,
 ) -> ServerConfig:
     """Read ``body server control`` and the ``access:``/``roles:`` promises of every
-    ``bundle server`` (cf-serverd keeps them all, in or out of the bundlesequence)."""
+    ``bundle server`` (cf-serverd keeps them all, in or out of the bundlesequence).
+
+    ``scope``, when given, is the evaluated policy's (``engine.daemons.server_eval``):
+    its values and classes are used; else literal values and the given classes."""
     known = default_classes(sys_vars) | set(classes or ())
-    scope = _Scope(sys_vars)
-    _collect_vars(policy, scope, known)
+    if scope is None:
+        scope = _Scope(sys_vars)
+        _collect_vars(policy, scope, known)
+    holds = scope.guard if scope.evaluated else (lambda expr, _bundle="": guard_true(expr, known))
     warn: list[str] = []
     ctl: dict[str, object] = {}
     for body in policy.control_bodies("server"):
         for c in body.constraints:
-            if not guard_true(c.guard, known):
+            if not holds(c.guard):
                 continue
             if c.lval in CONTROL_LISTS:
                 v = scope.list_of(c.rval, "server_control")
                 if v is None:
                     warn.append(f"{c.pos}: cannot evaluate '{c.lval}' here, treated as empty")
                 ctl[c.lval] = tuple(v or ())
-            elif c.lval in ("port", "maxconnections", "bindtointerface", "cfruncommand"):
+            elif c.lval in ("port", "maxconnections", "bindtointerface", "cfruncommand",
+                            "allowciphers", "allowtlsversion"):
                 s = scope.scalar(c.rval, "server_control")
                 if s is None or isinstance(c.rval, FnCall):
                     warn.append(f"{c.pos}: cannot evaluate '{c.lval}' here, ignored")
@@ -372,18 +401,19 @@ def server_config_from_policy(
             warn.append(f"maxconnections '{ctl['maxconnections']}' is not a number, ignored")
 
     access: list[AccessRule] = []
+    bundle_rules: list[AccessRule] = []
     roles: list[RoleRule] = []
     for f in policy.files:
         for b in f.bundles:
             if b.bundle_type != "server":
                 continue
             for p in b.promises:
-                if not guard_true(p.guard, known):
+                if not holds(p.guard, b.name):
                     continue
                 if p.promise_type == "access":
                     rule = _access_rule(p, scope, b.name, warn)
                     if rule is not None:
-                        access.append(rule)
+                        (access if rule.resource_type == "path" else bundle_rules).append(rule)
                 elif p.promise_type == "roles":
                     users = scope.list_of(p.get("authorize"), b.name) or []
                     roles.append(RoleRule(scope.expand(p.promiser, b.name), tuple(users)))
@@ -402,7 +432,10 @@ def server_config_from_policy(
         allowusers=lst("allowusers"),
         maxconnections=maxconn,
         cfruncommand=str(ctl.get("cfruncommand", "")),
+        allowciphers=str(ctl.get("allowciphers", "")),
+        allowtlsversion=str(ctl.get("allowtlsversion", "")),
         access=tuple(access),
         roles=tuple(roles),
+        bundles=tuple(bundle_rules),
         warnings=tuple(warn),
     )

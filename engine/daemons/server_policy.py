@@ -21,7 +21,7 @@ import dataclasses
 import json
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -73,13 +73,37 @@ def load_policy_files(
 
 
 def read_here(
-    workdir: Workdir, entry: Path, sys_vars: dict[str, object], classes: set[str]
+    workdir: Workdir, entry: Path, sys_vars: dict[str, object], classes: set[str],
+    defines: Iterable[str] = (), negates: Iterable[str] = (),
 ) -> PolicyResult:
-    """Read the policy in this process."""
+    """Read the policy in this process (``defines``/``negates``: serverd's -D and -N)."""
     warnings: list[str] = []
     policy, files = load_policy_files(workdir, entry, classes, warnings)
-    config = server_config_from_policy(policy, sys_vars, classes)
+    scope = None
+    if files:
+        scope, policy = _evaluated(workdir, entry, policy, set(defines), set(negates),
+                                   warnings)
+        files = [Path(f.path) for f in policy.files]
+    config = server_config_from_policy(policy, sys_vars, classes, scope)
     return PolicyResult(config, tuple(files), (*warnings, *config.warnings))
+
+
+def _evaluated(workdir: Workdir, entry: Path, policy: Any, defines: set[str],
+               negates: set[str], warnings: list[str]) -> tuple[Any, Any]:
+    """(the evaluated scope, the policy with the inputs its common bundles named); the
+    policy as parsed and no scope (literal values only) when the evaluator fails."""
+    from engine.log import Level, LineLogger
+
+    log = LineLogger(Level.ERROR, sink=lambda line: warnings.append(line.strip()))
+    try:
+        from engine.daemons.server_eval import evaluated_scope
+
+        scope = evaluated_scope(policy, workdir, entry, defines, negates, log)
+    except Exception as e:  # the evaluator's own failure: literal values, said once
+        warnings.append(f"{entry}: cannot evaluate the policy ({type(e).__name__}: {e}); "
+                        "only literal values are used")
+        return None, policy
+    return scope, scope.agent.policy
 
 
 def read_server_policy(
@@ -88,17 +112,22 @@ def read_server_policy(
     sys_vars: dict[str, object],
     classes: set[str],
     on_fallback: Callable[[str], object] | None = None,
+    defines: Iterable[str] = (),
+    negates: Iterable[str] = (),
 ) -> PolicyResult:
     """Read the policy in a child process (in this one when there is no policy, or
     when the child cannot run; ``on_fallback(reason)`` is told why)."""
     if not entry.exists():
         return read_here(workdir, entry, sys_vars, classes)
+    defines, negates = sorted(defines), sorted(negates)
     request = {
         "workdir": str(workdir.root),
         "cfengine": workdir.cfengine,
         "entry": str(entry),
         "sys_vars": sys_vars,
         "classes": sorted(classes),
+        "defines": defines,
+        "negates": negates,
     }
     try:
         reply = _run_child(request)
@@ -114,7 +143,7 @@ def read_server_policy(
     except (OSError, ValueError, TypeError, KeyError) as e:
         if on_fallback is not None:
             on_fallback(f"reading the policy in a child process failed ({e}); reading it here")
-        return read_here(workdir, entry, sys_vars, classes)
+        return read_here(workdir, entry, sys_vars, classes, defines, negates)
     raise PolicyError(error)
 
 
@@ -142,7 +171,8 @@ def child_main() -> int:
     out, sys.stdout = sys.stdout, sys.stderr  # nothing but the reply goes to stdout
     workdir = Workdir(Path(req["workdir"]), cfengine=bool(req.get("cfengine")))
     try:
-        res = read_here(workdir, Path(req["entry"]), dict(req["sys_vars"]), set(req["classes"]))
+        res = read_here(workdir, Path(req["entry"]), dict(req["sys_vars"]), set(req["classes"]),
+                        req.get("defines", ()), req.get("negates", ()))
     except PolicyError as e:
         reply: dict[str, Any] = {"ok": False, "error": str(e)}
     else:
@@ -167,9 +197,11 @@ def _tuples(value: Any) -> Any:
 
 def config_from_json(data: dict[str, Any]) -> ServerConfig:
     """The inverse of :func:`config_to_json` (lists back to tuples, rules to dataclasses)."""
-    fields = {k: _tuples(v) for k, v in data.items() if k not in ("access", "roles")}
+    fields = {k: _tuples(v) for k, v in data.items() if k not in ("access", "roles", "bundles")}
     return ServerConfig(
         **fields,
         access=tuple(AccessRule(**{k: _tuples(v) for k, v in r.items()}) for r in data["access"]),
+        bundles=tuple(AccessRule(**{k: _tuples(v) for k, v in r.items()})
+                      for r in data.get("bundles", ())),
         roles=tuple(RoleRule(**{k: _tuples(v) for k, v in r.items()}) for r in data["roles"]),
     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import ssl
 import sys
 from pathlib import Path
 from typing import Any
@@ -80,8 +81,12 @@ class Server:
         policy_file: Path | None = None,
         port: int | None = None,
         bind: str | None = None,
+        defines: list[str] | None = None,
+        negates: list[str] | None = None,
     ) -> None:
         self.workdir = workdir
+        self.defines = list(defines or ())
+        self.negates = list(negates or ())
         self.log = log
         self.policy_file = policy_file or workdir.promises_cf
         self.port_override = port
@@ -96,9 +101,10 @@ class Server:
 
     def read_config(self) -> ServerConfig:
         """Read the policy (in a child process, see ``server_policy``); PolicyError."""
-        classes = default_classes(self.sys_vars)
+        classes = (default_classes(self.sys_vars) | set(self.defines)) - set(self.negates)
         result = read_server_policy(
-            self.workdir, self.policy_file, self.sys_vars, classes, on_fallback=self.log.info
+            self.workdir, self.policy_file, self.sys_vars, classes, on_fallback=self.log.info,
+            defines=self.defines, negates=self.negates,
         )
         self.policy_mtimes = {p: _mtime(p) for p in [self.policy_file, *result.files]}
         for w in result.warnings:
@@ -185,11 +191,13 @@ class Server:
         try:
             self.settings = load_serverd_settings(self.workdir.root)
             config = self.read_config()
-            key = HostKey.load(self.workdir.ppkeys)
-            # made with the key; remade here (in a child process, so that this one never
-            # loads cryptography) only when missing or not carrying the current key
-            cert = key.ensure_cert(host_name(), isolated=True)
-            ssl_context = server_context(cert, key.paths.priv)
+            key = self.vigil_key()
+            ssl_context = None
+            if key is not None:
+                # made with the key; remade here (in a child process, so that this one never
+                # loads cryptography) only when missing or not carrying the current key
+                cert = key.ensure_cert(host_name(), isolated=True)
+                ssl_context = server_context(cert, key.paths.priv)
         except (ValueError, PolicyError, KeyFileError) as e:  # SettingsError is a ValueError
             self.log.error(str(e))
             return None
@@ -197,8 +205,10 @@ class Server:
             self.log.error(f"Cannot use the host key and certificate in '{self.workdir.ppkeys}': {e}")
             return None
         set_ssl_buffer_limit(self.settings.ssl_max_size)
-        self.fingerprint = key.fingerprint
-        cf_context = self.cfengine_context(ssl_context)
+        cf_context = self.cfengine_context(ssl_context, config)
+        if key is None and cf_context is None:
+            return None  # said why: no key that any client could be served with
+        self.fingerprint = key.fingerprint if key is not None else self.rsa_digest()
         self.summary(config)
         return ServerState(
             workdir=self.workdir,
@@ -206,7 +216,7 @@ class Server:
             config=config,
             store=TrustStore(self.workdir.ppkeys),
             log=self.log,
-            host_key_raw=key.raw_public,
+            host_key_raw=key.raw_public if key is not None else b"",
             host_name=host_name(),
             ssl_context=ssl_context,
             run_resource=run_resource_for(config, self.sys_vars),
@@ -214,9 +224,33 @@ class Server:
             cf_context=cf_context,
         )
 
-    def cfengine_context(self, vigil_context: Any) -> Any:
-        """The TLS context for CFEngine's clients, routing vigil's to ``vigil_context``;
-        None (CFEngine clients cannot be served, said once) without a usable RSA key."""
+    def vigil_key(self) -> HostKey | None:
+        """The Ed25519 host key; None in a CFEngine workdir that holds only cf-key's RSA
+        key (serverd then serves CFEngine's clients alone, as cf-serverd would);
+        KeyFileError when there is neither."""
+        from engine.cfnet import rsakey
+
+        try:
+            return HostKey.load(self.workdir.ppkeys)
+        except KeyFileError:
+            if not rsakey.has_key(self.workdir.ppkeys):
+                raise
+        self.log.notice(f"No Ed25519 key in '{self.workdir.ppkeys}': only CFEngine's clients "
+                        "can connect ('vigil key' makes one for vigil's)")
+        return None
+
+    def rsa_digest(self) -> str:
+        from engine.cfnet.rsakey import RSAKeyError, host_digest
+
+        try:
+            return host_digest(self.workdir.ppkeys)
+        except (RSAKeyError, OSError):
+            return "an RSA key"
+
+    def cfengine_context(self, vigil_context: Any, config: ServerConfig) -> Any:
+        """The TLS context for CFEngine's clients, routing vigil's to ``vigil_context``
+        (when there is one); None (CFEngine clients cannot be served, said once) without
+        a usable RSA key."""
         from engine.cfnet import rsakey
 
         ppkeys = self.workdir.ppkeys
@@ -225,41 +259,58 @@ class Server:
                             "cannot connect; 'vigil key' makes one")
             return None
         # only now: the accept-any-certificate callback loads ctypes
-        from engine.cfnet.tls import TLSSetupError, route_by_server_name
+        from engine.cfnet.tls import TLSSetupError, apply_tls_policy, route_by_server_name
         from engine.cfnet.tls import server_context as cf_server_context
         from engine.trust.tls import SERVER_NAME
 
         try:
             rsakey.ensure_cert(ppkeys, isolated=True)  # cryptography only in the child
             ctx = cf_server_context(ppkeys)
+            for note in apply_tls_policy(ctx, config.allowciphers, config.allowtlsversion):
+                self.log.verbose(note)
+            if vigil_context is not None and ctx.maximum_version == ssl.TLSVersion.TLSv1_2:
+                self.log.warning("allowciphers names no TLS 1.3 suite: vigil's own clients "
+                                 "(TLS 1.3) cannot connect")
         except (rsakey.RSAKeyError, TLSSetupError, OSError) as e:
             self.log.error(f"CFEngine clients cannot connect: {e}")
             return None
         ctx.num_tickets = 0  # as vigil's context: no resumption, no session cache
-        route_by_server_name(ctx, vigil_context, SERVER_NAME)
+        if vigil_context is not None:
+            route_by_server_name(ctx, vigil_context, SERVER_NAME)
         return ctx
 
     async def serve(self) -> int:
         state = self.prepare()
         if state is None:
             return 1
+        port = self.port_override if self.port_override is not None else state.config.port
+        if port is None:
+            port = self.settings.port
+        # one serverd per workdir, and (as cf-serverd allows, and CFEngine's tests do)
+        # more of them on other named ports than the usual one, each with a pidfile of its
+        # port; a second one on the usual or an ephemeral port is refused as a mistake
         try:
-            lock = claim(self.workdir.root, "serverd", publish=False)
+            try:
+                lock = claim(self.workdir.root, "serverd", publish=False)
+            except AlreadyRunning:
+                if port in (0, self.settings.port):
+                    raise
+                lock = claim(self.workdir.root, f"serverd-{port}", publish=False)
         except (AlreadyRunning, OSError) as e:
             self.log.error(f"Cannot start: {e}")
             return 1
         try:
-            return await self._listen(state, lock)
+            return await self._listen(state, lock, port)
         finally:
             lock.release()
 
-    async def _listen(self, state: ServerState, lock: DaemonLock) -> int:
-        port = self.port_override if self.port_override is not None else state.config.port
-        if port is None:
-            port = self.settings.port
-        bind = self.bind_override if self.bind_override is not None else (
-            state.config.bindtointerface or self.settings.bind
-        )
+    async def _listen(self, state: ServerState, lock: DaemonLock, port: int) -> int:
+        if self.bind_override:
+            bind = self.bind_override
+        elif self.bind_override == "":  # cf-serverd's default: all interfaces
+            bind = state.config.bindtointerface
+        else:
+            bind = state.config.bindtointerface or self.settings.bind
         loop = asyncio.get_running_loop()
         try:
             server = await loop.create_server(
