@@ -152,6 +152,30 @@ def _refs(parts: tuple, out: list[tuple]) -> None:
             out.append(p.inner)
 
 
+#: string -> its references as (inner parts, the name when literal else None, the
+#: literal names directly inside), innermost first; pure functions of the string
+_REFS_CACHE: dict[str, tuple[tuple[tuple, str | None, frozenset[str]], ...]] = {}
+
+
+def _refs_of(s: str) -> tuple[tuple[tuple, str | None, frozenset[str]], ...]:
+    """The references of ``s`` in :func:`_refs` order, with what the iteration
+    helpers ask of each: its literal name (the name a render would give) if it has
+    one, and the literal names of the references nested in it."""
+    refs = _REFS_CACHE.get(s)
+    if refs is None:
+        inners: list[tuple] = []
+        _refs(template(s), inners)
+        refs = tuple(
+            (inner,
+             "" if not inner else inner[0] if len(inner) == 1 and isinstance(inner[0], str)
+             else None,
+             frozenset(p.name for p in inner if isinstance(p, _Ref) and p.name is not None))
+            for inner in inners)
+        if len(_REFS_CACHE) < 200_000:
+            _REFS_CACHE[s] = refs
+    return refs
+
+
 def iterables(strings: Iterable[str], lookup: Lookup) -> list[str]:
     """Reference names in ``strings`` whose value is a list, in first-mention order.
 
@@ -163,12 +187,15 @@ def iterables(strings: Iterable[str], lookup: Lookup) -> list[str]:
     for s in strings:
         if "$" not in s:
             continue
-        inners: list[tuple] = []
-        _refs(template(s), inners)
-        for inner in inners:
-            state = [True]
-            name = _render(inner, lookup, state)
-            if not state[0] or name in seen:
+        for inner, literal, _ in _refs_of(s):
+            if literal is not None:
+                name = literal
+            else:
+                state = [True]
+                name = _render(inner, lookup, state)
+                if not state[0]:
+                    continue
+            if name in seen:
                 continue
             seen.add(name)
             value = lookup(name)
@@ -186,10 +213,8 @@ def empty_wheel(strings: Iterable[str], lookup: Lookup, bound: Iterable[str]) ->
     for s in strings:
         if "$" not in s:
             continue
-        inners: list[tuple] = []
-        _refs(template(s), inners)
-        for inner in inners:
-            if not any(isinstance(p, _Ref) and p.name in bound for p in inner):
+        for inner, _, nested in _refs_of(s):
+            if nested.isdisjoint(bound):
                 continue
             state = [True]
             name = _render(inner, lookup, state)
