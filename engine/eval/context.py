@@ -185,21 +185,20 @@ class EvalContext:
 
     def _scope_for(self, ref: str) -> tuple[str, str]:
         """Split ``ns:bundle.var`` / ``bundle.var`` / ``var`` into (scope, var)."""
-        ns = None
-        if ":" in ref.split("[", 1)[0]:
-            ns, _, ref = ref.partition(":")
-        head = ref.split("[", 1)[0]
-        if "." in head:
-            dot = ref.index(".")
-            bundle, name = ref[:dot], ref[dot + 1 :]
-            if ns is None and bundle in SPECIAL_SCOPES:
-                return bundle, name
-            return f"{ns or self._bundle_ns(bundle)}:{bundle}", name
+        parts = _REF_PARTS.get(ref)
+        if parts is None:
+            parts = _ref_parts(ref)
+        ns, bundle, name, qualified, in_default = parts
+        if bundle is not None:
+            if qualified is not None:  # a namespace was given, or a special scope
+                return qualified, name
+            bns = self._bundle_ns(bundle)
+            return (in_default if bns == "default" else f"{bns}:{bundle}"), name
         frame = self.frames[-1] if self.frames else None
         scope = frame.scope if frame else "default:main"
         if ns is not None and frame is not None:
             scope = f"{ns}:{frame.bundle}"
-        return scope, ref
+        return scope, name
 
     def _bundle_ns(self, bundle: str) -> str:
         frame = self.frames[-1] if self.frames else None
@@ -261,6 +260,36 @@ class EvalContext:
             qualified = scope if ":" in scope else f"default:{scope}"
             out.extend(f"{qualified}.{name}" for name in table)
         return out
+
+
+#: ref -> (namespace given or None, bundle or None, variable, the scope when it does
+#: not depend on the frame: ``ns:bundle`` with a namespace, a special scope's name;
+#: ``default:bundle``)
+_RefParts = tuple["str | None", "str | None", str, "str | None", str]
+_REF_PARTS: dict[str, _RefParts] = {}
+
+
+def _ref_parts(ref: str) -> _RefParts:
+    """How :meth:`EvalContext._scope_for` splits ``ref``, the part that depends only
+    on the text (cached: the same references are looked up again and again)."""
+    whole = ref
+    ns = None
+    if ":" in ref.split("[", 1)[0]:
+        ns, _, ref = ref.partition(":")
+    head = ref.split("[", 1)[0]
+    parts: _RefParts
+    if "." in head:
+        dot = ref.index(".")
+        bundle, name = ref[:dot], ref[dot + 1 :]
+        if ns is None and bundle in SPECIAL_SCOPES:
+            parts = (ns, bundle, name, bundle, "")
+        else:
+            parts = (ns, bundle, name, f"{ns}:{bundle}" if ns else None, f"default:{bundle}")
+    else:
+        parts = (ns, None, ref, None, "")
+    if len(_REF_PARTS) < 200_000:
+        _REF_PARTS[whole] = parts
+    return parts
 
 
 def _is_str_list(value: Any) -> bool:
