@@ -10,6 +10,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from engine.settings import Settings
+
 
 @dataclass(frozen=True, slots=True)
 class DaemonSettings:
@@ -54,19 +56,5 @@ def load(root: Path) -> DaemonSettings:
 
 
 def _sections(root: Path) -> dict[str, Any]:
-    try:
-        from engine.settings import Settings
-    except ImportError:
-        return _read_toml(root / "vigil.toml")
     s = Settings.load(root)
     return {name: getattr(s, name, None) for name in ("execd", "monitord", "watchdog", "health")}
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    import tomllib
-
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        return {}

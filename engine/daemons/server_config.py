@@ -16,7 +16,7 @@ import ipaddress
 import os
 import platform
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from engine.policy.ast import FnCall, Policy, Promise, RList, Rval, Scalar
@@ -109,66 +109,6 @@ def default_classes(sys_vars: dict[str, object]) -> set[str]:
 
 # -- class guards ------------------------------------------------------------------
 
-_TOKEN = re.compile(r"\s*(\|\||&&|[A-Za-z0-9_:]+|[.&|!()])")
-
-
-def _fallback_classexpr(expr: str, is_defined: Callable[[str], bool]) -> bool:
-    """``!`` > ``.``/``&`` > ``|``, parentheses; a bad expression is false."""
-    tokens: list[str] = []
-    pos = 0
-    expr = expr.strip()
-    while pos < len(expr):
-        m = _TOKEN.match(expr, pos)
-        if not m:
-            return False
-        tokens.append(m.group(1))
-        pos = m.end()
-    i = 0
-
-    def peek() -> str | None:
-        return tokens[i] if i < len(tokens) else None
-
-    def take() -> str:
-        nonlocal i
-        i += 1
-        return tokens[i - 1]
-
-    def p_or() -> bool:
-        v = p_and()
-        while peek() in ("|", "||"):
-            take()
-            v = p_and() or v
-        return v
-
-    def p_and() -> bool:
-        v = p_not()
-        while peek() in (".", "&", "&&"):
-            take()
-            v = p_not() and v
-        return v
-
-    def p_not() -> bool:
-        tok = peek()
-        if tok == "!":
-            take()
-            return not p_not()
-        if tok == "(":
-            take()
-            v = p_or()
-            if take() != ")":
-                raise ValueError("unbalanced")
-            return v
-        if tok is None or not re.fullmatch(r"[A-Za-z0-9_:]+", tok):
-            raise ValueError("bad token")
-        take()
-        return is_defined(tok)
-
-    try:
-        v = p_or()
-    except (ValueError, IndexError):
-        return False
-    return v if i == len(tokens) else False
-
 
 def guard_true(expr: str, classes: set[str]) -> bool:
     if expr in ("any", ""):
@@ -177,10 +117,10 @@ def guard_true(expr: str, classes: set[str]) -> bool:
     def defined(name: str) -> bool:
         return name.split(":")[-1] in classes
 
-    try:
-        from engine.eval.classexpr import evaluate
-    except ImportError:
-        return _fallback_classexpr(expr, defined)
+    # imported on the first guard that is not "any": serverd loads nothing of
+    # engine.eval for a policy without class guards
+    from engine.eval.classexpr import evaluate
+
     try:
         return bool(evaluate(expr, defined))
     except Exception:

@@ -54,7 +54,8 @@ class PolicyResult:
 def load_policy_files(
     workdir: Workdir, entry: Path, classes: set[str], warnings: list[str]
 ) -> tuple[Any, list[Path]]:
-    """Parse ``entry`` (following ``inputs`` when the loader is available)."""
+    """Parse ``entry``, following ``inputs``. The loader is imported here, not at
+    the top, so that serverd, which reads its policy in a child, never loads it."""
     from engine.eval.loading import load as load_policy
     from engine.policy.ast import Policy
 
@@ -65,8 +66,6 @@ def load_policy_files(
         result = load_policy(entry, workdir.root, classes=sorted(classes))
         policy = result.policy
         warnings.extend(d.message for d in result.diagnostics)
-    except ImportError as e:
-        raise PolicyError(f"cannot read policy: {e}") from None
     except Exception as e:  # the parser's own error types carry the position
         raise PolicyError(f"{entry}: {e}") from None
     return policy, [Path(f.path) for f in policy.files]

@@ -81,10 +81,12 @@ def key_digest(pub_path: str) -> str | None:
     """``sys.key_digest`` for the host key at ``pub_path``: its vigil fingerprint
     (``SHA256:...``, as ``engine.trust.keys.fingerprint``), or None without a key.
 
-    Written out with the builtin ``_sha256`` and ``binascii`` so that start-up loads
-    neither ``hashlib`` nor the trust package.
+    Written out with :mod:`engine.state.digest` (CPython's builtin SHA-256) and
+    ``binascii`` so that start-up loads neither ``hashlib`` nor the trust package.
     """
     import binascii
+
+    from engine.state.digest import sha256
 
     try:
         with open(pub_path, encoding="ascii") as f:
@@ -96,10 +98,6 @@ def key_digest(pub_path: str) -> str | None:
     prefix = bytes.fromhex("302a300506032b6570032100")  # Ed25519 SubjectPublicKeyInfo
     if len(der) != len(prefix) + 32 or not der.startswith(prefix):
         return None
-    try:
-        from _sha256 import sha256  # type: ignore[import-not-found]  # Python 3.11
-    except ImportError:
-        from hashlib import sha256
     b64 = binascii.b2a_base64(sha256(der[len(prefix):]).digest(), newline=False).decode()
     return "SHA256:" + b64.rstrip("=").replace("+", "-").replace("/", "_")
 

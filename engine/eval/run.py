@@ -22,6 +22,9 @@ from engine.log import Level, LineLogger
 from engine.policy.ast import FnCall, Policy, RList, Scalar
 from engine.policy.validate import common_control_flag
 from engine.promises.base import BundleCall
+from engine.state import runfile
+from engine.state.envdata import read_env_data
+from engine.state.persistent import PersistentClassDB
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
@@ -139,10 +142,6 @@ def _policy_hash(policy: Policy) -> str:
 def _load_persistent(agent: Agent) -> None:
     log = agent.log
     try:
-        from engine.state.persistent import PersistentClassDB
-    except ImportError:
-        return
-    try:
         db = PersistentClassDB.open_when_written(agent.opts.workdir.state_db, log=log)
     except Exception as e:  # a broken state DB must not stop the run
         log.error(f"Persistent classes unavailable: {e}")
@@ -162,10 +161,6 @@ def _load_persistent(agent: Agent) -> None:
 def _load_monitor(agent: Agent) -> None:
     env_data = agent.opts.workdir.state / "env_data"
     if not env_data.exists():
-        return
-    try:
-        from engine.state.envdata import read_env_data
-    except ImportError:
         return
     try:
         classes, variables = read_env_data(env_data)
@@ -393,10 +388,6 @@ def _write_report(opts: AgentOptions, start: float, agent: Agent | None, code: i
                   error: str | None, policy_hash: str | None, log: LineLogger) -> None:
     """``outputs/runs/<id>.json``; the same file ``engine.state.runs.RunReport`` writes,
     built from the agent's rows without making a record object per promise."""
-    try:
-        from engine.state import runfile
-    except ImportError:
-        return
     end = time.time()
     counts = dict(agent.counts) if agent else {"kept": 0, "repaired": 0, "notkept": 0, "skipped": 0}
     run_id = runfile.report_name(start, os.getpid())

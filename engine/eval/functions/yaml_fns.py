@@ -101,7 +101,7 @@ def parse_yaml(text: str) -> Any:
     """The first YAML document in ``text`` as a JSON value; FunctionError when invalid."""
     try:
         import yaml
-    except ImportError:
+    except ImportError:  # third-party (a dependency): a broken install fails this call only
         raise FunctionError("YAML support is not available (PyYAML is not installed)") from None
     try:
         node = yaml.compose(text, Loader=_loader(yaml))
