@@ -314,6 +314,12 @@ class _Validator:
         self.check_calls(rv)
         if isinstance(rv, FnCall):
             self.check_return_type(rv, attr.type)
+        elif isinstance(rv, RList) and attr.type in _LIST_TYPES:
+            # a call among a list's items returns the list's type or its item's type
+            # (``{ "a", getindices(x) }``), not another (``{ length(x) }``, ``{ irange(1, 2) }``)
+            for item in rv.items:
+                if isinstance(item, FnCall):
+                    self.check_return_type(item, attr.type)
         if attr.type in _LIST_TYPES and isinstance(rv, Scalar):
             # "$(x)", "@(x)" and a bare @(x) too: a scalar, whatever it expands to
             self.out.append(error(rv.pos, f"'{c.lval}' needs a list, found a string"))
