@@ -64,9 +64,6 @@ def load_valid_policy(path: str, workdir: Path, log: LineLogger) -> tuple[Policy
         problems += [d for d in validate(result.policy) if d.severity == "error"]
         if not problems:
             _write_marker(marker, stamp)
-            from engine.eval.hubtag import tag_after_validation
-
-            tag_after_validation(Path(workdir), path, log)
     else:
         log.verbose("Policy is already validated")
     if problems:
@@ -76,6 +73,9 @@ def load_valid_policy(path: str, workdir: Path, log: LineLogger) -> tuple[Policy
         log.error(SYNTAX_ERRORS)
         log.error("Policy failed validation; nothing was run")
         return None, problems[0].format().splitlines()[0]
+    from engine.eval.hubtag import tag_valid_policy
+
+    tag_valid_policy(Path(workdir), path, log)
     return result.policy, None
 
 

@@ -3,6 +3,7 @@ arguments cf-agent refuses, and ``policy_server.dat`` read back on every run."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -121,3 +122,53 @@ body classes c(x) { promise_repaired => { "$(x)" }; }
 """)
     r = vigil(tmp_path / "wd", "agent", "-K", "-f", str(policy))
     assert "R: spliced" in r.stdout, r.stdout + r.stderr
+
+
+@pytest.mark.skipif(not shutil.which("cf-promises"), reason="cf-promises is not installed")
+def test_release_id_is_cf_promises_one(tmp_path: Path) -> None:
+    import json
+    import subprocess
+
+    from engine.eval.hubtag import release_id
+
+    tree = tmp_path / "masterfiles"
+    (tree / "sub").mkdir(parents=True)
+    (tree / "promises.cf").write_text('bundle agent main { reports: "x"; }\n')
+    for name, size in (("a.conf", 100), ("b.dat", 1000), ("c.bin", 7), ("d.json", 30),
+                       ("e.mustache", 12), (".hidden.cf", 3), ("sub/s.cf", 3000)):
+        (tree / name).write_bytes(b"x" * size)
+    (tree / "link.cf").symlink_to("promises.cf")
+    wd = tmp_path / "cf"
+    (wd / "inputs").mkdir(parents=True)
+    subprocess.run(["cf-promises", "-T", str(tree)], check=True, capture_output=True, timeout=60,
+                   env={**os.environ, "CFENGINE_TEST_OVERRIDE_WORKDIR": str(wd)})
+    want = json.loads((tree / "cf_promises_release_id").read_text())["releaseId"]
+    assert release_id(tree) == want
+
+
+@pytest.mark.skipif(not (MASTERFILES / "promises.cf").is_file(),
+                    reason="Debian's masterfiles are not installed")
+def test_the_hub_restamps_masterfiles_only_when_inputs_are_newer(tmp_path: Path) -> None:
+    import json
+
+    wd = vigil_workdir(tmp_path / "hub")
+    shutil.copytree(MASTERFILES, wd / "masterfiles")
+    r = vigil(wd, "agent", "-B", "127.0.0.1", "--skip-bootstrap-service-start",
+              "--skip-bootstrap-policy-run", timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    stamp = wd / "masterfiles" / "cf_promises_validated"
+    stamp.write_text('{\n "timestamp": 1234,\n}\n')  # CFEngine reads a trailing comma
+    assert vigil(wd, "agent", "-K", timeout=300).returncode == 0
+    first = json.loads(stamp.read_text())["timestamp"]
+    assert first > 1234 and (wd / "masterfiles" / "cf_promises_release_id").exists()
+    # a stamp newer than every input is left alone (one in the future is not: cf-agent
+    # takes that for a clock that jumped)
+    import time
+
+    old = time.time() - 7200
+    for f in (wd / "inputs").rglob("*"):
+        os.utime(f, (old, old), follow_symlinks=False)
+    os.utime(wd / "inputs", (old, old))
+    stamp.write_text(json.dumps({"timestamp": int(old) + 3600}))
+    vigil(wd, "agent", "-K", timeout=300)
+    assert json.loads(stamp.read_text())["timestamp"] == int(old) + 3600
