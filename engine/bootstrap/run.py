@@ -95,7 +95,7 @@ def _decide_role(wd: Workdir, hub: Hub, log: LineLogger) -> bool:
         log.info(f"Assuming role as policy server, with policy distribution point at: {masterdir}")
         return True
     log.notice(f"'{hub.address}' is this host, but '{masterdir}/promises.cf' does not exist: "
-             f"bootstrapping to the server on port {hub.port} here as a client")
+               f"bootstrapping to the server on port {hub.port} here as a client")
     return False
 
 
