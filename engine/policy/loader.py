@@ -23,6 +23,7 @@ from engine.policy.ast import Policy, PolicyFile, RList, Rval, Scalar
 from engine.policy.diagnostics import Diagnostic, PolicySyntaxError, error, warning
 from engine.policy.parser import parse_file
 from engine.policy.staticvars import StaticVars, Unknown
+from engine.workdir import Workdir
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -72,18 +73,8 @@ def resolve_entry(given: str, inputdir: str) -> str:
 
 def sys_vars(entry: str, workdir: Path) -> dict[str, str]:
     """The ``sys.*`` directory variables as cf-promises 3.21 sets them."""
-    wd = str(workdir)
-    inputdir = os.path.join(wd, "inputs")
     return {
-        "workdir": wd,
-        "inputdir": inputdir,
-        "masterdir": os.path.join(wd, "masterfiles"),
-        "libdir": os.path.join(inputdir, "lib"),
-        "local_libdir": "lib",
-        "bindir": os.path.join(wd, "bin"),
-        "statedir": os.path.join(wd, "state"),
-        "piddir": wd,
-        "logdir": wd,
+        **Workdir(workdir).sys_paths(),
         "policy_entry_filename": os.path.abspath(entry),
         "policy_entry_dirname": os.path.dirname(os.path.abspath(entry)),
         "policy_entry_basename": os.path.basename(entry),
@@ -141,6 +132,7 @@ class _Loader:
         self.vars: StaticVars | None = None
         self.token_cache: TokenCache | None = None
         self.evaluate: Evaluate = _plain_names
+        self._keys: dict[str, str] = {}  # input path as written -> its realpath
 
     def run(self) -> LoadResult:
         pf = parse_file(self.entry, self.token_cache)  # its syntax errors always raise
@@ -206,7 +198,10 @@ class _Loader:
         # cf-agent resolves a relative input against the entry file's directory (not
         # the includer's) and keeps the path as written: `/cwd/./a/../b.cf`
         full = path if os.path.isabs(path) else os.path.join(self.entry_dir, path)
-        key = os.path.realpath(full)
+        key = self._keys.get(full)
+        if key is None:
+            # each pass of run() meets every input again: resolve a path once per load
+            key = self._keys[full] = os.path.realpath(full)
         if key in self.loaded or key in self.failed:
             return False
         if not os.path.isfile(full):
