@@ -72,6 +72,14 @@ class Workdir(Frozen):
         return self.inputs / "promises.cf"
 
     @property
+    def masterfiles(self) -> Path:
+        return self.root / "masterfiles"
+
+    @property
+    def bin(self) -> Path:
+        return self.root / "bin"
+
+    @property
     def state(self) -> Path:
         return self.root / "state"
 
@@ -110,6 +118,27 @@ class Workdir(Frozen):
     @property
     def monitor_db(self) -> Path:
         return self.state / "monitor.lmdb"
+
+    def sys_paths(self) -> dict[str, str]:
+        """The ``sys.*`` directories and policy paths cf-agent 3.21 derives from its
+        workdir (``sys.inputdir``, ``sys.statedir``, ``sys.default_policy_path``, ...);
+        the agent, the policy loader and serverd all take them from here."""
+        wd = str(self.root)
+        inputs = str(self.inputs)
+        return {
+            "workdir": wd,
+            "inputdir": inputs,
+            "libdir": f"{inputs}/lib",
+            "local_libdir": "lib",
+            "masterdir": str(self.masterfiles),
+            "statedir": str(self.state),
+            "logdir": wd,
+            "piddir": wd,
+            "bindir": str(self.bin),
+            "default_policy_path": str(self.promises_cf),
+            "failsafe_policy_path": f"{inputs}/failsafe.cf",
+            "update_policy_path": f"{inputs}/update.cf",
+        }
 
     def pidfile(self, daemon: str) -> Path:
         """``execd`` -> ``<root>/execd.pid`` (``cf-execd.pid`` for a CFEngine workdir)."""

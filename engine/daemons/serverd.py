@@ -47,12 +47,7 @@ def sys_vars_for(workdir: Workdir) -> dict[str, object]:
     fq = socket.getfqdn()
     uq = host_name().split(".")[0]
     return {
-        "workdir": str(workdir.root),
-        "inputdir": str(workdir.inputs),
-        "masterdir": str(workdir.root / "masterfiles"),
-        "libdir": str(workdir.inputs / "lib"),
-        "statedir": str(workdir.state),
-        "bindir": str(workdir.root / "bin"),
+        **workdir.sys_paths(),
         "host": host_name(),
         "uqhost": uq,
         "fqhost": fq,

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from engine.text import canonify
+from engine.workdir import Workdir
 
 CF_VERSION = (3, 21, 0)
 CF_RELEASE = "1"  # sys.cf_version_release of the packaged 3.21.0
@@ -129,6 +130,7 @@ def discover(workdir: str | os.PathLike[str], now: float | None = None,
 
     now = time.time() if now is None else now
     wd = str(workdir)
+    layout = Workdir(Path(wd))
     uname = os.uname()
     fqhost = uname.nodename  # no resolver round trip on every run
     uqhost = uname.nodename.split(".")[0]
@@ -195,18 +197,7 @@ def discover(workdir: str | os.PathLike[str], now: float | None = None,
         "systime": str(int(now)),
         "sysday": str(int(now) // 86400),
         "uptime": str(_uptime_minutes()),
-        "workdir": wd,
-        "inputdir": f"{wd}/inputs",
-        "libdir": f"{wd}/inputs/lib",
-        "local_libdir": "lib",
-        "masterdir": f"{wd}/masterfiles",
-        "statedir": f"{wd}/state",
-        "logdir": wd,
-        "piddir": wd,
-        "bindir": f"{wd}/bin",
-        "default_policy_path": f"{wd}/inputs/promises.cf",
-        "failsafe_policy_path": f"{wd}/inputs/failsafe.cf",
-        "update_policy_path": f"{wd}/inputs/update.cf",
+        **layout.sys_paths(),
         "crontab": "/var/spool/cron/crontabs/root",
         "resolv": "/etc/resolv.conf",
         "fstab": "/etc/fstab",
@@ -222,7 +213,7 @@ def discover(workdir: str | os.PathLike[str], now: float | None = None,
         "vigil_command": f"{sys.executable} -m engine",
         "vigil_python": sys.executable,
     }
-    sys_vars.update(_component_paths(f"{wd}/bin"))
+    sys_vars.update(_component_paths(str(layout.bin)))
     discover_network(classes, sys_vars)
     hub_classes, hub_vars, _error = hub_context(wd)  # run() reports the error
     classes |= hub_classes
