@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
 
 from engine.cfengine.keys import digest
 from engine.cfnet import lastseen, rsakey, wire
@@ -81,6 +81,12 @@ class RemoteStat:
         return self.type == 0
 
 
+class Writer(Protocol):
+    """Where GET's bytes go (a binary file, or a writer that makes holes of zeros)."""
+
+    def write(self, data: bytes, /) -> int: ...
+
+
 class CfConnection:
     """One authenticated connection; one command at a time."""
 
@@ -98,6 +104,13 @@ class CfConnection:
         self.close()
 
     def close(self) -> None:
+        """Close with a TLS close_notify while the stream is in step, so that the
+        server logs a closed connection, not an error (cf-serverd 3.21: "Connection
+        unexpectedly closed (SSL_read)")."""
+        if not self.broken:
+            with contextlib.suppress(OSError, ValueError):
+                self.sock.settimeout(2.0)
+                self.sock.unwrap()
         with contextlib.suppress(OSError):
             self.sock.close()
 
@@ -187,7 +200,7 @@ class CfConnection:
             return True
         raise self._refused(f"MD5 of '{path}'", reply)
 
-    def get(self, path: str, size: int, out: BinaryIO) -> int:
+    def get(self, path: str, size: int, out: Writer) -> int:
         """``GET``: the server sends exactly ``size`` raw bytes (from the STAT just done)
         or a refusal in their place. A refusal leaves the stream out of step, so the
         connection is closed then."""
@@ -269,7 +282,8 @@ def judge(ppkeys: Path, host: str, port: int, n: int, e: int) -> ServerKey:
 
 def connect(workdir: str | Path, host: str, port: int = DEFAULT_PORT,
             on_unknown: Callable[[ServerKey], bool] = refuse_unknown, timeout: float = 30.0,
-            user: str | None = None, protocol: int = 3) -> CfConnection:
+            user: str | None = None, protocol: int = 3, tls_ciphers: str = "",
+            tls_min_version: str = "") -> CfConnection:
     """Connect, authenticate and identify. TrustError for an untrusted or changed
     server key (an unknown key is filed as pending), or when the server drops us
     after ``IDENTITY`` (it does not trust our key, or refuses our address)."""
@@ -293,7 +307,7 @@ def connect(workdir: str | Path, host: str, port: int = DEFAULT_PORT,
                           f"{exc.strerror or exc}") from None
     address = str(raw.getpeername()[0])
     try:
-        sock = _tls(raw, ppkeys, host, port)
+        sock = _tls(raw, ppkeys, host, port, tls_ciphers, tls_min_version)
     except BaseException:
         raw.close()
         raise
@@ -330,11 +344,16 @@ def _probe_without_key(host: str, port: int, timeout: float) -> None:
         return
 
 
-def _tls(raw: socket.socket, ppkeys: Path, host: str, port: int) -> ssl.SSLSocket:
-    from engine.cfnet.tls import client_context
+def _tls(raw: socket.socket, ppkeys: Path, host: str, port: int, ciphers: str = "",
+         min_version: str = "") -> ssl.SSLSocket:
+    from engine.cfnet.tls import TLSSetupError, client_context
 
     try:
-        return client_context(ppkeys).wrap_socket(raw, server_hostname=None)
+        ctx = client_context(ppkeys, ciphers, min_version)
+    except TLSSetupError as exc:
+        raise RemoteError(f"Cannot connect to '{host}:{port}': {exc}") from None
+    try:
+        return ctx.wrap_socket(raw, server_hostname=None)
     except (ssl.SSLError, OSError) as exc:
         raise RemoteError(f"Failed to establish TLS connection to '{host}:{port}': {exc} "
                           "(a cf-serverd closes connections its allowconnects/denyconnects "

@@ -19,7 +19,7 @@ import os
 import stat as stat_mod
 import tempfile
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from engine.cfnet.client import (
     CfConnection,
@@ -53,6 +53,50 @@ def _md5(path: str) -> bytes:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.digest()
+
+
+class ServerUnusable(Exception):
+    """The server could not be connected to or refused us: try the next one."""
+
+    def __init__(self, message: str, unreachable: bool) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
+
+
+class SparseWriter:
+    """Writes a copied file as cf-agent does: a block of zeros becomes a hole (the
+    file is sparse, as its source may be), anything else is written. ``finish`` sets
+    the length, so a file that ends in a hole has its size."""
+
+    BLOCK = 4096
+
+    def __init__(self, out: BinaryIO) -> None:  # an open file: seek, truncate
+        self.out = out
+        self.pending = b""
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        buf = self.pending + data
+        whole = len(buf) - len(buf) % self.BLOCK
+        for i in range(0, whole, self.BLOCK):
+            self._block(buf[i:i + self.BLOCK])
+        self.pending = buf[whole:]
+        return len(data)
+
+    def _block(self, block: bytes) -> None:
+        if block.count(0) == len(block):
+            self.out.seek(len(block), os.SEEK_CUR)
+        else:
+            self.out.write(block)
+        self.size += len(block)
+
+    def finish(self) -> None:
+        if self.pending:
+            self.out.write(self.pending)
+            self.size += len(self.pending)
+            self.pending = b""
+        self.out.flush()
+        self.out.truncate(self.size)
 
 
 class RemoteCopy:
@@ -96,8 +140,9 @@ class RemoteCopy:
         fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(dest)}.", suffix=".cfnew", dir=parent)
         try:
             with os.fdopen(fd, "wb") as out:
-                got = self.c.get(src, rst.size, out)
-                out.flush()
+                sparse = SparseWriter(out)
+                got = self.c.get(src, rst.size, sparse)
+                sparse.finish()
                 os.fsync(out.fileno())
             if got != rst.size:
                 raise RemoteError(f"'{src}' from '{self.server}': {got} bytes, expected {rst.size}")
@@ -153,26 +198,29 @@ class RemoteCopy:
 
 def copy_from_cfengine(workdir: str, host: str, port: int, source: str, dest: str,
                        body: dict[str, object], depth: int, acc: Outcome,
-                       purge: Callable[[str, set[str], Any], None], fallback: bool = False) -> bool:
+                       purge: Callable[[str, set[str], Any], None], fallback: bool = False,
+                       tls: tuple[str, str] = ("", "")) -> bool:
     """Do the promise against a CFEngine server; False when the server turned out to
     be a vigil server, or (``fallback``: no port was named) nothing listens there: the
     caller then uses vigil's protocol. Errors are the promise's failures, with
-    cf-agent's words where it has them."""
+    cf-agent's words where it has them. ``tls``: body common control's
+    ``tls_ciphers`` and ``tls_min_version``."""
     server = host if port == 5308 else f"{host}:{port}"
     on_unknown = accept_unknown if _true(body.get("trustkey")) else refuse_unknown
     try:
         conn = connect(workdir, host, port, on_unknown=on_unknown,
-                       timeout=float(str(body.get("timeout") or 30)))
+                       timeout=float(str(body.get("timeout") or 30)), tls_ciphers=tls[0],
+                       tls_min_version=tls[1])
     except NotCFEngine:
         return False
     except RemoteError as exc:
         unreachable = str(exc).startswith("Unable to establish connection")
         if fallback and unreachable:
             return False
-        if not unreachable:  # a key or trust problem says so; an absent server only fails
-            acc.fail(str(exc))
-        acc.fail(f"No suitable server found for '{dest}'")  # cf-agent's words
-        return True
+        # the next server is tried, as cf-agent tries each in turn; the caller logs a key
+        # or trust problem (an absent server is only noted) and says "No suitable server
+        # found" once none was usable
+        raise ServerUnusable(str(exc), unreachable) from None
     with conn:
         rc = RemoteCopy(conn, server, body, acc, purge)
         try:
@@ -186,6 +234,11 @@ def copy_from_cfengine(workdir: str, host: str, port: int, source: str, dest: st
                     acc.repair(f"Created parent directory for '{dest}'")
                 rc.file(source, rst, dest)
         except RemoteError as exc:
+            if "STAT" in str(exc) and _true(body.get("missing_ok")):
+                # missing_ok: a source the server does not have (it refuses to stat it,
+                # as cf-serverd does) keeps the promise, as in cf-agent
+                acc.keep()
+                return True
             acc.fail(f"{exc}")
             acc.fail(f"Can't stat file '{source}' on '{server}' in files.copy_from promise"
                      if "STAT" in str(exc) else f"Copy from '{server}:{source}' failed")

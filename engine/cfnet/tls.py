@@ -41,13 +41,18 @@ class TLSSetupError(Exception):
     """The server context cannot be made to accept CFEngine's self-signed client certs."""
 
 
-def client_context(ppkeys: Path) -> ssl.SSLContext:
+def client_context(ppkeys: Path, ciphers: str = "", min_version: str = "") -> ssl.SSLContext:
+    """Our RSA certificate for a CFEngine server. As cf-agent, OpenSSL's default cipher
+    list unless ``tls_ciphers`` (``ciphers``) and ``tls_min_version`` say otherwise
+    (:func:`apply_tls_policy`'s rules); TLSSetupError for a list nothing is left of."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     ctx.options |= ssl.OP_NO_TICKET
+    ctx.set_ciphers("DEFAULT")
     ctx.load_cert_chain(str(ppkeys / CERT), str(ppkeys / PRIV), password=PASSPHRASE)
+    apply_tls_policy(ctx, ciphers, min_version)
     return ctx
 
 

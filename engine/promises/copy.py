@@ -490,6 +490,16 @@ def _purge(dest: str, keep: set[str], acc: Acc) -> None:
         os.close(dfd)
 
 
+def _tls_settings(run: RunContext) -> tuple[str, str]:
+    """``tls_ciphers`` and ``tls_min_version`` of body common control, read once a run."""
+    cached = run.run_state.get("cfnet_tls")
+    if not isinstance(cached, tuple):
+        common = run.datastate().get("vars", {}).get("control_common", {})
+        cached = tuple(str(common.get(k) or "") for k in ("tls_ciphers", "tls_min_version"))
+        run.run_state["cfnet_tls"] = cached
+    return cached[0], cached[1]
+
+
 def _remote(servers: list[str], source: str, dest: str, body: dict[str, object], acc: Acc,
             run: RunContext, depth: int = 0) -> None:
     """Each server in turn until one answers. The transport is chosen per server:
@@ -498,7 +508,7 @@ def _remote(servers: list[str], source: str, dest: str, body: dict[str, object],
     CFEngine's 5308); the rest of this module never knows which."""
     from pathlib import Path
 
-    from engine.cfnet.copy_remote import copy_from_cfengine
+    from engine.cfnet.copy_remote import ServerUnusable, copy_from_cfengine
     from engine.trust.client import RemoteError, client_settings, copy_from_remote, split_server
 
     compare = str(body.get("compare", "mtime")).lower()
@@ -513,9 +523,14 @@ def _remote(servers: list[str], source: str, dest: str, body: dict[str, object],
         portnumber = str(body.get("portnumber") or "")
         host, port = split_server(server, int(portnumber) if portnumber.isdigit() else 5308)
         named = "]:" in server or server.count(":") == 1 or portnumber.isdigit()
-        if port != vigil_port and copy_from_cfengine(str(run.workdir), host, port, source, dest,
-                                                     body, depth, acc, _purge, not named):
-            return
+        try:
+            if port != vigil_port and copy_from_cfengine(
+                    str(run.workdir), host, port, source, dest, body, depth, acc, _purge,
+                    not named, _tls_settings(run)):
+                return
+        except ServerUnusable as e:
+            (run.log.info if e.unreachable else run.log.error)(str(e))
+            continue
         if named:
             server = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         try:
