@@ -550,9 +550,9 @@ class Agent:
         if p is None:
             return None
         if key == "promise_filename":
-            return p.pos.file
+            return p.pos_file
         if key == "promise_dirname":
-            return os.path.dirname(p.pos.file)
+            return os.path.dirname(p.pos_file)
         if key == "promise_linenumber":
             return str(p.pos.line)
         if key == "handle":

@@ -68,6 +68,15 @@ class _Located(_Node):
             _set_pos(self, p)
         return p  # type: ignore[return-value]
 
+    @property
+    def pos_file(self) -> str:
+        """``pos.file`` without working out the line (``this.promise_filename`` and
+        ``promise_dirname`` ask for it on every expansion)."""
+        p = self._pos
+        if p.__class__ is int:
+            return self._src.path  # type: ignore[union-attr]  # an int offset comes with its _src
+        return p.file  # type: ignore[union-attr]
+
 
 _set_pos = _Located.__dict__["_pos"].__set__  # the slot's own store, past Frozen's __setattr__
 
