@@ -158,3 +158,76 @@ def test_the_console_imports_only_the_read_models_the_workdir_and_the_settings()
     used = [e for e in _imports_from(edges, "tui", ("engine",))
             if not e.split(" -> ")[1].startswith(TUI_MAY_IMPORT)]
     assert used == []
+
+
+# Modules that load others by name from a declared table (plug-in registries), and the
+# one that loads a third-party extension module from its file. Nowhere else.
+IMPORTLIB_REGISTRIES = {
+    "engine.cli",  # SUBCOMMANDS: subcommand modules, imported when that command runs
+    "engine.promises.registry",  # ACTUATOR_MODULES: actuators, imported on first use
+    "engine.eval.functions.registry",  # FAMILIES: the policy functions' modules
+    "engine.daemons.watch",  # watchfiles' Rust notifier without its package __init__
+}
+
+# Each primitive that must have one owner: the names it goes by -> the module defining it.
+ONE_DEFINITION: dict[str, tuple[set[str], str]] = {
+    "canonify": ({"canonify", "canonify_str", "_canonify", "_canon"}, "engine.text"),
+    "atomic write": ({"atomic_write", "write_atomic", "_atomic_write"}, "engine.atomicwrite"),
+    "duration": ({"duration", "run_time", "human_duration", "format_duration", "seconds_short",
+                  "_fmt_uptime", "_ago", "_took"}, "engine.text"),
+    "run summary": ({"RunSummary"}, "engine.state.runs"),
+}
+
+
+def _trees() -> dict[str, ast.Module]:
+    return {mod: ast.parse(path.read_text()) for mod, path in _modules().items()}
+
+
+def test_importlib_only_in_the_declared_registries() -> None:
+    users = set()
+    for mod, tree in _trees().items():
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Import) and any(a.name.split(".")[0] == "importlib"
+                                                     for a in node.names)
+                    or isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0]
+                    == "importlib"
+                    or isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id == "__import__"):
+                users.add(mod)
+    assert users == IMPORTLIB_REGISTRIES
+
+
+def test_no_import_error_fallbacks_around_our_own_modules() -> None:
+    def ours(stmt: ast.stmt) -> bool:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0]
+                                                     in ("engine", "tui")):
+                return True
+            if isinstance(node, ast.Import) and any(a.name.split(".")[0] in ("engine", "tui")
+                                                    for a in node.names):
+                return True
+        return False
+
+    def catches_import_error(h: ast.ExceptHandler) -> bool:
+        names = [n.id for n in ast.walk(h.type) if isinstance(n, ast.Name)] if h.type else ["*"]
+        return bool({"ImportError", "ModuleNotFoundError", "*"} & set(names))
+
+    found = [
+        f"{mod}:{node.lineno}"
+        for mod, tree in _trees().items() for node in ast.walk(tree)
+        if isinstance(node, ast.Try) and any(catches_import_error(h) for h in node.handlers)
+        and any(ours(s) for s in node.body)
+    ]
+    assert found == []
+
+
+def test_each_primitive_is_defined_once_by_its_owner() -> None:
+    defs: dict[str, list[str]] = defaultdict(list)  # module-level functions and classes
+    for mod, tree in _trees().items():
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                defs[node.name].append(mod)
+    for what, (names, owner) in ONE_DEFINITION.items():
+        where = {name: defs[name] for name in names if defs[name]}
+        assert all(mods == [owner] for mods in where.values()), f"{what}: {where}"
+        assert where, f"{what}: no definition left in {owner}"

@@ -246,10 +246,10 @@ def _component_paths(bindir: str) -> dict[str, object]:
 
 def _user_data() -> object | None:
     """``sys.user_data``: the running user's passwd entry as a data container."""
-    try:
-        import pwd
+    from engine.eval.values import Data
 
-        from engine.eval.values import Data
+    try:
+        import pwd  # not on every platform
 
         ent = pwd.getpwuid(os.getuid())
     except (ImportError, KeyError):
