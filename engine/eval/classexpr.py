@@ -133,9 +133,17 @@ def _eval(node: Node, is_defined: Callable[[str], bool]) -> bool:
         return node[1] == "true" or is_defined(node[1])
     if op == "!":
         return not _eval(node[1], is_defined)
+    # plain loops: all()/any() over a generator cost a generator per node, and this
+    # runs for every guard of every promise in every pass
     if op == "&":
-        return all(_eval(n, is_defined) for n in node[1])
-    return any(_eval(n, is_defined) for n in node[1])
+        for n in node[1]:
+            if not _eval(n, is_defined):
+                return False
+        return True
+    for n in node[1]:
+        if _eval(n, is_defined):
+            return True
+    return False
 
 
 def evaluate(expr: str, is_defined: Callable[[str], bool]) -> bool:
