@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from engine.trust._atomic import write_atomic
+from engine.atomicwrite import write_atomic
 
 FILE_NAME = "failsafe.cf"
 

@@ -13,8 +13,8 @@ import os
 import shutil
 from pathlib import Path
 
+from engine.atomicwrite import write_atomic
 from engine.eval.policyhub import AM_POLICY_HUB, POLICY_SERVER_FILE
-from engine.trust._atomic import write_atomic
 from engine.workdir import make_dirs
 
 
