@@ -8,6 +8,8 @@ calls ``on_change`` after each debounced batch of changes.
 
 from __future__ import annotations
 
+# importlib loads the third-party extension module from its file (see above); vigil's
+# own modules are imported statically (tests/test_layers.py)
 import importlib.machinery
 import importlib.util
 import sys
