@@ -43,6 +43,21 @@ def _true(v: object, default: bool = False) -> bool:
     return str(v).lower() in _TRUE
 
 
+def _say_classic(body: dict[str, object], promise: ResolvedPromise, run: RunContext) -> None:
+    """``protocol_version => "classic"`` (CFEngine's protocol 1) cannot be honoured: vigil
+    speaks only the TLS protocol (2, 3). Said once per promise and run, then TLS is used."""
+    version = str(body.get("protocol_version") or "").strip().lower()
+    if version not in ("classic", "1"):
+        return
+    said = run.run_state.setdefault("classic_protocol_said", set())
+    where = f"{promise.pos.file}:{promise.pos.line}"
+    if where in said:
+        return
+    said.add(where)
+    run.log.error(f"{where}: protocol_version '{version}' (CFEngine's classic protocol) is "
+                  "not spoken by vigil; the copy uses the TLS protocol")
+
+
 def copy_promise(dest: str, promise: ResolvedPromise, run: RunContext, acc: Acc,
                  recursive: bool) -> None:
     body = promise.body("copy_from")
@@ -52,6 +67,7 @@ def copy_promise(dest: str, promise: ResolvedPromise, run: RunContext, acc: Acc,
         [str(servers)] if servers else [])
     remote = [s for s in servers if s not in LOCAL_NAMES]
     if remote:
+        _say_classic(body, promise, run)
         d = _safefs.parent_refused(dest)
         if d is not None:  # the remote client writes by path: not through a planted link
             acc.log.error(cannot_follow(d))

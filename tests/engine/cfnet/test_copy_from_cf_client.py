@@ -99,3 +99,18 @@ def test_cipher_list_is_openssl_default_unless_tls_ciphers_says(cf_serverd, tmp_
     r = vigil(wd, "agent", "-KI", "-f", str(pol))
     out = r.stdout + r.stderr
     assert not dest.exists() and "No suitable server found" in out, out
+
+
+def test_classic_protocol_is_named_as_not_spoken(cf_serverd, tmp_path: Path) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    (share / "f").write_text("over TLS\n")
+    srv = cf_serverd([str(share)])
+    wd = vigil_workdir(tmp_path / "agent")
+    dest = tmp_path / "dest"
+    pol = _policy(tmp_path, [f"127.0.0.1:{srv.port}"], str(share / "f"), str(dest),
+                  '  protocol_version => "classic";')
+    r = vigil(wd, "agent", "-KI", "-f", str(pol))
+    out = r.stdout + r.stderr
+    assert f"error: {pol}:4: protocol_version 'classic'" in out, out
+    assert dest.read_text() == "over TLS\n", out
