@@ -84,13 +84,16 @@ def _tagged(tags_of: Callable[[str], Iterable[str]] | None, name: str, tags: tup
         return True
     if tags_of is None:
         return False
-    have = list(tags_of(name) or ())  # None: a name the context cannot look up again
+    have = tags_of(name)  # None: a name the context cannot look up again
+    if have is not None and not isinstance(have, (list, tuple)):
+        have = list(have)  # walked once per tag regex
     if not have:
         return False
     for t in tags:  # each tag regex compiled when first needed, as full_match would
         match = full_matcher(t)
-        if any(match(h) for h in have):
-            return True
+        for h in have:
+            if match(h):
+                return True
     return False
 
 
