@@ -38,15 +38,16 @@ needs_masterfiles = pytest.mark.skipif(not (MASTERFILES / "promises.cf").is_file
                                        reason="Debian's masterfiles are not installed")
 
 
-def _hub_policy(wd: Path, port: int, trust: bool, share: bool = True) -> str:
+def _hub_policy(wd: Path, port: int, trust: bool, share: bool = True,
+                allow: str = "127.0.0.1") -> str:
     trusted = '  trustkeysfrom => { "127.0.0.1" };\n' if trust else ""
     shared = "masterfiles" if share else "nothing"
     return f"""body common control {{ bundlesequence => {{ "main" }}; }}
 bundle agent main {{ }}
 body server control {{
   port => "{port}";
-  allowconnects => {{ "127.0.0.1" }};
-  allowallconnects => {{ "127.0.0.1" }};
+  allowconnects => {{ "{allow}" }};
+  allowallconnects => {{ "{allow}" }};
 {trusted}}}
 bundle server hub_grants {{
   access:
@@ -71,7 +72,8 @@ def _serve(srv: CfServer) -> CfServer:
     raise AssertionError(f"cf-serverd did not start:\n{srv.log[-3000:]}")
 
 
-def start_hub(wd: Path, trust: bool = True, share: bool = True) -> CfServer:
+def start_hub(wd: Path, trust: bool = True, share: bool = True,
+              allow: str = "127.0.0.1") -> CfServer:
     cf_workdir(wd)
     shutil.copytree(MASTERFILES, wd / "masterfiles")
     (wd / "masterfiles" / "def.json").write_text(json.dumps(
@@ -80,7 +82,7 @@ def start_hub(wd: Path, trust: bool = True, share: bool = True) -> CfServer:
     subprocess.run(["cf-promises", "-T", str(wd / "masterfiles")], env=cf_env(wd), check=True,
                    capture_output=True, timeout=120)
     port = free_port()
-    (wd / "inputs" / "promises.cf").write_text(_hub_policy(wd, port, trust, share))
+    (wd / "inputs" / "promises.cf").write_text(_hub_policy(wd, port, trust, share, allow))
     return _serve(CfServer(wd, port, None))  # type: ignore[arg-type]  # set by _serve
 
 
@@ -212,6 +214,20 @@ def test_a_hub_that_does_not_trust_us_says_so(tmp_path: Path) -> None:
     out = r.stdout + r.stderr
     assert r.returncode == 1, out
     assert "does not accept this host" in out and _digest(wd) in out, out
+    _untouched(wd)
+
+
+def test_a_hub_that_refuses_our_address_says_so(tmp_path: Path) -> None:
+    srv = start_hub(tmp_path / "hub", allow="192.0.2.200")
+    try:
+        wd = vigil_workdir(tmp_path / "agent")
+        r = vigil(wd, "agent", "-B", f"127.0.0.1:{srv.port}", "--skip-bootstrap-service-start")
+    finally:
+        srv.stop()
+    out = r.stdout + r.stderr
+    assert r.returncode == 1, out
+    assert f"Failed to establish TLS connection to '127.0.0.1:{srv.port}'" in out, out
+    assert "allowconnects" in out and "this workdir was not changed" in out, out
     _untouched(wd)
 
 
