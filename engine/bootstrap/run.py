@@ -90,7 +90,7 @@ def _decide_role(wd: Workdir, hub: Hub, log: LineLogger) -> bool:
 
     if not is_this_host(hub.address, discover(wd.root)[0]):
         return False
-    masterdir = wd.root / "masterfiles"
+    masterdir = wd.masterfiles
     if masterfiles_ready(masterdir):
         log.info(f"Assuming role as policy server, with policy distribution point at: {masterdir}")
         return True

@@ -31,6 +31,7 @@ from pathlib import Path
 from engine.atomicwrite import write_atomic
 from engine.eval.policyhub import AM_POLICY_HUB
 from engine.log import LineLogger
+from engine.workdir import Workdir
 
 VALIDATED = "cf_promises_validated"
 RELEASE_ID = "cf_promises_release_id"
@@ -40,17 +41,17 @@ _POLICY_SUFFIXES = (".cf", ".dat", ".txt", ".conf", ".mustache", ".json", ".yaml
 def tag_valid_policy(workdir: Path, policy_file: str, log: LineLogger) -> None:
     """Tag ``masterfiles/`` when this is the hub, ``policy_file`` its default policy and
     the published stamp is older than the inputs."""
-    if not (workdir / "state" / AM_POLICY_HUB).exists():
+    layout = Workdir(workdir)
+    if not (layout.state / AM_POLICY_HUB).exists():
         return
-    inputs = workdir / "inputs"
-    if os.path.abspath(policy_file) != str((inputs / "promises.cf").absolute()):
+    if os.path.abspath(policy_file) != str(layout.promises_cf.absolute()):
         return
-    masterdir = workdir / "masterfiles"
+    masterdir = layout.masterfiles
     if not masterdir.is_dir():
         return
     validated_at = _validated_at(masterdir / VALIDATED)
     if validated_at is not None and validated_at <= time.time() and \
-            not _newer_file(inputs, validated_at):
+            not _newer_file(layout.inputs, validated_at):
         return
     head = _git_head(masterdir)
     try:
