@@ -15,7 +15,7 @@ a complete expression (``a!b``), and so do we. Evaluation is not done here.
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 
 
 @cache
@@ -35,8 +35,10 @@ class GuardError(Exception):
         self.message = message
 
 
+@lru_cache(maxsize=4096)
 def check_guard(expr: str) -> GuardError | None:
-    """``None`` when ``expr`` (the text before ``::``) is a valid guard, else the error."""
+    """``None`` when ``expr`` (the text before ``::``) is a valid guard, else the error.
+    Cached: the same guards recur across a policy's files (the result is only read)."""
     m = _spaced_names().search(expr)
     if m is not None:
         return GuardError(
