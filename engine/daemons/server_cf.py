@@ -17,7 +17,9 @@ what it needs of the daemon's state is :class:`CfServerState`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
+import socket
 from typing import Any, Protocol
 
 from engine.cfnet import wire
@@ -97,6 +99,16 @@ class CfSession:
             raise Refused(f"line of {len(line)} bytes during identification "
                           f"(at most {wire.MAX_LINE})")
         return line.rstrip(b"\n")
+
+    async def _reverse_dns(self) -> str | None:
+        """The client's name by reverse DNS (NI_NAMEREQD), None when it has none."""
+        loop = asyncio.get_running_loop()
+        try:
+            host, _ = await asyncio.wait_for(
+                loop.getnameinfo((self.address, 0), socket.NI_NAMEREQD), 2.0)
+        except (OSError, TimeoutError):
+            return None
+        return str(host)
 
     # -- the connection ----------------------------------------------------------
 
@@ -214,6 +226,8 @@ class CfSession:
         from engine.daemons import server_cfops
 
         st = self.state
+        if self.client is not None and _needs_hostname(st.config):
+            self.client = dataclasses.replace(self.client, hostname=await self._reverse_dns())
         while True:
             try:
                 payload = await self.recv(st.settings.idle_timeout)
@@ -222,6 +236,14 @@ class CfSession:
                 return
             if not await server_cfops.dispatch(self, payload):
                 return
+
+
+def _needs_hostname(config: Any) -> bool:
+    """Rules that name hosts (admit/deny_hostnames, ``$(connection.hostname)``) need the
+    client's name, looked up only then."""
+    rules = (*config.access, *config.bundles)
+    return any(r.uses_hostnames or any("connection.hostname" in t for t in (
+        r.path, *r.admit_ips, *r.admit_keys, *r.deny_ips, *r.deny_keys)) for r in rules)
 
 
 def _shown(data: bytes, width: int = 60) -> str:

@@ -81,13 +81,14 @@ def make_bindir(where: Path, config: str, shims: Path, cf_bindir: Path) -> Path:
 
 
 def run_config(runner: ModuleType, config: str, only: str, work: Path, shims: Path,
-               cf_bindir: Path, timeout: float) -> list[dict[str, object]]:
+               cf_bindir: Path, timeout: float, keep: bool = False) -> list[dict[str, object]]:
     bindir = make_bindir(work, config, shims, cf_bindir)
     agent = str(shims / "cf-agent") if config == "c" else str(cf_bindir / "cf-agent")
     out = work / f"serial-{config}.json"
     argv = ["--agent", agent, "--label", f"vigil-serial-{config}", "--out", str(out),
             "--only", only, "--jobs", "1", "--timeout", str(timeout),
             "--cf-bindir", str(bindir), "--base-workdir", str(work / f"run-{config}")]
+    argv += ["--no-clean"] if keep else []
     print(f"== ({config}) {CONFIGS[config]}", flush=True)
     log = io.StringIO()
     with contextlib.redirect_stdout(log):
@@ -125,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, default=None,
                     help="where bindirs, workdirs and results go (default: a temp dir, kept)")
     ap.add_argument("--timeout", type=float, default=60)
+    ap.add_argument("--keep", action="store_true", help="keep every test's workdir, passed too")
     args = ap.parse_args(argv)
     if not (args.suite / "run_acceptance.py").exists():
         print(f"skipped: no acceptance suite at {args.suite}")
@@ -140,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
                    stdout=subprocess.DEVNULL)
     only = args.only if args.only == AREAS else f"^(?={AREAS[1:]}).*(?:{args.only})"
     runner = load_runner(args.suite)
-    runs = {c: run_config(runner, c, only, work, shims, args.cf_bindir, args.timeout)
+    runs = {c: run_config(runner, c, only, work, shims, args.cf_bindir, args.timeout, args.keep)
             for c in args.config if c in CONFIGS}
     print()
     print(table(runs))
