@@ -1,6 +1,6 @@
 """`python -m bench [--quick] [SECTION...]` — every benchmark, one table each, results.json.
 
-Sections: parse, agent, realpolicy, daemons, serverd, console (and soak, only when named). Each module's ``main(quick)``
+Sections: parse, agent, realpolicy, daemons, serverd, console (and soak and fleet, only when named). Each module's ``main(quick)``
 prints its table and returns a dict. Every section runs in its own child
 interpreter, so one that crashes, hangs (it gets a time budget) or bloats cannot
 spoil the next one's figures; a missing module is reported, not fatal. The
@@ -30,8 +30,9 @@ from types import FrameType
 from bench._targets import summary_rows, targets
 
 SECTIONS = ("parse", "agent", "realpolicy", "daemons", "serverd", "console")
-OPTIONAL = ("soak",)  # run only when named: the memory soak takes 17 minutes
+OPTIONAL = ("soak", "fleet")  # run only when named: the soak takes 17 minutes, the fleet 10+
 BUDGET_S = {True: 150.0, False: 3600.0}  # per section: --quick, full
+SECTION_BUDGET_S = {"fleet": {True: 1800.0, False: 5400.0}}  # sections that need more
 
 
 def machine() -> dict[str, object]:
@@ -147,13 +148,13 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         ap.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS + OPTIONAL)}")
     chosen = args.sections or list(SECTIONS)
-    budget = args.budget or BUDGET_S[args.quick]
     results: dict[str, object] = {"machine": machine(), "quick": args.quick}
     t0 = time.monotonic()
     failed = []
     for name in chosen:
         sys.stdout.flush()
-        result = run_section(name, args.quick, budget)
+        result = run_section(name, args.quick,
+                             args.budget or SECTION_BUDGET_S.get(name, BUDGET_S)[args.quick])
         results[name] = result
         if "error" in result:
             print(f"[{name}] failed: {result['error']}")
