@@ -8,11 +8,14 @@ method's default architecture is used. Lines where any of them does not match ar
 skipped. With ``package_multiline_start``, a package spans the lines from one that
 matches it to the next. The listing is read once per manager (listing command) and
 pass, as cf-agent does; a listing that cannot be run or exits non-zero fails the
-promise.
+promise. What the pass listed is kept in the workdir's ``state/software_packages.csv``,
+where packagesmatching() finds it (:func:`save`).
 """
 
 from __future__ import annotations
 
+import os
+import shlex
 import subprocess
 
 from engine.promises.packages.method import (
@@ -129,3 +132,54 @@ def _parse_multiline(method: Method, lines: list[str], default: str) -> list[Pac
                 current[i] = first_word(first_reference(rx, line))
     flush()
     return out
+
+
+#: Where the installed packages a pass listed are kept, under the workdir.
+INVENTORY = os.path.join("state", "software_packages.csv")
+
+
+def manager_name(command: str) -> str:
+    """The name cf-agent files a listing command's packages under (the inventory's
+    ``method``): the program's base name, an ``env`` and its ``VAR=value`` words left
+    out (``/usr/bin/env X=Y /usr/bin/printf ...`` is ``printf``)."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        words = command.split()
+    i = 0
+    if words and os.path.basename(words[0]) == "env":
+        i = 1
+        while i < len(words) and "=" in words[i] and not words[i].startswith("-"):
+            i += 1
+    return os.path.basename(words[i]) if i < len(words) else ""
+
+
+def _csv_field(value: str) -> str:
+    if any(c in value for c in ',"\r\n'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+def save(workdir: str, listings: dict[str, list[Package]]) -> None:
+    """Write the inventory: one CSV record ``name,version,arch,method`` per package
+    (CRLF-ended, as CFEngine writes CSV), each package once. As cf-agent 3.21 keeps
+    them: one list per manager name, the first listing under that name; the last
+    manager listed first, each manager's packages last first. Raises OSError when it
+    cannot be written."""
+    managers: dict[str, list[Package]] = {}
+    for command, packages in listings.items():
+        managers.setdefault(manager_name(command), packages)
+    seen: set[tuple[str, str, str, str]] = set()
+    lines: list[str] = []
+    for method, packages in reversed(managers.items()):
+        for pkg in reversed(packages):
+            row = (pkg.name, pkg.version, pkg.arch, method)
+            if row not in seen:
+                seen.add(row)
+                lines.append(",".join(_csv_field(f) for f in row) + "\r\n")
+    path = os.path.join(workdir, INVENTORY)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8", newline="") as f:
+        f.write("".join(lines))
+    os.replace(tmp, path)

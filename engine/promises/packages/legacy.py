@@ -332,9 +332,19 @@ _ANNOUNCE = {"add": "Installing", "delete": "Deleting", "update": "Updating"}
 
 
 def execute_schedule(run_ctx: RunContext) -> None:
-    """Run what this pass scheduled, then forget the pass's listings."""
+    """Keep the pass's listings in the inventory, run what the pass scheduled, then
+    forget both."""
     state = run_ctx.run_state.pop(STATE_KEY, None)
-    if state is None or not state.schedule:
+    if state is None:
+        return
+    listed = {command: packages for command, packages in state.installed.items() if command}
+    if listed:
+        try:
+            inventory.save(run_ctx.workdir, listed)
+        except OSError as e:
+            run_ctx.log.error(f"Could not write the package inventory "
+                              f"'{os.path.join(run_ctx.workdir, inventory.INVENTORY)}' ({e.strerror})")
+    if not state.schedule:
         return
     for action in _ORDER:
         groups: dict[tuple[str, bool], list[Scheduled]] = {}

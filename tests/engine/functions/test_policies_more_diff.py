@@ -329,3 +329,53 @@ def test_calls_in_lists_are_typed_alike(tmp_path: Path, line: str) -> None:
               f'bundle agent main {{ vars: "l" slist => {{ "a" }}; {line} reports: "ok"; }}\n')
     theirs, ours = reports(tmp_path, policy)
     assert ("ok" in ours) == ("ok" in theirs), (theirs, ours)
+
+
+PACKAGES = r"""
+body common control { bundlesequence => { "init", "test" }; }
+bundle agent init
+{
+  packages:
+    "bfoobar" package_policy => "add",
+      package_method => listing("/usr/bin/printf", "'bfoobar-1-besm6\nzed-2.5-noarch\n'");
+    "aaa" package_policy => "add", package_method => listing("/bin/echo", "aaa-1-x");
+    # another listing under the same manager name (env stripped): the first one is kept
+    "bfoobar" package_policy => "add",
+      package_method => listing("/usr/bin/env X=Y /usr/bin/printf", "'bfoobar-1-besm6\nyy-2-z\n'");
+}
+body package_method listing(cmd, out)
+{
+  package_changes => "individual";
+  package_list_command => "$(cmd) $(out)";
+  package_list_name_regex => "^([^-]+)";
+  package_list_version_regex => "^[^-]+-([^-]+)";
+  package_list_arch_regex => "^[^-]+-[^-]+-(\S+)";
+  package_installed_regex => ".*";
+  package_add_command => "/bin/false";
+  package_delete_command => "/bin/false";
+}
+bundle agent test
+{
+  vars:
+    "all" data => packagesmatching(".*", ".*", ".*", ".*");
+    "z" data => packagesmatching("z.*", ".*", "noarch", "printf.*");
+    "u" data => packageupdatesmatching(".*", ".*", ".*", ".*");
+  reports:
+    "all=$(with)" with => format("%S", all);
+    "z=$(with)" with => format("%S", z);
+    "u=$(with)" with => format("%S", u);
+}
+"""
+
+
+def test_package_inventory(tmp_path: Path) -> None:
+    """Legacy package promises leave the installed packages they listed in the
+    workdir's inventory, named after the listing program (env stripped), where
+    packagesmatching() reads them in the same run."""
+    theirs, ours = reports(tmp_path, PACKAGES)
+    assert any("bfoobar" in t for t in theirs), theirs
+    assert ours == theirs
+    inventory = Path("state") / "software_packages.csv"
+    assert ((tmp_path / "vw" / inventory).read_bytes()
+            == (tmp_path / "cfw" / inventory).read_bytes())
+
