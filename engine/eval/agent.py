@@ -171,6 +171,8 @@ class Agent:
         self.this_promiser: str | None = None
         self.overlay: dict[str, Any] = {}
         self._in_with = False
+        # the failure of the ``with`` call of the report resolve_attrs last looked at
+        self.with_failure: FunctionFailed | None = None
         self.fn_lookup: Any = None
         # results functions keep for the rest of the run (execresult, returnszero);
         # none when body common control says cache_system_functions => "false"
@@ -223,7 +225,9 @@ class Agent:
 
     def _with_value(self) -> str | None:
         """``$(with)``: the current promise's ``with`` attribute, evaluated for the
-        current iteration; None when the promise has none or it does not resolve."""
+        current iteration; None when the promise has none or its call fails. A text
+        whose references do not resolve is what it is as written (``$(nosuch)``), as in
+        cf-agent, and leaves the promise unresolved until the last pass."""
         p = self.this_promise
         rval = p.get("with") if p is not None else None
         if rval is None or self._in_with:
@@ -232,7 +236,9 @@ class Agent:
         try:
             if isinstance(rval, Scalar):
                 text, ok = ex.expand(rval.value, self.lookup)
-                return text if ok else None
+                if not ok:
+                    self.note_unresolved()
+                return text
             v = self.resolver.value(rval, self.lookup, "with")
             if isinstance(v, bool):
                 return "any" if v else "!any"
@@ -626,6 +632,7 @@ class Agent:
         known_bodies = resolver.known_bodies
         frames = self.ctx.frames
         namespace = frames[-1].namespace if frames else "default"
+        self.with_failure = None
         for c in (plan or self.plan(p)).attrs:
             rval = c.rval
             lval = c.lval
@@ -637,7 +644,14 @@ class Agent:
                         or known_bodies.get((lval, s, namespace), UNSEEN) is None):
                     attrs[lval] = s
                     continue
-            attrs[lval] = resolver.value(rval, self.lookup, lval)
+            try:
+                attrs[lval] = resolver.value(rval, self.lookup, lval)
+            except FunctionFailed as e:
+                if lval != "with" or p.promise_type != "reports":
+                    raise
+                # cf-agent still makes the report, with $(with) as written
+                self._unresolved = True
+                self.with_failure = e
         return attrs, not self._unresolved
 
     def record(self, p: Promise, promiser: str, outcome: str, reason: SkipReason | None = None,

@@ -329,6 +329,10 @@ def _resolve_and_actuate(agent: Agent, p: Promise, plan: PromisePlan, key: tuple
     resolved = resolved and ok and not ("$(" in promiser or "${" in promiser)  # ex.has_refs
     if ptype == "reports" and not resolved and not last:
         return None  # printed as written in the last pass
+    failed = agent.with_failure
+    if failed is not None and last:
+        report = agent.log.verbose if failed.quiet else agent.log.error
+        report(f"{failed} (in promise '{promiser}' at {p.pos})")
     if not resolved and ptype != "reports" and not last:
         return None
     if plan.static and pattern is None:

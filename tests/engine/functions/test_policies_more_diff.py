@@ -379,3 +379,28 @@ def test_package_inventory(tmp_path: Path) -> None:
     assert ((tmp_path / "vw" / inventory).read_bytes()
             == (tmp_path / "cfw" / inventory).read_bytes())
 
+
+FAILED_WITH = r"""
+body common control { bundlesequence => { "main" }; }
+bundle agent main
+{
+  vars:
+    "bad" data => readjson("@D@/none.json", "100");
+    "s" string => "x";
+  reports:
+    "A=$(with)" with => format("%S", bad);
+    "B=$(with)" with => join(",", nosuchlist);
+    "C=$(with)" with => readfile("@D@/none", "10");
+    "D=$(nosuch)";
+    "E=$(with)" with => "$(nosuch)";
+    "F=$(with)" with => concat("$(s)");
+}
+"""
+
+
+def test_reports_whose_with_fails(tmp_path: Path) -> None:
+    """A report whose ``with`` call fails is still made, ``$(with)`` as written; a
+    ``with`` text that does not resolve is its text as written."""
+    theirs, ours = reports(tmp_path, FAILED_WITH.replace("@D@", str(tmp_path)))
+    assert "A=$(with)" in theirs and "E=$(nosuch)" in theirs, theirs
+    assert ours == theirs
