@@ -136,11 +136,11 @@ def _eval(node: Node, is_defined: Callable[[str], bool]) -> bool:
     # plain loops: all()/any() over a generator cost a generator per node, and this
     # runs for every guard of every promise in every pass
     if op == "&":
-        for n in node[1]:
+        for n in node[1]:  # noqa: SIM110 - a loop, not all(): see above
             if not _eval(n, is_defined):
                 return False
         return True
-    for n in node[1]:
+    for n in node[1]:  # noqa: SIM110 - a loop, not any(): see above
         if _eval(n, is_defined):
             return True
     return False
