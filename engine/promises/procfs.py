@@ -52,6 +52,14 @@ def _read(path: str) -> bytes:
         os.close(fd)
 
 
+def _readable(path: str) -> bytes | None:
+    """The file's bytes, or None when this user may not read it (other errors raise)."""
+    try:
+        return _read(path)
+    except PermissionError:
+        return None
+
+
 def _boot_time() -> float:
     for line in _read("/proc/stat").splitlines():
         if line.startswith(b"btime"):
@@ -104,7 +112,7 @@ def _status_field(status: bytes, key: bytes) -> list[bytes] | None:
 def rows(make: Callable[..., Any]) -> list[Any]:
     """``make(**columns)`` for every process, in pid order (the columns of
     :class:`engine.promises.proctable.Proc`); processes that end while being read,
-    or whose process group cannot be read, are left out."""
+    or whose process group cannot be read, are left out, as psutil left them out."""
     import pwd
     import time
 
@@ -119,10 +127,12 @@ def rows(make: Callable[..., Any]) -> list[Any]:
     for pid in sorted(int(x) for x in os.listdir("/proc") if x.isdigit()):
         base = f"/proc/{pid}/"
         try:
-            stat = _read(base + "stat")
-            status = _read(base + "status")
-            cmd = _cmdline(_read(base + "cmdline").decode(_ENC, _ERRS))
-            statm = _read(base + "statm").split()
+            # a file this user may not read (hidepid, another user's process) gives
+            # the defaults psutil's unreadable values gave; a process gone is left out
+            stat = _readable(base + "stat")
+            status = _readable(base + "status")
+            raw_cmd = _readable(base + "cmdline")
+            statm_raw = _readable(base + "statm")
             pgid = os.getpgid(pid)
         except OSError:
             continue
@@ -130,33 +140,43 @@ def rows(make: Callable[..., Any]) -> list[Any]:
             nice = os.getpriority(os.PRIO_PROCESS, pid)
         except OSError:
             nice = 0
-        rpar = stat.rfind(b")")
-        name = stat[stat.find(b"(") + 1:rpar].decode(_ENC, _ERRS)
-        f = stat[rpar + 2:].split()
-        uid_f = _status_field(status, b"Uid:")
+        cmd = _cmdline(raw_cmd.decode(_ENC, _ERRS)) if raw_cmd is not None else []
+        uid_f = _status_field(status, b"Uid:") if status is not None else None
         uid = int(uid_f[0]) if uid_f else -1
-        threads_f = _status_field(status, b"Threads:")
-        user = users.get(uid)
-        if user is None:
-            try:
-                user = pwd.getpwuid(uid).pw_name
-            except (KeyError, OverflowError):
-                user = ""
-            user = user or str(uid)
-            users[uid] = user
-        ttime = int(f[11]) / ticks + int(f[12]) / ticks
-        start = int(f[19]) / ticks + boot
-        rss = int(statm[1]) * page // 1024
-        tty = ttys.get(int(f[4])) or "?"
+        threads_f = _status_field(status, b"Threads:") if status is not None else None
+        if uid_f:
+            user = users.get(uid)
+            if user is None:
+                try:
+                    user = pwd.getpwuid(uid).pw_name
+                except (KeyError, OverflowError):
+                    user = ""
+                user = user or str(uid)
+                users[uid] = user
+        else:
+            user = str(uid)
+        if stat is not None:
+            rpar = stat.rfind(b")")
+            name = stat[stat.find(b"(") + 1:rpar].decode(_ENC, _ERRS)
+            f = stat[rpar + 2:].split()
+            ppid = int(f[1])
+            ttime = int(f[11]) / ticks + int(f[12]) / ticks
+            start = int(f[19]) / ticks + boot
+            tty = ttys.get(int(f[4])) or "?"
+            state = STATUSES.get(f[0].decode(), "?")
+        else:
+            name, ppid, ttime, start, tty, state = "", 0, 0.0, now, "?", ""
         if tty.startswith("/dev/"):
             tty = tty[5:]
+        statm = statm_raw.split() if statm_raw is not None else None
+        rss = int(statm[1]) * page // 1024 if statm else 0
         elapsed = max(now - start, 1e-9)
         out.append(make(
-            pid=pid, ppid=int(f[1]) or 0, pgid=pgid, user=user, uid=uid,
+            pid=pid, ppid=ppid or 0, pgid=pgid, user=user, uid=uid,
             args=" ".join(cmd) if cmd else f"[{name}]",
-            vsize=int(statm[0]) * page // 1024, rsize=rss, ttime=ttime, stime=start, priority=nice,
-            threads=(int(threads_f[0]) if threads_f else 0) or 1, tty=tty,
-            status=STATUSES.get(f[0].decode(), "?"),
+            vsize=int(statm[0]) * page // 1024 if statm else 0, rsize=rss, ttime=ttime,
+            stime=start, priority=nice,
+            threads=(int(threads_f[0]) if threads_f else 0) or 1, tty=tty, status=state,
             pcpu=min(999.9, 100.0 * ttime / elapsed), pmem=100.0 * rss * 1024 / total_mem,
         ))
     return out

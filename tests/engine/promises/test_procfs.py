@@ -44,3 +44,20 @@ def test_cmdline_split_as_psutil_splits() -> None:
     assert procfs._cmdline("prog arg1 arg2") == ["prog", "arg1", "arg2"]
     assert procfs._cmdline("prog arg1\x00") == ["prog", "arg1"]  # rewritten title
     assert procfs._cmdline("a\r\nb\x00") == ["a\nb"]
+
+
+def test_unreadable_files_give_psutils_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process whose /proc files this user may not read stays in the table with the
+    values the psutil reader gave for unreadable attributes."""
+    sleeper = subprocess.Popen(["sleep", "30"])
+    real = procfs._readable
+    hidden = f"/proc/{sleeper.pid}/"
+    monkeypatch.setattr(procfs, "_readable",
+                        lambda path: None if path.startswith(hidden) else real(path))
+    try:
+        row = {p.pid: p for p in procfs.rows(proctable.Proc)}[sleeper.pid]
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert (row.user, row.uid, row.args, row.vsize, row.rsize, row.ttime, row.tty,
+            row.status, row.threads, row.ppid) == ("-1", -1, "[]", 0, 0, 0.0, "?", "", 1, 0)
