@@ -2,8 +2,10 @@
 
 ``noshell`` commands are split into words the way cf-agent does (double and
 single quotes group, no other shell syntax) and must start with an absolute
-path; ``useshell`` runs ``/bin/sh -c``. A command never runs longer than
-:data:`EXEC_TIMEOUT` seconds; past that it is killed and the call fails.
+path; ``useshell`` runs ``/bin/sh -c`` (named ``sh``, as its messages then say), and
+fails, as in cf-agent, when the command starts with an absolute path that does not
+exist. A command never runs longer than :data:`EXEC_TIMEOUT` seconds; past that it is
+killed and the call fails.
 """
 
 from __future__ import annotations
@@ -46,7 +48,10 @@ def split_command(cmd: str) -> list[str]:
 
 def _argv(fn: str, cmd: str, shell: str) -> list[str]:
     if shell == "useshell":
-        return [SHELL, "-c", cmd]
+        first = cmd.split(None, 1)[0] if cmd.strip() else ""
+        if first.startswith("/") and not os.path.exists(first):
+            raise FunctionError(f"Proposed executable file '{first}' doesn't exist")
+        return ["sh", "-c", cmd]
     if shell == "noshell":
         argv = split_command(cmd)
         if not argv or not argv[0].startswith("/"):
@@ -80,6 +85,9 @@ def cached_run(env: FnEnv, fn: str, cmd: str, shell: str,
 
 #: What ``output`` (execresult's third argument) keeps of a command's streams.
 OUTPUTS = ("both", "stdout", "stderr")
+#: An ``output`` of our own: the command writes to the agent's stdout and stderr, as
+#: cf-agent lets a ``useshell`` returnszero do.
+INHERIT = "inherit"
 
 
 def run_command(fn: str, cmd: str, shell: str, output: str = "both") -> tuple[int, str]:
@@ -87,16 +95,23 @@ def run_command(fn: str, cmd: str, shell: str, output: str = "both") -> tuple[in
     ``output`` keeps stdout and stderr interleaved (``both``) or one of them only."""
     import subprocess  # only policies that run commands pay for it
 
-    if output not in OUTPUTS:
+    if output not in OUTPUTS and output != INHERIT:
         raise FunctionError(f"{fn}: output must be one of {', '.join(OUTPUTS)}, not '{output}'")
     argv = _argv(fn, cmd, shell)
     pipe, null = subprocess.PIPE, subprocess.DEVNULL
+    if output == INHERIT:  # what the agent printed so far comes first
+        import sys
+
+        sys.stdout.flush()
+        sys.stderr.flush()
     try:
         proc = subprocess.run(
             argv,
+            executable=SHELL if shell == "useshell" else None,
             stdin=subprocess.DEVNULL,
-            stdout=null if output == "stderr" else pipe,
-            stderr={"both": subprocess.STDOUT, "stdout": null, "stderr": pipe}[output],
+            stdout=None if output == INHERIT else null if output == "stderr" else pipe,
+            stderr={"both": subprocess.STDOUT, "stdout": null, "stderr": pipe,
+                    INHERIT: None}[output],
             timeout=EXEC_TIMEOUT,
             check=False,
         )
@@ -105,7 +120,7 @@ def run_command(fn: str, cmd: str, shell: str, output: str = "both") -> tuple[in
     except OSError as e:
         raise FunctionError(f"{fn} '{cmd}' could not be run ({e.strerror})") from None
     # cf-agent drops all trailing white space, not only newlines
-    raw = proc.stderr if output == "stderr" else proc.stdout
+    raw = (proc.stderr if output == "stderr" else proc.stdout) or b""
     out = raw.decode("utf-8", "surrogateescape").rstrip(" \t\n\r\f\v")
     return proc.returncode, out
 
@@ -126,8 +141,11 @@ def execresult_as_data(env: FnEnv, cmd: str, shell: str = "noshell", output: str
 
 @function("returnszero", "class", 2, 2)
 def returnszero(env: FnEnv, cmd: str, shell: str) -> bool:
-    """returnszero(command, shell): true when the command exits with status 0."""
-    return cached_run(env, "returnszero", cmd, shell)[0] == 0
+    """returnszero(command, shell): true when the command exits with status 0. A
+    ``useshell`` command writes to the agent's own output, as in cf-agent; a ``noshell``
+    one's output is dropped."""
+    return cached_run(env, "returnszero", cmd, shell,
+                      INHERIT if shell == "useshell" else "both")[0] == 0
 
 
 @function("getenv", "string", 2, 2)

@@ -404,3 +404,48 @@ def test_reports_whose_with_fails(tmp_path: Path) -> None:
     theirs, ours = reports(tmp_path, FAILED_WITH.replace("@D@", str(tmp_path)))
     assert "A=$(with)" in theirs and "E=$(nosuch)" in theirs, theirs
     assert ours == theirs
+
+
+COMMANDS = r"""
+body common control { bundlesequence => { "main" }; }
+bundle agent main
+{
+  vars:
+    "a" string => execresult("/nonexistent/prog arg", "useshell");
+    "b" data => execresult_as_data("/nonexistent/prog2", "useshell");
+    "c" string => execresult("/nonexistent/prog3; echo hi", "useshell");
+    "d" string => execresult("nosuchprogram-q9", "useshell");
+    "e" string => execresult("echo ok", "useshell");
+  classes:
+    "r1" expression => returnszero("echo to-stdout; echo to-stderr >&2", "useshell");
+    "r2" expression => returnszero("/bin/sh -c 'echo hidden; echo hidden2 >&2'", "noshell");
+    "r3" expression => returnszero("/nonexistent/prog4", "useshell");
+  reports:
+    "a=$(a)";
+    "b=$(with)" with => format("%S", b);
+    "c=$(c)";
+    "d=$(d)";
+    "e=$(e)";
+    r1:: "r1";
+    r2:: "r2";
+    r3:: "r3";
+}
+"""
+
+
+def test_commands_through_the_shell(tmp_path: Path) -> None:
+    """useshell: a command starting with an absolute path that does not exist fails
+    the call; the shell is ``sh`` in its messages; a useshell returnszero writes to the
+    agent's own output, a noshell one's output is dropped. Compared: every line that is
+    not a log line, stdout and stderr."""
+    policy = tmp_path / "p.cf"
+    policy.write_text(COMMANDS)
+    cf = run_cf(policy, tmp_path / "cfw", "-K", cwd=tmp_path, failsafe=FAILSAFE)
+    ours = run_vigil(policy, tmp_path / "vw", "-K", cwd=tmp_path)
+
+    def lines(text: str) -> list[str]:
+        return sorted(ln for ln in text.splitlines()
+                      if ln.strip() and not ln.lstrip().startswith(("error:", "warning:")))
+
+    assert "R: d=sh: 1: nosuchprogram-q9: not found" in lines(cf.out), cf.out
+    assert lines(ours.out) == lines(cf.out)
