@@ -16,9 +16,78 @@ This module imports nothing of the project, so every layer may use it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
+TYPE_CHECKING = False  # typing itself is not imported: the agent writes a report each run
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import BinaryIO
+
 _TMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class Staged:
+    """The temp file of an atomic write in progress (see :func:`atomic_file`).
+
+    ``file`` is open for writing; ``path`` names it (relative to ``dir_fd`` if one
+    was given), for a check by name before it is published; ``mode`` is what it will
+    be published with, and may be set once known (a remote file's mode).
+    """
+
+    __slots__ = ("file", "path", "mode")
+
+    def __init__(self, file: BinaryIO, path: str, mode: int) -> None:
+        self.file = file
+        self.path = path
+        self.mode = mode
+
+
+@contextlib.contextmanager
+def atomic_file(
+    path: str | os.PathLike[str],
+    mode: int = 0o600,
+    *,
+    like: os.stat_result | None = None,
+    exclusive: bool = False,
+    sync: bool = True,
+    dir_fd: int | None = None,
+    tmp_suffix: str | None = None,
+) -> Iterator[Staged]:
+    """Replace (or create) ``path`` with what the block writes to ``staged.file``;
+    an exception in the block leaves ``path`` untouched. Arguments as
+    :func:`write_atomic`."""
+    target = os.fspath(path)
+    fd, tmp = _open_temp(target, dir_fd, tmp_suffix)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            staged = Staged(f, tmp, mode)
+            yield staged
+            f.flush()
+            mode = staged.mode
+            if like is not None:
+                mode = like.st_mode & 0o7777
+                if like.st_uid != os.geteuid() or like.st_gid != os.getegid():
+                    try:
+                        os.fchown(fd, like.st_uid, like.st_gid)
+                    except PermissionError:
+                        pass
+            os.fchmod(fd, mode)
+            if sync:
+                os.fsync(fd)
+        if exclusive:
+            os.link(tmp, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+            os.unlink(tmp, dir_fd=dir_fd)
+        else:
+            os.rename(tmp, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except BaseException:
+        try:
+            os.unlink(tmp, dir_fd=dir_fd)
+        except OSError:
+            pass
+        raise
+    if sync:
+        _fsync_dir(os.path.dirname(target) or ".", dir_fd)
 
 
 def write_atomic(
@@ -51,39 +120,9 @@ def write_atomic(
         OSError: the failing call's own (``FileExistsError``, ``ENOSPC``, ...); the
             target is left untouched and the temp file removed.
     """
-    target = os.fspath(path)
-    fd, tmp = _open_temp(target, dir_fd, tmp_suffix)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                n = os.write(fd, view)
-                view = view[n:]
-            if like is not None:
-                mode = like.st_mode & 0o7777
-                if like.st_uid != os.geteuid() or like.st_gid != os.getegid():
-                    try:
-                        os.fchown(fd, like.st_uid, like.st_gid)
-                    except PermissionError:
-                        pass
-            os.fchmod(fd, mode)
-            if sync:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        if exclusive:
-            os.link(tmp, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
-            os.unlink(tmp, dir_fd=dir_fd)
-        else:
-            os.rename(tmp, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-    except OSError:
-        try:
-            os.unlink(tmp, dir_fd=dir_fd)
-        except OSError:
-            pass
-        raise
-    if sync:
-        _fsync_dir(os.path.dirname(target) or ".", dir_fd)
+    with atomic_file(path, mode, like=like, exclusive=exclusive, sync=sync, dir_fd=dir_fd,
+                     tmp_suffix=tmp_suffix) as staged:
+        staged.file.write(data)
 
 
 def _open_temp(path: str, dir_fd: int | None, suffix: str | None) -> tuple[int, str]:

@@ -172,7 +172,8 @@ IMPORTLIB_REGISTRIES = {
 # Each primitive that must have one owner: the names it goes by -> the module defining it.
 ONE_DEFINITION: dict[str, tuple[set[str], str]] = {
     "canonify": ({"canonify", "canonify_str", "_canonify", "_canon"}, "engine.text"),
-    "atomic write": ({"atomic_write", "write_atomic", "_atomic_write"}, "engine.atomicwrite"),
+    "atomic write": ({"atomic_write", "write_atomic", "atomic_file", "_atomic_write"},
+                     "engine.atomicwrite"),
     "duration": ({"duration", "run_time", "human_duration", "format_duration", "seconds_short",
                   "_fmt_uptime", "_ago", "_took"}, "engine.text"),
     "run summary": ({"RunSummary"}, "engine.state.runs"),

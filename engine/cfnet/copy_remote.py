@@ -13,14 +13,13 @@ once their size (and digest, with verify) is right.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import stat as stat_mod
-import tempfile
 from collections.abc import Callable
 from typing import Any, BinaryIO, Protocol
 
+from engine.atomicwrite import atomic_file
 from engine.cfnet.client import (
     CfConnection,
     NotCFEngine,
@@ -136,29 +135,22 @@ class RemoteCopy:
         if self.acc.warn_only:
             self.acc.should(f"update file '{dest}' from '{src}' on '{self.server}'")
             return
-        parent = os.path.dirname(dest) or "."
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(dest)}.", suffix=".cfnew", dir=parent)
         try:
-            with os.fdopen(fd, "wb") as out:
-                sparse = SparseWriter(out)
+            with atomic_file(dest, rst.mode & 0o7777) as staged:
+                sparse = SparseWriter(staged.file)
                 got = self.c.get(src, rst.size, sparse)
                 sparse.finish()
-                os.fsync(out.fileno())
-            if got != rst.size:
-                raise RemoteError(f"'{src}' from '{self.server}': {got} bytes, expected {rst.size}")
-            if self.verify and self.c.md5_differs(src, _md5(tmp)):
-                raise RemoteError(f"'{src}' from '{self.server}' does not verify (changed during "
-                                  "the copy?)")
-            os.chmod(tmp, rst.mode & 0o7777)
-            if self.preserve:
-                os.utime(tmp, (rst.atime, rst.mtime))
-            os.replace(tmp, dest)
+                if got != rst.size:
+                    raise RemoteError(f"'{src}' from '{self.server}': {got} bytes, expected "
+                                      f"{rst.size}")
+                if self.verify and self.c.md5_differs(src, _md5(staged.path)):
+                    raise RemoteError(f"'{src}' from '{self.server}' does not verify (changed "
+                                      "during the copy?)")
+                if self.preserve:
+                    os.utime(staged.path, (rst.atime, rst.mtime))
         except (RemoteError, OSError) as exc:
             self.acc.fail(f"Copy from '{self.server}:{src}' failed: {exc}")
             return
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
         self.acc.repair(f"Updated file '{dest}' from '{self.server}:{src}'" if existed else
                         f"Updated '{dest}' from source '{src}' on '{self.server}'")
 

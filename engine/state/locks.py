@@ -32,6 +32,7 @@ from pathlib import Path
 import lmdb
 
 from engine._records import Frozen, set_field
+from engine.atomicwrite import atomic_file
 from engine.state.holders import holder_gone, own_start_time, stop_holder
 from engine.state.lmdbstore import Store
 from engine.state.lockname import (  # re-exported: callers import names from here
@@ -451,19 +452,11 @@ class LockDB:
     def _backup(self) -> None:
         """A compacted copy as ``cf_lock.lmdb.backup``, written then renamed."""
         dest = self.path.with_name(self.path.name + ".backup")
-        tmp = dest.with_name(dest.name + f".tmp{os.getpid()}")
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                self.store.env.copyfd(fd, compact=True)
-            finally:
-                os.close(fd)
-            os.replace(tmp, dest)
+            with atomic_file(dest, 0o600, sync=False) as staged:  # a spare copy: no fsync
+                self.store.env.copyfd(staged.file.fileno(), compact=True)
         except (OSError, lmdb.Error):
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+            pass
 
     def sync(self) -> None:
         self.store.sync()

@@ -13,12 +13,12 @@ import hashlib
 import os
 import socket
 import ssl
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from engine.atomicwrite import atomic_file
 from engine.trust import frames
 from engine.trust.identity import host_name, user_name
 from engine.trust.keys import HostKey, KeyFileError, fingerprint
@@ -437,21 +437,14 @@ def copy_from_remote(
             return CopyResult(True, str(dest_p), server, source, int(st["size"]), remote_digest,
                               "would copy")
         make_dirs(dest_p.parent, 0o755)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest_p.name}.", suffix=".vigilnew", dir=dest_p.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                got = c.get(source, f)
-                f.flush()
-                os.fsync(f.fileno())
-            local = _sha256_file(Path(tmp))
+        with atomic_file(dest_p) as staged:
+            got = c.get(source, staged.file)
+            staged.file.flush()
+            local = _sha256_file(Path(staged.path))
             if remote_digest and local != remote_digest:
                 raise RemoteError(f"'{source}' from '{server}' changed during the copy")
-            os.chmod(tmp, int(got.get("mode", 0o600)) & 0o7777)
+            staged.mode = int(got.get("mode", 0o600)) & 0o7777
             mtime = float(got.get("mtime", 0))
-            os.utime(tmp, (mtime, mtime))
-            os.replace(tmp, dest_p)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+            os.utime(staged.path, (mtime, mtime))
         return CopyResult(True, str(dest_p), server, source, int(got["size"]), local,
                           f"Updated file '{dest_p}' from '{server}:{source}'")

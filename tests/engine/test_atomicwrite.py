@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.atomicwrite import write_atomic
+from engine.atomicwrite import atomic_file, write_atomic
 
 
 def test_replaces_with_the_exact_mode_whatever_the_umask(tmp_path: Path) -> None:
@@ -60,3 +60,20 @@ def test_a_link_planted_at_the_temp_name_is_removed_not_followed(tmp_path: Path)
 def test_a_failed_write_raises_the_calls_own_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         write_atomic(tmp_path / "missing" / "f", b"x")
+
+
+def test_a_streamed_write_is_published_only_when_its_block_succeeds(tmp_path: Path) -> None:
+    target = tmp_path / "f"
+    target.write_text("old")
+    with pytest.raises(ValueError), atomic_file(target) as staged:
+        staged.file.write(b"half")
+        raise ValueError("the copy did not verify")
+    assert target.read_text() == "old"
+    with atomic_file(target) as staged:
+        staged.file.write(b"new")
+        staged.file.flush()
+        assert Path(staged.path).read_bytes() == b"new"  # checked by name before publishing
+        staged.mode = 0o640  # known only now (a remote file's mode)
+    assert target.read_text() == "new"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
