@@ -5,7 +5,10 @@ here. A name counts when its policy text calls it (``name(``), a CASES list hold
 (``("name", [``) or, for a promise type, a policy has a ``name:`` section.
 
 An exemption needs a reason where no comparison can exist; there is none at present:
-isreadable, which cf-agent 3.21 does not have, is compared by both refusing it.
+isreadable, which cf-agent 3.21 does not have, is compared by both refusing it;
+randomint, random by definition, by the properties of its results (range, low == high);
+findprocesses' ``line``, the platform's ``ps`` line whose times move between two runs,
+by the command line it ends with (test_policies_more_diff).
 """
 
 from __future__ import annotations
