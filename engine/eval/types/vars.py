@@ -26,11 +26,14 @@ VAR_TYPES = ("string", "int", "real", "slist", "ilist", "rlist", "data")
 
 
 def evaluate_vars(agent: Binder, p: Promise, name: str, last: bool) -> None:
-    vtype = next((c.lval for c in p.constraints if c.lval in VAR_TYPES), None)
-    if vtype is None:
+    # the first constraint naming a type (a plain loop: this runs for every vars
+    # promise in every pass), and its value
+    for c in p.constraints:
+        if c.lval in VAR_TYPES:
+            vtype, rval = c.lval, c.rval
+            break
+    else:
         return
-    rval = p.get(vtype)
-    assert rval is not None
     frame = agent.ctx.frame
     scope = frame.scope if frame else "default:main"
     try:
