@@ -61,6 +61,7 @@ FAMILIES = (
     "callstack_fns",
     "process_fns",
     "packages_fns",
+    "version_fns",
 )
 
 

@@ -33,6 +33,7 @@ DIFFERENTIAL_MODULES: tuple[str, ...] = (
     "tests/engine/functions/test_strings_diff.py",
     "tests/engine/functions/test_readers_more_diff.py",
     "tests/engine/functions/test_policies_more_diff.py",
+    "tests/engine/functions/test_cf321_more_diff.py",
     "tests/engine/eval/test_bundlesmatching_vs_cfagent.py",
     "tests/engine/eval/test_cache_system_functions_vs_cfagent.py",
     "tests/engine/eval/test_class_list_types_vs_cfagent.py",
