@@ -7,6 +7,9 @@ the server says whether its file has our file's MD5), ``hash``/``binary`` (the s
 ``purge`` (what the server does not list goes, through the local copier's purge);
 ``trustkey``; ``encrypt`` (the TLS protocol is always encrypted, so, as in cf-agent,
 it changes nothing on the wire); ``verify`` (a second ``MD5`` after the copy).
+``depth_search``'s ``exclude_dirs``/``include_dirs`` and the promise's ``file_select``
+leave out the server's directories and files as in a local copy
+(:class:`engine.promises.files_select.CopyFilter`, fed the server's ``STAT``).
 Files are written to a temporary name beside the destination and renamed over it
 once their size (and digest, with verify) is right.
 """
@@ -28,6 +31,7 @@ from engine.cfnet.client import (
     connect,
     refuse_unknown,
 )
+from engine.promises.files_select import CopyFilter
 from engine.trust.client import RemoteError
 
 
@@ -52,6 +56,18 @@ def _md5(path: str) -> bytes:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.digest()
+
+
+# CFEngine's file types in a STAT reply, as the file type bits of st_mode
+_TYPE_BITS = (stat_mod.S_IFREG, stat_mod.S_IFLNK, stat_mod.S_IFDIR, stat_mod.S_IFIFO,
+              stat_mod.S_IFBLK, stat_mod.S_IFCHR, stat_mod.S_IFSOCK)
+
+
+def as_stat(rst: RemoteStat) -> os.stat_result:
+    """The server's ``STAT`` as a local stat result, for ``file_select``'s criteria."""
+    kind = _TYPE_BITS[rst.type] if 0 <= rst.type < len(_TYPE_BITS) else stat_mod.S_IFREG
+    return os.stat_result((kind | (rst.mode & 0o7777), rst.ino, rst.dev, rst.nlink, rst.uid,
+                           rst.gid, rst.size, rst.atime, rst.mtime, rst.ctime))
 
 
 class ServerUnusable(Exception):
@@ -100,8 +116,11 @@ class SparseWriter:
 
 class RemoteCopy:
     def __init__(self, conn: CfConnection, server: str, body: dict[str, object], acc: Outcome,
-                 purge: Callable[[str, set[str], Any], None]) -> None:
+                 purge: Callable[[str, set[str], Any], None],
+                 flt: CopyFilter | None = None) -> None:
         self.c = conn
+        self.flt = flt
+        self.root_dev = -1  # the source's device, for xdev
         self.server = server
         self.body = body
         self.acc = acc
@@ -180,9 +199,14 @@ class RemoteCopy:
                     raise
                 self.acc.fail(str(exc))
                 continue
+            flt = self.flt
+            if flt is not None and flt.xdev and rst.dev != self.root_dev:
+                continue
             if rst.is_dir:
-                self.tree(s, d, level + 1, depth)
-            elif stat_mod.S_ISREG(rst.mode | stat_mod.S_IFREG) and rst.type in (0, 1):
+                if flt is None or not flt.skip_dir(s, name):
+                    self.tree(s, d, level + 1, depth)
+            elif (stat_mod.S_ISREG(rst.mode | stat_mod.S_IFREG) and rst.type in (0, 1)
+                  and (flt is None or not flt.skip_file(s, as_stat(rst)))):
                 self.file(s, rst, d)
         if _true(self.body.get("purge")):
             self.purge_fn(dest, set(names), self.acc)
@@ -191,12 +215,12 @@ class RemoteCopy:
 def copy_from_cfengine(workdir: str, host: str, port: int, source: str, dest: str,
                        body: dict[str, object], depth: int, acc: Outcome,
                        purge: Callable[[str, set[str], Any], None], fallback: bool = False,
-                       tls: tuple[str, str] = ("", "")) -> bool:
+                       tls: tuple[str, str] = ("", ""), flt: CopyFilter | None = None) -> bool:
     """Do the promise against a CFEngine server; False when the server turned out to
     be a vigil server, or (``fallback``: no port was named) nothing listens there: the
     caller then uses vigil's protocol. Errors are the promise's failures, with
     cf-agent's words where it has them. ``tls``: body common control's
-    ``tls_ciphers`` and ``tls_min_version``."""
+    ``tls_ciphers`` and ``tls_min_version``; ``flt``: what the copy leaves out."""
     server = host if port == 5308 else f"{host}:{port}"
     on_unknown = accept_unknown if _true(body.get("trustkey")) else refuse_unknown
     try:
@@ -214,11 +238,14 @@ def copy_from_cfengine(workdir: str, host: str, port: int, source: str, dest: st
         # found" once none was usable
         raise ServerUnusable(str(exc), unreachable) from None
     with conn:
-        rc = RemoteCopy(conn, server, body, acc, purge)
+        rc = RemoteCopy(conn, server, body, acc, purge, flt)
         try:
             rst = conn.stat(source)
+            rc.root_dev = rst.dev
             if rst.is_dir:
                 rc.tree(source, dest, 1, depth)
+            elif flt is not None and flt.skip_file(source, as_stat(rst)):
+                pass  # a single copy's source is judged by file_select too
             else:
                 parent = os.path.dirname(dest)
                 if parent and not os.path.isdir(parent) and not acc.warn_only:

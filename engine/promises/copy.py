@@ -7,7 +7,9 @@
 ``exists``: copy only when the destination is missing), ``preserve`` (keep the
 source's mode and owner), ``copy_backup`` (``true``: ``<dest>.cfsaved``,
 ``timestamp``, ``false``), ``purge`` (with ``depth_search``: remove what the
-source does not have).
+source does not have). The promise's ``file_select`` picks the source files to copy
+and ``depth_search``'s ``exclude_dirs``/``include_dirs`` the source directories to
+copy into (see :class:`engine.promises.files_select.CopyFilter`).
 
 Like cf-agent, a new copy is written to ``<dest>.cfnew`` and renamed over the
 destination; a new destination file is 0600 unless ``preserve`` is set, an
@@ -30,6 +32,7 @@ from engine.promises._acc import Acc
 from engine.promises._fsutil import backup_name, lstat_or_none, stat_or_none
 from engine.promises._safefs import cannot_follow, note
 from engine.promises.base import ResolvedPromise, RunContext
+from engine.promises.files_select import CopyFilter
 
 LOCAL_NAMES = frozenset({"localhost", ""})  # as cf-agent: 127.0.0.1 means its serverd
 _DIGEST = frozenset({"digest", "hash", "md5", "sha256", "sha1", "sha512", "binary"})
@@ -74,7 +77,7 @@ def copy_promise(dest: str, promise: ResolvedPromise, run: RunContext, acc: Acc,
             acc.fail(f"Copy from '{remote[0]}:{source}' failed")
             return
         _remote(remote, source, dest, body, acc, run,
-                _depth(promise.body("depth_search")) if recursive else 0)
+                _depth(promise.body("depth_search")) if recursive else 0, _filter(promise))
         return
     try:
         sst = os.stat(source)
@@ -82,16 +85,34 @@ def copy_promise(dest: str, promise: ResolvedPromise, run: RunContext, acc: Acc,
         acc.fail(f"Can't stat file '{source}' on 'localhost' in files.copy_from promise")
         return
     after = _after_copy(promise)
+    flt = _filter(promise)
     if stat.S_ISDIR(sst.st_mode):
         depth = _depth(promise.body("depth_search")) if recursive else 0
         move = _true(promise.attrs.get("move_obstructions"))
         if not _tree_root(dest, promise.promiser, move, acc):
             return
-        _copy_tree(source, dest, body, acc, 1, depth, after, move)
+        _copy_tree(source, dest, body, acc, 1, depth, after, move, _Tree(flt, sst.st_dev))
         return
+    if flt.skip_file(source, sst):
+        return  # cf-agent judges a single copy's source by file_select too: nothing to do
     if not _parent_dirs(dest, acc, run):
         return
     copy_file(source, sst, dest, body, acc, after)
+
+
+def _filter(promise: ResolvedPromise) -> CopyFilter:
+    fs = promise.attrs.get("file_select")
+    return CopyFilter(promise.body("depth_search"), fs if isinstance(fs, dict) else None)
+
+
+class _Tree:
+    """What a local recursive copy leaves out, and the source's device (for ``xdev``)."""
+
+    __slots__ = ("flt", "dev")
+
+    def __init__(self, flt: CopyFilter, dev: int) -> None:
+        self.flt = flt
+        self.dev = dev
 
 
 # What cf-agent checks on a destination after copying to it: the promise's
@@ -416,7 +437,7 @@ def _write_copy(src: str, fd: int, mode: int, owner_from: os.stat_result | None)
 
 
 def _copy_tree(src: str, dest: str, body: dict[str, object], acc: Acc, level: int,
-               depth: int, after: AfterCopy, move: bool) -> None:
+               depth: int, after: AfterCopy, move: bool, tree: _Tree) -> None:
     dst = lstat_or_none(dest)
     # below the top, preserve gives what is there the source directory's mode first
     # (cf-agent does so even to a file it is about to move aside)
@@ -450,10 +471,12 @@ def _copy_tree(src: str, dest: str, body: dict[str, object], acc: Acc, level: in
             st = entry.stat(follow_symlinks=True)
         except OSError:
             continue
+        if tree.flt.other_device(st, tree.dev):
+            continue
         if stat.S_ISDIR(st.st_mode):
-            if level < depth:
-                _copy_tree(entry.path, target, body, acc, level + 1, depth, after, move)
-        elif stat.S_ISREG(st.st_mode):
+            if level < depth and not tree.flt.skip_dir(entry.path, entry.name):
+                _copy_tree(entry.path, target, body, acc, level + 1, depth, after, move, tree)
+        elif stat.S_ISREG(st.st_mode) and not tree.flt.skip_file(entry.path, st):
             copy_file(entry.path, st, target, body, acc, after)
     if _true(body.get("purge")):
         _purge(dest, names, acc)
@@ -517,7 +540,7 @@ def _tls_settings(run: RunContext) -> tuple[str, str]:
 
 
 def _remote(servers: list[str], source: str, dest: str, body: dict[str, object], acc: Acc,
-            run: RunContext, depth: int = 0) -> None:
+            run: RunContext, depth: int = 0, flt: CopyFilter | None = None) -> None:
     """Each server in turn until one answers. The transport is chosen per server:
     CFEngine's protocol (``engine.cfnet``) unless the port is vigil's own, and vigil's
     when the server presents a vigil key (or, no port named, nothing listens on
@@ -542,7 +565,7 @@ def _remote(servers: list[str], source: str, dest: str, body: dict[str, object],
         try:
             if port != vigil_port and copy_from_cfengine(
                     str(run.workdir), host, port, source, dest, body, depth, acc, _purge,
-                    not named, _tls_settings(run)):
+                    not named, _tls_settings(run), flt):
                 return
         except ServerUnusable as e:
             (run.log.info if e.unreachable else run.log.error)(str(e))

@@ -85,6 +85,14 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
     ds = ds if isinstance(ds, dict) else None
     fs = a.get("file_select")
     fs = fs if isinstance(fs, dict) else {}
+    if ds is not None or fs:
+        from engine.promises.files_select import refusal
+
+        why = refusal(fs) if "file_select" in a else None
+        if why is not None:
+            _insane(promise, run, why)
+            return acc.result()  # as cf-agent: nothing done, nothing failed
+        _say_not_acted_on(promise, run, ds, fs)
 
     if "delete" in a:
         if ds is not None:
@@ -195,6 +203,24 @@ def _insane(promise: ResolvedPromise, run: RunContext, why: str) -> None:
     run.log.error(why)
     run.log.error(f"Promise belongs to bundle '{promise.bundle}' in file '{promise.pos.file}' "
                   f"near line {promise.pos.line}")
+
+
+def _say_not_acted_on(promise: ResolvedPromise, run: RunContext, ds: dict[str, object] | None,
+                      fs: dict[str, object]) -> None:
+    """An attribute of the promise's depth_search or file_select body that vigil does not
+    act on is an error naming the promise (once a run); the rest is verified."""
+    from engine.promises.files_select import not_acted_on
+
+    ignored = not_acted_on(ds, fs)
+    if not ignored:
+        return
+    where = f"{promise.pos.file}:{promise.pos.line}"
+    said = run.run_state.setdefault("files_not_acted_on_said", set())
+    for what in ignored:
+        if (where, what) not in said:
+            said.add((where, what))
+            run.log.error(f"{where}: {what} is not supported by vigil: promise "
+                          f"'{promise.promiser}' verified without it")
 
 
 def _chdir_failed(d: str, run: RunContext) -> None:

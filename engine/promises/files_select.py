@@ -1,17 +1,23 @@
 """``depth_search`` walks and ``file_select`` filters for recursive files promises.
 
 ``depth_search``: ``depth`` (a number or ``inf``; 1 = the directory's own
-entries), ``include_basedir``, ``exclude_dirs`` / ``include_dirs`` (anchored
-regexes on directory names), ``traverse_links`` (default false: a symlink to a
+entries), ``include_basedir``, ``exclude_dirs`` / ``include_dirs`` (each pattern
+the directory's name or whole path, literally or as an anchored regex, as
+cf-agent matches them), ``traverse_links`` (default false: a symlink to a
 directory is an entry, never a way out of the tree; when true, only a link
 that another user could not have planted is followed), ``xdev`` (stay on one
-file system).
+file system). :class:`CopyFilter` is the same body (and ``file_select``) as a
+recursive ``copy_from`` applies them to the source tree.
 
 ``file_select``: ``leaf_name`` and ``path_name`` (anchored regex lists),
 ``file_types`` (plain/reg, dir, symlink, fifo, socket, char, block),
-``mtime``/``atime``/``ctime`` and ``size`` ranges, ``search_mode``,
-``search_owners``/``search_groups``, ``issymlinkto``; ``file_result`` combines
-them (default: all the criteria given must hold).
+``mtime``/``atime``/``ctime`` and ``search_size`` ranges, ``search_mode``,
+``search_owners``/``search_groups``, ``issymlinkto``, ``search_bsdflags`` (never
+met: Linux has no BSD flags, as cf-agent built there has none); ``file_result``
+combines them by cf-agent's names (``size``, ``mode``, ``owner``, ``group``,
+``bsdflags`` for the ``search_`` ones). cf-agent refuses a body without
+``file_result`` (see :func:`refusal`); where one gets here anyway, all the
+criteria given must hold.
 """
 
 from __future__ import annotations
@@ -31,8 +37,14 @@ TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
     from engine.promises._acc import Acc
 
-CRITERIA = ("leaf_name", "path_name", "file_types", "mtime", "atime", "ctime", "size",
-            "search_mode", "search_owners", "search_groups", "issymlinkto")
+# Each criterion of the body and the name ``file_result`` gives it (cf-agent's names)
+CRITERIA = {"leaf_name": "leaf_name", "path_name": "path_name", "file_types": "file_types",
+            "mtime": "mtime", "atime": "atime", "ctime": "ctime", "search_size": "size",
+            "search_mode": "mode", "search_owners": "owner", "search_groups": "group",
+            "issymlinkto": "issymlinkto", "search_bsdflags": "bsdflags"}
+# A criterion the body leaves out counts as met in ``file_result`` for these, as
+# cf-agent has it; any other left out is not met.
+_MET_WHEN_ABSENT = frozenset({"leaf_name", "owner", "group"})
 
 _TYPES = {
     "plain": stat.S_ISREG, "reg": stat.S_ISREG, "dir": stat.S_ISDIR,
@@ -58,6 +70,86 @@ def _any_full(patterns: list[str], text: str) -> bool:
             if p == text:
                 return True
     return False
+
+
+def _named(patterns: list[str], path: str, name: str) -> bool:
+    """Does a pattern name a directory, by its name or its whole path? cf-agent takes a
+    pattern equal to either first, then the pattern as an anchored regex."""
+    for p in patterns:
+        if p in (name, path):
+            return True
+        try:
+            if re.fullmatch(p, name) or re.fullmatch(p, path):
+                return True
+        except re.error:
+            continue
+    return False
+
+
+def dir_skipped(path: str, name: str, exclude: list[str], include: list[str]) -> bool:
+    """Is the directory ``path`` (last node ``name``) left out of a depth search?"""
+    if exclude and _named(exclude, path, name):
+        return True
+    return bool(include) and not _named(include, path, name)
+
+
+class CopyFilter:
+    """What a recursive ``copy_from`` leaves out of the source tree, as cf-agent does
+    while it reads the source (local or on a server).
+
+    A directory that ``exclude_dirs`` names, or ``include_dirs`` does not (by its name or
+    its source path), is neither made nor entered; with ``traverse_links`` cf-agent prunes
+    every subdirectory of a copy; with ``xdev`` an entry on another device than the
+    source's top is passed over. A file the promise's ``file_select`` does not select,
+    judged on the source file (its path and stat), is not copied. What is left out still
+    counts as the source's for ``purge``: a destination entry of that name stays."""
+
+    __slots__ = ("exclude", "include", "prune", "xdev", "fs")
+
+    def __init__(self, ds: dict[str, object] | None, fs: dict[str, object] | None) -> None:
+        ds = ds or {}
+        self.exclude = _list(ds.get("exclude_dirs"))
+        self.include = _list(ds.get("include_dirs"))
+        self.prune = _true(ds.get("traverse_links"))
+        self.xdev = _true(ds.get("xdev"))
+        self.fs = fs or {}
+
+    def skip_dir(self, path: str, name: str) -> bool:
+        return self.prune or dir_skipped(path, name, self.exclude, self.include)
+
+    def skip_file(self, path: str, st: os.stat_result) -> bool:
+        return bool(self.fs) and not selected(path, st, self.fs)
+
+    def other_device(self, st: os.stat_result, root_dev: int) -> bool:
+        return self.xdev and st.st_dev != root_dev
+
+
+def _true(v: object) -> bool:
+    return v is not None and str(v).lower() in ("true", "yes", "on")
+
+
+# Attributes of these bodies that vigil parses but does not act on
+_NOT_ACTED_ON = {"file_select": ("exec_program", "exec_regex"),
+                 "depth_search": ("rmdeadlinks",)}
+
+
+def not_acted_on(ds: dict[str, object] | None, fs: dict[str, object] | None) -> list[str]:
+    """Each attribute given in ``ds``/``fs`` that vigil does not act on, named with its
+    body type."""
+    out: list[str] = []
+    for kind, body in (("depth_search", ds), ("file_select", fs)):
+        if body:
+            out += [f"attribute '{a}' of body {kind}" for a in _NOT_ACTED_ON[kind]
+                    if body.get(a) not in (None, "")]
+    return out
+
+
+def refusal(fs: dict[str, object]) -> str | None:
+    """cf-agent's sanity check on a promise's ``file_select`` body: without
+    ``file_result`` it selects nothing and the whole promise is refused."""
+    if fs.get("file_result") in (None, ""):
+        return "File select constraint body promised no result (check body definition)"
+    return None
 
 
 def walk(root: str, ds: dict[str, object],
@@ -122,14 +214,14 @@ class _Walker:
                 continue
             sub = -1
             if stat.S_ISDIR(st.st_mode):
-                if self._enter(e.name, st):
+                if self._enter(e.name, p, st):
                     sub = _open_sub(e.name, dfd)
             elif self.follow and stat.S_ISLNK(st.st_mode):
                 target = self._follow(e.name, p, dfd)
                 if target is None:
                     continue
                 tst = os.fstat(target)
-                if stat.S_ISDIR(tst.st_mode) and self._enter(e.name, tst):
+                if stat.S_ISDIR(tst.st_mode) and self._enter(e.name, p, tst):
                     try:
                         sub = _safefs.reopen(target, os.O_RDONLY | os.O_DIRECTORY)
                     except OSError:
@@ -142,10 +234,8 @@ class _Walker:
                     os.close(sub)
             yield p, st
 
-    def _enter(self, name: str, st: os.stat_result) -> bool:
-        if self.exclude and _any_full(self.exclude, name):
-            return False
-        if self.include and not _any_full(self.include, name):
+    def _enter(self, name: str, path: str, st: os.stat_result) -> bool:
+        if dir_skipped(path, name, self.exclude, self.include):
             return False
         return not (self.xdev and st.st_dev != self.dev)
 
@@ -177,12 +267,14 @@ def selected(path: str, st: os.stat_result, fs: dict[str, object]) -> bool:
     """Does ``path`` pass the ``file_select`` body ``fs``?"""
     if not fs:
         return True
-    given = [c for c in CRITERIA if fs.get(c) not in (None, "", [])]
+    given = {CRITERIA[c]: c for c in CRITERIA if fs.get(c) not in (None, "", [])}
     cache: dict[str, bool] = {}
 
     def truth(name: str) -> bool:
         if name not in cache:
-            cache[name] = _criterion(name, path, st, fs) if name in given else False
+            attr = given.get(name)
+            cache[name] = (_criterion(attr, path, st, fs) if attr is not None
+                           else name in _MET_WHEN_ABSENT)
         return cache[name]
 
     expr = fs.get("file_result")
@@ -202,12 +294,12 @@ def _criterion(name: str, path: str, st: os.stat_result, fs: dict[str, object]) 
         return _any_full(_list(v), path)
     if name == "file_types":
         return any(_TYPES.get(t, lambda m: False)(st.st_mode) for t in _list(v))
-    if name in ("mtime", "atime", "ctime", "size"):
+    if name in ("mtime", "atime", "ctime", "search_size"):
         r = parse_range(v)
         if r is None:
             return False
         x = {"mtime": st.st_mtime, "atime": st.st_atime, "ctime": st.st_ctime,
-             "size": st.st_size}[name]
+             "search_size": st.st_size}[name]
         return r[0] <= x <= r[1]
     if name == "search_mode":
         have = stat.S_IMODE(st.st_mode)

@@ -26,6 +26,7 @@ class FakeRun:
         self.vars: dict[str, dict[str, Any]] = {}
         self.edits: dict[str, Callable[[str], list[ResolvedPromise]] | list[ResolvedPromise]] = {}
         self.edit_calls: list[tuple[BundleCall, str]] = []
+        self.run_state: dict[str, Any] = {}  # RunContext's state kept for one run
 
     def warn_only(self, promise: ResolvedPromise) -> bool:
         return self.dry_run or self.warn or (
