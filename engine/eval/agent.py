@@ -102,7 +102,7 @@ class PromisePlan:
     become attributes, and whether it is static (see :meth:`Agent.is_static`)."""
 
     __slots__ = ("strings", "conds", "unless", "depends_on", "handle", "attrs", "lvals",
-                 "has_call", "static", "recurring")
+                 "has_call", "static", "recurring", "shown")
 
     def __init__(self, p: Promise) -> None:
         strings = [p.promiser]
@@ -140,6 +140,18 @@ class PromisePlan:
         self.has_call = has_call
         self.static: bool | None = None  # computed on first use, it needs lookups
         self.recurring = p.promise_type in RECURRING_TYPES
+        # "if => expr" as written, per condition lval, made when first needed
+        self.shown: dict[str, str] | None = None
+
+    def detail(self, lval: str, rval: Rval) -> str:
+        """``lval => rval`` as written, for the skip record of a condition."""
+        shown = self.shown
+        if shown is None:
+            shown = self.shown = {}
+        text = shown.get(lval)
+        if text is None:
+            text = shown[lval] = f"{lval} => {_show(rval)}"
+        return text
 
 
 class Agent:
@@ -590,20 +602,20 @@ class Agent:
         for lval, rval in plan.conds:
             holds = self._class_rval(rval)
             if holds is None:
-                return False, SkipReason.UNRESOLVED, f"{lval} => {_show(rval)}"
+                return False, SkipReason.UNRESOLVED, plan.detail(lval, rval)
             if not holds:
-                return False, SkipReason.IF_FALSE, f"{lval} => {_show(rval)}"
+                return False, SkipReason.IF_FALSE, plan.detail(lval, rval)
         unless = plan.unless
         if unless is not None:
             holds = self._class_rval(unless)
             if holds is None and self.resolving:
                 # while the policy is resolved (before the bundlesequence) cf-agent
                 # skips it; it runs it when it evaluates the bundle
-                return False, SkipReason.UNRESOLVED, f"unless => {_show(unless)}"
+                return False, SkipReason.UNRESOLVED, plan.detail("unless", unless)
             if holds is None:
                 return True, None, ""  # unresolved unless: cf-agent runs the promise
             if holds:
-                return False, SkipReason.UNLESS_TRUE, f"unless => {_show(unless)}"
+                return False, SkipReason.UNLESS_TRUE, plan.detail("unless", unless)
         return True, None, ""
 
     def _class_rval(self, rval: Rval) -> bool | None:
