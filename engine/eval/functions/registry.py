@@ -62,6 +62,8 @@ FAMILIES = (
     "process_fns",
     "packages_fns",
     "version_fns",
+    "data_more",
+    "version_fns",
 )
 
 

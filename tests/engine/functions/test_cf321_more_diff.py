@@ -17,6 +17,7 @@ from tests.engine.functions.conftest import (
     make_cf_workdir,
     vigil_result,
 )
+from tests.engine.functions.policy_diff import reports
 
 
 def _is_class(fn: str) -> bool:
@@ -42,13 +43,56 @@ def version_cases() -> list[Case]:
     return cases
 
 
+def make_files(root: Path) -> None:
+    (root / "h.txt").write_text("hello\n")
+    (root / "g.env").write_text("A=1\n# x\nB=22\nC=3\n")
+    (root / "f.env").write_text('A=1\nB="two words"\n# c\nexport C=3\nD=x\\ty\n')
+
+
+HELLO_MD5 = "b1946ac92492d2347c6235b4d2611184"
+HELLO_SHA256 = "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
+
+
+def data_cases(root: Path) -> list[Case]:
+    r = str(root)
+    bounds = [("0", "100"), ("100", "0"), ("-100", "-50"), ("5", "5"), ("0", "2"), ("1k", "2k"),
+              ("0", "99999999999"), ("-99999999999", "99999999999")]
+    cases: list[Case] = [("hash_to_int", [lo, hi, s]) for lo, hi in bounds
+                         for s in ("a", "hello", "host1.example.com", "")]
+    cases += [
+        ("hashmatch", [f"{r}/h.txt", "md5", HELLO_MD5]),
+        ("hashmatch", [f"{r}/h.txt", "sha256", HELLO_SHA256]),
+        ("hashmatch", [f"{r}/h.txt", "md5", HELLO_MD5.upper()]),
+        ("hashmatch", [f"{r}/h.txt", "md5", HELLO_MD5[:8]]),
+        ("hashmatch", [f"{r}/h.txt", "sha1", HELLO_MD5]),
+        ("hashmatch", [f"{r}/missing", "md5", HELLO_MD5]),
+        ("validdata", ['{"a": 1}', "JSON"]),
+        ("validdata", ['{"a":', "JSON"]),
+        ("validdata", ['"str"', "JSON"]),
+        ("validdata", ["1", "JSON"]),
+        ("validdata", ["", "JSON"]),
+        ("string", ["x"]),
+        ("string", [""]),
+        ("readenvfile", [f"{r}/f.env"]),
+        ("readenvfile", [f"{r}/f.env", "10"]),
+        ("readenvfile", [f"{r}/missing.env"]),
+        ("readenvfile", [f"{r}/g.env", "6"]),
+        ("readenvfile", [f"{r}/g.env", "7"]),
+        ("readenvfile", [f"{r}/g.env", "9"]),
+        ("readenvfile", [f"{r}/g.env", "0"]),
+    ]
+    return cases
+
+
 def cases_for(root: Path) -> list[Case]:
-    return version_cases()
+    return version_cases() + data_cases(root)
 
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("cf321")
+    root = tmp_path_factory.mktemp("cf321")
+    make_files(root)
+    return root
 
 
 def compare(root: Path, cases: list[Case], name: str) -> list[str]:
@@ -69,3 +113,30 @@ def compare(root: Path, cases: list[Case], name: str) -> list[str]:
 def test_matches_cfagent(root: Path) -> None:
     mismatches = compare(root, cases_for(root), "cf321.cf")
     assert not mismatches, "\n".join(mismatches)
+
+
+STRING_POLICY = r"""
+bundle agent main
+{
+  vars:
+    "d" data => '{"a": [1, 2.5, "x", null, true], "b": {"c": "d"}}';
+    "l" slist => { "a", "b" };
+    "s1" string => string(@(d));
+    "s2" string => string("@(d)");
+    "s3" string => string(@(l));
+    "s4" string => string(d);
+    "s5" string => string("plain");
+  reports:
+    "s1=$(s1)";
+    "s2=$(s2)";
+    "s3=$(s3)";
+    "s4=$(s4)";
+    "s5=$(s5)";
+}
+"""
+
+
+@requires_cfengine
+def test_string_of_containers_matches_cfagent(tmp_path: Path) -> None:
+    theirs, ours = reports(tmp_path, STRING_POLICY)
+    assert ours == theirs
