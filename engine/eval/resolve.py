@@ -204,7 +204,7 @@ class Resolver:
                             else a if isinstance(a, FnCall) else self.value(a, lookup))
                 continue
             if isinstance(a, Scalar):
-                whole = ex.whole_list_ref(a.value)
+                whole = ex.whole_list_ref(a.value) if i not in spec.text_args else None
                 if whole is not None:
                     v = lookup(self.scalar(whole, lookup))
                     if v is None:

@@ -63,7 +63,6 @@ FAMILIES = (
     "packages_fns",
     "version_fns",
     "data_more",
-    "version_fns",
 )
 
 
@@ -100,7 +99,8 @@ class FunctionError(Exception):
 class FnSpec(Frozen):
     """One registered function."""
 
-    __match_args__ = ("name", "func", "returns", "min_args", "max_args", "lazy_args", "doc")
+    __match_args__ = ("name", "func", "returns", "min_args", "max_args", "lazy_args", "doc",
+                      "text_args")
     __slots__ = __match_args__
     name: str
     func: Callable[..., Any]
@@ -109,6 +109,10 @@ class FnSpec(Frozen):
     max_args: int | None
     lazy_args: frozenset[int]
     doc: str
+    # positions of plain-text parameters (annotated ``str``): an argument written "@(x)"
+    # there is the text "@(x)", as cf-agent passes it (canonify("@(l)") is "__l_"); the
+    # others (annotated Any) take the list x names
+    text_args: frozenset[int]
 
     def __init__(self, name: str, func: Callable[..., Any], returns: str, min_args: int,
                  max_args: int | None, lazy_args: frozenset[int], doc: str) -> None:
@@ -119,6 +123,17 @@ class FnSpec(Frozen):
         set_field(self, "max_args", max_args)
         set_field(self, "lazy_args", lazy_args)
         set_field(self, "doc", doc)
+        set_field(self, "text_args", _text_params(func))
+
+
+def _text_params(func: Callable[..., Any]) -> frozenset[int]:
+    """Argument positions (after ``env``) of the positional parameters annotated ``str``."""
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return frozenset()
+    notes = getattr(func, "__annotations__", {})
+    names = code.co_varnames[1:code.co_argcount]  # without env
+    return frozenset(i for i, n in enumerate(names) if notes.get(n) in ("str", str))
 
 
 TABLE: dict[str, FnSpec] = {}
@@ -188,6 +203,11 @@ def call(name: str, env: FnEnv, args: list[Any], pos: object | None = None) -> A
         raise FunctionError(
             f"Function '{name}' expects {want} arguments but was given {n}"
         )
+    for i in spec.text_args:
+        if i < n and not isinstance(args[i], str):
+            kind = "a list" if isinstance(args[i], list) else "a data container"
+            raise FunctionError(f"Bad arguments: '{name}' takes text as argument {i + 1}, "
+                                f"and was given {kind}")
     try:
         result = spec.func(env, *args)
     except FunctionError:
