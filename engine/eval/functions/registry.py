@@ -63,6 +63,7 @@ FAMILIES = (
     "packages_fns",
     "version_fns",
     "data_more",
+    "files_extra",
 )
 
 

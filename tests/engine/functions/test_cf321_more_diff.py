@@ -4,6 +4,8 @@ protocol and network readers. Vigil against cf-agent, every call in one policy."
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -44,6 +46,17 @@ def version_cases() -> list[Case]:
 
 
 def make_files(root: Path) -> None:
+    up = root / "up"
+    (up / "a" / "b" / "c").mkdir(parents=True)
+    (up / "a" / "x.d").mkdir()
+    for name in ("vigil-up-1.cf", "a/vigil-up-2.cf", "a/b/y.cf", "a/b/vigil-up-3.cf", "a/b/c/z.txt"):
+        (up / name).write_text("x\n")
+    (root / "t1").write_text("1")
+    (root / "t2").write_text("2")
+    os.utime(root / "t1", (1_600_000_000, 1_600_000_000))
+    os.utime(root / "t2", (1_610_000_000, 1_600_000_000))
+    time.sleep(1.05)  # change times are compared in whole seconds
+    (root / "t2").chmod(0o600)
     (root / "h.txt").write_text("hello\n")
     (root / "g.env").write_text("A=1\n# x\nB=22\nC=3\n")
     (root / "f.env").write_text('A=1\nB="two words"\n# c\nexport C=3\nD=x\\ty\n')
@@ -84,8 +97,41 @@ def data_cases(root: Path) -> list[Case]:
     return cases
 
 
+def file_cases(root: Path) -> list[Case]:
+    r = str(root)
+    c = f"{r}/up/a/b/c"
+    return [
+        ("accessedbefore", [f"{r}/t1", f"{r}/t2"]),
+        ("accessedbefore", [f"{r}/t2", f"{r}/t1"]),
+        ("accessedbefore", [f"{r}/t1", f"{r}/t1"]),
+        ("accessedbefore", [f"{r}/missing", f"{r}/t1"]),
+        ("changedbefore", [f"{r}/t1", f"{r}/t2"]),
+        ("changedbefore", [f"{r}/t2", f"{r}/t1"]),
+        ("changedbefore", [f"{r}/t2", f"{r}/t2"]),
+        ("changedbefore", [f"{r}/t1", f"{r}/missing"]),
+        ("diskfree", ["/proc"]),
+        ("diskfree", ["/dev"]),  # devtmpfs: its free space does not move
+        ("diskfree", [f"{r}/missing"]),
+        ("findfiles_up", [c, "*.cf", "0"]),
+        ("findfiles_up", [c, "*.cf", "1"]),
+        ("findfiles_up", [c, "*.cf", "2"]),
+        ("findfiles_up", [c, "*", "1"]),
+        ("findfiles_up", [c + "/", "vigil-up-*"]),
+        ("findfiles_up", [c, "vigil-up-[12].cf", "inf"]),
+        ("findfiles_up", [c, "b/*.cf", "3"]),
+        ("findfiles_up", [c, "*/*", "2"]),
+        ("findfiles_up", [c, "z.txt", "0"]),
+        ("findfiles_up", [c, "nomatch", "3"]),
+        ("findfiles_up", [f"{c}/z.txt", "*.cf", "1"]),
+        ("findfiles_up", [f"{r}/missing/q", "*.cf", "1"]),
+        ("findfiles_up", ["up/a", "*.cf", "1"]),
+        ("search_up", [c, "vigil-up-*", "2"]),
+        ("search_up", [c, "*.txt"]),
+    ]
+
+
 def cases_for(root: Path) -> list[Case]:
-    return version_cases() + data_cases(root)
+    return version_cases() + data_cases(root) + file_cases(root)
 
 
 @pytest.fixture(scope="module")
