@@ -98,11 +98,15 @@ def _without_arguments(bundle: Bundle, promises: list[Promise]) -> list[Promise]
 
 
 def pre_evaluate_vars(agent: Agent, bundles: list[Bundle]) -> None:
-    """Evaluate the ``vars`` of each non-common bundle once, in its own frame, no arguments."""
+    """Evaluate the ``meta`` and ``vars`` of each non-common bundle once, in its own
+    frame, no arguments."""
     for bundle in bundles:
         if bundle.bundle_type == "common":
             continue
-        promises = [p for p in bundle.promises if p.promise_type == "vars"]
+        # meta promises too, first, as cf-agent: a bundle's test_meta.* variables are
+        # there before it runs (variablesmatching finds them, as the suite's skips need)
+        promises = [p for p in bundle.promises if p.promise_type == "meta"]
+        promises += [p for p in bundle.promises if p.promise_type == "vars"]
         if not promises:
             continue
         if bundle.args:

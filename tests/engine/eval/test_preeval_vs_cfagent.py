@@ -39,3 +39,28 @@ def test_pre_evaluated_vars_match_cf_agent(tmp_path: Path) -> None:
     theirs = _names(cf.stdout)
     assert "default:uncalled.plain" in theirs and "default:control_agent.ifelapsed" in theirs
     assert _names(ours.stdout) == theirs
+
+
+META_POLICY = """
+body common control { bundlesequence => { "main" }; }
+bundle agent later {
+  meta: "skip_when" string => "(never_here|any)", meta => { "ticket" };
+        "tags" slist => { "a", "b" };
+}
+bundle agent main {
+  vars: "found" slist => variablesmatching(".*later_meta\\..*");
+        "sorted" slist => sort(found, "lex");
+  classes: "skip" and => { "$($(sorted))" };
+  reports: "found $(sorted)"; skip:: "skip is set";
+}
+"""
+
+
+@requires_cfengine
+def test_meta_of_bundles_not_yet_run_is_there_as_in_cf_agent(tmp_path: Path) -> None:
+    """The suite's test_skip_unsupported: a bundle's meta variables exist before it runs."""
+    cf, ours = run_both(tmp_path, META_POLICY, "-K")
+    assert cf is not None
+    theirs = sorted(line for line in cf.stdout.splitlines() if line.startswith("R: "))
+    assert "R: found default:later_meta.skip_when" in theirs, cf.stdout
+    assert sorted(line for line in ours.stdout.splitlines() if line.startswith("R: ")) == theirs
