@@ -64,6 +64,7 @@ FAMILIES = (
     "version_fns",
     "data_more",
     "files_extra",
+    "net_conns",
 )
 
 

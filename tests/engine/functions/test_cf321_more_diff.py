@@ -4,9 +4,13 @@ protocol and network readers. Vigil against cf-agent, every call in one policy."
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import socket
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -186,3 +190,58 @@ bundle agent main
 def test_string_of_containers_matches_cfagent(tmp_path: Path) -> None:
     theirs, ours = reports(tmp_path, STRING_POLICY)
     assert ours == theirs
+
+
+def _own_sockets(stack: contextlib.ExitStack) -> set[str]:
+    """Sockets of this test's own on 127.0.0.1 (and ::1): a TCP listener, a connected
+    pair, a pair the server half closed (FIN_WAIT2 / CLOSE_WAIT), a UDP socket.
+    Returns their ports."""
+    ports: set[str] = set()
+
+    def keep(s: socket.socket) -> socket.socket:
+        stack.callback(s.close)
+        ports.add(str(s.getsockname()[1]))
+        return s
+
+    listener = keep(socket.create_server(("127.0.0.1", 0)))
+    client = keep(socket.create_connection(listener.getsockname()))
+    keep(listener.accept()[0])
+    closing = keep(socket.create_connection(listener.getsockname()))
+    served = listener.accept()[0]
+    ports.add(str(served.getsockname()[1]))
+    served.shutdown(socket.SHUT_WR)  # the server's FIN: it waits, the client has to close
+    stack.callback(served.close)
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    keep(udp)
+    if socket.has_ipv6:
+        try:
+            keep(socket.create_server(("::1", 0), family=socket.AF_INET6))
+        except OSError:
+            pass
+    del client, closing
+    ports.discard("0")
+    return ports
+
+
+def _mine(table: dict[str, list[dict[str, Any]]], ports: set[str]) -> dict[str, list[str]]:
+    return {proto: sorted(json.dumps(row, sort_keys=True) for row in rows
+                          if row["local"]["port"] in ports or row["remote"]["port"] in ports)
+            for proto, rows in table.items()}
+
+
+@requires_cfengine
+def test_network_connections_matches_cfagent(tmp_path: Path) -> None:
+    with contextlib.ExitStack() as stack:
+        ports = _own_sockets(stack)
+        case: list[Case] = [("network_connections", [])]
+        theirs = json.loads(cf_results(make_cf_workdir(tmp_path / "wd"), case, SETUP, "nc.cf")[0])
+        ours = json.loads(vigil_result(FnTestEnv(SETUP), "network_connections", []))
+    assert sorted(ours) == sorted(theirs) == ["tcp", "tcp6", "udp", "udp6"]
+    for rows in (*ours.values(), *theirs.values()):
+        for row in rows:
+            assert sorted(row) == ["local", "remote", "state"]
+            assert sorted(row["local"]) == sorted(row["remote"]) == ["address", "port"]
+    mine = _mine(ours, ports)
+    assert mine == _mine(theirs, ports)
+    assert len(mine["tcp"]) == 5 and len(mine["udp"]) == 1, mine
