@@ -65,6 +65,7 @@ FAMILIES = (
     "data_more",
     "files_extra",
     "net_conns",
+    "net_tcp",
 )
 
 

@@ -8,6 +8,8 @@ import contextlib
 import json
 import os
 import socket
+import socketserver
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -245,3 +247,61 @@ def test_network_connections_matches_cfagent(tmp_path: Path) -> None:
     mine = _mine(ours, ports)
     assert mine == _mine(theirs, ports)
     assert len(mine["tcp"]) == 5 and len(mine["udp"]) == 1, mine
+
+
+class _Greeter(socketserver.BaseRequestHandler):
+    """Replies ``HELLO <what it read>line two\\n``, after a short wait for a query."""
+
+    def handle(self) -> None:
+        self.request.settimeout(0.5)
+        try:
+            data = self.request.recv(1024)
+        except OSError:
+            data = b""
+        self.request.sendall(b"HELLO " + data + b"line two\n")
+
+
+class _Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+
+
+TCP_POLICY = r"""
+bundle agent main
+{
+  vars:
+    "r1" string => readtcp("127.0.0.1", "@PORT@", "ping$(const.n)", 5);
+    "r2" string => readtcp("127.0.0.1", "@PORT@", "ping$(const.n)", 100);
+    "r3" string => readtcp("127.0.0.1", "@PORT@", "", 100);
+    "r4" string => readtcp("127.0.0.1", "@CLOSED@", "x", 100);
+    "r5" string => readtcp("127.0.0.1", "@PORT@", "ping", 0);
+    "r6" string => readtcp("localhost", "@PORT@", "ping", 8);
+    "hosts" slist => { "127.0.0.1", "localhost", "127.0.0.1", "127.0.0.3" };
+    "s1" int => selectservers(@(hosts), "@PORT@", "", "", "100", "a1");
+    "s2" int => selectservers(@(hosts), "@PORT@", "q", "HELLO.*", "100", "a2");
+    "s3" int => selectservers(@(hosts), "@PORT@", "q", "HELLO", "100", "a3");
+    "s4" int => selectservers(@(hosts), "@CLOSED@", "", "", "100", "a4");
+    "k1" slist => getindices(a1);
+    "k2" slist => getindices(a2);
+  reports:
+    "r1=[$(r1)]"; "r2=[$(r2)]"; "r3=[$(r3)]"; "r4=[$(r4)]"; "r5=[$(r5)]"; "r6=[$(r6)]";
+    "s $(s1) $(s2) $(s3) $(s4)";
+    "a1 $(k1)=$(a1[$(k1)])";
+    "a2 $(k2)=$(a2[$(k2)])";
+}
+"""
+
+
+@requires_cfengine
+def test_readtcp_selectservers_match_cfagent(tmp_path: Path) -> None:
+    with _Server(("127.0.0.1", 0), _Greeter) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        with socket.socket() as unused:  # a port nothing listens on
+            unused.bind(("127.0.0.1", 0))
+            closed = unused.getsockname()[1]
+        policy = TCP_POLICY.replace("@PORT@", str(server.server_address[1]))
+        try:
+            theirs, ours = reports(tmp_path, policy.replace("@CLOSED@", str(closed)))
+        finally:
+            server.shutdown()
+    assert ours == theirs
+    assert "s 3 3 0 0" in ours
