@@ -226,7 +226,9 @@ class CfSession:
         from engine.daemons import server_cfops
 
         st = self.state
-        if self.client is not None and _needs_hostname(st.config):
+        from engine.daemons.server_connvars import needs_hostname
+
+        if self.client is not None and needs_hostname(st.config):
             self.client = dataclasses.replace(self.client, hostname=await self._reverse_dns())
         while True:
             try:
@@ -236,14 +238,6 @@ class CfSession:
                 return
             if not await server_cfops.dispatch(self, payload):
                 return
-
-
-def _needs_hostname(config: Any) -> bool:
-    """Rules that name hosts (admit/deny_hostnames, ``$(connection.hostname)``) need the
-    client's name, looked up only then."""
-    rules = (*config.access, *config.bundles)
-    return any(r.uses_hostnames or any("connection.hostname" in t for t in (
-        r.path, *r.admit_ips, *r.admit_keys, *r.deny_ips, *r.deny_keys)) for r in rules)
 
 
 def _shown(data: bytes, width: int = 60) -> str:

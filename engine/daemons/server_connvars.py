@@ -54,3 +54,11 @@ def bind(config: ServerConfig, client: ClientId) -> ServerConfig:
 
     return dataclasses.replace(config, access=rules(config.access),
                                bundles=rules(config.bundles))
+
+
+def needs_hostname(config: ServerConfig) -> bool:
+    """Rules that name hosts (admit/deny_hostnames, ``$(connection.hostname)``) need the
+    client's name, looked up only then."""
+    rules = (*config.access, *config.bundles)
+    return any(r.uses_hostnames or any("connection.hostname" in t for t in (
+        r.path, *r.admit_ips, *r.admit_keys, *r.deny_ips, *r.deny_keys)) for r in rules)

@@ -25,7 +25,7 @@ from engine.daemons.server_acl import (
     resolve,
     run_allowed,
 )
-from engine.daemons.server_config import split_command
+from engine.daemons.server_config import ServerConfig, split_command
 from engine.trust.protocol import Op, ProtocolError, Status, want_int
 
 if TYPE_CHECKING:
@@ -45,6 +45,9 @@ class Session(Protocol):
 
     @property
     def tag(self) -> str: ...
+
+    @property
+    def config(self) -> ServerConfig: ...
 
     async def send(self, msg: dict[str, Any]) -> None: ...
 
@@ -98,7 +101,7 @@ async def op_whoami(session: Session, msg: dict[str, Any]) -> None:
 
 async def op_stat(session: Session, msg: dict[str, Any]) -> None:
     assert session.client is not None
-    real, rule = resolve(session.state.config, session.client, msg.get("path"), "STAT")
+    real, rule = resolve(session.config, session.client, msg.get("path"), "STAT")
     fd = confined_open(real, rule, O_PATH)
     try:
         st = os.fstat(fd)
@@ -109,7 +112,7 @@ async def op_stat(session: Session, msg: dict[str, Any]) -> None:
 
 def _open_regular(session: Session, path: object, op: str) -> tuple[int, os.stat_result, str]:
     assert session.client is not None
-    real, rule = resolve(session.state.config, session.client, path, op)
+    real, rule = resolve(session.config, session.client, path, op)
     fd = confined_open(real, rule, os.O_RDONLY | os.O_NONBLOCK)
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
@@ -164,7 +167,7 @@ async def op_get(session: Session, msg: dict[str, Any]) -> None:
 
 async def op_list(session: Session, msg: dict[str, Any]) -> None:
     assert session.client is not None
-    real, rule = resolve(session.state.config, session.client, msg.get("path"), "OPENDIR")
+    real, rule = resolve(session.config, session.client, msg.get("path"), "OPENDIR")
     fd = confined_open(real, rule, os.O_RDONLY | os.O_DIRECTORY)
     entries: list[dict[str, Any]] = []
     try:
@@ -186,7 +189,7 @@ async def op_list(session: Session, msg: dict[str, Any]) -> None:
 
 
 def run_command(session: Session) -> list[str]:
-    cmd = session.state.config.cfruncommand
+    cmd = session.config.cfruncommand
     if cmd:
         try:
             argv = split_command(cmd)
@@ -203,8 +206,8 @@ async def op_run(session: Session, msg: dict[str, Any]) -> None:
     st = session.state
     raw = check_class_names(msg.get("classes", []))  # Denied: a clear reason, and no run
     argv = run_command(session)
-    run_allowed(st.config, session.client, st.run_resource or argv[0])
-    classes = classes_allowed(st.config.roles, session.client.user, raw)
+    run_allowed(session.config, session.client, st.run_resource or argv[0])
+    classes = classes_allowed(session.config.roles, session.client.user, raw)
     if classes:
         argv += ["-D", ",".join(classes)]
     st.log.info(f"{session.tag}serverd executing cfruncommand: {shlex.join(argv)}")

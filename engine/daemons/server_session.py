@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.daemons import server_ops
 from engine.daemons.server_acl import ClientId, Denied, address_matches
+from engine.daemons.server_config import ServerConfig
 from engine.trust import frames
 from engine.trust.keys import fingerprint, verify
 from engine.trust.protocol import (
@@ -52,10 +53,23 @@ class Session:
     host: str = ""
     status: Status = Status.DENIED
     extra: dict[str, Any] = field(default_factory=dict)
+    _bound: tuple[Any, Any] = (None, None)  # (serverd's config, bound to the client)
 
     @property
     def tag(self) -> str:
         return f"{self.address}>       "
+
+    @property
+    def config(self) -> ServerConfig:
+        """serverd's current configuration with ``$(connection.*)`` bound to this client."""
+        from engine.daemons.server_connvars import bind
+
+        current = self.state.config
+        if self._bound[0] is not current:
+            assert self.client is not None
+            self._bound = (current, bind(current, self.client))
+        bound: ServerConfig = self._bound[1]
+        return bound
 
     # -- I/O ---------------------------------------------------------------------
 
@@ -257,7 +271,9 @@ class Session:
     async def serve(self) -> None:
         assert self.client is not None
         st = self.state
-        if st.config.uses_hostnames:
+        from engine.daemons.server_connvars import needs_hostname
+
+        if needs_hostname(st.config):
             self.client = ClientId(
                 self.client.address,
                 self.client.fingerprint,
