@@ -457,7 +457,13 @@ def _tree(path: str, lst: os.stat_result, promise: ResolvedPromise, run: RunCont
     if _true(ds.get("include_basedir")):
         entries = itertools.chain(entries, ((path, lst),))
     links = _true(ds.get("traverse_links"))
+    # cf-agent searches the tree for attributes (not for a copy or an edit alone), and
+    # rmdeadlinks acts in that search, whatever file_select says
+    rmdead = bool(perms) and _true(ds.get("rmdeadlinks"))
     for p, st in entries:
+        if rmdead and stat.S_ISLNK(st.st_mode) and _dangling(p):
+            _remove_dead_link(p, acc)
+            continue
         if fs and not selected(p, st, fs):
             continue
         if not links and stat.S_ISLNK(st.st_mode):
@@ -468,6 +474,20 @@ def _tree(path: str, lst: os.stat_result, promise: ResolvedPromise, run: RunCont
             from engine.promises.edit import edit_file
 
             edit_file(p, promise, run, acc)
+
+
+def _remove_dead_link(path: str, acc: Acc) -> None:
+    """depth_search's ``rmdeadlinks``: a symlink whose target does not exist goes."""
+    if acc.warn_only:
+        acc.should(f"remove dead link '{path}'")
+        return
+    try:
+        _safefs.safe_unlink(path)
+    except OSError as e:
+        note(acc.log, e)
+        acc.fail(f"Unable to remove dead link '{path}' ({e.strerror})")
+        return
+    acc.repair(f"Removed dead link '{path}'")
 
 
 def _true(v: object) -> bool:

@@ -129,8 +129,8 @@ def _true(v: object) -> bool:
 
 
 # Attributes of these bodies that vigil parses but does not act on
-_NOT_ACTED_ON = {"file_select": ("exec_program", "exec_regex"),
-                 "depth_search": ("rmdeadlinks",)}
+# (rmdeadlinks is acted on where cf-agent searches a tree for attributes: files._tree)
+_NOT_ACTED_ON = {"file_select": ("exec_program", "exec_regex"), "depth_search": ()}
 
 
 def not_acted_on(ds: dict[str, object] | None, fs: dict[str, object] | None) -> list[str]:

@@ -218,6 +218,49 @@ files:
 }}
 """)
     out = run_vigil(policy, tmp_path / "wd", "-KI").out
-    for what in ("attribute 'rmdeadlinks' of body depth_search",
-                 "attribute 'exec_program' of body file_select"):
-        assert f"   error: {policy}:7: {what} is not supported by vigil" in out, out
+    assert (f"   error: {policy}:7: attribute 'exec_program' of body file_select is not "
+            "supported by vigil") in out, out
+    assert "rmdeadlinks" not in out  # acted on where cf-agent does (below), else nothing
+
+
+DEAD_LINKS_POLICY = r"""
+body common control { bundlesequence => { "t" }; }
+body depth_search dead { depth => "inf"; rmdeadlinks => "true"; }
+body file_select plain { file_types => { "plain" }; file_result => "file_types"; }
+body perms m { mode => "0644"; rxdirs => "false"; }
+body copy_from cp(from) { source => "$(from)"; }
+body action w { action_policy => "warn"; }
+bundle agent t {
+files:
+  "@T@/all/" perms => m, depth_search => dead;
+  "@T@/plain/" perms => m, depth_search => dead, file_select => plain;
+  "@T@/copy/" copy_from => cp("@T@/src"), depth_search => dead;
+  "@T@/warn/" perms => m, depth_search => dead, action => w;
+}
+"""
+
+
+def _dead_links(t: Path) -> None:
+    for d in ("all", "plain", "copy", "warn"):
+        (t / d / "sub").mkdir(parents=True)
+        (t / d / "sub").chmod(0o755)
+        (t / d / "dead").symlink_to("/nonexistent/target")
+        (t / d / "sub" / "dead2").symlink_to("../not-here")
+        (t / d / "live").symlink_to("sub")
+    (t / "src").mkdir()
+    (t / "src" / "f").write_text("f\n")
+
+
+def test_rmdeadlinks_in_a_search_for_attributes(tmp_path: Path) -> None:
+    """Dead links go while cf-agent searches a tree for attributes, whatever file_select
+    says; a copy alone does not search the destination, so they stay there."""
+    lines, files = both(tmp_path, DEAD_LINKS_POLICY, _dead_links,
+                        drop=lambda ln: "Warnings encountered" in ln)
+    for d in ("all", "plain"):
+        assert f"{d}/dead" not in files and f"{d}/sub/dead2" not in files
+        assert f"    info: Removed dead link '<T>/{d}/sub/dead2'" in lines
+        assert files[f"{d}/live"][1] == "dir"  # a live link stays
+    assert "copy/dead" in files and files["copy/f"][1] == "f\n"
+    assert "warn/dead" in files
+    assert (" warning: Should remove dead link '<T>/warn/dead', but only warning promised"
+            in lines)
