@@ -274,7 +274,11 @@ async def op_exec(session: CfSession, request: bytes, _payload: bytes) -> bool:
         argv = _run_argv(session)
         run_allowed(session.config, client, st.run_resource or argv[0])
     except Denied as e:
-        return await _exec_refused(session, str(e))
+        # as cf-serverd: the reason (user, the command's ACL) is the log's; the client
+        # gets the one refusal, and the connection closes
+        st.log.info(f"{session.tag}{e}")
+        await session.send(wire.FAILED)
+        return False
     try:
         parsed = cfexec.parse(args)
         cfexec.authorise(parsed, session.config.roles, session.config.bundles, client)

@@ -134,6 +134,12 @@ class Server:
             return
         if config.port is not None and config.port != state.config.port:
             self.log.notice("The port changed in policy; restart serverd to listen on it")
+        tls = (config.allowciphers, config.allowtlsversion)
+        if tls != (state.config.allowciphers, state.config.allowtlsversion) and \
+                state.cf_context is not None:
+            ctx = self.cfengine_context(state.ssl_context, config)  # says why if it cannot
+            if ctx is not None:  # new connections only; a bad list keeps the previous one
+                state.cf_context = ctx
         state.config = config
         state.run_resource = run_resource_for(config, self.sys_vars)
         self.summary(config)

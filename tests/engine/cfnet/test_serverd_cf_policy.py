@@ -121,7 +121,7 @@ def _trust(client: Path, server: Path) -> None:
 
 
 class Setup:
-    def __init__(self, tmp: Path, kind: str) -> None:
+    def __init__(self, tmp: Path, kind: str, control: str = "") -> None:
         self.kind = kind
         self.port = _free_port()
         self.srv = _cf_workdir(tmp / "srv")
@@ -139,8 +139,34 @@ class Setup:
         self.dest = tmp / "dest"
         self.dest.mkdir()
         self.policy = tmp / "server.cf"
-        self.policy.write_text(SERVER_POLICY.format(port=self.port))
+        self.write_policy(control)
         self.proc: subprocess.Popen[bytes] | None = None
+
+    def write_policy(self, control: str = "") -> None:
+        """The server policy, with ``control`` in place of allowusers (and more)."""
+        text = SERVER_POLICY.format(port=self.port)
+        if control:
+            text = text.replace('  allowusers => { "root" };\n', control)
+        self.policy.write_text(text)
+
+    def copy(self, tls_ciphers: str = "") -> str:
+        """cf-agent copies the plain file to dest/plain; its output."""
+        (self.dest / "plain").unlink(missing_ok=True)
+        control = f'tls_ciphers => "{tls_ciphers}";' if tls_ciphers else ""
+        policy = self.cli / "copy-plain.cf"
+        policy.write_text(f"""body common control {{ bundlesequence => {{ "main" }}; {control} }}
+bundle agent main {{
+  files:
+    "{self.dest}/plain" copy_from => from_server("{self.share}/plain");
+}}
+body copy_from from_server(path) {{
+  source => "$(path)"; servers => {{ "127.0.0.1" }}; portnumber => "{self.port}";
+  trustkey => "true";
+}}
+""")
+        r = subprocess.run(["cf-agent", "-Kf", str(policy)], env=cf_env(self.cli),
+                           capture_output=True, text=True, timeout=120)
+        return r.stdout + r.stderr
 
     def start(self) -> None:
         env = cf_env(self.srv, SRV_SHARE=str(self.share.parent), VIGIL_WORKDIR=str(self.srv),
@@ -244,3 +270,36 @@ def test_vigil_serverd_takes_cf_serverd_options(tmp_path: Path) -> None:
                        capture_output=True, text=True, timeout=60,
                        env=dict(os.environ, VIGIL_WORKDIR=str(tmp_path)))
     assert r.returncode == 2 and "--no-such" in r.stderr
+
+
+@pytest.mark.parametrize("kind", SERVERS)
+def test_exec_refused_for_the_user_with_cf_serverds_one_reply(kind: str, tmp_path: Path) -> None:
+    s = Setup(tmp_path, kind, control='  allowusers => { "nobody" };\n')
+    s.start()
+    try:
+        out = s.runagent("-D", "role1")
+        assert s.args_seen() is None, out
+        assert "Unspecified server refusal" in out and "nobody" not in out, out
+    finally:
+        s.stop()
+
+
+def test_vigil_serverd_applies_a_changed_cipher_list_on_reload(tmp_path: Path) -> None:
+    s = Setup(tmp_path, "vigil", control='  allowusers => { "root" };\n'
+              '  allowciphers => "AES128-GCM-SHA256";\n')
+    s.start()
+    try:
+        # no TLS 1.3 and one TLS 1.2 cipher the client does not offer: refused
+        out = s.copy(tls_ciphers="ECDHE-RSA-AES256-GCM-SHA384")
+        assert not (s.dest / "plain").exists(), out
+        s.write_policy()
+        assert s.proc is not None
+        s.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while "Rereading policy" not in s.log and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)  # the reread itself (a child process) ends after the line
+        out = s.copy(tls_ciphers="ECDHE-RSA-AES256-GCM-SHA384")
+        assert (s.dest / "plain").read_text() == "plain file\n", f"{out}\n{s.log}"
+    finally:
+        s.stop()
