@@ -320,7 +320,7 @@ def server_config_from_policy(
             elif c.lval in ("port", "maxconnections", "bindtointerface", "cfruncommand",
                             "allowciphers", "allowtlsversion"):
                 s = scope.scalar(c.rval, "server_control")
-                if s is None or isinstance(c.rval, FnCall):
+                if s is None or (isinstance(c.rval, FnCall) and not scope.evaluated):
                     warn.append(f"{c.pos}: cannot evaluate '{c.lval}' here, ignored")
                     continue
                 ctl[c.lval] = s

@@ -45,7 +45,7 @@ body server control
   allowallconnects => {{ "127.0.0.1", "::1" }};
   trustkeysfrom => {{ "127.0.0.1", "::1" }};
   allowusers => {{ "root" }};
-  cfruncommand => "$(G.dir)/args.sh $(G.dir)/args.txt";
+  cfruncommand => concat("$(G.dir)/args.sh ", "$(G.dir)/args.txt");
 }}
 bundle server access_rules()
 {{
