@@ -66,6 +66,7 @@ FAMILIES = (
     "files_extra",
     "net_conns",
     "net_tcp",
+    "lastseen_fns",
 )
 
 

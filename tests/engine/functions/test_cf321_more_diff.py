@@ -305,3 +305,49 @@ def test_readtcp_selectservers_match_cfagent(tmp_path: Path) -> None:
             server.shutdown()
     assert ours == theirs
     assert "s 3 3 0 0" in ours
+
+
+def _lastseen(state: Path, now: float, entries: list[tuple[str, str, bool, float]]) -> None:
+    from engine.cfnet.lastseen import saw
+
+    state.mkdir(parents=True, exist_ok=True)
+    for address, digest, incoming, hours_ago in entries:
+        saw(state, address, digest, incoming, now - hours_ago * 3600)
+
+
+SEEN = [("127.0.0.1", "SHA=aaa1", True, 1), ("127.0.0.2", "SHA=bbb2", False, 50),
+        ("127.0.0.3", "SHA=ccc3", True, 2), ("127.0.0.3", "SHA=ccc3", False, 30),
+        ("127.0.0.4", "SHA=ddd4", False, 200), ("192.0.2.1", "SHA=eee5", True, 5)]
+# names are asked of the resolver: only addresses /etc/hosts names
+SEEN_NAMED = [("127.0.0.1", "SHA=aaa1", True, 1), ("::1", "SHA=fff6", False, 30)]
+
+
+def _hostsseen_policy(fields: tuple[str, ...]) -> str:
+    lines, reports_ = [], []
+    for i, (horizon, seen, field) in enumerate(
+            (h, s, f) for h in ("inf", "0", "3", "24", "100", "1000")
+            for s in ("lastseen", "notseen") for f in fields):
+        # sorted: cf-agent lists the hosts in the order of its in-memory hash map
+        lines.append(f'    "v{i}" slist => sort(hostsseen("{horizon}", "{seen}", "{field}"), "lex");')
+        reports_.append(f'    "{horizon} {seen} {field}: $(with)" with => join(",", "v{i}");')
+    return "bundle agent main\n{\n  vars:\n" + "\n".join(lines) + "\n  reports:\n" + \
+        "\n".join(reports_) + "\n}\n"
+
+
+@requires_cfengine
+@pytest.mark.parametrize(("entries", "fields"), [(SEEN, ("address", "hostkey")),
+                                                 (SEEN_NAMED, ("name", "address"))])
+def test_hostsseen_matches_cfagent(tmp_path: Path, entries: list[tuple[str, str, bool, float]],
+                                   fields: tuple[str, ...]) -> None:
+    now = time.time()
+    for agent in ("cfw", "vw"):
+        _lastseen(tmp_path / agent / "state", now, entries)
+    theirs, ours = reports(tmp_path, _hostsseen_policy(fields))
+    assert ours == theirs
+    assert any(line.endswith(": 127.0.0.1") or "SHA=aaa1" in line for line in ours)
+
+
+@requires_cfengine
+def test_hostinnetgroup_without_nis_matches_cfagent(root: Path) -> None:
+    cases: list[Case] = [("hostinnetgroup", ["netgroup"]), ("hostinnetgroup", [""])]
+    assert not compare(root, cases, "netgroup.cf")
