@@ -351,3 +351,33 @@ def test_hostsseen_matches_cfagent(tmp_path: Path, entries: list[tuple[str, str,
 def test_hostinnetgroup_without_nis_matches_cfagent(root: Path) -> None:
     cases: list[Case] = [("hostinnetgroup", ["netgroup"]), ("hostinnetgroup", [""])]
     assert not compare(root, cases, "netgroup.cf")
+
+
+MODULE_POLICY = r"""
+bundle agent main
+{
+  classes:
+    "ok" expression => read_module_protocol("@D@/my-mod.txt");
+    "ok2" expression => read_module_protocol("@D@/plain");
+    "bad" expression => read_module_protocol("@D@/missing");
+  reports:
+    ok:: "ok";
+    ok2:: "ok2";
+    bad:: "bad";
+    rmp_cls:: "cls";
+    any::
+      "v=$(my_mod_txt.v) w=$(other.w) l=$(my_mod_txt.l) z=$(plain.z) d=$(my_mod_txt.d[k])";
+}
+"""
+
+
+@requires_cfengine
+def test_read_module_protocol_matches_cfagent(tmp_path: Path) -> None:
+    d = tmp_path / "m"
+    d.mkdir()
+    (d / "my-mod.txt").write_text(
+        '=v=1\n+rmp_cls\n@l= { "a", "b" }\n%d={"k": 2}\n^context=other\n=w=2\n')
+    (d / "plain").write_text("=z=3\n")
+    theirs, ours = reports(tmp_path, MODULE_POLICY.replace("@D@", str(d)))
+    assert ours == theirs
+    assert "cls" in ours
