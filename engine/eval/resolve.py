@@ -194,7 +194,9 @@ class Resolver:
 
         spec = registry.lookup(fn.name)
         if spec is None:
-            raise FunctionFailed(f"Unknown function '{fn.name}'")
+            from engine.eval.functions.unsupported import unknown_function_message
+
+            raise FunctionFailed(unknown_function_message(fn.name))
         args: list[Any] = []
         for i, a in enumerate(fn.args):
             if i in spec.lazy_args:

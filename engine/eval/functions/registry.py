@@ -195,7 +195,9 @@ def call(name: str, env: FnEnv, args: list[Any], pos: object | None = None) -> A
     """Check arity and run ``name``; ``pos`` is accepted for the evaluator's convenience."""
     spec = lookup(name)
     if spec is None:
-        raise FunctionError(f"Unknown function '{name}'")
+        from engine.eval.functions.unsupported import unknown_function_message
+
+        raise FunctionError(unknown_function_message(name))
     n = len(args)
     if n < spec.min_args or (spec.max_args is not None and n > spec.max_args):
         if spec.max_args == spec.min_args:
