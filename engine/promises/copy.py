@@ -77,7 +77,8 @@ def copy_promise(dest: str, promise: ResolvedPromise, run: RunContext, acc: Acc,
             acc.fail(f"Copy from '{remote[0]}:{source}' failed")
             return
         _remote(remote, source, dest, body, acc, run,
-                _depth(promise.body("depth_search")) if recursive else 0, _filter(promise))
+                _depth(promise.body("depth_search")) if recursive else 0, _filter(promise),
+                f"{promise.pos.file}:{promise.pos.line}")
         return
     try:
         sst = os.stat(source)
@@ -540,7 +541,8 @@ def _tls_settings(run: RunContext) -> tuple[str, str]:
 
 
 def _remote(servers: list[str], source: str, dest: str, body: dict[str, object], acc: Acc,
-            run: RunContext, depth: int = 0, flt: CopyFilter | None = None) -> None:
+            run: RunContext, depth: int = 0, flt: CopyFilter | None = None,
+            where: str = "") -> None:
     """Each server in turn until one answers. The transport is chosen per server:
     CFEngine's protocol (``engine.cfnet``) unless the port is vigil's own, and vigil's
     when the server presents a vigil key (or, no port named, nothing listens on
@@ -572,6 +574,9 @@ def _remote(servers: list[str], source: str, dest: str, body: dict[str, object],
             continue
         if named:
             server = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        if flt is not None and flt.fs:  # vigil's own protocol copies one file, unfiltered
+            run.log.error(f"{where}: file_select is not applied to a copy over vigil's own "
+                          f"protocol (from '{server}'); the file is copied without it")
         try:
             r = copy_from_remote(run.workdir, server, source, dest, mode,  # type: ignore[arg-type]
                                  trustkey, dry_run=acc.warn_only)
