@@ -62,10 +62,13 @@ def network_connections(env: FnEnv) -> Data:
     """network_connections(): the TCP and UDP sockets of this host (IPv4 and IPv6):
     ``{"tcp": [{"local": {"address", "port"}, "remote": {...}, "state"}], "tcp6": ...,
     "udp": ..., "udp6": ...}``."""
+    import os
+
+    root = os.environ.get("CFENGINE_TEST_OVERRIDE_PROCDIR", "")  # as cf-agent allows
     result: dict[str, Any] = {}
     for proto in ("tcp", "tcp6", "udp", "udp6"):
         try:
-            with open(f"/proc/net/{proto}", encoding="ascii", errors="replace") as f:
+            with open(f"{root}/proc/net/{proto}", encoding="ascii", errors="replace") as f:
                 result[proto] = parse_table(f.read())
         except OSError:
             result[proto] = []
