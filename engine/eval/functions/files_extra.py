@@ -1,8 +1,9 @@
 """File functions of CFEngine 3.21: accessedbefore, changedbefore, diskfree,
 findfiles_up and its other name search_up.
 
-Differences from cf-agent: the glob of ``findfiles_up`` is Python's (``**`` descends
-any depth, not at most six directories; ``{a,b}`` is not expanded, as in 3.21).
+The glob of ``findfiles_up`` is cf-agent 3.21's: ``*``, ``?`` and ``[...]`` within one
+name (names starting with a dot only when the pattern names the dot), ``**`` for one
+to six directories, ``{a,b}`` literal (brace expansion came in 3.24).
 """
 
 from __future__ import annotations
@@ -50,9 +51,27 @@ def diskfree(env: FnEnv, path: str) -> str:
     return str(st.f_bavail * st.f_frsize // 1024)
 
 
-def _search_up(fn: str, path: str, pattern: str, level: str | None) -> Data:
-    import glob
+#: How many directories ``**`` stands for at most.
+GLOBSTAR_DEPTH = 6
 
+
+def _glob(pattern: str) -> list[str]:
+    """The paths matching ``pattern``, sorted: ``**`` is one to six directories."""
+    import glob
+    import itertools
+
+    parts = pattern.split("**")
+    if len(parts) == 1:
+        return sorted(glob.glob(pattern))
+    found: set[str] = set()
+    spans = ["/".join(["*"] * n) for n in range(1, GLOBSTAR_DEPTH + 1)]
+    for combo in itertools.product(spans, repeat=len(parts) - 1):
+        expanded = parts[0] + "".join(c + rest for c, rest in zip(combo, parts[1:], strict=True))
+        found.update(glob.glob(expanded))
+    return sorted(found)
+
+
+def _search_up(fn: str, path: str, pattern: str, level: str | None) -> Data:
     if not path.startswith("/"):
         raise FunctionError(f"Function {fn}, not an absolute path '{path}'")
     if not os.path.isdir(path):
@@ -65,7 +84,7 @@ def _search_up(fn: str, path: str, pattern: str, level: str | None) -> Data:
         # the last step is the empty path: cf-agent then globs relative to the
         # working directory rather than at "/"
         where = f"{current}/{pattern}" if current else pattern
-        found.extend(sorted(glob.glob(where, recursive=True)))
+        found.extend(_glob(where))
         if not current or (levels is not None and step >= levels):
             break
         current = current.rpartition("/")[0]

@@ -55,7 +55,10 @@ def make_files(root: Path) -> None:
     up = root / "up"
     (up / "a" / "b" / "c").mkdir(parents=True)
     (up / "a" / "x.d").mkdir()
-    for name in ("vigil-up-1.cf", "a/vigil-up-2.cf", "a/b/y.cf", "a/b/vigil-up-3.cf", "a/b/c/z.txt"):
+    (up / "a" / ".git").mkdir()
+    (up / "a" / ".hid").mkdir()
+    for name in ("vigil-up-1.cf", "a/vigil-up-2.cf", "a/b/y.cf", "a/b/vigil-up-3.cf", "a/b/c/z.txt",
+                 "a/.gitignore", "a/.git/config", "a/.hid/h.txt"):
         (up / name).write_text("x\n")
     (root / "t1").write_text("1")
     (root / "t2").write_text("2")
@@ -128,6 +131,11 @@ def file_cases(root: Path) -> list[Case]:
         ("findfiles_up", [c, "*/*", "2"]),
         ("findfiles_up", [c, "z.txt", "0"]),
         ("findfiles_up", [c, "nomatch", "3"]),
+        ("findfiles_up", [c, ".gitignore", "3"]),
+        ("findfiles_up", [c, ".git/", "3"]),
+        ("findfiles_up", [c, ".git/config", "3"]),
+        ("findfiles_up", [c, "**/*.txt", "3"]),  # names starting with a dot are not matched
+        ("findfiles_up", [c, "*/*.{txt,cf}", "3"]),  # braces are literal in 3.21
         ("findfiles_up", [f"{c}/z.txt", "*.cf", "1"]),
         ("findfiles_up", [f"{r}/missing/q", "*.cf", "1"]),
         ("findfiles_up", ["up/a", "*.cf", "1"]),
