@@ -29,7 +29,7 @@ def _port(fn: str, port: str) -> int:
     except ValueError:
         n = -1
     if not 0 < n < 65536:
-        raise FunctionError(f"Function '{fn}': invalid port '{port}'")
+        raise FunctionError(f"Function '{fn}': invalid port '{port}'", quiet=True)  # cf-agent: silent
     return n
 
 

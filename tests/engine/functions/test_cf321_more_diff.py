@@ -283,6 +283,8 @@ bundle agent main
     "r4" string => readtcp("127.0.0.1", "@CLOSED@", "x", 100);
     "r5" string => readtcp("127.0.0.1", "@PORT@", "ping", 0);
     "r6" string => readtcp("localhost", "@PORT@", "ping", 8);
+    "r7" string => readtcp("127.0.0.1", "70000", "ping", 8);
+    "r8" string => readtcp("127.0.0.1", "@PORT@", "x", 4096);
     "hosts" slist => { "127.0.0.1", "localhost", "127.0.0.1", "127.0.0.3" };
     "s1" int => selectservers(@(hosts), "@PORT@", "", "", "100", "a1");
     "s2" int => selectservers(@(hosts), "@PORT@", "q", "HELLO.*", "100", "a2");
@@ -292,6 +294,7 @@ bundle agent main
     "k2" slist => getindices(a2);
   reports:
     "r1=[$(r1)]"; "r2=[$(r2)]"; "r3=[$(r3)]"; "r4=[$(r4)]"; "r5=[$(r5)]"; "r6=[$(r6)]";
+    "r7=[$(r7)]"; "r8=[$(r8)]";
     "s $(s1) $(s2) $(s3) $(s4)";
     "a1 $(k1)=$(a1[$(k1)])";
     "a2 $(k2)=$(a2[$(k2)])";
