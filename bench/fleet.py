@@ -131,6 +131,8 @@ def fleet(hub_kind: str, client: str, n: int, root: Path, masterfiles: Path,
         boot = _wave(hub, agents, _bootstrap_step, concurrency)
         runs = _wave(hub, agents, _run_steps, concurrency)
         peak_kb, sampler.peak_kb = sampler.peak_kb, 0
+        converged = sum(1 for a in agents if (a.wd / "inputs" / "promises.cf").is_file()
+                        and (a.wd / "inputs" / "cf_promises_validated").is_file())
         retag(masterfiles)
         burst = _wave(hub, agents, _update_step, min(n, BURST))
     finally:
@@ -139,8 +141,6 @@ def fleet(hub_kind: str, client: str, n: int, root: Path, masterfiles: Path,
         end_leftovers(str(run_root))
     validated = (masterfiles / "cf_promises_validated").read_bytes()
     updated = sum(1 for a in agents if read_bytes(a.wd / "inputs" / "cf_promises_validated") == validated)
-    converged = sum(1 for a in agents if (a.wd / "inputs" / "promises.cf").is_file()
-                    and (a.wd / "inputs" / "cf_promises_validated").is_file())
     failed = [o for o in boot.outcomes + runs.outcomes if o.rc != 0 and not EXPECTED.search(o.tail)]
     result: dict[str, object] = {
         "hub": hub_kind, "clients": client, "agents": n, "concurrency": concurrency,
@@ -155,6 +155,7 @@ def fleet(hub_kind: str, client: str, n: int, root: Path, masterfiles: Path,
                                        + burst.outcomes),
         "burst_concurrency": min(n, BURST),
         "burst_updated": updated,
+        "burst_exit_nonzero": sum(1 for o in burst.outcomes if o.rc != 0),
         "hub_cpu_ms_per_policy_change_run": round(burst.cpu_s * 1000 / n, 1),
         "burst_rss_peak_mb": round(burst_peak_kb / 1024, 1),
         "burst_wall_s": round(burst.wall_s, 1),
