@@ -100,6 +100,7 @@ async def test_vigil_workdir_trusts_a_cf_serverd_that_refuses_us(cf_serverd, tmp
         status = str(kx.query_one("#kx-status").render())
         assert f"● trusted {theirs}" in status
         assert "refused" in status and "cf-key -t" in status, status
+        assert f"vigil agent --bootstrap 127.0.0.1:{hub.port} --trust-server=no" in status
         await pilot.press("escape")
         await settle(pilot)
         peers = {p.fingerprint: p for p in app.screen.query_one("#peers", VirtualTable).rows}

@@ -239,6 +239,10 @@ class KeyExchangeScreen(ModalScreen[bool]):
             return
         template = STANDING_WORDS.get(message.standing or "", "? {host} answered: " + str(message.standing))
         text = message.words or template.format(host=probe.name, mine=self.own_fingerprint)
+        if probe.cfengine and not self.workdir.cfengine:
+            # the hub's key is trusted here now: the bootstrap need not trust it blindly
+            text += (f"\nTo take policy from this hub: vigil agent --bootstrap {probe.address} "
+                     f"--trust-server=no -w {self.workdir.root}")
         self._status(f"{first}{text}\n(esc to close)")
 
     def app_jobs(self) -> JobRunner:
