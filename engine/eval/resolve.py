@@ -251,10 +251,14 @@ class Resolver:
     def resolve_body(self, body: Body, arg_values: list[Any], depth: int = 0) -> dict[str, Any]:
         params = dict(zip(body.args, arg_values, strict=False))
         base_lookup = self.agent.lookup
+        # file_select's commands name each file judged as $(this.promiser), put in then
+        per_file = body.body_type == "file_select"
 
         def lookup(name: str) -> Any:
             if name in params:
                 return params[name]
+            if per_file and name == "this.promiser":
+                return "$(this.promiser)"
             return base_lookup(name)
 
         result: dict[str, Any] = {}

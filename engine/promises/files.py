@@ -451,6 +451,8 @@ def _tree(path: str, lst: os.stat_result, promise: ResolvedPromise, run: RunCont
     from engine.promises.files_select import selected, walk
 
     editing = "edit_line" in promise.attrs or "edit_template" in promise.attrs
+    if not (perms or editing):
+        return  # nothing to do to an entry: none is judged (file_select may run commands)
     # each entry is handled as the walk reaches it, so cf-agent's notes about
     # links come where it prints them; a directory comes after its entries
     entries = walk(path, ds, acc)

@@ -13,7 +13,9 @@ recursive ``copy_from`` applies them to the source tree.
 ``file_types`` (plain/reg, dir, symlink, fifo, socket, char, block),
 ``mtime``/``atime``/``ctime`` and ``search_size`` ranges, ``search_mode``,
 ``search_owners``/``search_groups``, ``issymlinkto``, ``search_bsdflags`` (never
-met: Linux has no BSD flags, as cf-agent built there has none); ``file_result``
+met: Linux has no BSD flags, as cf-agent built there has none), ``exec_program``
+(met when the command, ``$(this.promiser)`` the file, exits 0) and ``exec_regex``
+(met when a line of that command's output matches); ``file_result``
 combines them by cf-agent's names (``size``, ``mode``, ``owner``, ``group``,
 ``bsdflags`` for the ``search_`` ones). cf-agent refuses a body without
 ``file_result`` (see :func:`refusal`); where one gets here anyway, all the
@@ -41,7 +43,8 @@ if TYPE_CHECKING:
 CRITERIA = {"leaf_name": "leaf_name", "path_name": "path_name", "file_types": "file_types",
             "mtime": "mtime", "atime": "atime", "ctime": "ctime", "search_size": "size",
             "search_mode": "mode", "search_owners": "owner", "search_groups": "group",
-            "issymlinkto": "issymlinkto", "search_bsdflags": "bsdflags"}
+            "issymlinkto": "issymlinkto", "search_bsdflags": "bsdflags",
+            "exec_program": "exec_program", "exec_regex": "exec_regex"}
 # A criterion the body leaves out counts as met in ``file_result`` for these, as
 # cf-agent has it; any other left out is not met.
 _MET_WHEN_ABSENT = frozenset({"leaf_name", "owner", "group"})
@@ -130,7 +133,7 @@ def _true(v: object) -> bool:
 
 # Attributes of these bodies that vigil parses but does not act on
 # (rmdeadlinks is acted on where cf-agent searches a tree for attributes: files._tree)
-_NOT_ACTED_ON = {"file_select": ("exec_program", "exec_regex"), "depth_search": ()}
+_NOT_ACTED_ON: dict[str, tuple[str, ...]] = {"file_select": (), "depth_search": ()}
 
 
 def not_acted_on(ds: dict[str, object] | None, fs: dict[str, object] | None) -> list[str]:
@@ -277,6 +280,8 @@ def selected(path: str, st: os.stat_result, fs: dict[str, object]) -> bool:
                            else name in _MET_WHEN_ABSENT)
         return cache[name]
 
+    if "exec_program" in given:
+        truth("exec_program")  # cf-agent runs it for every file judged, whatever the result
     expr = fs.get("file_result")
     if not expr:
         return all(truth(c) for c in given)
@@ -325,6 +330,11 @@ def _criterion(name: str, path: str, st: os.stat_result, fs: dict[str, object]) 
         except KeyError:
             group = str(st.st_gid)
         return group in names or str(st.st_gid) in names
+    if name == "exec_program":
+        return _run_for(str(v), path, capture=False) == []
+    if name == "exec_regex":
+        lines = _run_for(str(fs.get("exec_program") or ""), path, capture=True)
+        return lines is not None and any(_any_full(_list(v), ln) for ln in lines)
     if name == "issymlinkto":
         if not stat.S_ISLNK(st.st_mode):
             return False
@@ -333,3 +343,30 @@ def _criterion(name: str, path: str, st: os.stat_result, fs: dict[str, object]) 
         except OSError:
             return False
     return False
+
+
+def _run_for(command: str, path: str, capture: bool) -> list[str] | None:
+    """``exec_program`` for one file: ``$(this.promiser)`` in the command is the file.
+    Run without a shell, as cf-agent does; its output goes to the agent's own unless
+    ``capture``. With ``capture``: the output's lines, whatever the exit status;
+    without: ``[]`` when it exits 0, else None. None too for a command that cannot run."""
+    import shlex
+    import subprocess
+    import sys
+
+    command = command.replace("$(this.promiser)", path).replace("${this.promiser}", path)
+    try:
+        argv = shlex.split(command)
+    except ValueError:
+        return None
+    if not argv:
+        return None
+    sys.stdout.flush()
+    try:
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, check=False,
+                              stdout=subprocess.PIPE if capture else None)
+    except OSError:
+        return None
+    if not capture:
+        return [] if done.returncode == 0 else None
+    return done.stdout.decode("utf-8", "surrogateescape").splitlines()

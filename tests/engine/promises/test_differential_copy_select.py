@@ -202,25 +202,35 @@ def _refused(tmp_path: Path, policy: str) -> tuple[list[str], dict[str, tuple[st
     return seen["vigil"]
 
 
-def test_attributes_vigil_does_not_act_on_are_errors_naming_the_promise(tmp_path: Path) -> None:
-    from tests.differential import run_vigil
-
-    _source(tmp_path)
-    policy = tmp_path / "p.cf"
-    policy.write_text(rf"""body common control {{ bundlesequence => {{ "t" }}; }}
-body depth_search ds {{ depth => "inf"; rmdeadlinks => "true"; }}
-body file_select fs {{ exec_program => "/bin/true"; file_result => "exec_program"; }}
-body copy_from cp(from) {{ source => "$(from)"; }}
-bundle agent t {{
+EXEC_POLICY = r"""
+body common control { bundlesequence => { "t" }; }
+body copy_from cp(from) { source => "$(from)"; }
+body depth_search vcs { depth => "inf"; exclude_dirs => { "\.git", "\.svn" }; }
+body file_select says_sub { exec_program => "/bin/grep -q sub $(this.promiser)";
+  file_result => "exec_program"; }
+body file_select has_slash { exec_program => "/bin/cat ${this.promiser}"; exec_regex => ".*/.*";
+  file_result => "exec_regex"; }
+body file_select not_dest { exec_program => "/bin/echo $(this.promiser)";
+  exec_regex => ".*/T/src/.*"; file_result => "!exec_regex"; }
+bundle agent t {
 files:
-  "{tmp_path}/dest/"
-    copy_from => cp("{tmp_path}/src"), depth_search => ds, file_select => fs;
-}}
-""")
-    out = run_vigil(policy, tmp_path / "wd", "-KI").out
-    assert (f"   error: {policy}:7: attribute 'exec_program' of body file_select is not "
-            "supported by vigil") in out, out
-    assert "rmdeadlinks" not in out  # acted on where cf-agent does (below), else nothing
+  "@T@/prog/" copy_from => cp("@T@/src"), depth_search => vcs, file_select => says_sub;
+  "@T@/regex/" copy_from => cp("@T@/src"), depth_search => vcs, file_select => has_slash;
+  "@T@/source/" copy_from => cp("@T@/src"), depth_search => vcs, file_select => not_dest;
+}
+"""
+
+
+def test_exec_program_and_exec_regex_run_for_each_source_file(tmp_path: Path) -> None:
+    """$(this.promiser) in file_select's command is each file judged (the source file of
+    a copy); exec_program's own output is the agent's (not compared: where it lands among
+    the log lines is the two programs' buffering)."""
+    _, files = both(tmp_path, EXEC_POLICY, _source,
+                    drop=lambda ln: not ln.lstrip().startswith(("info:", "error:", "warning:")))
+    assert {k for k, v in files.items() if k.startswith("prog/") and v[1] != "dir"} == {
+        "prog/sub/c.cf", "prog/sub/d.dat", "prog/sub/deep/e.cf"}
+    assert "regex/a.cf" not in files and files["regex/other/f.cf"][1] == "other/f.cf\n"
+    assert not [k for k, v in files.items() if k.startswith("source/") and v[1] != "dir"]
 
 
 DEAD_LINKS_POLICY = r"""
