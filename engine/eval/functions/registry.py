@@ -1,8 +1,9 @@
 """The function table: ``@function`` registers, ``call`` checks arity and dispatches.
 
-Every family module (strings, lists, ...) registers its functions at import time;
-the table loads them all the first time it is consulted, so importing this module
-stays cheap and there is no import cycle.
+Every family module (strings, lists, ...) registers its functions at import time.
+A look-up imports only the family that defines the name (``_index.MODULES``, a
+generated table checked by a test); :func:`all_specs` imports them all. So importing
+this module stays cheap and there is no import cycle.
 
 Calling convention. The evaluator expands every argument except those listed in
 ``FnSpec.lazy_args`` and calls :func:`call`. A function receives the ``FnEnv``
@@ -19,6 +20,7 @@ effect (``regextract``, ``readstringarray`` ...) use it when the environment has
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable, Iterable
 
 from engine._records import Frozen, set_field
@@ -141,6 +143,8 @@ def _text_params(func: Callable[..., Any]) -> frozenset[int]:
 
 
 TABLE: dict[str, FnSpec] = {}
+#: the module whose import registered each name (checked against ``_index.MODULES``)
+ORIGIN: dict[str, str] = {}
 _loaded = False
 
 
@@ -154,6 +158,10 @@ def function(
     """Register ``func(env, *args)`` as the policy function ``name``."""
     if returns not in RETURN_TYPES:
         raise ValueError(f"unknown return type {returns!r}")
+    # a name is defined in one module only: a look-up imports just that one
+    module = sys._getframe(1).f_globals.get("__name__", "")
+    if ORIGIN.setdefault(name, module) != module:
+        raise ValueError(f"function {name!r} registered in {ORIGIN[name]} and {module}")
 
     def deco(func: Callable[..., Any]) -> Callable[..., Any]:
         TABLE[name] = FnSpec(
@@ -181,8 +189,18 @@ def _ensure_loaded() -> None:
 
 def lookup(name: str) -> FnSpec | None:
     """The spec of ``name``, or None for an unknown function."""
-    _ensure_loaded()
-    return TABLE.get(name)
+    spec = TABLE.get(name)
+    if spec is None and not _loaded:
+        from engine.eval.functions._index import MODULES
+
+        family = MODULES.get(name)
+        if family is not None:
+            importlib.import_module(f"engine.eval.functions.{family}")
+            spec = TABLE.get(name)
+        if spec is None:  # an unknown name: certain only once every family is in
+            _ensure_loaded()
+            spec = TABLE.get(name)
+    return spec
 
 
 def all_specs() -> list[FnSpec]:
