@@ -125,7 +125,6 @@ def discover(workdir: str | os.PathLike[str], now: float | None = None,
     (``agent``; cf-promises' is ``common``).
     """
     from engine.eval._netinfo import discover_network
-    from engine.eval.policyhub import hub_context
     from engine.eval.values import Data
 
     now = time.time() if now is None else now
@@ -215,7 +214,13 @@ def discover(workdir: str | os.PathLike[str], now: float | None = None,
     }
     sys_vars.update(_component_paths(str(layout.bin)))
     discover_network(classes, sys_vars)
-    hub_classes, hub_vars, _error = hub_context(wd)  # run() reports the error
+    if os.path.exists(os.path.join(wd, "policy_server.dat")) or \
+            os.path.exists(os.path.join(wd, "state", "am_policy_hub")):
+        from engine.eval.policyhub import hub_context  # a bootstrapped host only
+
+        hub_classes, hub_vars, _error = hub_context(wd)  # run() reports the error
+    else:
+        hub_classes, hub_vars = set(), {}
     classes |= hub_classes
     sys_vars.update(hub_vars)
     # the Ed25519 key is ppkeys/vigil.pub (localhost.pub holds the RSA key for CFEngine peers)

@@ -21,7 +21,6 @@ hub's published stamp.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
@@ -87,6 +86,8 @@ def release_id(masterdir: Path) -> str:
             continue
         if stat.S_ISREG(st.st_mode):
             total += st.st_size
+    import hashlib  # only on a hub, when it tags its policy: not at every agent start
+
     h = hashlib.sha1(usedforsecurity=False)
     zeros = bytes(1 << 16)
     while total > 0:

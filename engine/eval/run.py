@@ -73,9 +73,10 @@ def load_valid_policy(path: str, workdir: Path, log: LineLogger) -> tuple[Policy
         log.error(SYNTAX_ERRORS)
         log.error("Policy failed validation; nothing was run")
         return None, problems[0].format().splitlines()[0]
-    from engine.eval.hubtag import tag_valid_policy
+    if (Path(workdir) / "state" / "am_policy_hub").exists():  # only a hub tags its policy
+        from engine.eval.hubtag import tag_valid_policy
 
-    tag_valid_policy(Path(workdir), path, log)
+        tag_valid_policy(Path(workdir), path, log)
     return result.policy, None
 
 
