@@ -76,23 +76,29 @@ class SeenEntry:
 
 
 def read_lastseen(path: Path) -> list[SeenEntry]:
-    """Every ``q`` entry of ``cf_lastseen.lmdb`` with the address its key was seen at."""
-    addr: dict[str, str] = {}
-    quality: list[tuple[str, str, float]] = []
+    """Every ``q`` entry of ``cf_lastseen.lmdb`` with the address its key was seen at,
+    newest first; an unreadable database reads as empty."""
     try:
-        with reading(path) as txn:
-            if txn is None:
-                return []
-            for k, v in txn.cursor():
-                key = bytes(k).rstrip(b"\0").decode("utf-8", "replace")
-                val = bytes(v)
-                if key.startswith("k"):
-                    addr[key[1:]] = val.rstrip(b"\0").decode("utf-8", "replace")
-                elif key.startswith("q") and len(key) > 2 and len(val) >= 8:
-                    (when,) = struct.unpack_from("<q", val)
-                    quality.append((key[1], key[2:], float(when)))
+        return lastseen_entries(path)
     except (Unreadable, OSError):
         return []
+
+
+def lastseen_entries(path: Path) -> list[SeenEntry]:
+    """:func:`read_lastseen`, raising ``Unreadable``/``OSError`` for a database it cannot read."""
+    addr: dict[str, str] = {}
+    quality: list[tuple[str, str, float]] = []
+    with reading(path) as txn:
+        if txn is None:
+            return []
+        for k, v in txn.cursor():
+            key = bytes(k).rstrip(b"\0").decode("utf-8", "replace")
+            val = bytes(v)
+            if key.startswith("k"):
+                addr[key[1:]] = val.rstrip(b"\0").decode("utf-8", "replace")
+            elif key.startswith("q") and len(key) > 2 and len(val) >= 8:
+                (when,) = struct.unpack_from("<q", val)
+                quality.append((key[1], key[2:], float(when)))
     out = [
         SeenEntry("incoming" if d == "i" else "outgoing", addr.get(k, ""), k, t)
         for d, k, t in quality

@@ -13,7 +13,6 @@ order of its in-memory hash map; vigil in the database's key order.
 from __future__ import annotations
 
 import os
-import struct
 import time
 
 from engine.eval.functions._util import need_int
@@ -28,31 +27,19 @@ def _int32(n: int) -> int:
 
 
 def _sightings(path: str) -> list[tuple[str, str, int]]:
-    """(address, key digest, time last seen) for every incoming and outgoing record."""
-    from engine.state.lmdbstore import Unreadable, reading
+    """(address, key digest, time last seen) of every incoming and outgoing record of a
+    key whose address is known, in the database's key order (incoming first)."""
+    from pathlib import Path
 
-    addresses: dict[str, str] = {}
-    seen: dict[str, int] = {}
+    from engine.cfengine.keys import lastseen_entries
+    from engine.state.lmdbstore import Unreadable
+
     try:
-        with reading(path) as txn:
-            if txn is None:
-                return []
-            for k, v in txn.cursor():
-                key = bytes(k).rstrip(b"\0").decode("utf-8", "replace")
-                val = bytes(v)
-                if key.startswith("k"):
-                    addresses[key[1:]] = val.rstrip(b"\0").decode("utf-8", "replace")
-                elif key[:2] in ("qi", "qo") and len(val) >= 8:
-                    seen[key] = struct.unpack_from("=q", val)[0]
+        entries = lastseen_entries(Path(path))
     except (Unreadable, OSError) as e:
         raise FunctionError(f"hostsseen: cannot read the lastseen database ({e})") from None
-    out = []
-    for digest, address in addresses.items():
-        for direction in ("qi", "qo"):
-            when = seen.get(direction + digest)
-            if when is not None:
-                out.append((address, digest, when))
-    return out
+    entries.sort(key=lambda s: (s.key, s.direction != "incoming"))
+    return [(s.address, s.key, int(s.last_seen)) for s in entries if s.address]
 
 
 def _name(address: str) -> str:
