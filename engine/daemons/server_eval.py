@@ -84,14 +84,8 @@ class EvaluatedScope(_Scope):
             if whole is not None:
                 return whole
             return [self.expand(rval.value, bundle)]
-        if isinstance(rval, RList):
-            out: list[str] = []
-            for item in rval.items:
-                sub = self.list_of(item, bundle)
-                if sub is None:
-                    return None
-                out.extend(sub)
-            return out
+        if isinstance(rval, RList):  # item by item, each through this method
+            return super().list_of(rval, bundle)
         if isinstance(rval, FnCall):
             with self._in(bundle):
                 try:
