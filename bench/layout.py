@@ -24,8 +24,9 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.importgraph import PACKAGES, graph, loops
+
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("engine", "tui")
 PRIMITIVES = ("canonify", "atomic_write", "write_atomic", "human_duration", "format_duration",
               "RunSummary")
 TRIVIAL = 'body common control { bundlesequence => { "main" }; }\nbundle agent main { reports: "hi"; }\n'
@@ -34,14 +35,6 @@ TRIVIAL = 'body common control { bundlesequence => { "main" }; }\nbundle agent m
 def _py_files(root: Path) -> Iterator[Path]:
     for pkg in PACKAGES:
         yield from sorted((root / pkg).rglob("*.py"))
-
-
-def _module(root: Path, path: Path) -> str:
-    rel = path.relative_to(root).with_suffix("")
-    parts = list(rel.parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
 
 
 def lines_per_package(root: Path) -> dict[str, int]:
@@ -64,69 +57,9 @@ def longest_functions(root: Path, n: int = 8) -> list[tuple[int, str]]:
     return sorted(found, reverse=True)[:n]
 
 
-def _imports(root: Path, path: Path, modules: set[str]) -> set[str]:
-    me = _module(root, path)
-    tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
-    out = set()
-    for node in ast.walk(tree):
-        names: list[str] = []
-        if isinstance(node, ast.Import):
-            names = [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                pkg = me.split(".")[: -node.level] if path.name != "__init__.py" else me.split(".")
-                if path.name == "__init__.py" and node.level > 1:
-                    pkg = me.split(".")[: -(node.level - 1)]
-                base = ".".join([*pkg, base] if base else pkg)
-            subs = [f"{base}.{a.name}" for a in node.names]
-            # ``from pkg import sub`` depends on the submodule, not on pkg's own code
-            names = subs if all(x in modules for x in subs) else [base, *subs]
-        for name in names:
-            while name and name not in modules:
-                name = name.rpartition(".")[0]
-            if name and name != me:
-                out.add(name)
-    return out
-
-
 def import_loops(root: Path) -> list[list[str]]:
-    files = {(_module(root, p)): p for p in _py_files(root)}
-    graph = {m: _imports(root, p, set(files)) for m, p in files.items()}
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on: set[str] = set()
-    loops: list[list[str]] = []
-    counter = [0]
-    sys.setrecursionlimit(10000)
-
-    def visit(v: str) -> None:
-        index[v] = low[v] = counter[0]
-        counter[0] += 1
-        stack.append(v)
-        on.add(v)
-        for w in graph.get(v, ()):
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in on:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            comp = []
-            while True:
-                w = stack.pop()
-                on.discard(w)
-                comp.append(w)
-                if w == v:
-                    break
-            if len(comp) > 1:
-                loops.append(sorted(comp))
-
-    for v in graph:
-        if v not in index:
-            visit(v)
-    return loops
+    """The loops of the import graph tests/test_layers.py checks, for the tree at ``root``."""
+    return sorted(sorted(loop) for loop in loops(graph(root)))
 
 
 def grep_count(root: Path, needle: str) -> int:

@@ -10,6 +10,8 @@ import ast
 from collections import defaultdict
 from pathlib import Path
 
+from tests.importgraph import graph, loops, modules
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Import loops that remain (issue: the evaluator and the promise types still call
@@ -32,81 +34,6 @@ EVALUATOR = ("engine.eval.agent", "engine.eval.bundles", "engine.eval.resolve",
              "engine.eval.run", "engine.eval.inputs")
 
 
-def _modules() -> dict[str, Path]:
-    mods = {}
-    for top in ("engine", "tui"):
-        for path in (ROOT / top).rglob("*.py"):
-            name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
-            mods[name.removesuffix(".__init__")] = path
-    return mods
-
-
-def _graph() -> dict[str, set[str]]:
-    mods = _modules()
-
-    def known(name: str) -> str | None:
-        while name and name not in mods:
-            name = name.rpartition(".")[0]
-        return name or None
-
-    edges: dict[str, set[str]] = defaultdict(set)
-    for mod, path in mods.items():
-        package = mod if path.name == "__init__.py" else mod.rpartition(".")[0]
-        for node in ast.walk(ast.parse(path.read_text())):
-            targets: list[str] = []
-            if isinstance(node, ast.Import):
-                targets = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                if node.level:
-                    base = package.split(".")
-                    base = base[: len(base) - node.level + 1]
-                    module = ".".join(base + ([node.module] if node.module else []))
-                else:
-                    module = node.module or ""
-                targets = [f"{module}.{a.name}" for a in node.names] or [module]
-            for t in targets:
-                hit = known(t)
-                if hit and hit != mod:
-                    edges[mod].add(hit)
-    return edges
-
-
-def _loops(edges: dict[str, set[str]]) -> list[set[str]]:
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on: set[str] = set()
-    out: list[set[str]] = []
-    counter = [0]
-
-    def visit(v: str) -> None:  # Tarjan's strongly connected components
-        index[v] = low[v] = counter[0]
-        counter[0] += 1
-        stack.append(v)
-        on.add(v)
-        for w in edges.get(v, ()):
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in on:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            comp = set()
-            while True:
-                w = stack.pop()
-                on.discard(w)
-                comp.add(w)
-                if w == v:
-                    break
-            if len(comp) > 1:
-                out.append(comp)
-
-    for v in list(edges):
-        if v not in index:
-            visit(v)
-    return out
-
-
 def _imports_from(edges: dict[str, set[str]], package: str, forbidden: tuple[str, ...]
                   ) -> list[str]:
     return sorted(f"{a} -> {b}" for a, bs in edges.items() if a.startswith(package)
@@ -114,15 +41,15 @@ def _imports_from(edges: dict[str, set[str]], package: str, forbidden: tuple[str
 
 
 def test_state_imports_nothing_from_the_evaluator_or_the_promise_types() -> None:
-    assert _imports_from(_graph(), "engine.state", ("engine.promises", "engine.eval")) == []
+    assert _imports_from(graph(), "engine.state", ("engine.promises", "engine.eval")) == []
 
 
 def test_the_policy_front_end_imports_nothing_from_the_evaluator() -> None:
-    assert _imports_from(_graph(), "engine.policy", ("engine.eval",)) == []
+    assert _imports_from(graph(), "engine.policy", ("engine.eval",)) == []
 
 
 def test_actuators_reach_the_evaluator_only_through_the_run_context() -> None:
-    edges = _graph()
+    edges = graph()
     assert _imports_from(edges, "engine.promises", EVALUATOR) == []
     used = {e.split(" -> ")[1] for e in _imports_from(edges, "engine.promises", ("engine.eval",))}
     assert used - ACTUATORS_STILL_USE == set(), "engine.promises imports more of engine.eval"
@@ -135,13 +62,13 @@ def test_evaluation_level_promise_types_live_in_the_evaluator() -> None:
 
 
 def test_the_engine_never_imports_the_console() -> None:
-    edges = _graph()
+    edges = graph()
     assert _imports_from(edges, "engine.", ("tui",)) == [
         e for e in _imports_from(edges, "engine.commands.console", ("tui",))]
 
 
 def test_no_new_import_loops_and_the_known_ones_only_shrink() -> None:
-    found = _loops(_graph())
+    found = loops(graph())
     new = [sorted(c) for c in found if c not in KNOWN_LOOPS]
     gone = [sorted(c) for c in KNOWN_LOOPS if c not in found]
     assert not new, f"new import loops: {new}"
@@ -154,7 +81,7 @@ TUI_MAY_IMPORT = ("engine.inspect", "engine.workdir", "engine.settings")
 
 
 def test_the_console_imports_only_the_read_models_the_workdir_and_the_settings() -> None:
-    edges = _graph()
+    edges = graph()
     used = [e for e in _imports_from(edges, "tui", ("engine",))
             if not e.split(" -> ")[1].startswith(TUI_MAY_IMPORT)]
     assert used == []
@@ -181,7 +108,7 @@ ONE_DEFINITION: dict[str, tuple[set[str], str]] = {
 
 
 def _trees() -> dict[str, ast.Module]:
-    return {mod: ast.parse(path.read_text()) for mod, path in _modules().items()}
+    return {mod: ast.parse(path.read_text()) for mod, path in modules().items()}
 
 
 def test_importlib_only_in_the_declared_registries() -> None:
@@ -198,7 +125,7 @@ def test_importlib_only_in_the_declared_registries() -> None:
     assert users == IMPORTLIB_REGISTRIES
 
 
-def test_no_import_error_fallbacks_around_our_own_modules() -> None:
+def test_no_import_error_fallbacks_around_our_ownmodules() -> None:
     def ours(stmt: ast.stmt) -> bool:
         for node in ast.walk(stmt):
             if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0]
