@@ -17,7 +17,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from tests.engine.cfnet.conftest import (
     vigil,
     vigil_workdir,
 )
+from tests.engine.cfnet.vigil_server import VigilServer
 
 MASTERFILES = Path("/usr/share/cfengine3/masterfiles")
 pytestmark = pytest.mark.skipif(not (MASTERFILES / "promises.cf").is_file(),
@@ -46,25 +46,7 @@ def _can_bind(address: str) -> bool:
     return True
 
 
-class Hub:
-    def __init__(self, wd: Path, port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
-        self.wd, self.port, self.proc, self.log_path = wd, port, proc, log
-
-    @property
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-
-
-def _vigil_hub(wd: Path, bind: str) -> Hub:
+def _vigil_hub(wd: Path, bind: str) -> VigilServer:
     vigil_workdir(wd)
     shutil.copytree(MASTERFILES, wd / "masterfiles")
     r = vigil(wd, "agent", "-B", "127.0.0.1", "--skip-bootstrap-service-start", timeout=300)
@@ -77,23 +59,20 @@ def _vigil_hub(wd: Path, bind: str) -> Hub:
                                  str(wd), "--port", str(port), "--bind", bind], cwd=REPO,
                                 stdout=out, stderr=subprocess.STDOUT,
                                 env=dict(os.environ, PYTHONPATH=str(REPO)))
-    hub = Hub(wd, port, proc, log)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if "listening on" in hub.log:
-            return hub
-        if proc.poll() is not None:
-            break
-        time.sleep(0.1)
-    hub.stop()
-    raise AssertionError(f"vigil serverd did not start:\n{hub.log[-3000:]}")
+    hub = VigilServer(wd, proc, log, port)
+    try:
+        hub.wait_for("listening on", timeout=30)
+    except AssertionError:
+        hub.stop()
+        raise
+    return hub
 
 
 @pytest.fixture
 def vigil_hub(tmp_path: Path) -> Iterator[object]:
-    started: list[Hub] = []
+    started: list[VigilServer] = []
 
-    def start(bind: str = "127.0.0.1") -> Hub:
+    def start(bind: str = "127.0.0.1") -> VigilServer:
         hub = _vigil_hub(tmp_path / "hub", bind)
         started.append(hub)
         return hub
