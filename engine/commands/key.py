@@ -175,8 +175,8 @@ def _trust_server(wd: Workdir, hostport: str, expected: str | None) -> int:
     try:
         p = probe(wd.root, host or hostport, int(port) if port.isdigit() else None)
     except TrustError as e:  # not a vigil (Ed25519) key: a CFEngine server, perhaps
-        if not expected and port.isdigit() and _is_cfengine(wd, host, int(port)):
-            return _trust_cf_server(wd, host, int(port), None)
+        if not expected and port.isdigit():
+            return _trust_cf_server(wd, host, int(port), None, f"cannot get the key of {hostport}: {e}")
         _err(f"cannot get the key of {hostport}: {e}")
         return 1
     except Exception as e:  # noqa: BLE001 - a network failure is an error line
@@ -190,26 +190,18 @@ def _trust_server(wd: Workdir, hostport: str, expected: str | None) -> int:
     return 0
 
 
-def _is_cfengine(wd: Workdir, host: str, port: int) -> bool:
-    from engine.cfnet.exchange import probe as cf_probe
-
-    try:
-        cf_probe(wd.root, host, port)
-    except Exception:  # noqa: BLE001 - not reachable as a CFEngine server either
-        return False
-    return True
-
-
-def _trust_cf_server(wd: Workdir, host: str, port: int, expected: str | None) -> int:
+def _trust_cf_server(wd: Workdir, host: str, port: int, expected: str | None,
+                     not_cfengine: str = "") -> int:
     """Trust the RSA key a CFEngine server presents (``ppkeys/root-MD5=….pub``, as
-    cf-key -t writes it), only if it is still ``expected`` (when given)."""
+    cf-key -t writes it), only if it is still ``expected`` (when given). ``not_cfengine``:
+    the error to give instead when the server does not speak CFEngine either."""
     from engine.cfnet.exchange import probe as cf_probe
     from engine.cfnet.peers import CfPeers
 
     try:
         p = cf_probe(wd.root, host, port)
     except Exception as e:  # noqa: BLE001 - a network failure is an error line
-        _err(f"cannot get the key of {host}:{port}: {e}")
+        _err(not_cfengine or f"cannot get the key of {host}:{port}: {e}")
         return 1
     if expected and p.fingerprint != expected:
         _err(f"{host}:{port} now presents {p.fingerprint}, not {expected}: nothing trusted")
