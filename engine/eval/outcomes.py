@@ -99,8 +99,12 @@ def apply_result(agent: AgentCore, p: Promise | None, rp: ResolvedPromise,
             agent.ctx.set_var(f"default:{target}" if ":" not in target else target, var, value,
                               "slist" if isinstance(value, list) else "string")
     body = rp.body("classes")
-    if not body:
-        return
+    if body:
+        apply_classes_body(agent, body, [outcome, *(o for o in result.also if o is not outcome)])
+
+
+def apply_classes_body(agent: AgentCore, body: dict[str, Any], outcomes: list[Outcome]) -> None:
+    """Define and cancel what a resolved ``classes`` body names for ``outcomes``."""
     scope = str(body.get("scope", "namespace"))
     # cf-agent announces the promotion unless the body itself asked for namespace
     announce = body.get("scope") != "namespace"
@@ -109,7 +113,6 @@ def apply_result(agent: AgentCore, p: Promise | None, rp: ResolvedPromise,
     if minutes > 0:
         scope = "namespace"
     policy = "preserve" if str(body.get("timer_policy", "reset")) == "absolute" else "reset"
-    outcomes = [outcome, *(o for o in result.also if o is not outcome)]
     for lval in (lv for o in outcomes for lv in _DEFINE.get(o, ())):
         for name in _names(body.get(lval)):
             if minutes > 0 and agent.persistent is not None:

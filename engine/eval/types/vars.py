@@ -12,9 +12,11 @@ import json
 from engine.eval import expand as ex
 from engine.eval.functions import _jsonref as jsonref
 from engine.eval.functions._util import cf_int, cf_real
+from engine.eval.outcomes import apply_classes_body
 from engine.eval.resolve import FunctionFailed, Unresolved
 from engine.eval.values import LIST_TYPES, Data
 from engine.policy.ast import FnCall, Promise, RList, Scalar
+from engine.promises.base import Outcome
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
@@ -57,6 +59,20 @@ def evaluate_vars(agent: Binder, p: Promise, name: str, last: bool) -> None:
         value = _int(value)
     tags, comment = _annotations(agent, p)
     agent.ctx.set_var(scope, name, value, vtype, tags, comment)
+    classes = p.get("classes")
+    if classes is not None:
+        _kept_classes(agent, classes)
+
+
+def _kept_classes(agent: Binder, rval: Any) -> None:
+    """A vars promise that defined its variable is kept: its ``classes`` body's
+    kept classes are defined (cf-agent does; a failed function defines none)."""
+    try:
+        body = agent.resolver.value(rval, agent.lookup, "classes")
+    except (Unresolved, FunctionFailed):
+        return
+    if isinstance(body, dict):
+        apply_classes_body(agent, body, [Outcome.KEPT])
 
 
 def _policy(p: Promise) -> str:
