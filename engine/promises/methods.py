@@ -46,6 +46,8 @@ def actuate_method(run: RunContext, rp: ResolvedPromise) -> PromiseResult:
                         "was promised!")
         return PromiseResult(Outcome.NOTKEPT, message="only a warning was promised")
     inherit = str(rp.attrs.get("inherit", "false")).lower() in ("true", "yes", "on")
+    # the called bundle's return values (reports with bundle_return_value_index)
+    returns = open_returns(run)
     try:
         outcome = run.run_bundle(bundle, call.args, inherit=inherit)
     except RecursionError:
@@ -54,4 +56,34 @@ def actuate_method(run: RunContext, rp: ResolvedPromise) -> PromiseResult:
         run.log.error(f"Method '{rp.promiser}': bundles call each other deeper than "
                       f"{MAX_BUNDLE_DEPTH} levels (a loop of methods?)")
         return PromiseResult(Outcome.NOTKEPT, message="bundle calls nested too deep")
+    finally:
+        close_returns(run)
+    target = rp.str_attr("useresult")
+    if target and returns:
+        # useresult names an array of the caller's: name[index] for each value returned
+        return PromiseResult(outcome, variables={f"{target}[{k}]": v for k, v in returns.items()},
+                             variables_context=f"{rp.namespace}:{rp.bundle}")
     return PromiseResult(outcome)
+
+
+_RETURNS = "bundle_returns"
+
+
+def open_returns(run: RunContext) -> dict[str, str]:
+    """A place for the return values of the bundle about to be called (one bundle
+    deeper than now): what ``reports`` with ``bundle_return_value_index`` put."""
+    returns: dict[str, str] = {}
+    run.run_state.setdefault(_RETURNS, []).append((run.bundle_depth() + 1, returns))
+    return returns
+
+
+def close_returns(run: RunContext) -> None:
+    run.run_state[_RETURNS].pop()
+
+
+def put_return(run: RunContext, index: str, value: str) -> None:
+    """A bundle returns ``value`` under ``index`` to the method that called it; a
+    bundle no method called (the bundlesequence's) returns to no one."""
+    stack = run.run_state.get(_RETURNS)
+    if stack and stack[-1][0] == run.bundle_depth():
+        stack[-1][1][index] = value

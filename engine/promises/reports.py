@@ -21,6 +21,12 @@ _APPEND = os.O_WRONLY | os.O_APPEND | os.O_CREAT
 
 
 def actuate_report(agent: RunContext, rp: ResolvedPromise) -> PromiseResult:
+    index = rp.str_attr("bundle_return_value_index")
+    if index:  # a return value for the calling method, not printed
+        from engine.promises.methods import put_return
+
+        put_return(agent, index, rp.promiser)
+        return PromiseResult(Outcome.KEPT)
     if agent.dry_run:
         agent.log.warning(f"Need to repair reports promise: {rp.promiser}")
         return PromiseResult(Outcome.NOTKEPT, message="dry run: report not printed")

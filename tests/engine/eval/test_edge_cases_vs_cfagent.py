@@ -38,6 +38,45 @@ body common control { bundlesequence => { main, after }; }
 """,
         ["R: $(all)", "R: a_kept", "R: b_kept", "R: c_kept", "R: e_kept"],
     ),
+    # reports with bundle_return_value_index are the called bundle's return values:
+    # not printed, put in the caller's useresult array (a fresh set for every call)
+    "bundle_return_values": (
+        """
+body common control { bundlesequence => { main, child("z") }; }
+body file control { namespace => "default"; }
+bundle agent main
+{
+  vars:
+    "l" slist => { "a", "b" };
+  methods:
+    "n1" usebundle => child("one"), useresult => "r1";
+    "n2" usebundle => child("two"), useresult => "r2";
+    "n3" usebundle => child("$(l)"), useresult => "r3";
+    "n4" usebundle => child("x"), useresult => "main.r4";
+    "n5" usebundle => ns1:child("y"), useresult => "r5";
+  reports:
+    "r1=$(r1[k_one]) $(r1[fixed]) r2=$(r2[k_one]) $(r2[k_two]) r3=$(r3[fixed])";
+    "r4=$(r4[fixed]) r5=$(r5[k])";
+}
+bundle agent child(g)
+{
+  reports:
+      "$(g)" bundle_return_value_index => "k_$(g)";
+      "fixed $(g)" bundle_return_value_index => "fixed";
+      "plain $(g)";
+}
+body file control { namespace => "ns1"; }
+bundle agent child(g)
+{
+  reports:
+      "ns $(g)" bundle_return_value_index => "k";
+}
+""",
+        ["R: plain one", "R: plain two", "R: plain a", "R: plain b", "R: plain x",
+         # (a report with a reference that stays unresolved is made last)
+         "R: r4=fixed x r5=ns y", "R: r1=one fixed one r2=$(r2[k_one]) two r3=fixed b",
+         "R: plain z"],
+    ),
 }
 
 
