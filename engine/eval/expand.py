@@ -44,18 +44,27 @@ _PAIRS = {"(": ")", "{": "}"}
 
 
 def _next(s: str, i: int, stop: str | None) -> int:
-    """Where the next ``$(``/``${`` or ``stop`` is, from ``i``; -1 for neither."""
+    """Where the next ``$(``/``${``, ``stop`` or (inside a reference) bracket of the
+    reference's kind not preceded by ``$`` is, from ``i``; -1 for none."""
     j = s.find("$", i)
     while j >= 0 and s[j + 1 : j + 2] not in _OPENERS:
         j = s.find("$", j + 1)
     if stop is not None:
         k = s.find(stop, i)
         if k >= 0 and (j < 0 or k < j):
-            return k
+            j = k
+        # a name may hold brackets of its reference's kind, balanced: $(a[f(1)])
+        bare = _BARE[stop]
+        o = s.find(bare, i, j if j >= 0 else len(s))
+        while o > 0 and s[o - 1] == "$":
+            o = s.find(bare, o + 1, j if j >= 0 else len(s))
+        if o >= 0:
+            return o
     return j
 
 
 _OPENERS = ("(", "{")
+_BARE = {")": "(", "}": "{"}
 
 
 def _parse(s: str, i: int = 0, stop: str | None = None) -> tuple[tuple, int]:
@@ -64,6 +73,7 @@ def _parse(s: str, i: int = 0, stop: str | None = None) -> tuple[tuple, int]:
     parts: list[Any] = []
     buf: list[str] = []
     n = len(s)
+    depth = 0
     while True:
         j = _next(s, i, stop)
         if j < 0:
@@ -71,9 +81,18 @@ def _parse(s: str, i: int = 0, stop: str | None = None) -> tuple[tuple, int]:
             i = n
             break
         buf.append(s[i:j])
-        if s[j] != "$":  # the closing bracket
-            i = j
-            break
+        c = s[j]
+        if c != "$":
+            if c == stop:
+                if not depth:  # the closing bracket
+                    i = j
+                    break
+                depth -= 1
+            else:  # a bracket the name holds: its closing one is the name's too
+                depth += 1
+            buf.append(c)
+            i = j + 1
+            continue
         close = _PAIRS[s[j + 1]]
         k = _next(s, j + 2, close)
         if k >= 0 and s[k] == close:  # no reference inside: no recursion
@@ -261,6 +280,10 @@ def whole_list_ref(s: str) -> str | None:
     if len(s) > 3 and s[0] == "@" and s[1] in "({" and s[-1] == _PAIRS[s[1]]:
         inner = s[2:-1]
         if _PAIRS[s[1]] not in inner:
+            return inner
+        # a name holding references or brackets (@(a[$(k)])): one reference, whole
+        t = template("$" + s[1:])
+        if len(t) == 1 and isinstance(t[0], _Ref):
             return inner
     return None
 

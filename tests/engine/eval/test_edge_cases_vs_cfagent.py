@@ -77,6 +77,27 @@ bundle agent child(g)
          "R: r4=fixed x r5=ns y", "R: r1=one fixed one r2=$(r2[k_one]) two r3=fixed b",
          "R: plain z"],
     ),
+    # brackets of the reference's own kind balance inside its name (an array index
+    # holding parentheses); a list reference may hold a reference in its index
+    "nested_brackets_in_references": (
+        """
+bundle agent main
+{
+  vars:
+    "a[k(1)]" string => "v1";
+    "a[k{1}]" string => "v2";
+    "a[k(x(y))]" string => "v3";
+    "k" string => "k(1)";
+    "one[$(k)]" slist => { "one", "two" };
+    "two" slist => { "three" };
+    "both" slist => { @(one[$(k)]), @(two) };
+  reports:
+    "$(a[k(1)]) ${a[k{1}]} ${a[k(1)]} $(a[k{1}]) $(a[k(x(y))]) $(a[$(k)])";
+    "$(both)";
+}
+""",
+        ["R: v1 v2 v1 v2 v3 v1", "R: one", "R: two", "R: three"],
+    ),
 }
 
 
