@@ -11,6 +11,7 @@ from engine.eval.functions.registry import (
     FunctionError,
     as_data,
     as_list,
+    classic_array,
     function,
     need_list,
     scalar_str,
@@ -44,10 +45,18 @@ def _container(env: FnEnv, arg: Any) -> Any:
     return None
 
 
+def _container_or_array(env: FnEnv, arg: Any) -> Any:
+    """:func:`_container`, or the classic array ``arg`` names."""
+    v = _container(env, arg)
+    if v is None and isinstance(arg, str):
+        v = classic_array(env, strip_ref(arg))
+    return v
+
+
 @function("length", "int", 1, 1)
 def length(env: FnEnv, lst: Any) -> str:
     """length(list_or_container): the number of elements."""
-    v = _container(env, lst)
+    v = _container_or_array(env, lst)
     if isinstance(v, (list, dict)):
         return str(len(v))
     raise FunctionError(f"Function 'length' was given '{lst}', which is not a list or container")
@@ -56,7 +65,7 @@ def length(env: FnEnv, lst: Any) -> str:
 @function("nth", "string", 2, 2)
 def nth(env: FnEnv, lst: Any, index: str) -> str:
     """nth(list_or_container, position_or_key): one element; negative positions count from the end."""
-    v = _container(env, lst)
+    v = _container_or_array(env, lst)
     if isinstance(v, dict):
         if index in v and v[index] is None:
             return "null"

@@ -295,12 +295,26 @@ def as_list(env: FnEnv, arg: Any) -> list[str] | None:
         if arg.lstrip()[:1] in ("[", "{"):
             inline = as_data(env, arg)  # inline JSON: '["a", "b"]'
             return data_as_list(inline) if inline is not None else None
-        v = env.get_var(strip_ref(arg))
+        name = strip_ref(arg)
+        v = env.get_var(name)
         if isinstance(v, list):
             return v
         if isinstance(v, Data):
             return data_as_list(v.value)
+        if v is None:
+            array = classic_array(env, name)
+            if array is not None:
+                return data_as_list(array)
     return None
+
+
+def classic_array(env: FnEnv, name: str) -> dict[str, Any] | None:
+    """The classic array ``name`` (``name[key]`` variables) as the container cf-agent
+    makes of one for a function that wants a list or a container; None when there is
+    no such variable."""
+    from engine.eval.functions._arraytree import tree
+
+    return tree(env, name)
 
 
 def need_list(env: FnEnv, fn: str, arg: Any) -> list[str]:

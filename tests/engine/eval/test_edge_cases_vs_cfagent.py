@@ -98,6 +98,40 @@ bundle agent main
 """,
         ["R: v1 v2 v1 v2 v3 v1", "R: one", "R: two", "R: three"],
     ),
+    # a classic array (name[key] variables) is a container to the functions that
+    # take a list or a container: its keys' values, nested keys as nested objects
+    "classic_array_as_list": (
+        """
+bundle agent main
+{
+  vars:
+    "arr[b]" string => "2";
+    "arr[a]" string => "1";
+    "n[x][y]" string => "3";
+    "n[x][z]" slist => { "4", "5" };
+    "m[0]" string => "debian_12";
+    "m[1]" string => "12";
+    "r[01]" string => length("arr");
+    "r[02]" string => nth("arr", "a");
+    "r[03]" string => join(",", "arr");
+    "r[04]" string => join(",", sort("arr", "lex"));
+    "r[05]" string => join(",", reverse("arr"));
+    "r[06]" string => join(",", grep("1", "arr"));
+    "r[07]" string => max("arr", "int");
+    "r[08]" string => sum("arr");
+    "r[09]" string => length("n");
+    "r[10]" string => length("n[x]");
+    "r[11]" string => join(",", "n[x]");
+    "r[12]" string => nth("m", "1");
+    "r[13]" string => join(",", intersection("arr", "arr"));
+    "k" slist => sort(getindices("r"), "lex");
+  reports:
+    "$(k) $(r[$(k)])";
+}
+""",
+        ["R: 01 2", "R: 02 1", "R: 03 1,2", "R: 04 1,2", "R: 05 2,1", "R: 06 1", "R: 07 2",
+         "R: 08 3.000000", "R: 09 1", "R: 10 2", "R: 11 3", "R: 12 12", "R: 13 1,2"],
+    ),
 }
 
 
