@@ -49,6 +49,13 @@ def evaluate_vars(agent: Binder, p: Promise, name: str, last: bool) -> None:
         return
     if value is None:
         return
+    if type(value) is str:
+        if "$" in value:
+            value = ex.expand(value, agent.lookup)[0]
+    elif type(value) is list:
+        value = _expand_items(agent, value)
+        if isinstance(rval, RList):  # and the items of a list written out once more again
+            value = _expand_items(agent, value)
     if "$" in name:
         name, ok = ex.expand(name, agent.lookup)
     if isinstance(value, list) and isinstance(rval, RList) and _policy(p) == "ifdefined":
@@ -73,6 +80,18 @@ def _kept_classes(agent: Binder, rval: Any) -> None:
         return
     if isinstance(body, dict):
         apply_classes_body(agent, body, [Outcome.KEPT])
+
+
+def _expand_items(agent: Binder, value: list[str]) -> list[str]:
+    """cf-agent expands a vars promise's value once more: a reference the first
+    expansion made (``$(const.dollar)(x)``, a function's output, an augments value
+    holding one) is resolved too. Only strings and list items are; a data
+    container's strings are not."""
+    for i, item in enumerate(value):
+        if "$" in item:
+            lookup = agent.lookup
+            return value[:i] + [ex.expand(x, lookup)[0] if "$" in x else x for x in value[i:]]
+    return value
 
 
 def _policy(p: Promise) -> str:

@@ -132,6 +132,30 @@ bundle agent main
         ["R: 01 2", "R: 02 1", "R: 03 1,2", "R: 04 1,2", "R: 05 2,1", "R: 06 1", "R: 07 2",
          "R: 08 3.000000", "R: 09 1", "R: 10 2", "R: 11 3", "R: 12 12", "R: 13 1,2"],
     ),
+    # a vars promise's value is expanded once more (the items of a list written out
+    # twice more): what $(const.dollar), a function's output or a value holding a
+    # reference made; other promises take the text as the first expansion left it
+    "vars_value_expanded_again": (
+        """
+bundle agent main
+{
+  vars:
+    "b" string => "B";
+    "s2" string => "$(const.dollar)(const.dollar)(b)";
+    "s" string => "$(const.dollar)(b)";
+    "t" string => "$(s)";
+    "f" string => concat("$(const.dollar)", "(b)");
+    "l" slist => { "$(const.dollar)(const.dollar)(b)", "x" };
+    "j" string => join(",", "l");
+  classes:
+    "same" expression => strcmp("$(const.dollar)(b)", "B");
+  reports:
+    "s2=$(s2) s=$(s) t=$(t) f=$(f) j=$(j) r=$(const.dollar)(b)";
+    same:: "same";
+}
+""",
+        ["R: s2=$(b) s=B t=B f=B j=B,x r=$(b)"],
+    ),
 }
 
 
