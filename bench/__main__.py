@@ -17,7 +17,6 @@ import importlib
 import json
 import os
 import platform
-import shutil
 import signal
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from pathlib import Path
 from types import FrameType
 
 from bench._targets import summary_rows, targets
+from tests.cfhost import cf_version
 
 SECTIONS = ("parse", "agent", "realpolicy", "daemons", "serverd", "console")
 OPTIONAL = ("soak", "fleet")  # run only when named: the soak takes 17 minutes, the fleet 10+
@@ -37,9 +37,7 @@ SECTION_BUDGET_S = {"fleet": {True: 1800.0, False: 5400.0}}  # sections that nee
 
 def machine() -> dict[str, object]:
     """What the figures were measured on, recorded beside them."""
-    cf = None
-    if shutil.which("cf-agent"):
-        cf = subprocess.run(["cf-agent", "--version"], capture_output=True, text=True).stdout.strip()
+    cf = cf_version()
     model = ""
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():

@@ -1,5 +1,9 @@
 """Shared benchmark plumbing: timing child processes, CFEngine workdirs, tables, targets.
 
+Whether CFEngine is installed, and how its workdir is made, bench asks
+:mod:`tests.cfhost`, as the tests do (``HAVE_CFENGINE``, ``missing``, ``which``,
+``cf_env``, ``make_workdir``).
+
 Peak RSS is the child's own. ``wait4`` on a child spawned straight from this process
 would report *our* high-water mark whenever it is larger: Linux records the old
 address space's peak at ``exec``, and a ``vfork``ed child's old address space is the
@@ -10,9 +14,7 @@ launcher's own floor (about 7 MB of copied heap) is below anything measured here
 
 from __future__ import annotations
 
-import atexit
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -20,6 +22,8 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.cfhost import make_workdir
 
 PYTHON = sys.executable
 
@@ -120,30 +124,10 @@ def summarise(samples: Sequence[Sample]) -> Stat:
     return Stat(statistics.median(walls), min(walls), max(s.maxrss_kb for s in samples))
 
 
-def have_cfengine() -> bool:
-    return shutil.which("cf-agent") is not None and shutil.which("cf-key") is not None
-
-
-_TEMPLATE: Path | None = None
-
-
 def cfengine_workdir() -> Path:
-    """A fresh CFEngine workdir (bin -> /usr/bin, keys from cf-key), copied from a template."""
-    global _TEMPLATE
-    if _TEMPLATE is None or not _TEMPLATE.is_dir():
-        _TEMPLATE = Path(tempfile.mkdtemp(prefix="bench-cft-"))
-        atexit.register(shutil.rmtree, _TEMPLATE, True)
-        (_TEMPLATE / "bin").symlink_to(Path(shutil.which("cf-agent")).parent)  # type: ignore[arg-type]
-        subprocess.run(["cf-key"], env={**os.environ, "CFENGINE_TEST_OVERRIDE_WORKDIR": str(_TEMPLATE)},
-                       check=True, capture_output=True)
-    wd = Path(tempfile.mkdtemp(prefix="bench-cf-"))
-    shutil.rmtree(wd)
-    shutil.copytree(_TEMPLATE, wd, symlinks=True)
-    return wd
-
-
-def cf_env(wd: Path) -> dict[str, str]:
-    return {**os.environ, "CFENGINE_TEST_OVERRIDE_WORKDIR": str(wd)}
+    """A fresh CFEngine workdir in a new temp dir (:func:`tests.cfhost.make_workdir`:
+    ``bin``, the process's key pair from cf-key, an inert failsafe)."""
+    return make_workdir(Path(tempfile.mkdtemp(prefix="bench-cf-")))
 
 
 def ratio_of(a: float | None, b: float | None) -> float | None:

@@ -17,9 +17,7 @@ from bench._harness import (
     PYTHON,
     BenchError,
     Sample,
-    cf_env,
     cfengine_workdir,
-    have_cfengine,
     mb,
     med_min,
     ratio,
@@ -27,6 +25,7 @@ from bench._harness import (
     summarise,
     table,
 )
+from tests.cfhost import HAVE_CFENGINE, cf_env
 
 PHASES = ("first", "second", "second_K")
 
@@ -135,7 +134,7 @@ def main(quick: bool = False) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="bench-agent-"))
     results: dict[str, dict] = {}
     rows = []
-    cf = have_cfengine()
+    cf = HAVE_CFENGINE
     try:
         for name, policy in _policies(tmp, quick).items():
             v = _vigil_runs(name, policy, reps)

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import psutil
 
-from bench._harness import PYTHON, cf_env, cfengine_workdir, have_cfengine, ratio, table
+from bench._harness import PYTHON, cfengine_workdir, ratio, table
+from tests.cfhost import HAVE_CFENGINE, cf_env
 
 POLICY = """
 body common control { bundlesequence => { "main" }; }
@@ -143,7 +144,7 @@ def main(quick: bool = False) -> dict[str, object]:
             p = _start([PYTHON, "-m", "engine", d, "-F", "-w", str(wd), *extra], env, wd / f"{d}.out")
             started.append(p)
             pids[d] = p.pid
-        if have_cfengine():
+        if HAVE_CFENGINE:
             cwd = cfengine_workdir()
             (cwd / "inputs").mkdir(exist_ok=True)
             (cwd / "inputs" / "promises.cf").write_text(CF_POLICY.format(port=_free_port()))

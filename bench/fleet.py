@@ -53,7 +53,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench._harness import have_cfengine, table
+from bench._harness import table
 from bench.fleet_hosts import (
     EXPECTED,
     HUB,
@@ -77,6 +77,7 @@ from bench.fleet_hosts import (
     vigil_keys,
 )
 from bench.realpolicy import find_masterfiles
+from tests.cfhost import missing
 
 CONCURRENCY = 8
 BURST = 50  # agents started at once in the burst wave (memory: each is a process)
@@ -199,7 +200,7 @@ def main(quick: bool = False, sizes: tuple[int, ...] | None = None,
          concurrency: int = CONCURRENCY) -> dict[str, object]:
     """Both hubs, vigil agents at each size; cf-agent agents at the smallest size."""
     src = find_masterfiles()
-    if src is None or not have_cfengine() or not shutil.which("cf-serverd"):
+    if src is None or missing("cf-serverd"):
         print("fleet: skipped, needs CFEngine (cf-serverd, cf-agent, cf-promises) and its "
               "stock masterfiles")
         return {}

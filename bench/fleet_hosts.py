@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench._harness import PYTHON
+from tests.cfhost import cf_env, make_workdir
 
 REPO = Path(__file__).resolve().parents[1]
 HUB = "127.0.0.2"
@@ -145,7 +146,7 @@ def vigil_agent(wd: Path, name: str, hub: str) -> Agent:
 
 
 def cf_agent(wd: Path, name: str, hub: str) -> Agent:
-    env = {**os.environ, "CFENGINE_TEST_OVERRIDE_WORKDIR": str(wd)}
+    env = cf_env(wd)
     return Agent(wd, env, ["cf-agent", "--bootstrap", hub, "--skip-bootstrap-policy-run"],
                  ["cf-agent", "-K", "-f", "update.cf"], ["cf-agent", "-K", "-n"], hub)
 
@@ -167,12 +168,8 @@ def cf_keys(root: Path, n: int) -> list[Path]:
     dirs = []
     for i in range(n):
         wd = root / f"cfagent-{i:03d}"
-        (wd / "bin").mkdir(parents=True)
-        (wd / "inputs").mkdir()
-        for prog in ("cf-agent", "cf-promises", "cf-key"):
-            (wd / "bin" / prog).symlink_to(shutil.which(prog))  # type: ignore[arg-type]
-        subprocess.run(["cf-key"], env={**os.environ, "CFENGINE_TEST_OVERRIDE_WORKDIR": str(wd)},
-                       check=True, capture_output=True)
+        # no failsafe: cf-agent's bootstrap writes its own, which fetches the hub's policy
+        make_workdir(wd, keys="own", failsafe=None, programs=("cf-agent", "cf-promises", "cf-key"))
         dirs.append(wd)
     return dirs
 
@@ -197,11 +194,8 @@ class Hub:
                                    masterfiles=masterfiles)
         self.log = root / f"hub-{kind}.log"
         if kind == "cf-serverd":
-            self.wd.mkdir()
-            (self.wd / "bin").symlink_to(Path(shutil.which("cf-serverd")).parent)  # type: ignore[arg-type]
-            env = {**os.environ, "CFENGINE_TEST_OVERRIDE_WORKDIR": str(self.wd)}
-            subprocess.run(["cf-key"], env=env, check=True, capture_output=True)
-            (self.wd / "inputs").mkdir(exist_ok=True)
+            make_workdir(self.wd, keys="own", failsafe=None)
+            env = cf_env(self.wd)
             (self.wd / "inputs" / "promises.cf").write_text(policy)
             cmd = ["stdbuf", "-oL", "-eL", "cf-serverd", "-F", "-d"] if debug else ["cf-serverd", "-F"]
         else:

@@ -21,10 +21,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.cfhost import HAVE_CFENGINE, cf_env, make_workdir
+
 ROOT = Path(__file__).resolve().parent.parent
 VIGIL = ROOT / ".venv" / "bin" / "vigil"
 MASTERFILES_CANDIDATES = (Path("/var/lib/cfengine3/masterfiles"), Path("/usr/share/cfengine3/masterfiles"))
-INERT_FAILSAFE = 'bundle agent main { }\nbody common control { bundlesequence => { "main" }; }\n'
 TIMEOUT_S = 300
 
 _LOG_LINE = re.compile(r"^\s*(error|warning|notice|info|verbose|debug|critical|alert|emergency):")
@@ -42,21 +43,13 @@ def find_masterfiles() -> Path | None:
 
 
 def have_tools() -> bool:
-    return all(shutil.which(t) for t in ("cf-agent", "cf-key")) and VIGIL.exists()
+    return HAVE_CFENGINE and VIGIL.exists()
 
 
 def cf_workdir(parent: Path) -> Path:
-    """A cf-agent workdir with keys and an inert failsafe (a failing run starts nothing)."""
-    wd = Path(tempfile.mkdtemp(prefix="cfw-", dir=parent))
-    (wd / "bin").symlink_to(Path(shutil.which("cf-agent") or "/usr/bin/cf-agent").parent)
-    (wd / "inputs").mkdir()
-    subprocess.run(["cf-key"], env=_cf_env(wd), check=True, capture_output=True, timeout=60)
-    (wd / "inputs" / "failsafe.cf").write_text(INERT_FAILSAFE)
-    return wd
-
-
-def _cf_env(wd: Path) -> dict[str, str]:
-    return {**os.environ, "CFENGINE_TEST_OVERRIDE_WORKDIR": str(wd)}
+    """A cf-agent workdir with keys of its own and an inert failsafe (a failing run starts
+    nothing)."""
+    return make_workdir(Path(tempfile.mkdtemp(prefix="cfw-", dir=parent)), keys="own")
 
 
 def kill_strays(workdir: Path) -> list[int]:
@@ -152,7 +145,7 @@ def measure(masterfiles: Path, scratch: Path) -> Parity:
     try:
         for kind in ("classes", "vars"):
             flag = f"--show-evaluated-{kind}"
-            out = _run(["cf-agent", "-n", "-K", "-f", entry, flag], env=_cf_env(cfw))
+            out = _run(["cf-agent", "-n", "-K", "-f", entry, flag], env=cf_env(cfw))
             cf.outputs[kind] = out
             setattr(cf, kind, parse_names(out, kind))
             out = _run([str(VIGIL), "agent", "-w", str(vw), "-n", "-K", "-f", entry, flag])

@@ -15,7 +15,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from bench._harness import PYTHON, Sample, cf_env, summarise, table, timed
+from bench._harness import PYTHON, Sample, summarise, table, timed
+from tests.cfhost import HAVE_CFENGINE, cf_env, make_workdir
 
 MASTERFILES = Path("/var/lib/cfengine3/masterfiles")
 
@@ -65,11 +66,7 @@ def main(quick: bool = False) -> dict:
     try:
         vigil_wd = tmp / "vigil-wd"
         vigil_wd.mkdir()
-        cf_wd = None
-        if shutil.which("cf-promises"):
-            cf_wd = tmp / "cf-wd"
-            cf_wd.mkdir()
-            (cf_wd / "bin").symlink_to(Path(shutil.which("cf-promises") or "").parent)
+        cf_wd = make_workdir(tmp / "cf-wd", keys=None, failsafe=None) if HAVE_CFENGINE else None
         inputs: dict[str, Path] = {}
         for n in sizes:
             gen = tmp / f"n{n}.cf"

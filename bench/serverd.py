@@ -29,7 +29,8 @@ from pathlib import Path
 
 import psutil
 
-from bench._harness import PYTHON, cf_env, cfengine_workdir, have_cfengine, ratio, table
+from bench._harness import PYTHON, cfengine_workdir, ratio, table
+from tests.cfhost import cf_env, missing
 
 CLIENTS = (1, 8, 64)
 
@@ -310,7 +311,7 @@ def main(quick: bool = False) -> dict[str, object]:
     """vigil serverd and cf-serverd: the same figures, one row each."""
     sizes = {"1MB": 2**20, ("20MB" if quick else "100MB"): (20 if quick else 100) * 2**20}
     out: dict[str, object] = {"vigil": _vigil(quick, sizes)}
-    if have_cfengine() and shutil.which("cf-serverd") and shutil.which("cf-net"):
+    if not missing("cf-serverd", "cf-net"):
         try:
             out["cfengine"] = _cfengine(quick, sizes)
         except (subprocess.SubprocessError, OSError, RuntimeError) as e:

@@ -18,7 +18,7 @@ from tests import cfengine
 
 # Helpers decorated tests.cfengine.runs_cfengine run CFEngine's programs where installed;
 # a test naming these modules themselves (cfengine.which(...)) does too.
-CFENGINE_HELPERS = frozenset({"tests.cfengine", "tests.differential"})
+CFENGINE_HELPERS = frozenset({"tests.cfengine", "tests.cfhost", "tests.differential"})
 _reaches: dict[object, bool] = {}
 
 

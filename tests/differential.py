@@ -11,8 +11,10 @@ Two ways in:
   Without cf-agent the vigil side still runs and is checked against the expectations the
   test writes down.
 
-How vigil's agent is started is said here (and in ``tests/conformance/execute.py``, whose
-cases run against recordings); cf-agent's workdir comes from :mod:`tests.cfengine`.
+How each agent is started is said here only (:func:`vigil_argv`, :func:`cf_argv`): the
+conformance runner (``tests/conformance/execute.py``) and the lock harness
+(``tests/engine/locks_e2e/harness.py``) build their command lines through them. cf-agent's
+workdir comes from :mod:`tests.cfengine`.
 """
 
 from __future__ import annotations
@@ -81,7 +83,14 @@ def vigil_argv(policy: Path, workdir: Path, *flags: str) -> list[str]:
 
 @runs_cfengine
 def cf_argv(policy: Path, *flags: str) -> list[str]:
+    """The one way these tests start cf-agent (its workdir is in the environment:
+    :func:`tests.cfengine.cf_env`)."""
     return ["cf-agent", *flags, "-f", str(policy)]
+
+
+def agent_argv(which: str, policy: Path, workdir: Path, *flags: str) -> list[str]:
+    """:func:`cf_argv` (``which == "cf"``) or :func:`vigil_argv`."""
+    return cf_argv(policy, *flags) if which == "cf" else vigil_argv(policy, workdir, *flags)
 
 
 def _run(argv: list[str], env: Mapping[str, str] | None, cwd: Path | None,

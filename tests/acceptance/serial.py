@@ -34,6 +34,8 @@ import tempfile
 from pathlib import Path
 from types import ModuleType
 
+from tests.cfhost import CF_BINDIR
+
 ROOT = Path(__file__).resolve().parents[2]
 SUITE = ROOT.parent / "shared" / "cfengine-acceptance"
 AREAS = r"^(\./)?(16_cf-serverd|22_cf-runagent)/serial/"
@@ -122,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--config", default="abc", help="configurations to run, of a, b, c")
     ap.add_argument("--only", default=AREAS, help="regex of test paths (within the server areas)")
     ap.add_argument("--suite", type=Path, default=SUITE)
-    ap.add_argument("--cf-bindir", type=Path, default=Path("/usr/bin"))
+    ap.add_argument("--cf-bindir", type=Path, default=CF_BINDIR,
+                    help="where CFEngine's programs are (default: where cf-agent is installed)")
     ap.add_argument("--work", type=Path, default=None,
                     help="where bindirs, workdirs and results go (default: a temp dir, kept)")
     ap.add_argument("--timeout", type=float, default=60)
@@ -131,8 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.suite / "run_acceptance.py").exists():
         print(f"skipped: no acceptance suite at {args.suite}")
         return 0
-    if not (args.cf_bindir / "cf-agent").exists():
-        print(f"skipped: no cf-agent in {args.cf_bindir}")
+    if args.cf_bindir is None or not (args.cf_bindir / "cf-agent").exists():
+        print(f"skipped: no cf-agent in {args.cf_bindir or 'PATH'}")
         return 0
     work = args.work or Path(tempfile.mkdtemp(prefix="vigil-serial-"))
     work.mkdir(parents=True, exist_ok=True)

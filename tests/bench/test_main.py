@@ -77,7 +77,7 @@ def test_quick_parse_end_to_end(tmp_path: Path) -> None:
     assert data["parse"]["1000 promises"]["vigil_validate"]["median_s"] > 0
     rows = {r["row"]: r for r in data["summary"]}
     assert "parse 1000 promises" in rows
-    if cfengine.which("cf-promises"):
+    if cfengine.HAVE_CFENGINE:
         assert rows["parse 1000 promises"]["cfengine"] > 0
         assert "targets:" in proc.stdout
 

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
+from tests.cfengine import HAVE_CFENGINE
 from tests.conformance.case import Case, all_cases
 from tests.conformance.execute import cfagent_command, run_case, vigil_command
-from tests.conformance.workdirs import have_cfagent
 
 Results = list[dict[str, Any]]
 
@@ -66,7 +66,7 @@ def case_runner(request: pytest.FixtureRequest) -> Iterator[CaseRunner]:
         )
         if callspec is None or agent is None or "case" not in callspec.params:
             continue
-        if agent == "cf-agent" and (not have_cfagent()
+        if agent == "cf-agent" and (not HAVE_CFENGINE
                                     or os.environ.get("VIGIL_RECHECK_RECORDINGS") != "1"):
             continue
         wanted.append((agent, callspec.params["case"].name))

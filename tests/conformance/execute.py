@@ -1,13 +1,13 @@
 """Run every run of a case with one agent and collect what the comparison needs.
 
-The two agents differ only in :func:`cfagent_command` and :func:`vigil_command`;
-change how vigil is invoked there and nowhere else.
+The two agents differ only in :func:`cfagent_command` and :func:`vigil_command`, which
+take their command lines from the differential harness (:func:`tests.differential.cf_argv`,
+:func:`tests.differential.vigil_argv`): change how an agent is invoked there.
 """
 
 from __future__ import annotations
 
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -17,6 +17,7 @@ from typing import Any
 from tests.conformance.case import Case
 from tests.conformance.normalise import split_output
 from tests.conformance.workdirs import agent_env, apply_setup, prepare, snapshot
+from tests.differential import cf_argv, vigil_argv
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT = 60.0
@@ -26,13 +27,12 @@ CommandBuilder = Callable[[Path, Path, list[str]], list[str]]
 
 
 def cfagent_command(policy: Path, workdir: Path, args: list[str]) -> list[str]:
-    """cf-agent reads its workdir from CFENGINE_TEST_OVERRIDE_WORKDIR (see agent_env)."""
-    return ["cf-agent", "-f", str(policy), *args]
+    """cf-agent reads its workdir from the environment (see agent_env)."""
+    return cf_argv(policy, *args)
 
 
 def vigil_command(policy: Path, workdir: Path, args: list[str]) -> list[str]:
-    """The single place that says how vigil's agent is started."""
-    return [sys.executable, "-m", "engine", "agent", "-f", str(policy), "-w", str(workdir), *args]
+    return vigil_argv(policy, workdir, *args)
 
 
 def run_case(

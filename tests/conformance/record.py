@@ -14,20 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from tests.cfengine import HAVE_CFENGINE, cf_version
 from tests.conformance.case import Case, CaseError, select_cases
 from tests.conformance.compare import differences
 from tests.conformance.execute import cfagent_command, run_case
-from tests.conformance.workdirs import have_cfagent
-
-
-def cfagent_version() -> str:
-    proc = subprocess.run(["cf-agent", "--version"], capture_output=True, text=True, check=False)
-    return proc.stdout.strip()
 
 
 def record_one(case: Case) -> tuple[Case, list[dict[str, Any]] | None, list[str]]:
@@ -61,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-j", "--jobs", type=int, default=(os.cpu_count() or 2) + 1)
     parser.add_argument("-v", "--verbose", action="store_true", help="print each recording")
     args = parser.parse_args(argv)
-    if not have_cfagent():
+    if not HAVE_CFENGINE:
         print(
             "cf-agent and cf-key are needed to record (apt-get install cfengine3)", file=sys.stderr
         )
@@ -71,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     except CaseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    version = cfagent_version()
+    version = cf_version() or ""
     failed = 0
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         for case, runs, problems in pool.map(record_one, cases):

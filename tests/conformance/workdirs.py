@@ -1,9 +1,9 @@
-"""Fresh workdirs for one case: cf-agent's (``bin -> /usr/bin`` + keys) and vigil's.
+"""Fresh workdirs for one case: cf-agent's (:func:`tests.cfengine.make_workdir`: ``bin``,
+keys, an inert failsafe) and vigil's.
 
 Both get the same inputs (every file of the case folder, under ``inputs/``) and the
 same host key pair, so the only difference left between the two runs is the agent.
-cf-agent refuses to run without ``bin/cf-promises`` and ``ppkeys/localhost.*``; the
-key pair is :func:`tests.cfengine.key_pair` (``cf-key`` where installed, else an
+The key pair is :func:`tests.cfengine.key_pair` (``cf-key`` where installed, else an
 equivalent PKCS#1 RSA-2048 pair), copied into each workdir.
 """
 
@@ -14,54 +14,28 @@ import shutil
 import time
 from pathlib import Path
 
-from tests.cfengine import CF_BINDIR, HAVE_CFENGINE, key_pair
+from tests.cfengine import CLEAN_ENV, cf_env, install_keys, make_workdir
 from tests.conformance.case import Case, Run
 
 # Setup files, and the modes copies inherit from them, must not depend on the
 # caller's umask; both agents also inherit this one.
 os.umask(0o022)
 
-_INERT_FAILSAFE = """\
-body common control { bundlesequence => { "conformance_failsafe" }; }
-bundle agent conformance_failsafe { }
-"""
-
-
-def have_cfagent() -> bool:
-    return HAVE_CFENGINE
-
-
-def key_dir() -> Path:
-    """A ``ppkeys`` directory with ``localhost.priv``/``.pub``, made once per process."""
-    return key_pair()
-
 
 def agent_env(workdir: Path) -> dict[str, str]:
     """The environment both agents run in: minimal, fixed, UTC."""
-    return {
-        "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
-        "HOME": str(workdir),
-        "LC_ALL": "C",
-        "TZ": "UTC",
-        "CONFORMANCE_VAR": "conformance-value",
-        "CFENGINE_TEST_OVERRIDE_WORKDIR": str(workdir),
-    }
+    return cf_env(workdir, CLEAN_ENV, HOME=str(workdir), CONFORMANCE_VAR="conformance-value")
 
 
 def prepare(case: Case, workdir: Path, cfengine: bool) -> Path:
     """Create ``workdir`` for ``case``; returns the policy path to pass to ``-f``."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(key_dir(), workdir / "ppkeys")
-    (workdir / "ppkeys").chmod(0o700)
     if cfengine:
-        assert CF_BINDIR is not None
-        (workdir / "bin").symlink_to(CF_BINDIR)
+        make_workdir(workdir, inputs_mode=0o700)
+    else:
+        workdir.mkdir(parents=True, exist_ok=True)
+        install_keys(workdir)
+        (workdir / "inputs").mkdir(mode=0o700)
     inputs = workdir / "inputs"
-    inputs.mkdir(mode=0o700)
-    if cfengine:
-        # cf-agent falls back to inputs/failsafe.cf when a policy fails validation; its
-        # built-in one would start cf-serverd from bin/ and leave it running.
-        (inputs / "failsafe.cf").write_text(_INERT_FAILSAFE)
     for src in case.input_files():
         dest = inputs / src.relative_to(case.path)
         dest.parent.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cfengine import make_workdir
 from tests.engine.cfnet.conftest import (
     CfServer,
     cf_env,
@@ -261,10 +262,7 @@ def test_a_hub_that_shares_no_policy_fails_the_bootstrap(tmp_path: Path) -> None
 def _cf_agent_workdir(wd: Path) -> Path:
     """A cf-agent workdir whose bin/ starts no real daemon: its cf-execd is a sleeping
     stand-in (its pid noted for the test to end it), cf-serverd/cf-monitord do nothing."""
-    (wd / "inputs").mkdir(parents=True)
-    (wd / "bin").mkdir()
-    for prog in ("cf-agent", "cf-promises", "cf-key"):
-        (wd / "bin" / prog).symlink_to(shutil.which(prog) or f"/usr/bin/{prog}")
+    make_workdir(wd, keys="own", failsafe=None, programs=("cf-agent", "cf-promises", "cf-key"))
     (wd / "bin" / "cf-execd").write_text(
         "#!/bin/bash\n(exec -a cf-execd sleep 60 </dev/null >/dev/null 2>&1) &\n"
         f"echo $! >> {wd / 'stand-in.pids'}\n")
@@ -272,7 +270,6 @@ def _cf_agent_workdir(wd: Path) -> Path:
         (wd / "bin" / prog).write_text("#!/bin/sh\nexit 0\n")
     for prog in ("cf-execd", "cf-serverd", "cf-monitord"):
         (wd / "bin" / prog).chmod(0o755)
-    subprocess.run(["cf-key"], env=cf_env(wd), check=True, capture_output=True, timeout=60)
     return wd
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.eval.policyhub import hub_context, split_host_port
+from tests.cfengine import cf_env, requires_cfengine
 from tests.engine.cfnet.conftest import vigil, vigil_workdir
 
 MASTERFILES = Path("/usr/share/cfengine3/masterfiles")
@@ -124,7 +125,7 @@ body classes c(x) { promise_repaired => { "$(x)" }; }
     assert "R: spliced" in r.stdout, r.stdout + r.stderr
 
 
-@pytest.mark.skipif(not shutil.which("cf-promises"), reason="cf-promises is not installed")
+@requires_cfengine
 def test_release_id_is_cf_promises_one(tmp_path: Path) -> None:
     import json
     import subprocess
@@ -141,7 +142,7 @@ def test_release_id_is_cf_promises_one(tmp_path: Path) -> None:
     wd = tmp_path / "cf"
     (wd / "inputs").mkdir(parents=True)
     subprocess.run(["cf-promises", "-T", str(tree)], check=True, capture_output=True, timeout=60,
-                   env={**os.environ, "CFENGINE_TEST_OVERRIDE_WORKDIR": str(wd)})
+                   env=cf_env(wd))
     want = json.loads((tree / "cf_promises_release_id").read_text())["releaseId"]
     assert release_id(tree) == want
 

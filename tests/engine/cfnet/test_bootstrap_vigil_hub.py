@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cfengine import make_workdir
 from tests.engine.cfnet.conftest import (
     REPO,
     cf_env,
@@ -102,11 +103,8 @@ def test_vigil_agent_bootstraps_to_vigil_serverd(vigil_hub, tmp_path: Path) -> N
 @pytest.mark.skipif(not _can_bind("127.0.0.2"), reason="127.0.0.2 is not usable here")
 def test_cf_agent_bootstraps_to_vigil_serverd(vigil_hub, tmp_path: Path) -> None:
     hub = vigil_hub("127.0.0.2")
-    wd = tmp_path / "cf-agent"
-    (wd / "inputs").mkdir(parents=True)
-    (wd / "bin").mkdir()
-    for prog in ("cf-agent", "cf-promises", "cf-key"):
-        (wd / "bin" / prog).symlink_to(shutil.which(prog) or f"/usr/bin/{prog}")
+    wd = make_workdir(tmp_path / "cf-agent", keys="own", failsafe=None,
+                      programs=("cf-agent", "cf-promises", "cf-key"))
     pids = wd / "stand-in.pids"
     (wd / "bin" / "cf-execd").write_text(
         f"#!/bin/bash\n(exec -a cf-execd sleep 60 </dev/null >/dev/null 2>&1) &\necho $! >> {pids}\n")
@@ -114,7 +112,6 @@ def test_cf_agent_bootstraps_to_vigil_serverd(vigil_hub, tmp_path: Path) -> None
         (wd / "bin" / prog).write_text("#!/bin/sh\nexit 0\n")
     for prog in ("cf-execd", "cf-serverd", "cf-monitord"):
         (wd / "bin" / prog).chmod(0o755)
-    subprocess.run(["cf-key"], env=cf_env(wd), check=True, capture_output=True, timeout=60)
     try:
         r = subprocess.run(["cf-agent", "--bootstrap", f"127.0.0.2:{hub.port}",
                             "--skip-bootstrap-policy-run"], env=cf_env(wd), capture_output=True,

@@ -12,15 +12,13 @@ import pytest
 from engine.cfnet import lastseen, rsakey
 from engine.cfnet.peers import CfPeers
 from engine.trust.keys import HostKey, key_stem
-from tests.cfengine import CF_BINDIR, cf_env, requires_cfengine
+from tests.cfengine import cf_env, make_workdir, requires_cfengine
 
 REPO = Path(__file__).resolve().parents[3]
 
 
 def cf_key(wd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    wd.mkdir(parents=True, exist_ok=True)
-    if not (wd / "bin").exists():
-        (wd / "bin").symlink_to(CF_BINDIR or "/usr/bin")
+    make_workdir(wd, keys=None, failsafe=None)
     return subprocess.run(["cf-key", *args], env=cf_env(wd), capture_output=True, text=True,
                           timeout=60)
 

@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 
 from engine.cfnet.rsakey import host_digest
+from tests.cfengine import CF_AGENT
 from tests.engine.cfnet.conftest import CfServer, cf_env, cf_workdir, free_port, needs_cfengine
 
 pytestmark = needs_cfengine
 
 ROLES = '    "extra_class" authorize => { "root" };'
-AGENT = "/usr/bin/cf-agent"
+AGENT = str(CF_AGENT)  # the installed program (the module is skipped without it)
 
 
 def _cf_hub_policy(wd: Path, port: int) -> str:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cfengine import CF_AGENT
 from tests.engine.cfnet.conftest import needs_cfengine, vigil, vigil_workdir
 
 pytestmark = needs_cfengine
@@ -19,7 +20,7 @@ def test_vigil_runagent_runs_cf_agent_through_cf_serverd(cf_serverd, tmp_path: P
         'body common control { bundlesequence => { "main" }; }\n'
         'bundle agent main { reports: "hello from the hub run"; extra:: reports: "extra is on"; }\n')
     agent = f"{hub}/bin/cf-agent"
-    srv = cf_serverd([agent, "/usr/bin/cf-agent"], name="hub",
+    srv = cf_serverd([agent, str(CF_AGENT)], name="hub",
                      cfrun=f"{agent} -Kf {hub}/inputs/run.cf")
     wd = vigil_workdir(tmp_path / "me")
     r = vigil(wd, "runagent", f"127.0.0.1:{srv.port}")

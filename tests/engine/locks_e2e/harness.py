@@ -5,25 +5,24 @@ workdir is moved aside ("parked") before vigil's is made there. Lock names
 hold the canonified workdir (files promisers live under ``$(sys.workdir)``) and
 a checksum over it, so only the same path gives byte-equal keys up to ``_MD5=``.
 
-cf-agent needs ``bin -> /usr/bin`` and a key pair in its workdir; the key pair
-is made once per test session (``cf_keys`` fixture in conftest.py, from
-:func:`tests.cfengine.key_pair`).
+cf-agent's workdir is :func:`tests.cfengine.make_workdir`'s (``bin``, the process's key
+pair, an inert failsafe); both command lines are the differential harness's
+(:func:`tests.differential.agent_argv`).
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import lmdb
 
 from engine.state.runs import RunReport, load_report
-from tests.cfengine import CF_BINDIR, CLEAN_ENV, cf_env, host
+from tests.cfengine import CLEAN_ENV, cf_env, host, make_workdir, runs_cfengine
+from tests.differential import agent_argv
 
 RUN_TIMEOUT = 60.0
 # Keys cf-agent writes for itself, not for a promise of the policy.
@@ -51,20 +50,10 @@ class Result:
         return [ln for ln in self.lines if rx.search(ln)]
 
 
-def vigil_argv(policy: Path, workdir: Path, flags: tuple[str, ...]) -> list[str]:
-    return [sys.executable, "-m", "engine", "agent", "-f", str(policy), "-w", str(workdir),
-            *flags]
-
-
-def cf_argv(policy: Path, workdir: Path, flags: tuple[str, ...]) -> list[str]:
-    return ["cf-agent", "-f", str(policy), *flags]
-
-
 def run_agent(kind: str, policy: Path, workdir: Path, *flags: str) -> Result:
     """One run of ``kind`` ("cf" or "vigil") on ``workdir``; waits for it."""
-    build = cf_argv if kind == "cf" else vigil_argv
     proc = subprocess.Popen(
-        build(policy, workdir, flags), env=env_for(workdir), cwd=workdir,
+        agent_argv(kind, policy, workdir, *flags), env=env_for(workdir), cwd=workdir,
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     try:
@@ -76,20 +65,17 @@ def run_agent(kind: str, policy: Path, workdir: Path, *flags: str) -> Result:
     return Result(proc.returncode, text, proc.pid)
 
 
-def make_workdir(kind: str, workdir: Path, keys: Path | None) -> Path:
-    """A fresh workdir: cf-agent's gets ``bin`` and the key pair; vigil's is empty
-    (the agent lays it out itself)."""
+def fresh_workdir(kind: str, workdir: Path) -> Path:
+    """A fresh workdir holding ``tmp/``: cf-agent's made by :func:`make_workdir`; vigil's
+    otherwise empty (the agent lays it out itself)."""
     workdir.mkdir(parents=True)
     (workdir / "tmp").mkdir()
     if kind == "cf":
-        assert keys is not None, "cf-agent needs the cf_keys fixture"
-        assert CF_BINDIR is not None
-        (workdir / "bin").symlink_to(CF_BINDIR)
-        shutil.copytree(keys, workdir / "ppkeys")
-        (workdir / "ppkeys").chmod(0o700)
+        make_workdir(workdir)
     return workdir
 
 
+@runs_cfengine  # a test using a SamePath (through the ``site`` fixture) may run cf-agent
 class SamePath:
     """Workdirs for cf-agent and vigil at one path (``base/wd``), in turn.
 
@@ -97,9 +83,8 @@ class SamePath:
     ``base/<kind>`` and returns the new path, where its databases stay
     readable."""
 
-    def __init__(self, base: Path, keys: Path | None = None) -> None:
+    def __init__(self, base: Path) -> None:
         self.base = base
-        self.keys = keys
         self.wd = base / "wd"
         self.policy = base / "policy.cf"
         self.kind: str | None = None
@@ -111,7 +96,7 @@ class SamePath:
     def start(self, kind: str) -> Path:
         assert self.kind is None, "park() the previous workdir first"
         self.kind = kind
-        return make_workdir(kind, self.wd, self.keys)
+        return fresh_workdir(kind, self.wd)
 
     def run(self, *flags: str) -> Result:
         assert self.kind is not None

@@ -22,13 +22,13 @@ from engine.state.lmdbcheck import check
 from engine.state.locks import LockData, pack, unpack
 from tests import cfengine
 from tests.cfengine import HAVE_CFENGINE
+from tests.differential import vigil_argv
 from tests.engine.locks_e2e.harness import (
     SamePath,
     dump,
     env_for,
     lock_entries,
     reports_of,
-    vigil_argv,
 )
 
 RACE = """
@@ -55,7 +55,7 @@ def test_simultaneous_agents_run_a_command_once(site: SamePath) -> None:
     assert site.run().rc == 0
     policy = site.write_policy(RACE)
     procs = [
-        subprocess.Popen(vigil_argv(policy, wd, ("-I",)), env=env_for(wd), cwd=wd,
+        subprocess.Popen(vigil_argv(policy, wd, "-I"), env=env_for(wd), cwd=wd,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         for _ in range(AGENTS)
     ]

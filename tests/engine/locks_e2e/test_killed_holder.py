@@ -21,7 +21,8 @@ import pytest
 
 from engine.state.holders import process_start_time
 from engine.state.locks import LockData, LockDB, pack
-from tests.engine.locks_e2e.harness import env_for, vigil_argv
+from tests.differential import vigil_argv
+from tests.engine.locks_e2e.harness import env_for
 
 POLICY = """
 bundle agent main {
@@ -60,7 +61,7 @@ def killed_agent(tmp_path: Path) -> Iterator[tuple[Path, Path, int]]:
     (wd / "tmp" / "job.sh").write_text(JOB)
     policy = tmp_path / "policy.cf"
     policy.write_text(POLICY)
-    agent = subprocess.Popen(vigil_argv(policy, wd, ("-I",)), env=env_for(wd), cwd=wd,
+    agent = subprocess.Popen(vigil_argv(policy, wd, "-I"), env=env_for(wd), cwd=wd,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     job_pid = None
     try:
@@ -93,7 +94,7 @@ def test_lock_of_a_killed_agent_is_released_by_the_next_run(
 
     (wd / "tmp" / "quick").touch()
     (wd / "tmp" / "job.pid").unlink()
-    second = subprocess.run(vigil_argv(policy, wd, ("-v",)), env=env_for(wd), cwd=wd,
+    second = subprocess.run(vigil_argv(policy, wd, "-v"), env=env_for(wd), cwd=wd,
                             capture_output=True, text=True, timeout=60, check=False)
     out = second.stdout + second.stderr
     assert second.returncode == 0, out
@@ -158,7 +159,7 @@ def test_next_edit_replaces_a_leftover_after_edit_file(tmp_path: Path, leftover:
         stale.symlink_to(victim)
     policy = tmp_path / "edit.cf"
     policy.write_text(EDIT)
-    result = subprocess.run(vigil_argv(policy, wd, ("-K", "-I")), env=env_for(wd), cwd=wd,
+    result = subprocess.run(vigil_argv(policy, wd, "-K", "-I"), env=env_for(wd), cwd=wd,
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert target.read_text() == "welcome\nhello\n"

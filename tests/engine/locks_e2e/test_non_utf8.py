@@ -16,7 +16,8 @@ import pytest
 
 from engine.state.runs import list_reports, load_report, read_header
 from tests.cfengine import HAVE_CFENGINE
-from tests.engine.locks_e2e.harness import SamePath, cf_argv, env_for, vigil_argv
+from tests.differential import agent_argv
+from tests.engine.locks_e2e.harness import SamePath, env_for
 
 POLICY = """
 bundle agent main
@@ -30,8 +31,7 @@ reports:
 
 
 def _raw_run(kind: str, policy: Path, wd: Path, *flags: str) -> tuple[int, bytes]:
-    build = cf_argv if kind == "cf" else vigil_argv
-    proc = subprocess.run(build(policy, wd, flags), env=env_for(wd), cwd=wd,
+    proc = subprocess.run(agent_argv(kind, policy, wd, *flags), env=env_for(wd), cwd=wd,
                           stdin=subprocess.DEVNULL, capture_output=True, timeout=60, check=False)
     return proc.returncode, proc.stdout + proc.stderr
 
