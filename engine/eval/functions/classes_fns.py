@@ -134,11 +134,12 @@ def countclassesmatching(env: FnEnv, regex: str, *tags: str) -> str:
 
 @function("bundlesmatching", "slist", 1)
 def bundlesmatching(env: FnEnv, regex: str, *tags: str) -> list[str]:
-    """bundlesmatching(regex, tag1, ...): qualified bundle names (``default:x``) matching.
-    cf-agent 3.21 looks at the first tag regex only (later ones change nothing)."""
+    """bundlesmatching(regex, tag1, ...): qualified bundle names (``default:x``) matching,
+    the last defined first, as cf-agent 3.21 lists them. It looks at the first tag
+    regex only (later ones change nothing)."""
     return [
         b
-        for b in env.bundle_names()
+        for b in reversed(list(env.bundle_names()))
         if full_match(regex, b) and _tagged(env.bundle_tags, b, tags[:1])
     ]
 

@@ -156,6 +156,26 @@ bundle agent main
 """,
         ["R: s2=$(b) s=B t=B f=B j=B,x r=$(b)"],
     ),
+    # bundlesmatching lists the last defined bundle first
+    "bundlesmatching_order": (
+        """
+bundle agent main
+{
+  vars:
+    "all" slist => bundlesmatching("default:p.*");
+    "tagged" slist => bundlesmatching(".*", "autorun");
+  reports:
+    "all=$(all)";
+    "tagged=$(tagged)";
+}
+bundle agent pz { meta: "tags" slist => { "autorun" }; }
+bundle agent pb { }
+bundle common pc { }
+bundle agent pa { meta: "tags" slist => { "autorun" }; }
+""",
+        ["R: all=default:pa", "R: all=default:pc", "R: all=default:pb", "R: all=default:pz",
+         "R: tagged=default:pa", "R: tagged=default:pz"],
+    ),
 }
 
 
