@@ -315,9 +315,24 @@ class Resolver:
         return self.resolve_body(body, [self.value(a, lookup) for a in args], depth=depth)
 
     # ----- bundles ----------------------------------------------------------
+    def _bundle_arg(self, a: Rval, lookup: Lookup) -> Any:
+        """A bundle argument: ``@(d)`` naming a data container, or a container inside
+        one (``@(d[k])``), passes the container, as cf-agent does (not its items)."""
+        if isinstance(a, Scalar):
+            whole = ex.whole_list_ref(a.value)
+            if whole is not None:
+                name = self.scalar(whole, lookup)
+                v = lookup(name)
+                if isinstance(v, Data):
+                    return v
+                if isinstance(v, (dict, list)) and "[" in name and isinstance(
+                        lookup(name.partition("[")[0]), Data):
+                    return Data(v)
+        return self.value(a, lookup)
+
     def bundle_call(self, rval: Rval, lookup: Lookup) -> BundleCall:
         if isinstance(rval, FnCall):
-            args = tuple(self.value(a, lookup) for a in rval.args)
+            args = tuple(self._bundle_arg(a, lookup) for a in rval.args)
             return BundleCall(self.scalar(rval.name, lookup), args)
         if isinstance(rval, Scalar):
             return BundleCall(self.scalar(rval.value, lookup), ())

@@ -176,6 +176,38 @@ bundle agent pa { meta: "tags" slist => { "autorun" }; }
         ["R: all=default:pa", "R: all=default:pc", "R: all=default:pb", "R: all=default:pz",
          "R: tagged=default:pa", "R: tagged=default:pz"],
     ),
+    # @(d) naming a data container (or a container inside one) passes the container
+    # to a bundle parameter, not its items
+    "data_container_bundle_parameter": (
+        """
+bundle agent main
+{
+  vars:
+    "d" data => '["a","b"]';
+    "o" data => '{"k":{"path":"/x"}}';
+    "l" slist => { "x", "y" };
+    "bn" string => "main";
+  methods:
+    "1" usebundle => show("d", @(d));
+    "2" usebundle => show("o", @(o));
+    "3" usebundle => show("l", @(l));
+    "4" usebundle => show("named", "@($(bn).o)");
+    "5" usebundle => show("index", @(o[k]));
+}
+bundle agent show(id, p)
+{
+  vars:
+    "s" string => format("%S", p);
+    "k" slist => getindices("p");
+    "ks" string => join(",", k);
+  reports:
+    "$(id): s=$(s) ks=$(ks)";
+}
+""",
+        ['R: d: s=["a","b"] ks=0,1', 'R: o: s={"k":{"path":"/x"}} ks=k',
+         'R: l: s={ "x", "y" } ks=', 'R: named: s={"k":{"path":"/x"}} ks=k',
+         'R: index: s={"path":"/x"} ks=path'],
+    ),
 }
 
 
