@@ -229,9 +229,14 @@ def call(name: str, env: FnEnv, args: list[Any], pos: object | None = None) -> A
         )
     for i in spec.text_args:
         if i < n and not isinstance(args[i], str):
+            # a list or a container where text is wanted (canonify(reverse(l))): cf-agent
+            # refuses to go on with the policy
+            from engine.eval.aborts import FatalPolicyError
+
             kind = "a list" if isinstance(args[i], list) else "a data container"
-            raise FunctionError(f"Bad arguments: '{name}' takes text as argument {i + 1}, "
-                                f"and was given {kind}")
+            env.log.error(f"Argument template mismatch handling function {name}(): it "
+                          f"takes text as argument {i + 1}, and was given {kind}")
+            raise FatalPolicyError("Bad arguments")
     try:
         result = spec.func(env, *args)
     except FunctionError:

@@ -32,7 +32,8 @@ def test_list_references_in_text_parameters_are_text(tmp_path: Path) -> None:
     assert ours == cf
 
 
-def test_a_list_given_where_text_is_taken_is_a_clear_error(tmp_path: Path) -> None:
+def test_a_list_given_where_text_is_taken_stops_the_run(tmp_path: Path) -> None:
+    """cf-agent 3.21 refuses to go on: ``Fatal CFEngine error: Bad arguments``."""
     out = vigil_output(tmp_path, """body common control { bundlesequence => { "main" }; }
 bundle agent main
 {
@@ -43,5 +44,7 @@ bundle agent main
     "y=$(y)";
 }
 """)
-    assert "Bad arguments: 'canonify' takes text as argument 1, and was given a list" in out
+    assert "canonify(): it takes text as argument 1, and was given a list" in out
+    assert "Fatal CFEngine error: Bad arguments" in out
+    assert "R: y=" not in out
     assert "object has no attribute" not in out
