@@ -4,7 +4,7 @@ A reader sees the old content or the new one, never half of either, and after a
 crash the file holds one of them. The temp file is opened ``O_EXCL|O_NOFOLLOW``, so
 a link or FIFO planted under its name is never followed or written through; with
 ``dir_fd`` (a directory the files actuators opened through
-:mod:`engine.promises._safefs`) every step is relative to that directory, so no
+:mod:`engine.promises.safefs`) every step is relative to that directory, so no
 link on the way can redirect the write.
 
 The temp name is made here rather than with ``tempfile.mkstemp`` (same shape, mode

@@ -16,8 +16,8 @@ from __future__ import annotations
 # Who carries out a type's promises.
 EVALUATOR = "evaluator"  # the agent itself (engine.eval): vars, classes, meta, defaults...
 ACTUATOR = "actuator"  # an ``actuate(promise, run)`` in ``module`` (engine.promises.*)
-EDIT_LINE = "edit_line"  # edit_line bundles (engine.promises.edit_ops)
-EDIT_XML = "edit_xml"  # edit_xml bundles (engine.promises.edit_xml)
+EDIT_LINE = "edit_line"  # edit_line bundles (engine.promises.files.edit_line)
+EDIT_XML = "edit_xml"  # edit_xml bundles (engine.promises.files.edit_xml)
 SERVER = "server"  # server bundles, read by serverd (access, roles)
 MONITOR = "monitor"  # monitor bundles, taken by monitord (measurements)
 UNSUPPORTED = ""  # valid CFEngine, reported as unsupported and skipped
@@ -74,10 +74,10 @@ AGENT_TYPES: tuple[PromiseType, ...] = (
 )
 COMMON_TYPES: tuple[PromiseType, ...] = (_META, _VARS, _DEFAULTS, _CLASSES, _REPORTS)
 EDIT_LINE_TYPES: tuple[PromiseType, ...] = tuple(
-    PromiseType(n, EDIT_LINE, "engine.promises.edit_ops")
+    PromiseType(n, EDIT_LINE, "engine.promises.files.edit_line")
     for n in ("delete_lines", "field_edits", "insert_lines", "replace_patterns"))
 EDIT_XML_TYPES: tuple[PromiseType, ...] = tuple(
-    PromiseType(n, EDIT_XML, "engine.promises.edit_xml")
+    PromiseType(n, EDIT_XML, "engine.promises.files.edit_xml")
     for n in ("build_xpath", "delete_tree", "insert_tree", "delete_attribute", "set_attribute",
               "delete_text", "set_text", "insert_text"))
 # Edit bundles: the evaluation-level types, then the edits in cf-agent's order.

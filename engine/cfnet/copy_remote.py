@@ -9,7 +9,7 @@ the server says whether its file has our file's MD5), ``hash``/``binary`` (the s
 it changes nothing on the wire); ``verify`` (a second ``MD5`` after the copy).
 ``depth_search``'s ``exclude_dirs``/``include_dirs`` and the promise's ``file_select``
 leave out the server's directories and files as in a local copy
-(:class:`engine.promises.files_select.CopyFilter`, fed the server's ``STAT``).
+(:class:`engine.promises.files.select.CopyFilter`, fed the server's ``STAT``).
 Files are written to a temporary name beside the destination and renamed over it
 once their size (and digest, with verify) is right.
 """
@@ -31,7 +31,7 @@ from engine.cfnet.client import (
     connect,
     refuse_unknown,
 )
-from engine.promises.files_select import CopyFilter
+from engine.promises.files.select import CopyFilter
 from engine.trust.client import RemoteError
 
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from engine.eval.base import AgentCore
-    from engine.promises.cmd_module import ModuleOutput
+    from engine.promises.commands.module_protocol import ModuleOutput
 
 _DEFINE = {
     Outcome.KEPT: ("promise_kept",),

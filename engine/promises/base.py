@@ -119,7 +119,7 @@ class PromiseResult(Record):
     ``also``: outcomes of sub-steps that also count for ``classes`` bodies: cf-agent
     sets the classes of every partial result (a copy that repairs the content and
     finds the attributes kept defines both the kept and the repaired classes).
-    ``module``: what a command module printed (``cmd_module.ModuleOutput``): its
+    ``module``: what a command module printed (``module_protocol.ModuleOutput``): its
     variables, classes, tags and persistent classes, defined by the agent.
     """
 

@@ -4,7 +4,7 @@ default, from the top; a negative number counts from the bottom), each as ``R: l
 
 A report file is opened as cf-agent opens it: created 0600 when missing, and
 never through a symlink planted by another user (the directories on the way
-included; see :mod:`engine.promises._safefs`).
+included; see :mod:`engine.promises.safefs`).
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ def actuate_report(agent: RunContext, rp: ResolvedPromise) -> PromiseResult:
         return PromiseResult(Outcome.NOTKEPT, message="dry run: report not printed")
     target = rp.str_attr("report_to_file")
     if target:
-        from engine.promises import _safefs
+        from engine.promises import safefs
 
         try:
-            fd = _safefs.safe_open(target, _APPEND, 0o600)
+            fd = safefs.safe_open(target, _APPEND, 0o600)
             try:
                 data = (rp.promiser + "\n").encode("utf-8", "surrogateescape")
                 while data:
@@ -43,7 +43,7 @@ def actuate_report(agent: RunContext, rp: ResolvedPromise) -> PromiseResult:
             finally:
                 os.close(fd)
         except OSError as e:
-            _safefs.note(agent.log, e)
+            safefs.note(agent.log, e)
             agent.log.error(f"Could not open log file '{target}', message '{rp.promiser}'. "
                             f"(fopen: {e.strerror})")
             _print_file(agent, rp)

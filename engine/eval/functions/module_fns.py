@@ -18,7 +18,7 @@ def usemodule(env: FnEnv, module: str, args: str) -> bool:
     module has run, whatever its exit status (as in cf-agent 3.21)."""
     import subprocess
 
-    from engine.promises.cmd_module import parse
+    from engine.promises.commands.module_protocol import parse
     from engine.text import canonify
 
     if "/" in module or module in ("", ".", ".."):
@@ -45,7 +45,7 @@ def read_module_protocol(env: FnEnv, path: str) -> bool:
     """read_module_protocol(file_path): take in the file's lines as a module's output
     (classes, variables in context ``canonify(basename(file_path))`` unless a
     ``^context=`` line names another); false when the file cannot be read."""
-    from engine.promises.cmd_module import parse
+    from engine.promises.commands.module_protocol import parse
     from engine.text import canonify
 
     try:

@@ -15,7 +15,7 @@ from engine.eval.context import Frame
 from engine.eval.outcomes import apply_module, apply_result
 from engine.policy.ast import Pos
 from engine.promises.base import Outcome, PromiseResult, ResolvedPromise
-from engine.promises.cmd_module import ModuleOutput
+from engine.promises.commands.module_protocol import ModuleOutput
 from tests.engine.eval.agent_kit import Kit
 
 BODIES = """bundle agent main { }

@@ -10,10 +10,10 @@ import stat
 from pathlib import Path
 
 from engine.promises import commands, files
-from engine.promises._lines import MAX_REPLACE, replace_line
 from engine.promises.base import BundleCall, Outcome
-from engine.promises.edit import warn_diff
-from engine.promises.edit_ops import EditSession
+from engine.promises.files.edit import warn_diff
+from engine.promises.files.edit_line import EditSession
+from engine.promises.files.lines import MAX_REPLACE, replace_line
 
 from .conftest import FakeRun, body, promise
 

@@ -1,4 +1,4 @@
-"""engine.promises._safefs: lookups that refuse links another user could have planted.
+"""engine.promises.safefs: lookups that refuse links another user could have planted.
 
 The links are made by root and given to ``nobody`` with ``lchown``, so these need root.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.promises import _safefs as S
+from engine.promises import safefs as S
 
 NOBODY = 65534
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="giving a link to another user needs root")

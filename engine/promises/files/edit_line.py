@@ -24,16 +24,16 @@ from collections.abc import Callable
 
 from engine import cfregex, promisetypes
 from engine.promises._acc import WARN_SUFFIX, action_warn
-from engine.promises._fields import FieldSpec, NoFields, TooShort
-from engine.promises._fields import edit_line as edit_field_line
-from engine.promises._insert import Inserter
-from engine.promises._lines import (
+from engine.promises.base import Logger, Outcome, ResolvedPromise
+from engine.promises.files.fields import FieldSpec, NoFields, TooShort
+from engine.promises.files.fields import edit_line as edit_field_line
+from engine.promises.files.insert import Inserter
+from engine.promises.files.lines import (
     delete_select,
     full_match,
     not_anchored,
     replace_line,
 )
-from engine.promises.base import Logger, Outcome, ResolvedPromise
 
 EDIT_ORDER = promisetypes.EDIT_LINE_ORDER
 PASSES = 3
@@ -219,7 +219,7 @@ class EditSession:
     # ===== insert_lines ====================================================
     def insert_lines(self, p: ResolvedPromise) -> None:
         """Insert the promiser's lines (or a file's) as cf-agent walks them: see
-        :mod:`engine.promises._insert`."""
+        :mod:`engine.promises.files.insert`."""
         itype = p.str_attr("insert_type", "literal")
         file_lines: list[str] | None = None
         if itype in ("file", "file_preserve_block"):
@@ -339,7 +339,7 @@ class EditSession:
 
     # ===== field_edits =====================================================
     def field_edits(self, p: ResolvedPromise) -> None:
-        """Edit one field of every matching line (see :mod:`engine.promises._fields`).
+        """Edit one field of every matching line (see :mod:`engine.promises.files.fields`).
         A matching line without the separator stops the promise; a line too short
         for the field (and no ``extend_fields``) is an error and the next line is
         looked at."""

@@ -9,7 +9,7 @@ only under ``move_obstructions``. ``when_no_source``: ``nop`` (the default: an
 error), ``force`` (link anyway) or ``delete`` (remove a dead link). Missing
 parent directories are created.
 
-Links are made and removed through :mod:`engine.promises._safefs`: no directory
+Links are made and removed through :mod:`engine.promises.safefs`: no directory
 on the way is reached through a link that is not trusted.
 """
 
@@ -20,7 +20,7 @@ import os
 import posixpath
 import stat
 
-from engine.promises import _safefs
+from engine.promises import safefs
 from engine.promises.base import ResolvedPromise, RunContext
 
 TYPE_CHECKING = False
@@ -100,7 +100,7 @@ def _symlink(path: str, to: str, move: bool, when_no: str, acc: Acc) -> None:
                 acc.should(f"remove dead link '{path}'")
                 return
             try:
-                _safefs.safe_unlink(path)
+                safefs.safe_unlink(path)
             except OSError as e:
                 acc.fail(f"Unable to remove dead link '{path}' ({e.strerror})")
                 return
@@ -120,7 +120,7 @@ def _symlink(path: str, to: str, move: bool, when_no: str, acc: Acc) -> None:
         acc.should(f"remove incorrect link '{path}'")
         return
     try:
-        _safefs.safe_unlink(path)
+        safefs.safe_unlink(path)
     except OSError as e:
         acc.fail(f"Unable to remove incorrect link '{path}' ({e.strerror})")
         return
@@ -151,7 +151,7 @@ def _parents(path: str, acc: Acc) -> bool:
         cur = os.path.dirname(cur)
     try:
         for d in reversed(missing):
-            _safefs.safe_mkdir(d, 0o700)
+            safefs.safe_mkdir(d, 0o700)
     except OSError as e:
         acc.fail(f"Unable to create parent directory of link '{path}' ({e.strerror})")
         return False
@@ -162,7 +162,7 @@ def _parents(path: str, acc: Acc) -> bool:
 def _clear(path: str, to: str, move: bool, acc: Acc) -> bool:
     """Move an object in the way aside (only under ``move_obstructions``)."""
     try:
-        _safefs.safe_lstat(path)
+        safefs.safe_lstat(path)
     except FileNotFoundError:
         return True
     except OSError:
@@ -173,7 +173,7 @@ def _clear(path: str, to: str, move: bool, acc: Acc) -> bool:
         return False
     saved = path + SAVED_SUFFIX
     try:
-        _safefs.safe_rename(path, saved)
+        safefs.safe_rename(path, saved)
     except OSError as e:
         acc.fail(f"Unable to move obstruction '{path}' to '{saved}' ({e.strerror})")
         return False
@@ -183,7 +183,7 @@ def _clear(path: str, to: str, move: bool, acc: Acc) -> bool:
 
 def _link(path: str, to: str, acc: Acc) -> None:
     try:
-        with _safefs.Parent(path) as p:
+        with safefs.Parent(path) as p:
             os.symlink(to, p.name, dir_fd=p.fd)
     except OSError as e:
         acc.fail(f"Couldn't link '{to}' to '{path}' ({e.strerror})")
@@ -217,7 +217,7 @@ def _hard(path: str, source: str, move: bool, acc: Acc) -> None:
     if not _parents(path, acc):
         return
     try:
-        with _safefs.Parent(path) as p:
+        with safefs.Parent(path) as p:
             os.link(absto, p.name, dst_dir_fd=p.fd, follow_symlinks=False)
     except OSError as e:
         if e.errno == errno.EXDEV:

@@ -9,7 +9,7 @@ from pathlib import Path
 from engine.promises import files
 from engine.promises.base import BundleCall, Outcome
 
-from .conftest import FakeRun, body, promise
+from ..conftest import FakeRun, body, promise
 
 
 def edit(run: FakeRun, path: Path, *edits: object, **attrs: object) -> Outcome:

@@ -13,12 +13,13 @@ from pathlib import Path
 import psutil
 import pytest
 
-from engine.promises import processes, proctable
+from engine.promises import processes
 from engine.promises.base import Outcome
+from engine.promises.processes import proctable
 
-from .conftest import FakeRun, body, promise
+from ..conftest import FakeRun, body, promise
 
-ROOT = str(Path(__file__).resolve().parents[3])
+ROOT = str(Path(__file__).resolve().parents[4])
 
 
 @pytest.fixture

@@ -11,6 +11,9 @@ the command line), ``process_owner`` (anchored regexes on the user name),
 ``in_range_define`` / ``out_of_range_define``. ``restart_class`` is defined when
 nothing matched (or the matches were terminated by ``signals``). ``signals`` go
 to the matches only — never to the agent or its ancestors.
+
+The process table comes from :mod:`.proctable` (read once per run), which reads
+``/proc`` through :mod:`.procfs` on Linux.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import signal
 
 from engine.promises._boolexpr import ExprError, evaluate, parse_range
 from engine.promises.base import Outcome, PromiseResult, ResolvedPromise, RunContext
-from engine.promises.proctable import Proc, forget, ps_line, table
+from engine.promises.processes.proctable import Proc, forget, ps_line, table
 
 SIGNALS = {
     "hup": signal.SIGHUP, "int": signal.SIGINT, "trap": signal.SIGTRAP,

@@ -18,9 +18,9 @@ import shlex
 import shutil
 import subprocess
 
-from engine.promises import _safefs
-from engine.promises._fsutil import mode_str
+from engine.promises import safefs
 from engine.promises.base import ResolvedPromise, RunContext
+from engine.promises.files.fsutil import mode_str
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def rename_promise(path: str, promise: ResolvedPromise, run: RunContext, acc: Ac
                 acc.should(f"rename file '{path}' to '{dest}'")
             return
         try:
-            _safefs.safe_rename(path, dest)
+            safefs.safe_rename(path, dest)
         except OSError as e:
             acc.fail(f"Error occurred while renaming '{path}' to '{dest}' ({e.strerror})")
             return
@@ -76,9 +76,9 @@ def _disable(path: str, body: dict[str, object], acc: Acc) -> None:
         mode = 0o600
     dest = path + suffix
     try:
-        _safefs.safe_chmod(path, mode)
+        safefs.safe_chmod(path, mode)
         acc.repair(f"Changed permissions of '{path}' to 'mode {mode_str(mode)}'")
-        _safefs.safe_rename(path, dest)
+        safefs.safe_rename(path, dest)
     except OSError as e:
         acc.fail(f"Disable required twin would overwrite existing file or could not rename "
                  f"'{path}' ({e.strerror})")
@@ -94,7 +94,7 @@ def _rotate(path: str, n: int, acc: Acc) -> None:
         if os.path.getsize(path) > 0:
             for k in range(n - 1, 0, -1):
                 if os.path.lexists(f"{path}.{k}"):
-                    _safefs.safe_rename(f"{path}.{k}", f"{path}.{k + 1}")
+                    safefs.safe_rename(f"{path}.{k}", f"{path}.{k + 1}")
             shutil.copy2(path, f"{path}.1")
             with open(path, "r+b") as f:
                 f.truncate(0)

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from engine.cfnet import copy_remote
-from engine.promises import copy as copy_mod
 from engine.promises._acc import Acc
+from engine.promises.files import copy_from as copy_mod
 from engine.trust import client
 
-from .conftest import FakeRun, body, promise
+from ..conftest import FakeRun, body, promise
 
 
 def test_file_select_over_vigils_protocol_is_an_error_naming_the_promise(

@@ -14,8 +14,8 @@ import pwd
 import re
 import stat
 
-from engine.promises._fsutil import mode_str
-from engine.promises._safefs import note, safe_chmod, safe_chown, safe_utime
+from engine.promises.files.fsutil import mode_str
+from engine.promises.safefs import note, safe_chmod, safe_chown, safe_utime
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
@@ -140,7 +140,7 @@ def apply_perms(path: str, st: os.stat_result, body: dict[str, object], acc: Acc
     """Make ``path`` (whose lstat is ``st``) carry the promised mode and owners; a
     check that finds nothing to change counts as kept.
 
-    Every change goes through :mod:`engine.promises._safefs`: a link planted by
+    Every change goes through :mod:`engine.promises.safefs`: a link planted by
     another user, on the way or as ``path`` itself, is refused (``Link has been
     severed``), never followed."""
     if not body:

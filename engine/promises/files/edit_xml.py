@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import os
 
     from engine.promises._acc import Acc
-    from engine.promises._safefs import Parent
+    from engine.promises.safefs import Parent
 
 XML_ORDER = tuple(t.name for t in promisetypes.EDIT_XML_TYPES)
 PASSES = 3
@@ -49,8 +49,8 @@ class _Doc:
 def edit_xml_file(path: str, promise: ResolvedPromise, run: RunContext, acc: Acc) -> None:
     """Apply the promise's ``edit_xml`` bundle to ``path``; report through ``acc``.
     The file is read and replaced as ``edit_line`` does it: never through a symlink
-    planted by another user (see :func:`engine.promises.edit.open_for_edit`)."""
-    from engine.promises.edit import open_for_edit
+    planted by another user (see :func:`engine.promises.files.edit.open_for_edit`)."""
+    from engine.promises.files.edit import open_for_edit
 
     target = open_for_edit(path, acc, run)
     if target is None:
@@ -91,7 +91,7 @@ def _edit_xml(path: str, where: Parent, st: os.stat_result, data: bytes,
         return
     text = _serialize(doc.root)
     try:
-        from engine.promises.edit import save_edit
+        from engine.promises.files.edit import save_edit
 
         save_edit(where, st, text.encode("utf-8"))
     except OSError as e:

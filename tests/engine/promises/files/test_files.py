@@ -10,7 +10,7 @@ from pathlib import Path
 from engine.promises import files
 from engine.promises.base import Outcome
 
-from .conftest import FakeRun, body, promise
+from ..conftest import FakeRun, body, promise
 
 
 def mode(p: Path) -> int:

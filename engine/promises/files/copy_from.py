@@ -9,13 +9,13 @@ source's mode and owner), ``copy_backup`` (``true``: ``<dest>.cfsaved``,
 ``timestamp``, ``false``), ``purge`` (with ``depth_search``: remove what the
 source does not have). The promise's ``file_select`` picks the source files to copy
 and ``depth_search``'s ``exclude_dirs``/``include_dirs`` the source directories to
-copy into (see :class:`engine.promises.files_select.CopyFilter`).
+copy into (see :class:`engine.promises.files.select.CopyFilter`).
 
 Like cf-agent, a new copy is written to ``<dest>.cfnew`` and renamed over the
 destination; a new destination file is 0600 unless ``preserve`` is set, an
 existing one keeps its mode. A symlink at the destination is never written
 through: it is removed and replaced by the copy, as cf-agent does. The
-destination's directory is reached under :mod:`engine.promises._safefs`'s link
+destination's directory is reached under :mod:`engine.promises.safefs`'s link
 rule and every step (``.cfnew``, backup, rename) is made relative to it.
 """
 
@@ -27,12 +27,12 @@ import os
 import shutil
 import stat
 
-from engine.promises import _safefs
+from engine.promises import safefs
 from engine.promises._acc import Acc
-from engine.promises._fsutil import backup_name, lstat_or_none, stat_or_none
-from engine.promises._safefs import cannot_follow, note
 from engine.promises.base import ResolvedPromise, RunContext
-from engine.promises.files_select import CopyFilter
+from engine.promises.files.fsutil import backup_name, lstat_or_none, stat_or_none
+from engine.promises.files.select import CopyFilter
+from engine.promises.safefs import cannot_follow, note
 
 LOCAL_NAMES = frozenset({"localhost", ""})  # as cf-agent: 127.0.0.1 means its serverd
 _DIGEST = frozenset({"digest", "hash", "md5", "sha256", "sha1", "sha512", "binary"})
@@ -71,7 +71,7 @@ def copy_promise(dest: str, promise: ResolvedPromise, run: RunContext, acc: Acc,
     remote = [s for s in servers if s not in LOCAL_NAMES]
     if remote:
         _say_classic(body, promise, run)
-        d = _safefs.parent_refused(dest)
+        d = safefs.parent_refused(dest)
         if d is not None:  # the remote client writes by path: not through a planted link
             acc.log.error(cannot_follow(d))
             acc.fail(f"Copy from '{remote[0]}:{source}' failed")
@@ -137,9 +137,9 @@ def _parent_dirs(dest: str, acc: Acc, run: RunContext) -> bool:
     if not missing:
         # a new destination: cf-agent enters its directory first (an existing one
         # was entered, and any refusal reported, when the promise began)
-        d = _safefs.parent_refused(dest) if lstat_or_none(dest) is None else None
+        d = safefs.parent_refused(dest) if lstat_or_none(dest) is None else None
         if d is not None:
-            for line in _safefs.chdir_refused(d):
+            for line in safefs.chdir_refused(d):
                 run.log.error(line)
         return True
     run.log.error(f"Failed to chdir into '{parent}'. (chdir: 'No such file or directory')")
@@ -197,7 +197,7 @@ def _obstructed_dir(d: str, dst: os.stat_result, move: bool, whole: str, named: 
                    f"for '{whole}'")
         return False
     try:
-        _safefs.safe_rename(d, d + ".cf-moved")
+        safefs.safe_rename(d, d + ".cf-moved")
     except OSError as e:
         note(acc.log, e)
         acc.fail(f"Couldn't move obstructing file/link '{d}' to '{d}.cf-moved' ({e.strerror})")
@@ -226,7 +226,7 @@ def _missing_dirs(d: str) -> list[str]:
 def _mkdirs(dirs: list[str], acc: Acc) -> bool:
     for d in dirs:
         try:
-            _safefs.safe_mkdir(d, 0o700)
+            safefs.safe_mkdir(d, 0o700)
         except FileExistsError:
             continue
         except OSError as e:
@@ -264,7 +264,7 @@ def _same_bytes(a: str, b: str) -> bool:
     """Same content? The destination ``b`` is read under the link rule (a refusal
     means "different": the copy then reports it); neither side may be a FIFO."""
     try:
-        with _open_regular(a) as fa, os.fdopen(_safefs.safe_open(b, os.O_RDONLY), "rb") as fb:
+        with _open_regular(a) as fa, os.fdopen(safefs.safe_open(b, os.O_RDONLY), "rb") as fb:
             if not stat.S_ISREG(os.fstat(fb.fileno()).st_mode):
                 return False
             while True:
@@ -307,7 +307,7 @@ def copy_file(src: str, sst: os.stat_result, dest: str, body: dict[str, object],
         return
     tmp = dest + ".cfnew"
     try:
-        p = _safefs.Parent(dest)
+        p = safefs.Parent(dest)
     except OSError as e:
         _open_failed(src, tmp, dest, e, dst is not None, acc)
         return
@@ -343,7 +343,7 @@ def copy_file(src: str, sst: os.stat_result, dest: str, body: dict[str, object],
 
 def _open_failed(src: str, tmp: str, dest: str, e: OSError, existed: bool, acc: Acc) -> None:
     """cf-agent's lines when ``<dest>.cfnew`` cannot be opened."""
-    if isinstance(e, _safefs.LinkSevered):
+    if isinstance(e, safefs.LinkSevered):
         acc.log.error(cannot_follow(tmp))  # cf-agent names the file it was opening
     acc.log.info(f"Unable to open destination file while copying '{src}' to '{tmp}' "
                  f"(open: {e.strerror})")
@@ -354,7 +354,7 @@ def _open_failed(src: str, tmp: str, dest: str, e: OSError, existed: bool, acc: 
         acc.fail(f"Copy from 'localhost:{src}' failed")
 
 
-def _write_at(p: _safefs.Parent, src: str, tmp: str, mode: int,
+def _write_at(p: safefs.Parent, src: str, tmp: str, mode: int,
               owner_from: os.stat_result | None, dest: str, dst: os.stat_result | None,
               acc: Acc) -> bool:
     """Write the new copy as ``<name>.cfnew`` in ``p`` (a new file, never a link)."""
@@ -378,7 +378,7 @@ def _write_at(p: _safefs.Parent, src: str, tmp: str, mode: int,
     return True
 
 
-def _backup_at(p: _safefs.Parent, dest: str, policy: str, acc: Acc) -> None:
+def _backup_at(p: safefs.Parent, dest: str, policy: str, acc: Acc) -> None:
     """The old destination's inode becomes ``<dest>.cfsaved`` (a hard link)."""
     name = backup_name(p.name, policy, ".cfsaved")
     if name is None:
@@ -392,7 +392,7 @@ def _backup_at(p: _safefs.Parent, dest: str, policy: str, acc: Acc) -> None:
         acc.fail(f"Unable to back up '{dest}' as '{backup}' ({e.strerror})")
 
 
-def _unlink_at(p: _safefs.Parent, name: str) -> None:
+def _unlink_at(p: safefs.Parent, name: str) -> None:
     try:
         os.unlink(name, dir_fd=p.fd)
     except FileNotFoundError:
@@ -402,7 +402,7 @@ def _unlink_at(p: _safefs.Parent, name: str) -> None:
 
 
 def _verify_copy(path: str, after: AfterCopy | None, acc: Acc) -> None:
-    from engine.promises.perms import verify_attributes
+    from engine.promises.files.perms import verify_attributes
 
     perms, touch = after if after is not None else ({}, False)
     st = lstat_or_none(path)
@@ -484,7 +484,7 @@ def _copy_tree(src: str, dest: str, body: dict[str, object], acc: Acc, level: in
 
 
 def _preserve_mode(src: str, dest: str, acc: Acc) -> None:
-    from engine.promises.perms import apply_perms
+    from engine.promises.files.perms import apply_perms
 
     sst, dst = stat_or_none(src), lstat_or_none(dest)
     if sst is not None and dst is not None:
@@ -495,11 +495,11 @@ def _purge(dest: str, keep: set[str], acc: Acc) -> None:
     """Remove what the source does not have, relative to the destination directory
     opened under the link rule (``rmtree`` itself never follows a link)."""
     try:
-        dfd = _safefs.open_dir(dest)
+        dfd = safefs.open_dir(dest)
     except OSError:
         return
     try:
-        rfd = _safefs.reopen(dfd, os.O_RDONLY | os.O_DIRECTORY)
+        rfd = safefs.reopen(dfd, os.O_RDONLY | os.O_DIRECTORY)
         try:
             with os.scandir(rfd) as it:
                 entries = list(it)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from engine.promises._lines import full_match, insert_select
+from engine.promises.files.lines import full_match, insert_select
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ import time
 import psutil
 import pytest
 
-from engine.promises import procfs, proctable
+from engine.promises.processes import procfs, proctable
 
 pytestmark = pytest.mark.skipif(not procfs.available(), reason="no Linux /proc")
 

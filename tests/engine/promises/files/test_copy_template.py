@@ -9,7 +9,7 @@ from pathlib import Path
 from engine.promises import files
 from engine.promises.base import Outcome
 
-from .conftest import FakeRun, body, promise
+from ..conftest import FakeRun, body, promise
 
 OLD = 1577836800  # 2020-01-01
 

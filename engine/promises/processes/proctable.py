@@ -1,5 +1,5 @@
 """The process table as ``processes`` promises see it, read once per run (from ``/proc``
-on Linux, :mod:`engine.promises.procfs`; through psutil elsewhere).
+on Linux, :mod:`engine.promises.processes.procfs`; through psutil elsewhere).
 
 Each :class:`Proc` holds the columns cf-agent reads from
 ``ps -eo user,pid,ppid,pgid,pcpu,pmem,vsz,ni,rss,tname,nlwp,stime,etime,time,args``;
@@ -80,7 +80,7 @@ def forget(run: object) -> None:
 
 
 def read() -> list[Proc]:
-    from engine.promises import procfs
+    from engine.promises.processes import procfs
 
     if procfs.available():
         return procfs.rows(Proc)

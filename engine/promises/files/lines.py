@@ -1,7 +1,7 @@
 """Line-level helpers for ``edit_line`` promises: matching, replacing, selecting lines.
 
 Pure functions on strings and lists of lines, used by
-:class:`engine.promises.edit_ops.EditSession`.
+:class:`engine.promises.files.edit_line.EditSession`.
 """
 
 from __future__ import annotations

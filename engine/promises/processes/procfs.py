@@ -6,7 +6,7 @@ process several file reads and one ``/proc/stat`` read for the boot time, and a 
 scan of ``/dev`` for the terminal names. Here each process costs four reads
 (``stat``, ``status``, ``cmdline``, ``statm``) and the host-wide facts are read once.
 
-Values are the ones psutil gives (and so what :mod:`engine.promises.proctable`
+Values are the ones psutil gives (and so what :mod:`engine.promises.processes.proctable`
 recorded before): user from the *real* uid, ``args`` from ``cmdline`` split as psutil
 splits it, sizes from ``statm`` (``stat``'s are approximate sums), start time
 as boot time plus ``starttime`` ticks, nice from ``getpriority``, the terminal as
@@ -111,7 +111,7 @@ def _status_field(status: bytes, key: bytes) -> list[bytes] | None:
 
 def rows(make: Callable[..., Any]) -> list[Any]:
     """``make(**columns)`` for every process, in pid order (the columns of
-    :class:`engine.promises.proctable.Proc`); processes that end while being read,
+    :class:`engine.promises.processes.proctable.Proc`); processes that end while being read,
     or whose process group cannot be read, are left out, as psutil left them out."""
     import pwd
     import time

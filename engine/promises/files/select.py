@@ -31,9 +31,9 @@ import re
 import stat
 from collections.abc import Iterator
 
-from engine.promises import _safefs
+from engine.promises import safefs
 from engine.promises._boolexpr import ExprError, evaluate, parse_range
-from engine.promises.perms import ModeError, parse_mode
+from engine.promises.files.perms import ModeError, parse_mode
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
@@ -162,7 +162,7 @@ def walk(root: str, ds: dict[str, object],
     The tree is read through directory descriptors, each opened ``O_NOFOLLOW``
     relative to its parent, so a directory swapped for a symlink while the walk
     runs is not entered. With ``traverse_links`` a symlink is followed only when
-    :func:`engine.promises._safefs.trusted` allows it; an untrusted or dangling
+    :func:`engine.promises.safefs.trusted` allows it; an untrusted or dangling
     one is reported through ``acc`` with cf-agent's words and left out."""
     raw = str(ds.get("depth", "0")).strip()
     depth = 1 << 30 if raw in ("inf", "infinity") else max(0, int(float(raw or 0)))
@@ -171,11 +171,11 @@ def walk(root: str, ds: dict[str, object],
     exclude = _list(ds.get("exclude_dirs"))
     include = _list(ds.get("include_dirs"))
     try:
-        pfd = _safefs.open_dir(root)
+        pfd = safefs.open_dir(root)
     except OSError:
         return
     try:
-        fd = _safefs.reopen(pfd, os.O_RDONLY | os.O_DIRECTORY)
+        fd = safefs.reopen(pfd, os.O_RDONLY | os.O_DIRECTORY)
         root_dev = os.fstat(fd).st_dev
     except OSError:
         return
@@ -226,7 +226,7 @@ class _Walker:
                 tst = os.fstat(target)
                 if stat.S_ISDIR(tst.st_mode) and self._enter(e.name, p, tst):
                     try:
-                        sub = _safefs.reopen(target, os.O_RDONLY | os.O_DIRECTORY)
+                        sub = safefs.reopen(target, os.O_RDONLY | os.O_DIRECTORY)
                     except OSError:
                         sub = -1
                 os.close(target)
@@ -246,8 +246,8 @@ class _Walker:
         """What the link ``name`` in ``dfd`` points to (an ``O_PATH`` descriptor),
         or None after saying why it is not followed."""
         try:
-            return _safefs.follow_at(dfd, name)
-        except _safefs.LinkSevered:
+            return safefs.follow_at(dfd, name)
+        except safefs.LinkSevered:
             if self.acc is not None:
                 self.acc.log.info(f"File '{path}' is an untrusted link: cfengine will not "
                                   "follow it with a destructive operation")

@@ -9,10 +9,11 @@ from pathlib import Path
 import psutil
 
 from engine.eval.values import Data
-from engine.promises import cmd_module, commands
+from engine.promises import commands
 from engine.promises.base import Outcome
+from engine.promises.commands import module_protocol
 
-from .conftest import FakeRun, body, promise
+from ..conftest import FakeRun, body, promise
 
 
 def test_echo_quoted_as_cf_agent(run: FakeRun) -> None:
@@ -174,12 +175,12 @@ def test_module_protocol(run: FakeRun, tmp_path: Path) -> None:
 
 
 def test_module_helpers() -> None:
-    assert cmd_module.default_context("/usr/lib/my-mod.sh --x") == "my_mod_sh"
-    assert cmd_module.parse_list('{ "a,b", \'c\' }') == ["a,b", "c"]
+    assert module_protocol.default_context("/usr/lib/my-mod.sh --x") == "my_mod_sh"
+    assert module_protocol.parse_list('{ "a,b", \'c\' }') == ["a,b", "c"]
     # as cf-agent 3.21: no escapes, quoted items only, no empty or trailing-comma lists
-    assert cmd_module.parse_list(' {"x\\"}  ') == ["x\\"]
+    assert module_protocol.parse_list(' {"x\\"}  ') == ["x\\"]
     for bad in ("{}", "{ }", '{ "x", }', "{ a }", '{"x"}z', '{"x" "y"}', ""):
-        assert cmd_module.parse_list(bad) is None, bad
+        assert module_protocol.parse_list(bad) is None, bad
 
 
 def test_powershell_refused_off_windows(run: FakeRun, tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 Every write the agent makes to a managed file goes through
 :func:`engine.atomicwrite.write_atomic` with ``like=`` the stat of the file it
 replaces (whose mode and ownership the replacement keeps) and ``dir_fd=`` the
-directory :mod:`engine.promises._safefs` opened, so no link on the way can redirect
+directory :mod:`engine.promises.safefs` opened, so no link on the way can redirect
 the write.
 """
 

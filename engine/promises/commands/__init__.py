@@ -3,7 +3,7 @@
 Attributes: ``args`` and ``arglist`` (both appended to the command line, which is
 then split again as a whole, quotes grouping: like cf-agent, an ``arglist``
 element ``"one two"`` gives two arguments), ``module`` (parse the output with the module protocol, see
-:mod:`engine.promises.cmd_module`), ``contain`` body (``useshell``: ``useshell``/
+:mod:`engine.promises.commands.module_protocol`), ``contain`` body (``useshell``: ``useshell``/
 ``true`` runs ``/bin/sh -c``, ``noshell``/``false`` execs directly; ``exec_owner``,
 ``exec_group``, ``chdir``, ``umask`` (default 077), ``no_output``,
 ``exec_timeout`` in seconds), and the return codes of the ``classes`` body
@@ -148,13 +148,13 @@ def actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
     lines = _lines(out)
     module = str(a.get("module", "")).lower() in _TRUE
     if module:
-        from engine.promises import cmd_module
+        from engine.promises.commands import module_protocol
 
-        ctx = cmd_module.default_context(cmd)
+        ctx = module_protocol.default_context(cmd)
         # module lines keep a carriage return, as cf-agent keeps it on Unix
         raw = out.decode("utf-8", "surrogateescape").split("\n") if out else []
         result.variables_context = ctx
-        result.module = cmd_module.parse(raw, ctx, run.log)
+        result.module = module_protocol.parse(raw, ctx, run.log)
     elif lines and str(contain.get("no_output", "")).lower() not in _TRUE:
         prefix = quote_prefix(full)
         run.log.notice("\n".join(f'Q: "...{prefix}": {ln}' for ln in lines))

@@ -1,12 +1,12 @@
 """Editing one file for a files promise: ``edit_line``, ``edit_template``, ``edit_defaults``.
 
-The file is read whole, edited as a list of lines (:mod:`engine.promises.edit_ops`)
-or rendered from a template (:mod:`engine.promises.template`), and written back
+The file is read whole, edited as a list of lines (:mod:`engine.promises.files.edit_line`)
+or rendered from a template (:mod:`engine.promises.files.template`), and written back
 only if the content changed: first the previous version is kept as a backup
 (``<file>.cf-before-edit``, or time-stamped, or none, as ``edit_backup`` says),
 then the new content replaces the file atomically with its mode and owner kept.
 
-The file is found through :func:`engine.promises._safefs.resolve`: a symlink
+The file is found through :func:`engine.promises.safefs.resolve`: a symlink
 owned by root, by the agent's user or by the owner of its target is followed
 (the target is edited, its backup kept beside it); one planted by another user,
 at the file or on the way to it, is refused with cf-agent's ``Link has been
@@ -26,11 +26,11 @@ import stat
 import weakref
 
 from engine.atomicwrite import write_atomic
-from engine.promises import _safefs
+from engine.promises import safefs
 from engine.promises._acc import Acc
-from engine.promises._fsutil import EDIT_TMP_SUFFIX, backup_name
 from engine.promises.base import BundleCall, ResolvedPromise, RunContext
-from engine.promises.edit_ops import EditSession
+from engine.promises.files.edit_line import EditSession
+from engine.promises.files.fsutil import EDIT_TMP_SUFFIX, backup_name
 
 DEFAULT_MAX_FILE_SIZE = 100000
 BACKUP_SUFFIX = ".cf-before-edit"
@@ -47,7 +47,7 @@ def edit_file(path: str, promise: ResolvedPromise, run: RunContext, acc: Acc) ->
         _edit(path, where, st, data, promise, defaults, run, acc)
 
 
-def _edit(path: str, where: _safefs.Parent, st: os.stat_result, data: bytes,
+def _edit(path: str, where: safefs.Parent, st: os.stat_result, data: bytes,
           promise: ResolvedPromise, defaults: dict[str, object], run: RunContext,
           acc: Acc) -> None:
     text = data.decode("utf-8", "surrogateescape")
@@ -60,7 +60,7 @@ def _edit(path: str, where: _safefs.Parent, st: os.stat_result, data: bytes,
     rendered: str | None = None
     tmpl_msg = ""
     if isinstance(tmpl, str) and tmpl:
-        from engine.promises import template
+        from engine.promises.files import template
 
         method = promise.str_attr("template_method", "cfengine")
         if method in ("mustache", "inline_mustache"):
@@ -75,7 +75,7 @@ def _edit(path: str, where: _safefs.Parent, st: os.stat_result, data: bytes,
             session.lines = []
             session.run(promises)
     elif promise.str_attr("template_method") == "inline_mustache":
-        from engine.promises import template
+        from engine.promises.files import template
 
         rendered = template.render_mustache(promise, run, "", "inline_mustache", acc)
         if rendered is None:
@@ -154,14 +154,14 @@ def _noticed(run: RunContext) -> set[tuple[str, int]] | None:
 
 
 def open_for_edit(path: str, acc: Acc, run: RunContext
-                  ) -> tuple[_safefs.Parent, os.stat_result, bytes] | None:
+                  ) -> tuple[safefs.Parent, os.stat_result, bytes] | None:
     """For other whole-file editors (``edit_xml``): the file as :func:`edit_file`
     finds it (a planted link refused), without a size limit; the directory is
     closed by the caller. None after saying why it cannot be edited."""
     return _open_target(path, {"max_file_size": "0"}, acc, run)
 
 
-def save_edit(where: _safefs.Parent, st: os.stat_result, data: bytes,
+def save_edit(where: safefs.Parent, st: os.stat_result, data: bytes,
               backup: str = "true") -> None:
     """Keep the previous version as ``edit_backup`` says (``<file>.cf-before-edit``)
     and replace the file with ``data``, both relative to its directory ``where``
@@ -173,14 +173,14 @@ def save_edit(where: _safefs.Parent, st: os.stat_result, data: bytes,
 
 
 def _open_target(path: str, defaults: dict[str, object], acc: Acc,
-                 run: RunContext) -> tuple[_safefs.Parent, os.stat_result, bytes] | None:
+                 run: RunContext) -> tuple[safefs.Parent, os.stat_result, bytes] | None:
     """The file to edit: its directory (opened, to be closed by the caller), its
     stat and its content; None after saying why it cannot be edited."""
     try:
-        where, st = _safefs.resolve(path)
+        where, st = safefs.resolve(path)
     except OSError as e:
-        if isinstance(e, _safefs.LinkSevered):
-            _safefs.note(run.log, e)
+        if isinstance(e, safefs.LinkSevered):
+            safefs.note(run.log, e)
             run.log.info(f"Couldn't read file '{path}' for editing. (fopen: {e.strerror})")
         acc.fail(f"File '{path}' was marked for editing but could not be opened")
         return None
@@ -191,7 +191,7 @@ def _open_target(path: str, defaults: dict[str, object], acc: Acc,
     return where, st, data
 
 
-def _read_checked(path: str, where: _safefs.Parent, st: os.stat_result,
+def _read_checked(path: str, where: safefs.Parent, st: os.stat_result,
                   defaults: dict[str, object], acc: Acc, run: RunContext) -> bytes | None:
     if not stat.S_ISREG(st.st_mode):
         run.log.info(f"{path} is not a plain file")
@@ -219,7 +219,7 @@ def _read_checked(path: str, where: _safefs.Parent, st: os.stat_result,
         return None
 
 
-def _keep_backup(where: _safefs.Parent, backup: str, st: os.stat_result) -> None:
+def _keep_backup(where: safefs.Parent, backup: str, st: os.stat_result) -> None:
     """The old inode becomes the backup: a hard link keeps its content, mode and times."""
     try:
         os.unlink(backup, dir_fd=where.fd)
@@ -229,7 +229,7 @@ def _keep_backup(where: _safefs.Parent, backup: str, st: os.stat_result) -> None
         os.link(where.name, backup, src_dir_fd=where.fd, dst_dir_fd=where.fd,
                 follow_symlinks=False)
     except OSError:
-        from engine.promises._fsutil import copy_bytes_preserving
+        from engine.promises.files.fsutil import copy_bytes_preserving
 
         copy_bytes_preserving(where.name, backup, st, dir_fd=where.fd)
 

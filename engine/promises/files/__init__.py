@@ -2,18 +2,24 @@
 
 Attributes handled here: ``create`` (a promiser ending in ``/.`` is a
 directory; missing parents are made 0700), ``touch``, ``perms`` (see
-:mod:`engine.promises.perms`), ``delete`` (body: ``dirlinks``, ``rmdirs``),
-``depth_search`` and ``file_select`` (see :mod:`engine.promises.files_select`),
-``copy_from`` (:mod:`engine.promises.copy`), ``edit_line``, ``edit_template``
-and ``edit_defaults`` (:mod:`engine.promises.edit`), ``move_obstructions``.
+:mod:`engine.promises.files.perms`), ``delete`` (body: ``dirlinks``, ``rmdirs``),
+``depth_search`` and ``file_select`` (see :mod:`engine.promises.files.select`),
+``copy_from`` (:mod:`engine.promises.files.copy_from`), ``edit_line``, ``edit_template``
+and ``edit_defaults`` (:mod:`engine.promises.files.edit`), ``move_obstructions``.
 
 Steps run in cf-agent's order: delete (alone), create, copy, perms, edit, touch.
 The agent never creates a file through a symlink: a dangling link in the way is
 an error, as in cf-agent. Every change (create, chmod, chown, touch, delete,
-rename) goes through :mod:`engine.promises._safefs`, which refuses a symlink
+rename) goes through :mod:`engine.promises.safefs`, which refuses a symlink
 planted by another user, on the way to the file or as the file itself, with
 cf-agent's ``Link has been severed``; a directory on the way that cannot be
 reached that way is reported as cf-agent reports it (``Failed to chdir into``).
+
+The package holds this actuator and its steps, each imported when a promise uses it:
+``copy_from``, ``links`` (``link_from``), ``perms``, ``rename`` (and ``transformer``),
+``select`` (``depth_search``, ``file_select``), ``edit`` (one file read, edited and
+saved) with ``edit_line`` (the bundle's promises; ``lines``, ``fields`` and ``insert``
+its helpers), ``edit_xml`` and ``template``; ``fsutil`` holds what several share.
 """
 
 from __future__ import annotations
@@ -23,12 +29,12 @@ import itertools
 import os
 import stat
 
-from engine.promises import _safefs
+from engine.promises import safefs
 from engine.promises._acc import Acc, plain_dry_run
-from engine.promises._fsutil import NEW_DIR_MODE, lstat_or_none, mode_str, stat_or_none
-from engine.promises._safefs import note
 from engine.promises.base import Outcome, PromiseResult, ResolvedPromise, RunContext
-from engine.promises.perms import apply_perms, creation_mode, verify_attributes
+from engine.promises.files.fsutil import NEW_DIR_MODE, lstat_or_none, mode_str, stat_or_none
+from engine.promises.files.perms import apply_perms, creation_mode, verify_attributes
+from engine.promises.safefs import note
 
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _TRUE = ("true", "yes", "on")
@@ -38,7 +44,7 @@ _EDITS = ("edit_line", "edit_xml", "edit_template", "edit_template_string")
 def actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
     """Keep one files promise; never raises for a file-system problem."""
     try:
-        with _safefs.Session():  # each directory is entered once for the promise
+        with safefs.Session():  # each directory is entered once for the promise
             return _actuate(promise, run)
     except (OSError, ValueError) as e:
         why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
@@ -74,9 +80,9 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
         acc.promiser = path  # cf-agent names a promise on an existing directory by its path
     # cf-agent enters the directory of an existing file first; a link on the way
     # that it may not follow is reported here and every change below is refused
-    severed = _safefs.parent_refused(path) if lst is not None else None
+    severed = safefs.parent_refused(path) if lst is not None else None
     if severed is not None:
-        for line in _safefs.chdir_refused(severed):
+        for line in safefs.chdir_refused(severed):
             run.log.error(line)
     if a.get("file_type") == "fifo" and any(k in a for k in _EDITS):
         _insane(promise, run, "Editing is not allowed on fifos")
@@ -86,7 +92,7 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
     fs = a.get("file_select")
     fs = fs if isinstance(fs, dict) else {}
     if ds is not None or fs:
-        from engine.promises.files_select import refusal
+        from engine.promises.files.select import refusal
 
         why = refusal(fs) if "file_select" in a else None
         if why is not None:
@@ -112,7 +118,7 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
         return acc.result()
 
     if "rename" in a:
-        from engine.promises.rename import rename_promise
+        from engine.promises.files.rename import rename_promise
 
         rename_promise(path, promise, run, acc)
         return acc.result()
@@ -146,12 +152,12 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
 
     copied = "copy_from" in a
     if copied:
-        from engine.promises import copy
+        from engine.promises.files import copy_from
 
-        copy.copy_promise(path, promise, run, acc, recursive=ds is not None)
+        copy_from.copy_promise(path, promise, run, acc, recursive=ds is not None)
         lst = lstat_or_none(path)
     if "link_from" in a:
-        from engine.promises.links import link_promise
+        from engine.promises.files.links import link_promise
 
         link_promise(path, promise, run, acc)
         lst = lstat_or_none(path)
@@ -169,21 +175,21 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
         return acc.result()
     edited = "edit_line" in a or "edit_template" in a or a.get("template_method") == "inline_mustache"
     if edited:
-        from engine.promises.edit import edit_file
+        from engine.promises.files.edit import edit_file
 
         edit_file(path, promise, run, acc)
     if "edit_xml" in a:
-        from engine.promises.edit_xml import edit_xml_file
+        from engine.promises.files.edit_xml import edit_xml_file
 
         edit_xml_file(path, promise, run, acc)
         edited = True
     if "transformer" in a:
-        from engine.promises.rename import transform
+        from engine.promises.files.rename import transform
 
         transform(path, promise, run, acc)
         edited = True
     if "content" in a:  # the whole content, written as given (it implies create)
-        from engine.promises.edit import write_content
+        from engine.promises.files.edit import write_content
 
         write_content(path, promise, run, acc)
         edited = True
@@ -209,7 +215,7 @@ def _say_not_acted_on(promise: ResolvedPromise, run: RunContext, ds: dict[str, o
                       fs: dict[str, object]) -> None:
     """An attribute of the promise's depth_search or file_select body that vigil does not
     act on is an error naming the promise (once a run); the rest is verified."""
-    from engine.promises.files_select import not_acted_on
+    from engine.promises.files.select import not_acted_on
 
     ignored = not_acted_on(ds, fs)
     if not ignored:
@@ -224,7 +230,7 @@ def _say_not_acted_on(promise: ResolvedPromise, run: RunContext, ds: dict[str, o
 
 
 def _chdir_failed(d: str, run: RunContext) -> None:
-    for line in _safefs.chdir_refused(d, risk=False):
+    for line in safefs.chdir_refused(d, risk=False):
         run.log.error(line)
 
 
@@ -237,7 +243,7 @@ def _leaf(path: str, lst: os.stat_result, perms: dict[str, object], touch: bool,
 
 
 def _selected(path: str, st: os.stat_result, fs: dict[str, object]) -> bool:
-    from engine.promises.files_select import selected
+    from engine.promises.files.select import selected
 
     return selected(path, st, fs)
 
@@ -267,7 +273,7 @@ def _create(promiser: str, path: str, want_dir: bool, lst: os.stat_result | None
         if not _make_parents(path, acc):
             return None
         try:
-            _safefs.safe_chmod(path, mode)
+            safefs.safe_chmod(path, mode)
         except OSError:
             pass
         acc.repair(f"Created directory '{promiser}'")
@@ -278,14 +284,14 @@ def _create(promiser: str, path: str, want_dir: bool, lst: os.stat_result | None
                  "file of dangling symlink (security risk).")
         return None
     try:
-        fd = _safefs.safe_open(path, _CREATE_FLAGS, mode)
+        fd = safefs.safe_open(path, _CREATE_FLAGS, mode)
     except FileNotFoundError:
         parent = os.path.dirname(path)
         if not parent or not _make_parents(parent, acc):
             return None
         acc.repair(f"Created directory for '{path}'")
         try:
-            fd = _safefs.safe_open(path, _CREATE_FLAGS, mode)
+            fd = safefs.safe_open(path, _CREATE_FLAGS, mode)
         except OSError as e:
             _create_failed(path, mode, e, acc)
             return None
@@ -304,7 +310,7 @@ def _create(promiser: str, path: str, want_dir: bool, lst: os.stat_result | None
 
 def _create_failed(path: str, mode: int, e: OSError, acc: Acc) -> None:
     note(acc.log, e)
-    why = e.strerror if isinstance(e, _safefs.LinkSevered) else f"'{e.strerror}'"
+    why = e.strerror if isinstance(e, safefs.LinkSevered) else f"'{e.strerror}'"
     acc.fail(f"Error creating file '{path}', mode '{mode_str(mode)}'. (open: {why})")
 
 
@@ -333,7 +339,7 @@ def _make_parents(d: str, acc: Acc) -> bool:
             return False
     for m in reversed(missing):
         try:
-            _safefs.safe_mkdir(m, 0o700)
+            safefs.safe_mkdir(m, 0o700)
         except FileExistsError:
             continue
         except OSError as e:
@@ -355,7 +361,7 @@ def _obstruction(promiser: str, path: str, lst: os.stat_result, perms: dict[str,
         return None
     saved = path + ".cf-moved"
     try:
-        _safefs.safe_rename(path, saved)
+        safefs.safe_rename(path, saved)
     except OSError as e:
         note(acc.log, e)
         acc.fail(f"Couldn't move obstructing file '{path}' to '{saved}' ({e.strerror})")
@@ -370,7 +376,7 @@ def _touch(path: str, acc: Acc) -> None:
         acc.should(f"update time stamps for '{path}'")
         return
     try:
-        _safefs.safe_utime(path)
+        safefs.safe_utime(path)
     except OSError as e:
         note(acc.log, e)
         acc.fail(f"Touch '{path}' failed to update timestamps. (utime: {e.strerror})")
@@ -396,7 +402,7 @@ def _delete(path: str, st: os.stat_result, body: dict[str, object], acc: Acc,
             acc.should(f"delete directory '{path}'")
             return
         try:
-            (_lost if lost else _safefs.safe_rmdir)(path)
+            (_lost if lost else safefs.safe_rmdir)(path)
         except OSError as e:
             if e.errno in (errno.ENOTEMPTY, errno.EEXIST):
                 return  # cf-agent leaves a directory that still has content
@@ -416,7 +422,7 @@ def _delete(path: str, st: os.stat_result, body: dict[str, object], acc: Acc,
         acc.should(f"delete file '{path}'")
         return
     try:
-        (_lost if lost else _safefs.safe_unlink)(path)
+        (_lost if lost else safefs.safe_unlink)(path)
     except OSError as e:
         note(acc.log, e)
         acc.fail(f"Couldn't unlink '{path}' tidying. (unlink: {e.strerror})")
@@ -432,7 +438,7 @@ def _delete_tree(path: str, promise: ResolvedPromise, ds: dict[str, object],
         run.log.error(f"Promise belongs to bundle '{promise.bundle}' in file "
                       f"'{promise.pos.file}' near line {promise.pos.line}")
         return
-    from engine.promises.files_select import selected, walk
+    from engine.promises.files.select import selected, walk
 
     body = promise.body("delete")
     for p, st in walk(path, ds, acc):
@@ -448,7 +454,7 @@ def _tree(path: str, lst: os.stat_result, promise: ResolvedPromise, run: RunCont
           ds: dict[str, object], fs: dict[str, object], perms: dict[str, object],
           acc: Acc) -> None:
     """perms and edits for each selected entry of a depth_search."""
-    from engine.promises.files_select import selected, walk
+    from engine.promises.files.select import selected, walk
 
     editing = "edit_line" in promise.attrs or "edit_template" in promise.attrs
     if not (perms or editing):
@@ -473,7 +479,7 @@ def _tree(path: str, lst: os.stat_result, promise: ResolvedPromise, run: RunCont
         if perms:
             apply_perms(p, st, perms, acc)
         if editing and stat.S_ISREG(st.st_mode):
-            from engine.promises.edit import edit_file
+            from engine.promises.files.edit import edit_file
 
             edit_file(p, promise, run, acc)
 
@@ -484,7 +490,7 @@ def _remove_dead_link(path: str, acc: Acc) -> None:
         acc.should(f"remove dead link '{path}'")
         return
     try:
-        _safefs.safe_unlink(path)
+        safefs.safe_unlink(path)
     except OSError as e:
         note(acc.log, e)
         acc.fail(f"Unable to remove dead link '{path}' ({e.strerror})")
