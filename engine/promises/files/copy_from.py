@@ -11,12 +11,14 @@ source does not have). The promise's ``file_select`` picks the source files to c
 and ``depth_search``'s ``exclude_dirs``/``include_dirs`` the source directories to
 copy into (see :class:`engine.promises.files.select.CopyFilter`).
 
-Like cf-agent, a new copy is written to ``<dest>.cfnew`` and renamed over the
-destination; a new destination file is 0600 unless ``preserve`` is set, an
-existing one keeps its mode. A symlink at the destination is never written
-through: it is removed and replaced by the copy, as cf-agent does. The
-destination's directory is reached under :mod:`engine.promises.safefs`'s link
-rule and every step (``.cfnew``, backup, rename) is made relative to it.
+Like cf-agent, a new copy is written to ``<dest>.cfnew``, the old destination
+kept as its backup, and the copy renamed over the destination: the one atomic
+write (:func:`engine.atomicwrite.atomic_file`, with cf-agent's temp name). A new
+destination file is 0600 unless ``preserve`` is set, an existing one keeps its
+mode. A symlink at the destination is never written through: it is removed and
+replaced by the copy, as cf-agent does. The destination's directory is reached
+under :mod:`engine.promises.safefs`'s link rule and every step (``.cfnew``,
+backup, rename) is made relative to it.
 """
 
 from __future__ import annotations
@@ -27,12 +29,17 @@ import os
 import shutil
 import stat
 
+from engine.atomicwrite import atomic_file
 from engine.promises import safefs
 from engine.promises._acc import Acc
 from engine.promises.base import ResolvedPromise, RunContext
 from engine.promises.files.fsutil import backup_name, lstat_or_none, stat_or_none
 from engine.promises.files.select import CopyFilter
 from engine.promises.safefs import cannot_follow, note
+
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 LOCAL_NAMES = frozenset({"localhost", ""})  # as cf-agent: 127.0.0.1 means its serverd
 _DIGEST = frozenset({"digest", "hash", "md5", "sha256", "sha1", "sha512", "binary"})
@@ -320,17 +327,8 @@ def copy_file(src: str, sst: os.stat_result, dest: str, body: dict[str, object],
                 return
             acc.repair(f"Removing old symbolic link '{dest}' to make way for copy")
             dst = None
-        if not _write_at(p, src, tmp, mode, sst if preserve else None, dest, dst, acc):
-            return
-        how = "permissions preserved" if preserve else f"mode '{mode:o}'"
-        acc.repair(f"Copied file '{src}' to '{tmp}' ({how})")
-        if dst is not None:
-            _backup_at(p, dest, str(body.get("copy_backup", "true")), acc)
-        try:
-            os.rename(p.name + ".cfnew", p.name, src_dir_fd=p.fd, dst_dir_fd=p.fd)
-        except OSError as e:
-            acc.fail(f"Could not move '{tmp}' to '{dest}' ({e.strerror})")
-            _unlink_at(p, p.name + ".cfnew")
+        backup = str(body.get("copy_backup", "true")) if dst is not None else None
+        if not _publish(p, src, tmp, mode, sst if preserve else None, dest, backup, acc):
             return
     acc.repair(f"Moved '{tmp}' to '{dest}'")
     if dst is None:
@@ -354,26 +352,30 @@ def _open_failed(src: str, tmp: str, dest: str, e: OSError, existed: bool, acc: 
         acc.fail(f"Copy from 'localhost:{src}' failed")
 
 
-def _write_at(p: safefs.Parent, src: str, tmp: str, mode: int,
-              owner_from: os.stat_result | None, dest: str, dst: os.stat_result | None,
-              acc: Acc) -> bool:
-    """Write the new copy as ``<name>.cfnew`` in ``p`` (a new file, never a link)."""
-    name = p.name + ".cfnew"
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+def _publish(p: safefs.Parent, src: str, tmp: str, mode: int,
+             owner_from: os.stat_result | None, dest: str, backup: str | None,
+             acc: Acc) -> bool:
+    """Write the new copy as ``<name>.cfnew`` in ``p`` (a new file, never a link; a
+    leftover of that name is removed, never followed), keep the old destination as
+    ``backup`` says (None: there was none), then rename the copy over it with
+    ``mode``. On a failure the destination is untouched and ``.cfnew`` removed."""
+    step = "open"
     try:
-        try:
-            fd = os.open(name, flags, 0o600, dir_fd=p.fd)
-        except FileExistsError:  # left over (or planted): unlinkat never follows it
-            os.unlink(name, dir_fd=p.fd)
-            fd = os.open(name, flags, 0o600, dir_fd=p.fd)
+        with atomic_file(p.name, mode, dir_fd=p.fd, tmp_suffix=".cfnew") as staged:
+            step = "copy"
+            _fill(src, staged.file, owner_from)
+            how = "permissions preserved" if owner_from is not None else f"mode '{mode:o}'"
+            acc.repair(f"Copied file '{src}' to '{tmp}' ({how})")
+            if backup is not None:
+                _backup_at(p, dest, backup, acc)
+            step = "move"  # atomic_file sets the mode, syncs and renames
     except OSError as e:
-        _open_failed(src, tmp, dest, e, dst is not None, acc)
-        return False
-    try:
-        _write_copy(src, fd, mode, owner_from)
-    except OSError as e:
-        _unlink_at(p, name)
-        acc.fail(f"Copy of '{src}' to '{tmp}' failed ({e.strerror})")
+        if step == "open":
+            _open_failed(src, tmp, dest, e, backup is not None, acc)
+        elif step == "copy":
+            acc.fail(f"Copy of '{src}' to '{tmp}' failed ({e.strerror})")
+        else:
+            acc.fail(f"Could not move '{tmp}' to '{dest}' ({e.strerror})")
         return False
     return True
 
@@ -423,18 +425,14 @@ def _open_regular(path: str) -> io.BufferedReader:
     return f
 
 
-def _write_copy(src: str, fd: int, mode: int, owner_from: os.stat_result | None) -> None:
-    """Fill the new file open as ``fd`` (closed here) from ``src``."""
-    try:
-        with _open_regular(src) as f, os.fdopen(os.dup(fd), "wb") as out:
-            shutil.copyfileobj(f, out, _CHUNK)
-            out.flush()
-        if owner_from is not None and os.geteuid() == 0:
-            os.fchown(fd, owner_from.st_uid, owner_from.st_gid)
-        os.fchmod(fd, mode)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def _fill(src: str, out: BinaryIO, owner_from: os.stat_result | None) -> None:
+    """Fill the new copy ``out`` from ``src``; as root, give it ``owner_from``'s owner
+    (before its mode is set: a chown clears the set-id bits)."""
+    with _open_regular(src) as f:
+        shutil.copyfileobj(f, out, _CHUNK)
+    out.flush()
+    if owner_from is not None and os.geteuid() == 0:
+        os.fchown(out.fileno(), owner_from.st_uid, owner_from.st_gid)
 
 
 def _copy_tree(src: str, dest: str, body: dict[str, object], acc: Acc, level: int,
