@@ -27,9 +27,9 @@ def actuate_report(agent: RunContext, rp: ResolvedPromise) -> PromiseResult:
 
         put_return(agent, index, rp.promiser)
         return PromiseResult(Outcome.KEPT)
-    if agent.dry_run:
+    if agent.warn_only(rp):  # a dry run, or action_policy => "warn"
         agent.log.warning(f"Need to repair reports promise: {rp.promiser}")
-        return PromiseResult(Outcome.NOTKEPT, message="dry run: report not printed")
+        return PromiseResult(Outcome.NOTKEPT, message="only a warning was promised")
     target = rp.str_attr("report_to_file")
     if target:
         from engine.promises import safefs

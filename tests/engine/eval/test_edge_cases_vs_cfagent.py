@@ -208,6 +208,28 @@ bundle agent show(id, p)
          'R: l: s={ "x", "y" } ks=', 'R: named: s={"k":{"path":"/x"}} ks=k',
          'R: index: s={"path":"/x"} ks=path'],
     ),
+    # action_policy => "warn" on a report: not printed, not kept
+    "report_warn_only": (
+        """
+bundle agent main
+{
+  reports:
+    "Test output" classes => gen("r"), action => warnonly;
+    "printed" classes => gen("p");
+}
+bundle agent check { vars: "c" slist => sort(classesmatching("[rp]_.*"), "lex");
+  reports: "$(c)"; }
+body common control { bundlesequence => { main, check }; }
+body action warnonly { action_policy => "warn"; }
+body classes gen(x)
+{
+  promise_repaired => { "$(x)_repaired" };
+  repair_failed => { "$(x)_not_kept" };
+  promise_kept => { "$(x)_kept" };
+}
+""",
+        ["R: printed", "R: p_kept", "R: r_not_kept"],
+    ),
 }
 
 
