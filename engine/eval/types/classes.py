@@ -89,12 +89,14 @@ def decide(agent: Binder, p: Promise, name: str) -> tuple[bool | None, list[str]
         if lval in ("select_class", "dist") and agent.ctx.is_defined(name):
             return None, []  # chosen once per run
         if lval == "select_class":
+            # the promiser is defined too (so an iterated promise chooses once); the
+            # chosen class is global (see evaluate_classes)
             options = agent.resolver.value(rval, agent.lookup, lval)
             options = options if isinstance(options, list) else [options]
             if not options:
-                return False, []
+                raise FunctionFailed("No classes to select on RHS")
             pick = zlib.crc32(agent.host.encode()) % len(options)
-            return False, [options[pick]]
+            return True, [options[pick]]
         if lval == "dist":
             weights = agent.resolver.value(rval, agent.lookup, lval)
             weights = [float(w) for w in (weights if isinstance(weights, list) else [weights])]
@@ -140,9 +142,12 @@ def evaluate_classes(agent: Binder, p: Promise, promiser: str, last: bool) -> No
         except (Unresolved, FunctionFailed):
             meta = []
     persistence = p.get("persistence")
+    chosen = holds and extra and p.get("select_class") is not None
     for target in targets:
         if agent.ctx.is_defined(target):
             continue
+        # select_class's choice is a global class, whatever the promise's scope
+        target_global = chosen and target != name
         if persistence is not None and agent.persistent is not None:
             minutes = agent.resolver.scalar(persistence.value, agent.lookup) if isinstance(persistence, Scalar) else "0"
             try:
@@ -152,7 +157,8 @@ def evaluate_classes(agent: Binder, p: Promise, promiser: str, last: bool) -> No
             if n > 0:
                 agent.persistent.save(target, n, "reset", ["source=promise", *meta])
                 scope = "namespace"
-        agent.ctx.define(target, scope, ["source=promise", *meta])
+        agent.ctx.define(target, "namespace" if target_global else scope,
+                         ["source=promise", *meta])
         comment = p.get("comment")
         if isinstance(comment, Scalar):
             text = agent.ctx.class_comments[target] = expand(comment.value, agent.lookup)[0]

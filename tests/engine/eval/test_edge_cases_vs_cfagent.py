@@ -230,6 +230,27 @@ body classes gen(x)
 """,
         ["R: printed", "R: p_kept", "R: r_not_kept"],
     ),
+    # select_class defines its promiser (bundle-scoped in an agent bundle: an iterated
+    # promise chooses once) and the class it chose, globally
+    "select_class_scope": (
+        """
+bundle agent main
+{
+  vars:
+      "l" slist => { "c_1", "c_2", "c_3" };
+  classes:
+    "sel1" select_class => { "only" };
+    "sel3" select_class => { $(l) };
+    "sel5" select_class => { "b_1" }, scope => "bundle";
+  reports:
+    sel1.sel3.sel5:: "promisers here";
+}
+bundle agent after { vars: "x" slist => sort(classesmatching("(sel|only|b_|c_).*"), "lex");
+  reports: "$(x)"; }
+body common control { bundlesequence => { main, after }; }
+""",
+        ["R: promisers here", "R: b_1", "R: c_1", "R: only"],
+    ),
 }
 
 
