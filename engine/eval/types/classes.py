@@ -48,7 +48,13 @@ def _items(agent: Binder, rval: Any, lval: str) -> list[bool | None]:
                 for v in agent.resolver.list_items(RList((item,), item.pos), agent.lookup):
                     out.append(agent.ctx.class_defined(v))
             else:
-                out.append(_truth(agent, item))
+                # an item that does not resolve (yet) counts as false, as in cf-agent:
+                # or => { "any", classify("$(undefined)") } holds
+                try:
+                    v = _truth(agent, item)
+                except Unresolved:
+                    v = None
+                out.append(bool(v))
         return out
     if isinstance(rval, FnCall):
         v = agent.resolver.call(rval, agent.lookup)

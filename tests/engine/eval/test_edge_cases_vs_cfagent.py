@@ -251,6 +251,31 @@ body common control { bundlesequence => { main, after }; }
 """,
         ["R: promisers here", "R: b_1", "R: c_1", "R: only"],
     ),
+    # an item of an and/or/xor list that does not resolve counts as false
+    "class_list_unresolved_item": (
+        """
+bundle agent main
+{
+  classes:
+    "X1" or => { "any", "$(never)" };
+    "X2" and => { "any", "$(never)" };
+    "X3" xor => { "any", classify("$(never)") };
+    "X4" and => { "any", classify("$(later)") };
+    "X7" or => { "!any", "!$(never)" };
+  vars:
+    "later" string => "any", if => "inner";
+  classes:
+    "inner" expression => "any";
+  reports:
+    X1:: "X1";
+    X2:: "X2";
+    X3:: "X3";
+    X4:: "X4";
+    X7:: "X7";
+}
+""",
+        ["R: X1", "R: X3", "R: X4"],
+    ),
 }
 
 
