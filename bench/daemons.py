@@ -43,9 +43,9 @@ bundle agent main {{ reports: "bench"; }}
 """
 
 IMPORTS = {
-    "execd": "import engine.commands.execd, engine.daemons.execd, engine.daemons.watch as w; w._rust_notify()",
-    "monitord": "import engine.commands.monitord, engine.daemons.monitord",
-    "serverd": "import asyncio, engine.commands.serverd, engine.daemons.serverd",
+    "execd": "import engine.commands.execd, engine.daemons.execd.daemon, engine.daemons.execd.watch as w; w._rust_notify()",
+    "monitord": "import engine.commands.monitord, engine.daemons.monitord.daemon",
+    "serverd": "import asyncio, engine.commands.serverd, engine.daemons.serverd.daemon",
 }
 
 
@@ -164,7 +164,7 @@ def main(quick: bool = False) -> dict[str, object]:
             agent_runs = int(st.get("runs_started", 0))
         except (OSError, ValueError):
             agent_runs = 0
-        from engine.daemons.observables import monitor_snapshot
+        from engine.daemons.monitord.observables import monitor_snapshot
 
         snap = monitor_snapshot(wd)
         monitor_samples = max((o.samples for o in snap), default=0)

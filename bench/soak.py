@@ -37,7 +37,7 @@ def _cycles(wd: Path) -> tuple[int, int]:
         runs = int(json.loads((wd / "state" / "execd_status.json").read_text()).get("runs_started", 0))
     except (OSError, ValueError):
         runs = 0
-    from engine.daemons.observables import monitor_snapshot
+    from engine.daemons.monitord.observables import monitor_snapshot
 
     samples = max((o.samples for o in monitor_snapshot(wd)), default=0)
     return runs, samples

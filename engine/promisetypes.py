@@ -84,9 +84,9 @@ EDIT_XML_TYPES: tuple[PromiseType, ...] = tuple(
 EDIT_TYPES: tuple[PromiseType, ...] = (
     _META, _VARS, _DEFAULTS, _CLASSES, *EDIT_LINE_TYPES, _REPORTS, *EDIT_XML_TYPES)
 OTHER_TYPES: tuple[PromiseType, ...] = (
-    PromiseType("access", SERVER, "engine.daemons.server_policy"),
-    PromiseType("roles", SERVER, "engine.daemons.server_policy"),
-    PromiseType("measurements", MONITOR, "engine.daemons.measurements"),
+    PromiseType("access", SERVER, "engine.daemons.serverd.policy"),
+    PromiseType("roles", SERVER, "engine.daemons.serverd.policy"),
+    PromiseType("measurements", MONITOR, "engine.daemons.monitord.measurements"),
 )
 
 BY_NAME: dict[str, PromiseType] = {

@@ -75,6 +75,32 @@ def test_no_new_import_loops_and_the_known_ones_only_shrink() -> None:
     assert not gone, f"loops that no longer exist, remove them from KNOWN_LOOPS: {gone}"
 
 
+# vigil's daemons, one package each (docs/architecture.md): none imports another's, and
+# what they share imports none of them, but for the read side (status, health), which
+# reads execd's status file and schedule.
+DAEMON_PACKAGES = ("execd", "monitord", "serverd", "supervise")
+DAEMONS_READ_SIDE = {"engine.daemons.status", "engine.daemons.health"}
+
+
+def _daemon_package(module: str) -> str | None:
+    parts = module.split(".")
+    if parts[:2] != ["engine", "daemons"]:
+        return None
+    return parts[2] if len(parts) > 2 and parts[2] in DAEMON_PACKAGES else "shared"
+
+
+def test_each_daemon_imports_no_other_daemon_and_the_shared_part_none() -> None:
+    crossing = []
+    for a, bs in graph().items():
+        pa = _daemon_package(a)
+        for b in bs:
+            pb = _daemon_package(b)
+            if pa is None or pb in (None, "shared", pa) or a in DAEMONS_READ_SIDE:
+                continue
+            crossing.append(f"{a} -> {b}")
+    assert sorted(crossing) == []
+
+
 # The console reads state through engine.inspect and acts through the job runner (which
 # runs `python -m engine ...` commands): these are all of the engine it may import.
 TUI_MAY_IMPORT = ("engine.inspect", "engine.workdir", "engine.settings")
@@ -93,7 +119,7 @@ IMPORTLIB_REGISTRIES = {
     "engine.cli",  # SUBCOMMANDS: subcommand modules, imported when that command runs
     "engine.promises.registry",  # ACTUATOR_MODULES: actuators, imported on first use
     "engine.eval.functions.registry",  # FAMILIES: the policy functions' modules
-    "engine.daemons.watch",  # watchfiles' Rust notifier without its package __init__
+    "engine.daemons.execd.watch",  # watchfiles' Rust notifier without its package __init__
 }
 
 # Each primitive that must have one owner: the names it goes by -> the module defining it.

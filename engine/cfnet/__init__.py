@@ -7,7 +7,7 @@ vigil joins a CFEngine fleet with the forms CFEngine uses: an RSA host key in
 the transaction framing (:mod:`wire`), TLS contexts carrying the RSA key
 (:mod:`tls`), the client (:mod:`client`) behind ``copy_from`` and ``runagent``,
 and the server contexts serverd uses (its sessions are
-:mod:`engine.daemons.server_cf` and :mod:`engine.daemons.server_cfops`). Wire format
+:mod:`engine.daemons.serverd.cf_session` and :mod:`engine.daemons.serverd.cf_ops`). Wire format
 and choices: ``docs/protocol.md``.
 
 Nothing here imports ``cryptography`` at module level: serverd loads :mod:`wire`,

@@ -35,7 +35,7 @@ def request_run(
     ``started_by`` is ``forced`` (console, ``runagent --local``) or ``remote``.
     False when execd is not running or refused (its queue is full).
     """
-    from engine.daemons import control
+    from engine.daemons.execd import control
 
     root = workdir.root if isinstance(workdir, Workdir) else Workdir.resolve(workdir).root
     reply = control.request(root, {"op": "run", "classes": list(classes), "started_by": started_by})
@@ -52,12 +52,12 @@ def run(args: argparse.Namespace) -> int:
     settings = config.load(wd.root)
     seed_workdir(wd)  # a fresh workdir runs the shipped policy, as the agent does
     if not args.no_fork and not args.once:
-        from engine.daemons import supervisor
+        from engine.daemons.supervise import supervisor
 
         r = supervisor.start(wd.root, "execd")
         print(f"execd: {r.message}", file=sys.stdout if r.ok else sys.stderr)
         return 0 if r.ok else 1
-    from engine.daemons.execd import Execd
+    from engine.daemons.execd.daemon import Execd
 
     level = Level.VERBOSE if args.verbose else Level.INFO
     log = LineLogger(level, timestamps=not args.once, sink=_emit)

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     wd = Workdir.resolve(args.workdir).ensure()
     if not args.no_fork:
-        from engine.daemons import supervisor
+        from engine.daemons.supervise import supervisor
 
         extra = ["--interval", str(args.interval)] if args.interval else []
         if args.file:
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         r = supervisor.start(wd.root, "monitord", extra)
         print(f"monitord: {r.message}", file=sys.stdout if r.ok else sys.stderr)
         return 0 if r.ok else 1
-    from engine.daemons.monitord import Monitord
+    from engine.daemons.monitord.daemon import Monitord
 
     interval = args.interval or config.load(wd.root).monitord_interval_seconds
     log = LineLogger(Level.INFO, timestamps=True, sink=_emit)

@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         return _detach(workdir, args)
     import asyncio
 
-    from engine.daemons.serverd import Server
+    from engine.daemons.serverd.daemon import Server
 
     server = Server(
         workdir,

@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     wd = Workdir.resolve(args.workdir)
-    from engine.daemons import supervisor
+    from engine.daemons.supervise import supervisor
 
     try:
         names = supervisor.names(args.daemons)
@@ -55,7 +55,7 @@ def _prepare(wd: Workdir, names: list[str]) -> None:
 
 
 def _up(wd: Workdir, names: list[str]) -> int:
-    from engine.daemons import supervisor
+    from engine.daemons.supervise import supervisor
 
     _prepare(wd, names)
     rc = 0
@@ -70,7 +70,8 @@ def _up(wd: Workdir, names: list[str]) -> int:
 
 
 def _down(wd: Workdir, names: list[str]) -> int:
-    from engine.daemons import config, supervisor
+    from engine.daemons import config
+    from engine.daemons.supervise import supervisor
 
     grace = config.load(wd.root).grace_seconds
     rc = 0

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     wd = Workdir.resolve(args.workdir).ensure()
     settings = config.load(wd.root)
     if args.install_cron:
-        from engine.daemons import cron
+        from engine.daemons.supervise import cron
 
         target = args.target or settings.cron_target
         try:
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
             return 1
         print(f"watchdog cron line installed in {where}")
         return 0
-    from engine.daemons.watchdog import run_once
+    from engine.daemons.supervise.watchdog import run_once
 
     report = run_once(wd.root, settings)
     if not args.quiet:

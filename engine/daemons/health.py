@@ -38,7 +38,7 @@ def schedule_interval(info: dict[str, Any] | None) -> float:
     """Seconds between two scheduled runs, from execd's schedule (default 5 min)."""
     if not info:
         return DEFAULT_INTERVAL
-    from engine.daemons.schedule import Schedule, next_run
+    from engine.daemons.execd.schedule import Schedule, next_run
 
     sched = Schedule(expressions=tuple(info.get("schedule") or ()) or Schedule().expressions)
     tick = float(info.get("tick_seconds") or 60.0)

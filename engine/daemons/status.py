@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.daemons import pidfile, procs
-from engine.daemons.execd import read_status
+from engine.daemons.execd.daemon import read_status
 from engine.state.runs import RunSummary, list_reports, read_header, summary_from_header
 from engine.workdir import DAEMONS, Workdir
 

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, cast
 
 from engine.cfengine import daemons as cfd
 from engine.daemons import procs
-from engine.daemons.execd import read_status
+from engine.daemons.execd.daemon import read_status
+from engine.daemons.execd.schedule import Schedule, next_run
 from engine.daemons.health import health as vigil_health
-from engine.daemons.schedule import Schedule, next_run
 from engine.daemons.status import daemon_statuses as vigil_statuses
 from engine.workdir import Workdir
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.cfengine.monitor import readings
-from engine.daemons.observables import monitor_snapshot as vigil_snapshot
+from engine.daemons.monitord.observables import monitor_snapshot as vigil_snapshot
 from engine.workdir import Workdir
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.daemons.agentrun import AGENT_COMMAND_ENV
+from engine.daemons.execd.agentrun import AGENT_COMMAND_ENV
 from engine.daemons.procs import alive
 
 ROOT = Path(__file__).resolve().parents[2]

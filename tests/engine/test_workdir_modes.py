@@ -66,7 +66,7 @@ def test_vigil_key_in_a_new_workdir_under_umask_000(tmp_path: Path) -> None:
 
 
 def test_the_watchdog_log_is_private_under_umask_000(tmp_path: Path, umask_000: None) -> None:
-    from engine.daemons.watchdog import _log
+    from engine.daemons.supervise.watchdog import _log
 
     root = tmp_path / "wd"
     _log(root, ["one line"])

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.daemons import procs
-from engine.daemons.agentrun import AGENT_COMMAND_ENV
+from engine.daemons.execd.agentrun import AGENT_COMMAND_ENV
 from engine.workdir import Workdir
 
 STANDIN = Path(__file__).with_name("standin_agent.py")

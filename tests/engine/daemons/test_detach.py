@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.daemons import control, detach, procs
+from engine.daemons import detach, procs
+from engine.daemons.execd import control
 from tests.engine.daemons.conftest import wait_for
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.daemons import supervisor
-from engine.daemons.execd import EXPIRE_ENV, read_status
+from engine.daemons.execd.daemon import EXPIRE_ENV, read_status
 from engine.daemons.health import health, schedule_interval
+from engine.daemons.supervise import supervisor
 from tests.engine.daemons.conftest import standin, wait_for, write_policy
 
 

@@ -60,7 +60,7 @@ DIFFERENTIAL_MODULES: tuple[str, ...] = (
     # roles: cf-runagent -D (allowed, refused) against cf-serverd and vigil's serverd
     "tests/engine/cfnet/test_roles_diff.py",
     # measurements: the same monitor bundle under vigil's monitord and cf-monitord
-    "tests/engine/daemons/test_measurements.py",
+    "tests/engine/daemons/monitord/test_measurements.py",
 )
 
 #: name -> why no comparison with cf-agent can exist. Empty: keep it so.

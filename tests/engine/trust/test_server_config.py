@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.daemons.server_acl import (
+from engine.daemons.serverd.acl import (
     ClientId,
     Denied,
     address_matches,
@@ -16,7 +16,7 @@ from engine.daemons.server_acl import (
     resolve,
     rule_admits,
 )
-from engine.daemons.server_config import server_config_from_policy
+from engine.daemons.serverd.config import server_config_from_policy
 from engine.policy.ast import Policy
 from engine.policy.parser import parse_text
 

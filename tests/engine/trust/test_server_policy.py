@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from engine.daemons import server_policy
-from engine.daemons.server_config import default_classes, split_command
-from engine.daemons.server_policy import (
+from engine.daemons.serverd import policy as server_policy
+from engine.daemons.serverd.config import default_classes, split_command
+from engine.daemons.serverd.daemon import sys_vars_for
+from engine.daemons.serverd.policy import (
     PolicyError,
     config_from_json,
     config_to_json,
     read_here,
     read_server_policy,
 )
-from engine.daemons.serverd import sys_vars_for
 from engine.workdir import Workdir
 
 REPO = Path(__file__).resolve().parents[3]
@@ -117,7 +117,7 @@ def test_serverd_does_not_import_the_parser(wd: Workdir) -> None:
     code = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from engine.daemons.serverd import Server\n"
+        "from engine.daemons.serverd.daemon import Server\n"
         "from engine.log import Level, LineLogger\n"
         "from engine.workdir import Workdir\n"
         f"s = Server(Workdir(Path({str(wd.root)!r})), LineLogger(Level.ERROR, sink=lambda l: None))\n"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.daemons.server_ratelimit import RefusalLog
+from engine.daemons.serverd.ratelimit import RefusalLog
 from engine.trust.client import RemoteError, TrustError, connect
 from engine.trust.protocol import Status
 from tests.engine.trust.conftest import server_policy

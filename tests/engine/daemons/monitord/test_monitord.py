@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.daemons import observables, pidfile, procs
-from engine.daemons.observables import (
+from engine.daemons import pidfile, procs
+from engine.daemons.monitord import observables
+from engine.daemons.monitord.observables import (
     Ports,
     Sampler,
     classes_for,

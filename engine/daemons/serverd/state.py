@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine import __version__
-from engine.daemons.server_config import ServerConfig
-from engine.daemons.server_ratelimit import RefusalLog
+from engine.daemons.serverd.config import ServerConfig
+from engine.daemons.serverd.ratelimit import RefusalLog
 from engine.log import LineLogger
 from engine.trust.settings import ServerdSettings
 from engine.trust.store import TrustStore
@@ -33,7 +33,7 @@ class ServerState:
     per_ip: dict[str, int] = field(default_factory=dict)
     served: int = 0
     refusals: RefusalLog = field(default_factory=lambda: RefusalLog(print))
-    # CFEngine's protocol (engine.daemons.server_cf): the RSA context every handshake
+    # CFEngine's protocol (engine.daemons.serverd.cf_session): the RSA context every handshake
     # starts on, vigil's clients switched to ``ssl_context`` by SNI; None without an RSA key
     cf_context: Any = None
 

@@ -6,12 +6,12 @@ classes), then the ``vars`` and ``classes`` of every ``server`` bundle, before r
 may name its paths through ``$(G.testdir)`` built by ``concat(getenv(...))``, or guard
 a rule with a class a common bundle defines. :func:`evaluated_scope` does the same with
 the agent's evaluator and returns a scope for
-:func:`engine.daemons.server_config.server_config_from_policy`.
+:func:`engine.daemons.serverd.config.server_config_from_policy`.
 
 ``$(connection.ip)``, ``$(connection.hostname)`` and ``$(connection.key)`` are left as
-written: they are bound for each connection (``engine.daemons.server_connvars``).
+written: they are bound for each connection (``engine.daemons.serverd.connvars``).
 
-Runs in the child process that reads serverd's policy (``server_policy``): serverd
+Runs in the child process that reads serverd's policy (``engine.daemons.serverd.policy``): serverd
 itself never imports the evaluator.
 """
 
@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from engine.daemons.server_config import CONNECTION_VAR, _Scope
+from engine.daemons.serverd.config import CONNECTION_VAR, _Scope
 from engine.policy.ast import FnCall, Policy, RList, Rval, Scalar
 from engine.workdir import Workdir
 

@@ -3,7 +3,7 @@
 The parser and the evaluator would stay in monitord's memory for its whole life
 once imported, so monitord never imports them: :func:`read_monitor_policy` runs
 this module as a child (same interpreter, same ``sys.path``), which evaluates the
-monitor bundles (:mod:`engine.daemons.measure_eval`) and prints the measurements as
+monitor bundles (:mod:`engine.daemons.monitord.policy_eval`) and prints the measurements as
 JSON. The child's problems come back as log lines for monitord's own log; a child
 that cannot run at all raises :class:`PolicyReadError` and monitord keeps the
 measurements it had.
@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.daemons.measurements import Measurement
+from engine.daemons.monitord.measurements import Measurement
 
 CHILD_TIMEOUT = 120.0  # seconds for one policy read
 _CHILD = (
     "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
-    "from engine.daemons.measure_policy import child_main; sys.exit(child_main())"
+    "from engine.daemons.monitord.policy import child_main; sys.exit(child_main())"
 )
 
 
@@ -96,7 +96,7 @@ def child_main() -> int:
     log = LineLogger(Level.WARNING, sink=sink)
     workdir = Workdir(Path(req["workdir"]), cfengine=bool(req.get("cfengine")))
     try:
-        from engine.daemons.measure_eval import evaluate
+        from engine.daemons.monitord.policy_eval import evaluate
 
         reply = evaluate(workdir, str(req["entry"]), log)
     except Exception as e:  # noqa: BLE001 - whatever happens, monitord gets a reply

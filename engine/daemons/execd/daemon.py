@@ -33,10 +33,17 @@ from pathlib import Path
 from typing import Any
 
 from engine.atomicwrite import write_atomic
-from engine.daemons import agentrun, control, detach, policycheck
+from engine.daemons import detach
 from engine.daemons.config import DaemonSettings
+from engine.daemons.execd import agentrun, control, policycheck
+from engine.daemons.execd.schedule import (
+    DEFAULT_SCHEDULE,
+    Schedule,
+    next_run,
+    splay_seconds,
+    tick_start,
+)
 from engine.daemons.pidfile import DaemonLock, is_locked
-from engine.daemons.schedule import DEFAULT_SCHEDULE, Schedule, next_run, splay_seconds, tick_start
 from engine.log import LineLogger
 from engine.workdir import make_dirs
 
@@ -316,7 +323,7 @@ class Execd:
 
     def serve(self) -> int:
         """Run until SIGTERM/SIGINT; returns the exit code."""
-        from engine.daemons.watch import PolicyWatcher
+        from engine.daemons.execd.watch import PolicyWatcher
 
         lock = DaemonLock(self.root, "execd").claim()
         server = control.ControlServer(self.root)

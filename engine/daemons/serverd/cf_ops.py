@@ -4,7 +4,7 @@ Replies are cf-serverd 3.21's, byte for byte where a client reads them (see
 docs/protocol.md): a refusal is one ``BAD: Unspecified server refusal (see verbose
 server output)`` transaction (the reason goes to the log only) and the connection
 stays open; a request that cannot be parsed gets ``BAD: Request denied`` and the
-connection is closed. Paths are checked by :mod:`engine.daemons.server_acl` (absolute,
+connection is closed. Paths are checked by :mod:`engine.daemons.serverd.acl` (absolute,
 no ``..``, most specific ``access:`` promise of the resolved path, ``O_NOFOLLOW`` open
 proven under the promise's root), so what vigil's own protocol refuses is refused here.
 """
@@ -24,15 +24,15 @@ import time
 from typing import Any, Protocol
 
 from engine.cfnet import wire
-from engine.daemons import server_cfexec as cfexec
-from engine.daemons.server_acl import (
+from engine.daemons.serverd import cf_exec
+from engine.daemons.serverd.acl import (
     ClientId,
     Denied,
     confined_open,
     resolve,
     run_allowed,
 )
-from engine.daemons.server_config import default_classes, split_command
+from engine.daemons.serverd.config import default_classes, split_command
 
 SERVER_VERSION = "3.21.0"  # the CFEngine version whose protocol is spoken
 CLOCK_DRIFT = 3600  # seconds a STAT's client time may be off (cf-serverd's denybadclocks)
@@ -44,7 +44,7 @@ _FILE_TYPES = ((stat.S_ISREG, 0), (stat.S_ISLNK, 1), (stat.S_ISDIR, 2), (stat.S_
 
 
 class CfSession(Protocol):
-    """What a request needs of its connection (``engine.daemons.server_cf.CfSession``,
+    """What a request needs of its connection (``engine.daemons.serverd.cf_session.CfSession``,
     not imported: the session imports this module)."""
 
     state: Any
@@ -280,9 +280,9 @@ async def op_exec(session: CfSession, request: bytes, _payload: bytes) -> bool:
         await session.send(wire.FAILED)
         return False
     try:
-        parsed = cfexec.parse(args)
-        cfexec.authorise(parsed, session.config.roles, session.config.bundles, client)
-    except cfexec.ExecRefused as e:
+        parsed = cf_exec.parse(args)
+        cf_exec.authorise(parsed, session.config.roles, session.config.bundles, client)
+    except cf_exec.ExecRefused as e:
         for why in e.reasons:
             st.log.info(f"{session.tag}{why}")
         return await _exec_refused(session, e.reply)

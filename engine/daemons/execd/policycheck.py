@@ -1,6 +1,6 @@
 """Validate a policy for execd, in a child process, and read its executor control.
 
-``python -m engine.daemons.policycheck ENTRY WORKDIR`` prints one JSON object:
+``python -m engine.daemons.execd.policycheck ENTRY WORKDIR`` prints one JSON object:
 ``{"ok": bool, "error": "file:line:col: message" | null, "errors": [...],
 "executor": {"schedule": [...], "splaytime": "N", "agent_expireafter": "M"}}``.
 
@@ -35,7 +35,7 @@ class CheckResult:
 
 def check(entry: Path, workdir: Path, timeout: float = 60.0) -> CheckResult:
     """Run the check in a child process and return its verdict."""
-    argv = [sys.executable, "-m", "engine.daemons.policycheck", str(entry), str(workdir)]
+    argv = [sys.executable, "-m", "engine.daemons.execd.policycheck", str(entry), str(workdir)]
     try:
         cp = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:

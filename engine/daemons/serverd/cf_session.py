@@ -7,8 +7,8 @@ dialog runs as cf-serverd 3.21 runs it: our ``CFE_v3 …`` line, the client's
 certificate) is judged: trusted (``ppkeys/<user>-MD5=….pub``), new and admitted by
 ``trustkeysfrom``, or filed as pending and dropped, as cf-serverd drops it. A
 trusted client is recorded in ``state/cf_lastseen.lmdb`` and welcomed; its
-transactions are then served by :mod:`engine.daemons.server_cfops` on top of the
-access rules of :mod:`engine.daemons.server_acl`.
+transactions are then served by :mod:`engine.daemons.serverd.cf_ops` on top of the
+access rules of :mod:`engine.daemons.serverd.acl`.
 
 This module never imports serverd (that would tie it into serverd's import loop):
 what it needs of the daemon's state is :class:`CfServerState`.
@@ -23,8 +23,8 @@ import socket
 from typing import Any, Protocol
 
 from engine.cfnet import wire
-from engine.daemons.server_acl import ClientId, address_matches
-from engine.daemons.server_cfops import SERVER_VERSION
+from engine.daemons.serverd.acl import ClientId, address_matches
+from engine.daemons.serverd.cf_ops import SERVER_VERSION
 
 PROTOCOL_VERSION = 3
 USERNAME_RE = re.compile(r"\A[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}\Z")
@@ -62,7 +62,7 @@ class CfSession:
     @property
     def config(self) -> Any:
         """serverd's current configuration with ``$(connection.*)`` bound to this client."""
-        from engine.daemons.server_connvars import bind
+        from engine.daemons.serverd.connvars import bind
 
         current = self.state.config
         if self._bound[0] is not current:
@@ -223,10 +223,10 @@ class CfSession:
         self.client = ClientId(self.address, dig, user)
 
     async def serve(self) -> None:
-        from engine.daemons import server_cfops
+        from engine.daemons.serverd import cf_ops
 
         st = self.state
-        from engine.daemons.server_connvars import needs_hostname
+        from engine.daemons.serverd.connvars import needs_hostname
 
         if self.client is not None and needs_hostname(st.config):
             self.client = dataclasses.replace(self.client, hostname=await self._reverse_dns())
@@ -236,7 +236,7 @@ class CfSession:
             except wire.WireError as e:
                 st.log.info(f"{self.tag}{e}, closing connection")
                 return
-            if not await server_cfops.dispatch(self, payload):
+            if not await cf_ops.dispatch(self, payload):
                 return
 
 

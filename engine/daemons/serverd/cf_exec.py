@@ -19,8 +19,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from engine.daemons.server_acl import ClientId, rule_admits
-from engine.daemons.server_config import AccessRule, RoleRule
+from engine.daemons.serverd.acl import ClientId, rule_admits
+from engine.daemons.serverd.config import AccessRule, RoleRule
 
 NAME_RE = re.compile(r"[A-Za-z0-9_:]+")
 MAX_ARGS = 4096  # characters of EXEC arguments (cf-serverd's buffer is of this order)
@@ -101,7 +101,7 @@ def bundle_allowed(rules: Iterable[AccessRule], client: ClientId, name: str) -> 
 
 def _denies(rule: AccessRule, client: ClientId) -> bool:
     """The rule names the client in a deny list (an admit list not naming it is no denial)."""
-    from engine.daemons.server_acl import address_matches, hostname_matches
+    from engine.daemons.serverd.acl import address_matches, hostname_matches
 
     return (address_matches(rule.deny_ips, client.address)
             or client.fingerprint in rule.deny_keys

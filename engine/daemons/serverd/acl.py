@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from engine.daemons.server_config import AccessRule, RoleRule, ServerConfig
+from engine.daemons.serverd.config import AccessRule, RoleRule, ServerConfig
 
 
 class Denied(Exception):

@@ -15,9 +15,9 @@ import ssl
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from engine.daemons import server_ops
-from engine.daemons.server_acl import ClientId, Denied, address_matches
-from engine.daemons.server_config import ServerConfig
+from engine.daemons.serverd import ops
+from engine.daemons.serverd.acl import ClientId, Denied, address_matches
+from engine.daemons.serverd.config import ServerConfig
 from engine.trust import frames
 from engine.trust.keys import fingerprint, verify
 from engine.trust.protocol import (
@@ -36,7 +36,7 @@ from engine.trust.store import PeerState
 from engine.trust.tls import channel_binding
 
 if TYPE_CHECKING:
-    from engine.daemons.server_state import ServerState
+    from engine.daemons.serverd.state import ServerState
 
 HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,252}$")
 USER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$")
@@ -62,7 +62,7 @@ class Session:
     @property
     def config(self) -> ServerConfig:
         """serverd's current configuration with ``$(connection.*)`` bound to this client."""
-        from engine.daemons.server_connvars import bind
+        from engine.daemons.serverd.connvars import bind
 
         current = self.state.config
         if self._bound[0] is not current:
@@ -118,7 +118,7 @@ class Session:
                 return
             assert self.writer is not None
             if self.writer.get_extra_info("ssl_object").context is not self.state.ssl_context:
-                from engine.daemons.server_cf import CfSession
+                from engine.daemons.serverd.cf_session import CfSession
 
                 await CfSession(self.state, self.reader, self.writer, self.address).run()
                 return
@@ -271,7 +271,7 @@ class Session:
     async def serve(self) -> None:
         assert self.client is not None
         st = self.state
-        from engine.daemons.server_connvars import needs_hostname
+        from engine.daemons.serverd.connvars import needs_hostname
 
         if needs_hostname(st.config):
             self.client = ClientId(
@@ -286,7 +286,7 @@ class Session:
             if op == Op.BYE:
                 return
             try:
-                await server_ops.dispatch(self, op, msg)
+                await ops.dispatch(self, op, msg)
             except Denied as e:
                 st.log.info(f"{self.tag}{e}")
                 await self.send({"ok": False, "error": str(e)})

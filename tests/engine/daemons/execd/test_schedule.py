@@ -7,7 +7,13 @@ import time
 
 import pytest
 
-from engine.daemons.schedule import DEFAULT_SCHEDULE, Schedule, next_run, splay_seconds, tick_start
+from engine.daemons.execd.schedule import (
+    DEFAULT_SCHEDULE,
+    Schedule,
+    next_run,
+    splay_seconds,
+    tick_start,
+)
 
 
 def _utc(y: int, mo: int, d: int, h: int, mi: int, s: int = 0) -> float:

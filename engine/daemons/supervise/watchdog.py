@@ -5,7 +5,7 @@ Idempotent; each pass:
 1. keeps exactly one execd for the workdir: duplicates (ours, matched by
    command line and workdir) are stopped by pid, the one in the pidfile kept;
 2. starts execd when none is running, unless it was stopped on purpose
-   (``vigil down``: :func:`engine.daemons.supervisor.stopped_on_purpose`);
+   (``vigil down``: :func:`engine.daemons.supervise.supervisor.stopped_on_purpose`);
 3. kills agents of this workdir running longer than ``agent_ceiling_minutes``
    (an agent wedged beyond what execd's own expiry caught).
 
@@ -23,8 +23,9 @@ from pathlib import Path
 
 import psutil
 
-from engine.daemons import detach, pidfile, procs, supervisor
+from engine.daemons import detach, pidfile, procs
 from engine.daemons.config import DaemonSettings
+from engine.daemons.supervise import supervisor
 from engine.workdir import make_dirs
 
 

@@ -1,7 +1,7 @@
 """``measurements:`` promises of monitor bundles, sampled by monitord.
 
 The policy is read and each promise expanded in a child process
-(:mod:`engine.daemons.measure_policy`); monitord gets plain :class:`Measurement`
+(:mod:`engine.daemons.monitord.policy`); monitord gets plain :class:`Measurement`
 records and, at each sample, reads each one's stream and extracts its value here.
 
 Streams (``stream_type``, default ``pipe``): ``file`` reads the promiser, a path;

@@ -1,6 +1,6 @@
 """serverd requests: stat, digest, get, list, run, whoami.
 
-Each takes the session and the request, checks access (``server_acl``), and
+Each takes the session and the request, checks access (``acl``), and
 answers with ``{"ok": true, ...}`` or raises ``Denied``. File content and run
 output travel as data frames, followed by a final ``{"ok": true, "done": true}``.
 """
@@ -17,7 +17,7 @@ import stat
 import sys
 from typing import TYPE_CHECKING, Any, Protocol
 
-from engine.daemons.server_acl import (
+from engine.daemons.serverd.acl import (
     Denied,
     check_class_names,
     classes_allowed,
@@ -25,18 +25,18 @@ from engine.daemons.server_acl import (
     resolve,
     run_allowed,
 )
-from engine.daemons.server_config import ServerConfig, split_command
+from engine.daemons.serverd.config import ServerConfig, split_command
 from engine.trust.protocol import Op, ProtocolError, Status, want_int
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from engine.daemons.server_acl import ClientId
-    from engine.daemons.server_state import ServerState
+    from engine.daemons.serverd.acl import ClientId
+    from engine.daemons.serverd.state import ServerState
 
 
 class Session(Protocol):
-    """What a request handler uses of its connection (``server_session.Session``)."""
+    """What a request handler uses of its connection (``session.Session``)."""
 
     state: ServerState
     address: str

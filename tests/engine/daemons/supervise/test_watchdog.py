@@ -9,9 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from engine.daemons import cron, pidfile, procs, supervisor
+from engine.daemons import pidfile, procs
 from engine.daemons.config import DaemonSettings
-from engine.daemons.watchdog import run_once
+from engine.daemons.supervise import cron, supervisor
+from engine.daemons.supervise.watchdog import run_once
 from tests.engine.daemons.conftest import standin, wait_for, write_policy
 
 

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from engine.commands.execd import request_run
-from engine.daemons import procs, supervisor
-from engine.daemons.execd import EXPIRE_ENV, read_status
+from engine.daemons import procs
+from engine.daemons.execd.daemon import EXPIRE_ENV, read_status
+from engine.daemons.supervise import supervisor
 from tests.engine.daemons.conftest import standin, wait_for, write_policy
 
 OUTPUT_RE = re.compile(r"^cf_[A-Za-z0-9_]+__\d+_[A-Z][a-z]{2}_[A-Z][a-z]{2}_[_ 0-9]{2}_\d\d_\d\d_\d\d_\d{4}_0x[0-9a-f]+$")

@@ -12,8 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from engine.daemons.measurements import Measurement, Measurer, numeric_value, symbolic_value
-from engine.daemons.observables import monitor_snapshot
+from engine.daemons.monitord.measurements import (
+    Measurement,
+    Measurer,
+    numeric_value,
+    symbolic_value,
+)
+from engine.daemons.monitord.observables import monitor_snapshot
 from engine.state.envdata import read_env_data
 from engine.state.monitor import MonitorStore
 from engine.workdir import Workdir
@@ -423,8 +428,8 @@ def test_monitord_never_imports_the_policy_parser(tmp_path: Path) -> None:
     root, _data = _setup(tmp_path)
     code = (
         "import sys; from pathlib import Path\n"
-        "from engine.daemons.monitord import Monitord\n"
-        "from engine.daemons.observables import Sampler\n"
+        "from engine.daemons.monitord.daemon import Monitord\n"
+        "from engine.daemons.monitord.observables import Sampler\n"
         "from engine.state.monitor import MonitorStore\n"
         "from engine.log import LineLogger\n"
         f"root = Path({str(root)!r})\n"

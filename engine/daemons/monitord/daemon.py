@@ -7,8 +7,8 @@ in ``state/monitor.lmdb`` (one write transaction), and rewrites
 ``<x>_high``/``_low``/... classes. It imports only psutil and lmdb.
 
 The policy's ``measurements:`` promises (monitor bundles, see
-:mod:`engine.daemons.measurements`) are taken with each sample. The policy is
-evaluated in a child process (:mod:`engine.daemons.measure_policy`) at start,
+:mod:`engine.daemons.monitord.measurements`) are taken with each sample. The policy is
+evaluated in a child process (:mod:`engine.daemons.monitord.policy`) at start,
 whenever one of its files changes, and, while it has measurements, again every
 :data:`REEVALUATE_AFTER` seconds so that classes and functions in the monitor
 bundles follow the host. A promise monitord cannot keep is an error line in its
@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 
 from engine.daemons import detach
-from engine.daemons.measurements import Measurement, Measurer, Results
-from engine.daemons.observables import Sampler, write_env_data
+from engine.daemons.monitord.measurements import Measurement, Measurer, Results
+from engine.daemons.monitord.observables import Sampler, write_env_data
 from engine.daemons.pidfile import DaemonLock
 from engine.log import LineLogger
 from engine.state.monitor import DEFAULT_FORGETRATE, Measured, MonitorStore
@@ -112,7 +112,7 @@ class Monitord:
         """Read the measurements from the policy when it is due (see the module doc)."""
         if not self._policy_due(now):
             return
-        from engine.daemons.measure_policy import PolicyReadError, read_monitor_policy
+        from engine.daemons.monitord.policy import PolicyReadError, read_monitor_policy
 
         self._policy_read_at = now
         entry = self.policy_file

@@ -5,7 +5,7 @@ freed memory back to the system, so serverd kept the parse's peak (3 MB for
 CFEngine's masterfiles, 13,000 lines) and the parser's modules for its whole life.
 So serverd runs this module as a child at start and at each reload
 (:func:`read_server_policy`); the child parses, builds the
-:class:`~engine.daemons.server_config.ServerConfig` and prints it as JSON, which
+:class:`~engine.daemons.serverd.config.ServerConfig` and prints it as JSON, which
 serverd turns back into the same frozen dataclasses. The child runs the same
 interpreter with the same ``sys.path``.
 
@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from engine.daemons.server_config import (
+from engine.daemons.serverd.config import (
     AccessRule,
     RoleRule,
     ServerConfig,
@@ -36,7 +36,7 @@ from engine.workdir import Workdir
 CHILD_TIMEOUT = 300.0  # seconds for one policy read
 _CHILD = (
     "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
-    "from engine.daemons.server_policy import child_main; sys.exit(child_main())"
+    "from engine.daemons.serverd.policy import child_main; sys.exit(child_main())"
 )
 
 
@@ -95,7 +95,7 @@ def _evaluated(workdir: Workdir, entry: Path, policy: Any, defines: set[str],
 
     log = LineLogger(Level.ERROR, sink=lambda line: warnings.append(line.strip()))
     try:
-        from engine.daemons.server_eval import evaluated_scope
+        from engine.daemons.serverd.policy_eval import evaluated_scope
 
         scope = evaluated_scope(policy, workdir, entry, defines, negates, log)
     except Exception as e:  # the evaluator's own failure: literal values, said once

@@ -299,7 +299,7 @@ def server_config_from_policy(
     """Read ``body server control`` and the ``access:``/``roles:`` promises of every
     ``bundle server`` (cf-serverd keeps them all, in or out of the bundlesequence).
 
-    ``scope``, when given, is the evaluated policy's (``engine.daemons.server_eval``):
+    ``scope``, when given, is the evaluated policy's (``engine.daemons.serverd.policy_eval``):
     its values and classes are used; else literal values and the given classes."""
     known = default_classes(sys_vars) | set(classes or ())
     if scope is None:

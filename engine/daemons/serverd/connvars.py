@@ -3,7 +3,7 @@
 cf-serverd lets an ``access:`` promise name the connecting client: a path such as
 ``/srv/$(connection.ip).txt`` or ``admit_ips => { "$(connection.ip)" }`` is expanded
 for each connection, so each client reads its own file. The policy reader leaves these
-references as written (``server_eval``); :func:`bind` expands them for one client. A
+references as written (``policy_eval``); :func:`bind` expands them for one client. A
 rule whose expansion leaves no absolute path is dropped, never widened.
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from engine.daemons.server_acl import ClientId
-from engine.daemons.server_config import CONNECTION_VAR, AccessRule, ServerConfig
+from engine.daemons.serverd.acl import ClientId
+from engine.daemons.serverd.config import CONNECTION_VAR, AccessRule, ServerConfig
 
 
 def _mentions(rule: AccessRule) -> bool:

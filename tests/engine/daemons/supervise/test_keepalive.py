@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from engine.daemons import pidfile, procs, supervisor
-from engine.daemons.agentrun import AGENT_COMMAND_ENV
+from engine.daemons import pidfile, procs
+from engine.daemons.execd.agentrun import AGENT_COMMAND_ENV
+from engine.daemons.supervise import supervisor
 from tests import cfengine
 from tests.engine.daemons.conftest import wait_for
 
-LIB = Path(__file__).resolve().parents[3] / "policies" / "lib" / "keepalive.cf"
+LIB = Path(__file__).resolve().parents[4] / "policies" / "lib" / "keepalive.cf"
 
 PROMISES = """
 body common control

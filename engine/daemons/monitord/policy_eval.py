@@ -1,12 +1,12 @@
 """The monitor bundles of a policy, evaluated: the measurements monitord takes.
 
-Runs in the child process :mod:`engine.daemons.measure_policy` starts, never in
+Runs in the child process :mod:`engine.daemons.monitord.policy` starts, never in
 monitord itself (it imports the parser and the evaluator). As cf-monitord does,
 the context is the host's hard classes plus ``monitor``; common bundles run first
 (with augments and the inputs they name), then every ``monitor`` bundle in policy
 order: its ``vars`` and ``classes`` (twice, so each sees the other), then its
 ``measurements:`` promises, each expanded (guards, ``if``/``unless``, lists) into
-a :class:`~engine.daemons.measurements.Measurement`. ``body monitor control``'s
+a :class:`~engine.daemons.monitord.measurements.Measurement`. ``body monitor control``'s
 ``forgetrate`` is read too.
 """
 
@@ -16,7 +16,7 @@ import os
 import time
 from typing import Any
 
-from engine.daemons.measurements import Measurement
+from engine.daemons.monitord.measurements import Measurement
 from engine.log import LineLogger
 from engine.workdir import Workdir
 

@@ -3,9 +3,9 @@
 An asyncio TCP server. Each connection is accepted as plain TCP, checked against
 ``allowconnects``/``denyconnects``/``maxconnections``/``allowallconnects``, then
 upgraded to TLS with ``start_tls`` (so refusals can be logged: a ``start_server(ssl=)``
-server drops them silently) and handed to :class:`~engine.daemons.server_session.Session`.
+server drops them silently) and handed to :class:`~engine.daemons.serverd.session.Session`.
 A refused client gets a TLS access_denied alert (its TLS library names it) and
-one log line, within the limits of :mod:`engine.daemons.server_ratelimit`.
+one log line, within the limits of :mod:`engine.daemons.serverd.ratelimit`.
 
 Runs in the foreground (a supervisor detaches it), writes ``<WD>/serverd.pid``
 atomically and removes it on exit. SIGHUP, or a change to a policy file, re-reads
@@ -24,11 +24,11 @@ from typing import Any
 
 from engine import __version__
 from engine.daemons.pidfile import AlreadyRunning, DaemonLock, claim
-from engine.daemons.server_acl import address_matches, normalize_address
-from engine.daemons.server_config import ServerConfig, default_classes, split_command
-from engine.daemons.server_policy import PolicyError, read_server_policy
-from engine.daemons.server_ratelimit import RefusalLog
-from engine.daemons.server_state import ServerState
+from engine.daemons.serverd.acl import address_matches, normalize_address
+from engine.daemons.serverd.config import ServerConfig, default_classes, split_command
+from engine.daemons.serverd.policy import PolicyError, read_server_policy
+from engine.daemons.serverd.ratelimit import RefusalLog
+from engine.daemons.serverd.state import ServerState
 from engine.log import LineLogger
 from engine.trust.identity import host_name
 from engine.trust.keys import HostKey, KeyFileError
@@ -95,7 +95,7 @@ class Server:
     # -- configuration ---------------------------------------------------------------
 
     def read_config(self) -> ServerConfig:
-        """Read the policy (in a child process, see ``server_policy``); PolicyError."""
+        """Read the policy (in a child process, see ``policy``); PolicyError."""
         classes = (default_classes(self.sys_vars) | set(self.defines)) - set(self.negates)
         result = read_server_policy(
             self.workdir, self.policy_file, self.sys_vars, classes, on_fallback=self.log.info,
@@ -147,7 +147,7 @@ class Server:
     # -- connections ---------------------------------------------------------------------
 
     async def on_connect(self, state: ServerState, transport: asyncio.Transport) -> None:
-        from engine.daemons.server_session import Session
+        from engine.daemons.serverd.session import Session
 
         peer = transport.get_extra_info("peername") or ("?", 0)
         address = normalize_address(str(peer[0]))
