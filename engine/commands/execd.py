@@ -44,8 +44,7 @@ def request_run(
 
 def run(args: argparse.Namespace) -> int:
     from engine.daemons import config
-    from engine.daemons.pidfile import AlreadyRunning
-    from engine.log import Level, LineLogger
+    from engine.log import Level
     from engine.seed import seed_workdir
 
     wd = Workdir.resolve(args.workdir).ensure()
@@ -58,20 +57,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"execd: {r.message}", file=sys.stdout if r.ok else sys.stderr)
         return 0 if r.ok else 1
     from engine.daemons.execd.daemon import Execd
+    from engine.daemons.lifecycle import daemon_logger
 
     level = Level.VERBOSE if args.verbose else Level.INFO
-    log = LineLogger(level, timestamps=not args.once, sink=_emit)
-    execd = Execd(wd.root, settings, log)
-    if args.once:
-        return execd.once()
-    try:
-        return execd.serve()
-    except AlreadyRunning as e:
-        log.error(str(e))
-        return 1
-
-
-def _emit(line: str) -> None:
-    """Write and flush each line: the log file must be current when read."""
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
+    execd = Execd(wd.root, settings, daemon_logger(level, timestamps=not args.once))
+    return execd.once() if args.once else execd.serve()

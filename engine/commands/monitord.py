@@ -29,8 +29,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from engine.daemons import config
-    from engine.daemons.pidfile import AlreadyRunning
-    from engine.log import Level, LineLogger
 
     wd = Workdir.resolve(args.workdir).ensure()
     if not args.no_fork:
@@ -42,18 +40,9 @@ def run(args: argparse.Namespace) -> int:
         r = supervisor.start(wd.root, "monitord", extra)
         print(f"monitord: {r.message}", file=sys.stdout if r.ok else sys.stderr)
         return 0 if r.ok else 1
+    from engine.daemons.lifecycle import daemon_logger
     from engine.daemons.monitord.daemon import Monitord
 
     interval = args.interval or config.load(wd.root).monitord_interval_seconds
-    log = LineLogger(Level.INFO, timestamps=True, sink=_emit)
     policy = Path(os.path.abspath(args.file)) if args.file else None
-    try:
-        return Monitord(wd.root, interval, log, policy_file=policy, once=args.once).serve()
-    except AlreadyRunning as e:
-        log.error(str(e))
-        return 1
-
-
-def _emit(line: str) -> None:
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
+    return Monitord(wd.root, interval, daemon_logger(), policy_file=policy, once=args.once).serve()

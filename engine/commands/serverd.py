@@ -50,15 +50,12 @@ def _classes(values: list[str]) -> list[str]:
 
 
 def _logger(args: argparse.Namespace) -> LineLogger:
+    from engine.daemons.lifecycle import daemon_logger
+
     level = Level.DEBUG if args.debug else Level.VERBOSE if args.verbose else Level.INFO if args.inform else Level.NOTICE
     if args.log_level:
         level = Level[args.log_level.upper()]
-
-    def sink(line: str) -> None:
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
-
-    return LineLogger(level, timestamps=args.timestamp, sink=sink)
+    return daemon_logger(level, timestamps=args.timestamp)
 
 
 def run(args: argparse.Namespace) -> int:

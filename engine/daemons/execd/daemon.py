@@ -25,7 +25,6 @@ import json
 import os
 import selectors
 import shutil
-import signal
 import socket
 import time
 from dataclasses import dataclass
@@ -33,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 from engine.atomicwrite import write_atomic
-from engine.daemons import detach
 from engine.daemons.config import DaemonSettings
 from engine.daemons.execd import agentrun, control, policycheck
 from engine.daemons.execd.schedule import (
@@ -43,7 +41,8 @@ from engine.daemons.execd.schedule import (
     splay_seconds,
     tick_start,
 )
-from engine.daemons.pidfile import DaemonLock, is_locked
+from engine.daemons.lifecycle import Lifecycle
+from engine.daemons.pidfile import is_locked
 from engine.log import LineLogger
 from engine.workdir import make_dirs
 
@@ -315,47 +314,47 @@ class Execd:
         self.policy_dirty = True
         self.poke()
 
-    def _on_signal(self, signum: int, _frame: object) -> None:
-        if signum == signal.SIGHUP:
-            self.policy_dirty = True
-        else:
-            self.stopping = True
+    def _stop(self) -> None:
+        self.stopping = True
+
+    def _reload(self) -> None:
+        self.policy_dirty = True
 
     def serve(self) -> int:
-        """Run until SIGTERM/SIGINT; returns the exit code."""
+        """Run until SIGTERM/SIGINT (SIGHUP: check the policy again); the exit code."""
         from engine.daemons.execd.watch import PolicyWatcher
 
-        lock = DaemonLock(self.root, "execd").claim()
-        server = control.ControlServer(self.root)
-        watcher = PolicyWatcher(self.root / "inputs", self._on_policy_change)
-        sel = selectors.DefaultSelector()
-        old_wakeup = signal.set_wakeup_fd(self._wake_w)
-        for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(s, self._on_signal)
+        life = Lifecycle(self.root, "execd", self.log)
+        if not life.claim():
+            return 1
         try:
-            self.serving = True
-            watcher.start()
-            sel.register(self._wake_r, selectors.EVENT_READ, "wake")
-            sel.register(server.sock, selectors.EVENT_READ, "accept")
-            self.log.info(f"execd started (pid {os.getpid()}), splay {self.splay} s")
-            self.refresh_next(time.time())
-            self.write_status()
-            self._loop(sel, server)
+            server = control.ControlServer(self.root)
+            watcher = PolicyWatcher(self.root / "inputs", self._on_policy_change)
+            sel = selectors.DefaultSelector()
+            life.on_signals(self._stop, self._reload, wake_fd=self._wake_w)
+            try:
+                self.serving = True
+                watcher.start()
+                sel.register(self._wake_r, selectors.EVENT_READ, "wake")
+                sel.register(server.sock, selectors.EVENT_READ, "accept")
+                self.log.info(f"execd started (pid {os.getpid()}), splay {self.splay} s")
+                self.refresh_next(time.time())
+                self.write_status()
+                self._loop(sel, server, life)
+            finally:
+                self._shutdown()
+                self.serving = False
+                watcher.stop()
+                server.close()
+                sel.close()
+                self.write_status()
         finally:
-            self._shutdown()
-            self.serving = False
-            watcher.stop()
-            server.close()
-            sel.close()
-            signal.set_wakeup_fd(old_wakeup)
-            self.write_status()
-            lock.release()
+            life.close()
         return 0
 
-    def _loop(self, sel: selectors.BaseSelector, server: control.ControlServer) -> None:
+    def _loop(self, sel: selectors.BaseSelector, server: control.ControlServer,
+              life: Lifecycle) -> None:
         next_tick = tick_start(time.time(), self.tick) + self.tick
-        log_file = detach.log_path(self.root, "execd")
-        own_log = _stdout_is(log_file)
         while not self.stopping:
             now = time.time()
             if self.policy_dirty:
@@ -369,8 +368,7 @@ class Execd:
                     self.enqueue(Request("schedule", (), t + self.splay))
                 self.refresh_next(now)
                 self.write_status()
-                if own_log:
-                    detach.rotate_own_log(log_file)
+                life.rotate_log()
             if self.current is not None and self.current.proc.poll() is not None:
                 self.reap()
             self.start_due(now)
@@ -469,11 +467,3 @@ def _num(v: Any, default: float) -> float:
         return float(v)
     except (TypeError, ValueError):
         return float(default)
-
-
-def _stdout_is(path: Path) -> bool:
-    try:
-        a, b = os.fstat(1), path.stat()
-    except OSError:
-        return False
-    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)

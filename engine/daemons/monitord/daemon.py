@@ -9,8 +9,8 @@ in ``state/monitor.lmdb`` (one write transaction), and rewrites
 The policy's ``measurements:`` promises (monitor bundles, see
 :mod:`engine.daemons.monitord.measurements`) are taken with each sample. The policy is
 evaluated in a child process (:mod:`engine.daemons.monitord.policy`) at start,
-whenever one of its files changes, and, while it has measurements, again every
-:data:`REEVALUATE_AFTER` seconds so that classes and functions in the monitor
+whenever one of its files changes or SIGHUP asks, and, while it has measurements,
+again every :data:`REEVALUATE_AFTER` seconds so that classes and functions in the monitor
 bundles follow the host. A promise monitord cannot keep is an error line in its
 log; it never stops the daemon.
 """
@@ -18,14 +18,12 @@ log; it never stops the daemon.
 from __future__ import annotations
 
 import os
-import signal
 import time
 from pathlib import Path
 
-from engine.daemons import detach
+from engine.daemons.lifecycle import Lifecycle
 from engine.daemons.monitord.measurements import Measurement, Measurer, Results
 from engine.daemons.monitord.observables import Sampler, write_env_data
-from engine.daemons.pidfile import DaemonLock
 from engine.log import LineLogger
 from engine.state.monitor import DEFAULT_FORGETRATE, Measured, MonitorStore
 
@@ -55,10 +53,14 @@ class Monitord:
         self._policy_mtimes: dict[str, float] | None = None  # None: not read yet
         self._policy_read_at = 0.0
         self._measured = True  # the store may hold measurements of an earlier run
+        self._reread = False  # SIGHUP: read the policy at the next sample
         self.measurer = Measurer(root / "state", log.error)
 
-    def _on_signal(self, _signum: int, _frame: object) -> None:
+    def _stop(self) -> None:
         self.stopping = True
+
+    def _reload(self) -> None:
+        self._reread = True
 
     def _sleep(self, seconds: float) -> None:
         """Sleep in short steps so SIGTERM is acted on at once."""
@@ -102,7 +104,7 @@ class Monitord:
     # -- the policy ----------------------------------------------------------------------
 
     def _policy_due(self, now: float) -> bool:
-        if self._policy_mtimes is None:
+        if self._policy_mtimes is None or self._reread:
             return True
         if any(_mtime(Path(f)) != t for f, t in self._policy_mtimes.items()):
             return True
@@ -115,6 +117,7 @@ class Monitord:
         from engine.daemons.monitord.policy import PolicyReadError, read_monitor_policy
 
         self._policy_read_at = now
+        self._reread = False
         entry = self.policy_file
         mtimes = {str(entry): _mtime(entry)}
         if not entry.exists():
@@ -152,10 +155,11 @@ class Monitord:
         self.policy_forgetrate = mp.forgetrate
 
     def serve(self) -> int:
-        lock = DaemonLock(self.root, "monitord").claim()
-        for s in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(s, self._on_signal)
-        log_file = detach.log_path(self.root, "monitord")
+        """Sample until SIGTERM/SIGINT (SIGHUP: read the policy again); the exit code."""
+        life = Lifecycle(self.root, "monitord", self.log)
+        if not life.claim():
+            return 1
+        life.on_signals(self._stop, self._reload)
         store = MonitorStore(self.root / "state" / "monitor.lmdb")
         try:
             self.log.info(f"monitord started (pid {os.getpid()}), sampling every {self.interval:g} s")
@@ -169,12 +173,11 @@ class Monitord:
                     self.log.error(f"Sampling failed: {type(e).__name__}: {e}")
                 if self.once:
                     break
-                if _stdout_is(log_file):
-                    detach.rotate_own_log(log_file)
+                life.rotate_log()
                 self._sleep(self.interval - (time.monotonic() - started))
         finally:
             store.close()
-            lock.release()
+            life.close()
             self.log.info("monitord stopped")
         return 0
 
@@ -184,11 +187,3 @@ def _mtime(path: Path) -> float:
         return path.stat().st_mtime
     except OSError:
         return -1.0
-
-
-def _stdout_is(path: Path) -> bool:
-    try:
-        a, b = os.fstat(1), path.stat()
-    except OSError:
-        return False
-    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)

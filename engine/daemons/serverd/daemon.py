@@ -7,23 +7,24 @@ server drops them silently) and handed to :class:`~engine.daemons.serverd.sessio
 A refused client gets a TLS access_denied alert (its TLS library names it) and
 one log line, within the limits of :mod:`engine.daemons.serverd.ratelimit`.
 
-Runs in the foreground (a supervisor detaches it), writes ``<WD>/serverd.pid``
-atomically and removes it on exit. SIGHUP, or a change to a policy file, re-reads
-the policy; a policy that no longer parses keeps the previous configuration.
+Runs in the foreground (a supervisor, or ``vigil serverd`` without ``-F``, detaches
+it) with the lifecycle every daemon has (:mod:`engine.daemons.lifecycle`): its
+pidfile ``<WD>/serverd.pid`` is written once it listens and removed on exit, SIGTERM
+and SIGINT stop it, and SIGHUP, or a change to a policy file, re-reads the policy; a
+policy that no longer parses keeps the previous configuration.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 import ssl
 import sys
 from pathlib import Path
 from typing import Any
 
 from engine import __version__
-from engine.daemons.pidfile import AlreadyRunning, DaemonLock, claim
+from engine.daemons.lifecycle import Lifecycle
 from engine.daemons.serverd.acl import address_matches, normalize_address
 from engine.daemons.serverd.config import ServerConfig, default_classes, split_command
 from engine.daemons.serverd.policy import PolicyError, read_server_policy
@@ -290,22 +291,16 @@ class Server:
         # one serverd per workdir, and (as cf-serverd allows, and CFEngine's tests do)
         # more of them on other named ports than the usual one, each with a pidfile of its
         # port; a second one on the usual or an ephemeral port is refused as a mistake
-        try:
-            try:
-                lock = claim(self.workdir.root, "serverd", publish=False)
-            except AlreadyRunning:
-                if port in (0, self.settings.port):
-                    raise
-                lock = claim(self.workdir.root, f"serverd-{port}", publish=False)
-        except (AlreadyRunning, OSError) as e:
-            self.log.error(f"Cannot start: {e}")
+        life = Lifecycle(self.workdir.root, "serverd", self.log)
+        own_port = None if port in (0, self.settings.port) else f"serverd-{port}"
+        if not life.claim(publish=False, fallback=own_port):
             return 1
         try:
-            return await self._listen(state, lock, port)
+            return await self._listen(state, life, port)
         finally:
-            lock.release()
+            life.close()
 
-    async def _listen(self, state: ServerState, lock: DaemonLock, port: int) -> int:
+    async def _listen(self, state: ServerState, life: Lifecycle, port: int) -> int:
         if self.bind_override:
             bind = self.bind_override
         elif self.bind_override == "":  # cf-serverd's default: all interfaces
@@ -321,13 +316,11 @@ class Server:
         except OSError as e:
             self.log.error(f"Cannot listen on {bind or '*'}:{port}: {e.strerror or e}")
             return 1
-        lock.publish()
+        life.publish()
         addrs = ", ".join(_fmt_sockname(s.getsockname()) for s in server.sockets)
         self.log.notice(f"vigil serverd {__version__} listening on {addrs} as {self.fingerprint}")
         stop, reload_now = asyncio.Event(), asyncio.Event()
-        loop.add_signal_handler(signal.SIGTERM, stop.set)
-        loop.add_signal_handler(signal.SIGINT, stop.set)
-        loop.add_signal_handler(signal.SIGHUP, reload_now.set)
+        life.on_signals(stop.set, reload_now.set, loop=loop)
         try:
             while not stop.is_set():
                 with contextlib.suppress(TimeoutError):
@@ -337,6 +330,7 @@ class Server:
                 state.refusals.flush()  # sum up refusals not logged one by one
                 self.check_reload(state, force=reload_now.is_set())
                 reload_now.clear()
+                life.rotate_log()
         finally:
             state.refusals.flush(everything=True)
             self.log.notice("Cleaning up and exiting...")
