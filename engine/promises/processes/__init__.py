@@ -22,6 +22,7 @@ import os
 import re
 import signal
 
+from engine.promises._acc import action_warn
 from engine.promises._boolexpr import ExprError, evaluate, parse_range
 from engine.promises.base import Outcome, PromiseResult, ResolvedPromise, RunContext
 from engine.promises.processes.proctable import Proc, forget, ps_line, table
@@ -132,8 +133,12 @@ def actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
     found = matches(promise, procs, signals)
     result = PromiseResult(Outcome.KEPT)
     run.log.verbose(f"Found {len(found)} processes matching '{promise.promiser}'")
-
     count = promise.body("process_count")
+    if found and not (signals or count) and action_warn(promise):
+        # a warn-only promise shows what it matched, the last row first, as cf-agent does
+        for p in reversed(found):
+            run.log.warning(f"Matched '{ps_line(p)}'")
+
     if count:
         r = parse_range(count.get("match_range"))
         if r is not None:
@@ -185,7 +190,12 @@ def actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
         if failed:
             result.outcome = Outcome.NOTKEPT
     if restart and (not found or terminated):
-        result.classes.append(restart)
+        if action_warn(promise):  # a dry run alone still defines the class, as cf-agent
+            run.log.warning(f"Need to keep restart promise for '{promise.promiser}', but "
+                            "only a warning is promised")
+            result.outcome = Outcome.NOTKEPT
+        else:
+            result.classes.append(restart)
     return result
 
 
