@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 
 from engine.eval import classexpr
+from engine.eval.fatal import FatalPolicyError as FatalPolicyError  # run.py catches it here
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -38,16 +39,6 @@ class AgentAborted(BaseException):  # noqa: N818 - not an error: the policy aske
     def __init__(self, class_name: str) -> None:
         super().__init__(class_name)
         self.class_name = class_name
-
-
-class FatalPolicyError(BaseException):  # noqa: N818 - mirrors cf-agent's FatalError
-    """Policy that cf-agent refuses to go on with at run time (a method calling a
-    bundle that does not exist): ``Fatal CFEngine error: <message>``, exit code 1.
-    A BaseException for the same reason as :class:`AgentAborted`."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def _compile(patterns: Iterable[str]) -> list[re.Pattern[str]]:

@@ -488,7 +488,7 @@ class Agent:
         return len(self.ctx.frames)
 
     def fatal(self, message: str) -> NoReturn:
-        from engine.eval.aborts import FatalPolicyError
+        from engine.eval.fatal import FatalPolicyError
 
         raise FatalPolicyError(message)
 

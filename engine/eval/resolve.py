@@ -61,7 +61,7 @@ def _check_option(body_type: str, lval: str, value: Any) -> None:
     if attr is None or attr.type != "option" or "," not in attr.range:
         return
     if isinstance(value, str) and value not in attr.range.split(","):
-        from engine.eval.aborts import FatalPolicyError
+        from engine.eval.fatal import FatalPolicyError
 
         raise FatalPolicyError(f"In attribute '{lval}', Selection is out of bounds. Given "
                                f"attribute value '{value}'")
@@ -272,7 +272,7 @@ class Resolver:
             parent_name = c.rval.name if isinstance(c.rval, FnCall) else (
                 self.scalar(c.rval.value, lookup) if isinstance(c.rval, Scalar) else "")
             if parent_name == body.name:
-                from engine.eval.aborts import FatalPolicyError
+                from engine.eval.fatal import FatalPolicyError
 
                 raise FatalPolicyError(f"self body inheritance in {body.name}->{body.name}, "
                                        "aborting")

@@ -231,7 +231,7 @@ def call(name: str, env: FnEnv, args: list[Any], pos: object | None = None) -> A
         if i < n and not isinstance(args[i], str):
             # a list or a container where text is wanted (canonify(reverse(l))): cf-agent
             # refuses to go on with the policy
-            from engine.eval.aborts import FatalPolicyError
+            from engine.eval.fatal import FatalPolicyError
 
             kind = "a list" if isinstance(args[i], list) else "a data container"
             env.log.error(f"Argument template mismatch handling function {name}(): it "

@@ -62,7 +62,7 @@ def _items(agent: Binder, rval: Any, lval: str) -> list[bool | None]:
             return [agent.ctx.class_defined(x) for x in v]
         # a class function (``and => userexists("root")``) gives one class, not a
         # list: cf-agent stops the run there
-        from engine.eval.aborts import FatalPolicyError
+        from engine.eval.fatal import FatalPolicyError
 
         shown = ("any" if v else "!any") if isinstance(v, bool) else str(v)
         raise FatalPolicyError(
