@@ -1,4 +1,4 @@
-"""One agent run: the bundlesequence, normal ordering, three passes, outcomes.
+"""The context of one agent run (:class:`Agent`) and how it was asked to run.
 
 The run follows cf-agent's shape. Common bundles are pre-evaluated (vars and
 classes) so their definitions are visible everywhere; then each bundle of the
@@ -6,12 +6,12 @@ bundlesequence is evaluated in three passes, each pass walking the promise types
 in normal order. ``vars`` and ``classes`` promises are re-evaluated on every
 pass; every other promise runs at most once per iteration binding, in the first
 pass where its guard holds and its variables resolve. Reports still holding an
-unresolved reference are printed as written in the last pass.
+unresolved reference are printed as written in the last pass. The passes are
+:class:`engine.eval.bundles.BundleRunner`'s.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import time
 
@@ -21,14 +21,7 @@ from engine.eval import expand as ex
 from engine.eval.base import Tally
 from engine.eval.context import EvalContext
 from engine.eval.outcomes import apply_result
-from engine.eval.resolve import (
-    BUNDLE_LVALS,
-    PLAIN_LVALS,
-    UNSEEN,
-    FunctionFailed,
-    Resolver,
-    Unresolved,
-)
+from engine.eval.resolve import FunctionFailed, Resolver, Unresolved
 from engine.eval.values import Data
 from engine.policy.ast import FnCall, RList, Scalar
 from engine.promises.base import Outcome, SkipReason
@@ -38,7 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from typing import Any, NoReturn
 
-    from engine.eval.base import BundleRunner
+    from engine.eval.base import Runner
     from engine.log import LineLogger
     from engine.policy.ast import Bundle, Policy, Promise, Rval
     from engine.promises.base import BundleCall, PromiseResult, ResolvedPromise
@@ -89,80 +82,23 @@ class AgentOptions(Record):
         self.ignore_preferred_augments = ignore_preferred_augments
 
 
-_CONDITION_LVALS = ("if", "ifvarclass")
 # this.promiser_pid and friends: the agent process that keeps the promise
 _PROMISER_IDS = {"promiser_pid": os.getpid, "promiser_ppid": os.getppid,
                  "promiser_uid": os.getuid, "promiser_gid": os.getgid}
-_NOT_ATTRS = frozenset({"if", "ifvarclass", "unless"})
-
-
-class PromisePlan:
-    """What evaluating one promise needs from its (immutable) AST node, worked out
-    once per run: the strings it expands, its conditions, the constraints that
-    become attributes, and whether it is static (see :meth:`Agent.is_static`)."""
-
-    __slots__ = ("strings", "conds", "unless", "depends_on", "handle", "attrs", "lvals",
-                 "has_call", "static", "recurring", "shown")
-
-    def __init__(self, p: Promise) -> None:
-        strings = [p.promiser]
-        if "$" in p.guard:  # a guard naming a list iterates the promise too
-            strings.append(p.guard)
-        first: dict[str, Rval] = {}  # each lval's first rval, as Promise.get finds it
-        attrs = []
-        lvals = []
-        has_call = False
-        for c in p.constraints:
-            rval = c.rval
-            lval = c.lval
-            if isinstance(rval, Scalar):
-                strings.append(rval.value)
-            else:
-                _collect(rval, strings)
-                has_call = has_call or _has_call(rval)
-            if lval not in first:
-                first[lval] = rval
-            if lval not in _NOT_ATTRS:
-                attrs.append(c)
-            lvals.append(lval)
-        self.strings = strings
-        conds = []
-        for lv in _CONDITION_LVALS:
-            if lv in first:
-                conds.append((lv, first[lv]))
-        self.conds = tuple(conds)
-        self.unless = first.get("unless")
-        self.depends_on = first.get("depends_on")
-        handle = first.get("handle")
-        self.handle = handle.value if isinstance(handle, Scalar) else None
-        self.attrs = tuple(attrs)
-        self.lvals = tuple(lvals)
-        self.has_call = has_call
-        self.static: bool | None = None  # computed on first use, it needs lookups
-        self.recurring = p.promise_type in RECURRING_TYPES
-        # "if => expr" as written, per condition lval, made when first needed
-        self.shown: dict[str, str] | None = None
-
-    def detail(self, lval: str, rval: Rval) -> str:
-        """``lval => rval`` as written, for the skip record of a condition."""
-        shown = self.shown
-        if shown is None:
-            shown = self.shown = {}
-        text = shown.get(lval)
-        if text is None:
-            text = shown[lval] = f"{lval} => {_show(rval)}"
-        return text
 
 
 class Agent:
-    """Evaluates a loaded policy. Also the ``RunContext`` actuators see and the
-    ``FnEnv`` functions see."""
+    """The context of one run: classes and variables, ``this.*``, bodies, locks, the
+    run's records. Also the ``RunContext`` actuators see and the ``FnEnv`` functions
+    see. Its bundles are evaluated by the runner it is given (``self.runner``)."""
 
     def __init__(self, policy: Policy, opts: AgentOptions, log: LineLogger,
-                 hard: set[str], sys_vars: dict[str, Any], runner: BundleRunner) -> None:
+                 hard: set[str], sys_vars: dict[str, Any], runner: Runner) -> None:
         from engine.policy.staticvars import CONST_VARS
 
-        self.runner = runner  # engine.eval.bundles: runs methods' bundles, expands edit bundles
+        # engine.eval.bundles.BundleRunner: runs the bundles and keeps what the passes
+        # remember (plans, done-sets, whether a resolution met an unresolved reference)
+        self.runner = runner
 
         self.policy = policy
         self.opts = opts
@@ -183,18 +119,11 @@ class Agent:
         self.this_promiser: str | None = None
         self.overlay: dict[str, Any] = {}
         self._in_with = False
-        # the failure of the ``with`` call of the report resolve_attrs last looked at
-        self.with_failure: FunctionFailed | None = None
         self.fn_lookup: Any = None
         # results functions keep for the rest of the run (execresult, returnszero);
         # none when body common control says cache_system_functions => "false"
         self.fn_cache: dict[tuple[Any, ...], Any] | None = (
             None if _control_false(policy, "cache_system_functions") else {})
-        self._unresolved = False
-        self.done: set[tuple] = set()
-        self.verified: set[tuple] = set()
-        self.ran: set[int] = set()
-        self._plans: dict[int, PromisePlan] = {}
         self.handles: dict[str, Outcome] = {}
         self.tallies: list[Tally] = []
         # one row per promise outcome, in engine.state.runfile.RECORD_FIELDS order
@@ -261,7 +190,7 @@ class Agent:
             self._in_with = False
 
     def note_unresolved(self) -> None:
-        self._unresolved = True
+        self.runner.note_unresolved()
 
     # ===== FnEnv ============================================================
     def class_defined(self, expr: str) -> bool:
@@ -296,21 +225,10 @@ class Agent:
 
     def array_keys(self, ref: str) -> list[str] | None:
         """Keys of the classic array ``ref`` (``name[key]`` variables) in the scope
-        ``ref`` names, in definition order; the first level of a two-level array.
-        Scans one bundle's variables, not every variable of the run."""
-        scope, name = self.ctx._scope_for(ref)
-        table = self.ctx.scopes.get(scope)
-        if not table:
-            return None
-        prefix = name + "["
-        start = len(prefix)
-        keys: dict[str, None] = {}
-        for k in table:
-            if k.startswith(prefix) and k.endswith("]"):
-                key = k[start:-1]
-                if "][" in key:
-                    key = key.split("][", 1)[0]
-                keys[key] = None
+        ``ref`` names, in cf-agent's order (:mod:`engine.eval.varorder`); the first
+        level of a two-level array. Scans one bundle's variables, not every variable
+        of the run."""
+        keys = {path.split("][", 1)[0]: None for path, _ in self.array_entries(ref)}
         return list(keys) or None
 
     def bundle_names(self) -> Iterable[str]:
@@ -367,12 +285,20 @@ class Agent:
 
     def array_entries(self, ref: str) -> list[tuple[str, Any]]:
         """``(key path, value)`` of the classic array ``ref``: every ``ref[...]``
-        variable in its bundle, in definition order (``a[x][y]`` -> ``("x][y", v)``)."""
+        variable in its bundle (``a[x][y]`` -> ``("x][y", v)``), in the order cf-agent
+        walks them (:mod:`engine.eval.varorder`)."""
         scope, name = self.ctx._scope_for(ref)
         table = self.ctx.scopes.get(scope, {})
         prefix = name + "["
-        return [(k[len(prefix):-1], var.value) for k, var in table.items()
-                if k.startswith(prefix) and k.endswith("]")]
+        start = len(prefix)
+        found = {k[start:-1]: var.value for k, var in table.items()
+                 if k.startswith(prefix) and k.endswith("]")}
+        if len(found) < 2:
+            return list(found.items())
+        from engine.eval.varorder import table_order, variable_count
+
+        order = table_order(scope, name, list(found), variable_count(self.ctx.scopes))
+        return [(path, found[path]) for path in order]
 
     def var_table(self, scope: str) -> dict[str, Any] | None:
         """The variables of ``ns:bundle`` (None when the bundle is unknown and has none)."""
@@ -493,64 +419,6 @@ class Agent:
         raise FatalPolicyError(message)
 
     # ===== promise evaluation ===============================================
-    def plan(self, p: Promise) -> PromisePlan:
-        plan = self._plans.get(id(p))
-        if plan is None:
-            plan = self._plans[id(p)] = PromisePlan(p)
-        return plan
-
-    def promise_strings(self, p: Promise) -> list[str]:
-        return list(self.plan(p).strings)
-
-    def bindings(self, p: Promise) -> list[dict[str, Any]]:
-        """The iteration bindings of ``p``: one dict per element of the cross product."""
-        plan = self.plan(p)
-        if plan.static:
-            return [{}]  # its references are scalars of sys, const and this: no lists
-        strings = plan.strings
-        names = ex.iterables(strings, self.lookup)
-        if not names:
-            return [{}]
-        lists = []
-        for n in names:
-            lists.append(ex.iter_values(self.lookup(n)) or [])
-        out = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*lists)]
-        # a binding may expose nested lists ($(a_$(b)) where a_x is a list)
-        expanded: list[dict[str, Any]] = []
-        for b in out:
-            self.overlay = b
-            more = [n for n in ex.iterables(strings, self.lookup) if n not in b]
-            if more:
-                vals = [ex.iter_values(self.lookup(n)) or [] for n in more]
-                for combo in itertools.product(*vals):
-                    expanded.append({**b, **dict(zip(more, combo, strict=True))})
-            else:
-                expanded.append(b)
-        # an iteration where $(a[$(k)]) names nothing is skipped, as cf-agent does
-        kept = []
-        for b in expanded:
-            self.overlay = b
-            if not ex.empty_wheel(strings, self.lookup, b):
-                kept.append(b)
-        self.overlay = {}
-        return kept
-
-    def is_static(self, p: Promise) -> bool:
-        """True when nothing in ``p`` can expand differently on a later pass:
-        it calls no function and refers only to ``sys``, ``const`` and ``this``."""
-        plan = self.plan(p)
-        static = plan.static
-        if static is None:
-            static = not plan.has_call
-            if static:
-                lookup = self.lookup
-                for s in plan.strings:
-                    if ("$" in s or "@" in s) and not ex.static_refs(s, lookup):
-                        static = False
-                        break
-            plan.static = static
-        return static
-
     def set_this(self, p: Promise, promiser: str | None = None) -> None:
         """Point ``this.*`` at promise ``p``; its values are computed on demand."""
         self.this_promise = p
@@ -595,30 +463,9 @@ class Agent:
                 return False
         return self.ctx.class_defined(guard)
 
-    def condition(self, p: Promise) -> tuple[bool, SkipReason | None, str]:
-        """``if``/``ifvarclass``/``unless`` for the current binding; the detail
-        names the constraint as written (``if => start_alpha``)."""
-        plan = self.plan(p)
-        for lval, rval in plan.conds:
-            holds = self._class_rval(rval)
-            if holds is None:
-                return False, SkipReason.UNRESOLVED, plan.detail(lval, rval)
-            if not holds:
-                return False, SkipReason.IF_FALSE, plan.detail(lval, rval)
-        unless = plan.unless
-        if unless is not None:
-            holds = self._class_rval(unless)
-            if holds is None and self.resolving:
-                # while the policy is resolved (before the bundlesequence) cf-agent
-                # skips it; it runs it when it evaluates the bundle
-                return False, SkipReason.UNRESOLVED, plan.detail("unless", unless)
-            if holds is None:
-                return True, None, ""  # unresolved unless: cf-agent runs the promise
-            if holds:
-                return False, SkipReason.UNLESS_TRUE, plan.detail("unless", unless)
-        return True, None, ""
-
-    def _class_rval(self, rval: Rval) -> bool | None:
+    def class_rval(self, rval: Rval) -> bool | None:
+        """Whether a class rval (``if``, ``unless``...) holds in this context; None when
+        it does not resolve."""
         try:
             if isinstance(rval, FnCall):
                 v = self.resolver.call(rval, self.lookup)
@@ -636,36 +483,6 @@ class Agent:
         except (Unresolved, FunctionFailed):
             return None
 
-    def resolve_attrs(self, p: Promise, plan: PromisePlan | None = None
-                      ) -> tuple[dict[str, Any], bool]:
-        attrs: dict[str, Any] = {}
-        self._unresolved = False
-        resolver = self.resolver
-        known_bodies = resolver.known_bodies
-        frames = self.ctx.frames
-        namespace = frames[-1].namespace if frames else "default"
-        self.with_failure = None
-        for c in (plan or self.plan(p)).attrs:
-            rval = c.rval
-            lval = c.lval
-            # what Resolver.value gives a literal that names no body, without a call
-            if isinstance(rval, Scalar):
-                s = rval.value
-                if "$" not in s and s[:1] != "@" and lval not in BUNDLE_LVALS and (
-                        lval in PLAIN_LVALS
-                        or known_bodies.get((lval, s, namespace), UNSEEN) is None):
-                    attrs[lval] = s
-                    continue
-            try:
-                attrs[lval] = resolver.value(rval, self.lookup, lval)
-            except FunctionFailed as e:
-                if lval != "with" or p.promise_type != "reports":
-                    raise
-                # cf-agent still makes the report, with $(with) as written
-                self._unresolved = True
-                self.with_failure = e
-        return attrs, not self._unresolved
-
     def record(self, p: Promise, promiser: str, outcome: str, reason: SkipReason | None = None,
                detail: str = "", lock_id: str | None = None, ifelapsed: int | None = None,
                expireafter: int | None = None) -> None:
@@ -676,7 +493,7 @@ class Agent:
         self.records.append([
             frame.bundle if frame else "", p.promise_type, promiser, pos.file, pos.line,
             pos.col, outcome, SKIP_TEXT[reason] if reason else None, detail, lock_id, ifelapsed,
-            expireafter, self.plan(this).handle if this is not None else None,
+            expireafter, self.runner.handle(this) if this is not None else None,
         ])
         counts = self.counts
         if outcome == "skipped":
@@ -691,35 +508,6 @@ class Agent:
 
     def apply_outcome(self, p: Promise | None, rp: ResolvedPromise, result: PromiseResult) -> None:
         apply_result(self, p, rp, result)
-
-
-def _show(rval: Rval) -> str:
-    if isinstance(rval, Scalar):
-        return rval.value
-    if isinstance(rval, FnCall):
-        return f"{rval.name}({', '.join(_show(a) for a in rval.args)})"
-    return "{ " + ", ".join(_show(i) for i in rval.items) + " }"
-
-
-def _has_call(rval: Rval) -> bool:
-    if isinstance(rval, FnCall):
-        return True
-    if isinstance(rval, RList):
-        return any(_has_call(i) for i in rval.items)
-    return False
-
-
-def _collect(rval: Rval, out: list[str]) -> None:
-    if isinstance(rval, Scalar):
-        out.append(rval.value)
-    elif isinstance(rval, RList):
-        for i in rval.items:
-            _collect(i, out)
-    else:
-        if "$" in rval.name:  # usebundle => $(bundles)(x) iterates over the name too
-            out.append(rval.name)
-        for a in rval.args:
-            _collect(a, out)
 
 
 def bundle_display_name(bundle: Bundle) -> str:

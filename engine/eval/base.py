@@ -5,7 +5,7 @@ promise types (``engine.eval.types``) act on the running :class:`~engine.eval.ag
 which in turn creates and calls them. They name it by the :class:`AgentCore`
 protocol below instead of importing it, so that the import graph has no loop
 (``tests/test_layers.py``); mypy checks that ``Agent`` satisfies it. The other way,
-the agent reaches the bundle evaluator through a :class:`BundleRunner` it is given.
+the agent reaches the bundle evaluator through the :class:`Runner` it is given.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from engine.eval.context import EvalContext
     from engine.eval.functions.registry import FnEnv
     from engine.log import LineLogger
-    from engine.policy.ast import Bundle, Policy
+    from engine.policy.ast import Bundle, Policy, Promise
     from engine.promises.base import BundleCall, ResolvedPromise
 
 
@@ -62,14 +62,26 @@ if TYPE_CHECKING:  # only annotations name it
         def lookup(self, name: str) -> Any: ...
         def note_unresolved(self) -> None: ...
 
-    class BundleRunner(Protocol):
-        """The bundle evaluator (the module :mod:`engine.eval.bundles`), handed to the
-        agent by whoever makes it, for ``RunContext.run_bundle`` and ``edit_promises``:
-        the agent does not import it, as it imports the agent."""
+    class Runner(Protocol):
+        """:class:`engine.eval.bundles.BundleRunner` as the modules that reach it through
+        ``agent.runner`` use it (the agent itself, the common bundles and inputs, the
+        pre-evaluation): handed to the agent by whoever makes it, as the agent cannot
+        import it (it imports the agent)."""
 
         def run_bundle(self, agent: Any, bundle: Bundle, args: tuple[Any, ...] = (),
                        passes: int = ..., only: tuple[str, ...] | None = None,
                        inherit: bool = False) -> Tally: ...
 
+        def evaluate_promise(self, agent: Any, p: Promise, last: bool) -> None: ...
+
         def edit_bundle_promises(self, agent: Any, call: BundleCall, filename: str,
                                  bundle_type: str = "edit_line") -> list[ResolvedPromise]: ...
+
+        def handle(self, p: Promise) -> str | None: ...
+
+        def note_unresolved(self) -> None: ...
+
+        def clear_unresolved(self) -> None: ...
+
+        @property
+        def unresolved(self) -> bool: ...

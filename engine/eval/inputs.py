@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 
-from engine.eval.bundles import run_bundle
 from engine.eval.resolve import FunctionFailed, Unresolved
 from engine.policy.ast import RList
 
@@ -38,7 +37,7 @@ def evaluate_common_bundles(agent: Agent, files: list[PolicyFile]) -> None:
     for f in files:
         for bundle in f.bundles:
             if bundle.bundle_type == "common" and not bundle.args:
-                run_bundle(agent, bundle, (), passes=2, only=("vars", "classes"))
+                agent.runner.run_bundle(agent, bundle, (), passes=2, only=("vars", "classes"))
 
 
 def resolve_common_and_inputs(agent: Agent) -> None:
@@ -71,13 +70,13 @@ def _resolved_inputs(agent: Agent, f: PolicyFile, unresolved: list[str]) -> list
                 continue
             items = c.rval if isinstance(c.rval, RList) else RList((c.rval,), c.rval.pos)
             # an undefined @(list) adds no item: the resolver only notes it
-            agent._unresolved = False
+            agent.runner.clear_unresolved()
             try:
                 values = agent.resolver.list_items(items, lookup)
             except (Unresolved, FunctionFailed):
                 unresolved.append(str(c.lval))
                 continue
-            if agent._unresolved:
+            if agent.runner.unresolved:
                 unresolved.append(str(c.lval))
             for v in values:
                 if "$(" in v or "${" in v or "@(" in v:

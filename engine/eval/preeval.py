@@ -16,7 +16,6 @@ such a derived variable.
 from __future__ import annotations
 
 from engine.eval.agent import Tally
-from engine.eval.bundles import evaluate_promise
 from engine.eval.context import Frame
 from engine.eval.resolve import FunctionFailed, Unresolved
 from engine.policy.ast import FnCall, RList, Scalar
@@ -118,9 +117,10 @@ def pre_evaluate_vars(agent: Agent, bundles: list[Bundle]) -> None:
         frame = Frame(bundle.namespace, bundle_display_name(bundle), bundle.bundle_type, None)
         agent.ctx.push(frame)
         agent.tallies.append(Tally())
+        evaluate = agent.runner.evaluate_promise
         try:
             for p in promises:
-                evaluate_promise(agent, p, True)
+                evaluate(agent, p, True)
         finally:
             agent.tallies.pop()
             agent.ctx.pop()

@@ -14,16 +14,15 @@ import re
 import time
 from pathlib import Path
 
-from engine.eval import aborts, bundles
+from engine.eval import aborts
 from engine.eval.agent import Agent, AgentOptions
-from engine.eval.bundles import run_bundle
+from engine.eval.bundles import BundleRunner
 from engine.eval.resolve import FunctionFailed, Unresolved
 from engine.log import Level, LineLogger
 from engine.policy.ast import FnCall, Policy, RList, Scalar
 from engine.policy.validate import common_control_flag
 from engine.promises.base import BundleCall
 from engine.state import runfile
-from engine.state.envdata import read_env_data
 from engine.state.persistent import PersistentClassDB
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
@@ -162,7 +161,9 @@ def _load_persistent(agent: Agent) -> None:
 def _load_monitor(agent: Agent) -> None:
     env_data = agent.opts.workdir.state / "env_data"
     if not env_data.exists():
-        return
+        return  # no monitord: its reader is not even imported
+    from engine.state.envdata import read_env_data
+
     try:
         classes, variables = read_env_data(env_data)
     except OSError:
@@ -216,12 +217,12 @@ def _bundlesequence(agent: Agent) -> list[BundleCall]:
                 if isinstance(item, FnCall):
                     out.append(agent.resolver.bundle_call(item, agent.lookup))
                 elif isinstance(item, Scalar):
-                    agent._unresolved = False
+                    agent.runner.clear_unresolved()
                     try:
                         v = agent.resolver.value(RList((item,), item.pos), agent.lookup)
                     except (Unresolved, FunctionFailed):
                         continue
-                    if agent._unresolved and not v:
+                    if agent.runner.unresolved and not v:
                         # an undefined @(list) stays as written: no such bundle
                         v = [item.value]
                     out.extend(BundleCall(name, ()) for name in v)
@@ -267,7 +268,8 @@ def run(opts: AgentOptions, log: LineLogger) -> int:
         hard.add("verbose_mode")
     if opts.dry_run:
         hard.add("opt_dry_run")
-    agent = Agent(policy, opts, log, hard, sys_vars, bundles)
+    runner = BundleRunner()
+    agent = Agent(policy, opts, log, hard, sys_vars, runner)
     agent.start = start
     _load_persistent(agent)
     _load_monitor(agent)
@@ -316,7 +318,7 @@ def run(opts: AgentOptions, log: LineLogger) -> int:
         for call in sequence:
             bundle = policy.find_bundle(call.name)
             assert bundle is not None
-            run_bundle(agent, bundle, call.args)
+            runner.run_bundle(agent, bundle, call.args)
         _show(agent, opts)
     except aborts.AgentAborted:  # already said which class
         code = aborts.EXIT_ABORTED

@@ -26,8 +26,8 @@ _TRUE = ("true", "yes", "on")
 def evaluate(workdir: Workdir, entry: str, log: LineLogger) -> dict[str, Any]:
     """``{"ok", "measurements", "files", "forgetrate", "monitor_bundles"}``; problems
     are written to ``log`` (errors name the promise's file and line)."""
-    from engine.eval import bundles as bundle_runner
     from engine.eval.agent import Agent, AgentOptions
+    from engine.eval.bundles import BundleRunner
     from engine.eval.hardclasses import discover
     from engine.eval.inputs import resolve_common_and_inputs
     from engine.eval.preeval import resolve_control_bodies
@@ -44,7 +44,7 @@ def evaluate(workdir: Workdir, entry: str, log: LineLogger) -> dict[str, Any]:
         "policy_entry_basename": os.path.basename(path),
     })
     agent = Agent(policy, AgentOptions(entry, workdir, no_lock=True), log, hard, sys_vars,
-                  bundle_runner)
+                  BundleRunner())
     from engine.eval import augments
 
     augments.install(agent, entry)
@@ -83,34 +83,34 @@ def bundle_measurements(agent: Any, bundle: Any) -> list[Measurement]:
     """Evaluate one monitor bundle; its measurements, expanded."""
     from engine.eval import expand as ex
     from engine.eval.agent import bundle_display_name
-    from engine.eval.bundles import by_type, evaluate_promise
     from engine.eval.context import Frame
     from engine.eval.resolve import FunctionFailed, Unresolved
 
     log = agent.log
+    runner = agent.runner
     frame = Frame(bundle.namespace, bundle_display_name(bundle), bundle.bundle_type, None)
     agent.ctx.push(frame)
     out: list[Measurement] = []
     try:
-        grouped = by_type(bundle)
+        grouped = runner.grouped(bundle)
         for _ in range(2):
             for ptype in ("vars", "classes"):
                 for p in grouped.get(ptype, ()):
-                    evaluate_promise(agent, p, last=True)
+                    runner.evaluate_promise(agent, p, last=True)
         for p in grouped.get("measurements", ()):
             where = f"{p.pos.file}:{p.pos.line}"
             agent.set_this(p)
             if not agent.guard_holds(p):
                 continue
-            for binding in agent.bindings(p):
+            for binding in runner.bindings(agent, p):
                 agent.overlay = binding
                 try:
                     promiser, ok = ex.expand(p.promiser, agent.lookup)
                     agent.set_this(p, promiser)
-                    holds, _, _ = agent.condition(p)
+                    holds, _, _ = runner.condition(agent, p)
                     if not holds:
                         continue
-                    attrs, resolved = agent.resolve_attrs(p)
+                    attrs, resolved = runner.resolve_attrs(agent, p)
                     if not ok or not resolved:
                         log.error(f"{where}: measurement '{promiser}' refers to a variable "
                                   "that is not defined; it is not taken")

@@ -123,8 +123,8 @@ def evaluated_scope(policy: Policy, workdir: Workdir, entry: Path | str,
     common bundles and their inputs, control bodies, then each server bundle's vars
     and classes."""
     from engine.eval import augments
-    from engine.eval import bundles as bundle_runner
     from engine.eval.agent import Agent, AgentOptions
+    from engine.eval.bundles import BundleRunner
     from engine.eval.hardclasses import discover
     from engine.eval.inputs import resolve_common_and_inputs
     from engine.eval.preeval import resolve_control_bodies
@@ -137,15 +137,16 @@ def evaluated_scope(policy: Policy, workdir: Workdir, entry: Path | str,
         "policy_entry_basename": os.path.basename(path),
     })
     classes = (set(hard) | defines) - negates
+    runner = BundleRunner()
     agent = Agent(policy, AgentOptions(str(entry), workdir, no_lock=True,
                                        defines=sorted(defines), negates=sorted(negates)),
-                  log, classes, sys_vars, bundle_runner)
+                  log, classes, sys_vars, runner)
     augments.install(agent, str(entry))
     resolve_common_and_inputs(agent)
     resolve_control_bodies(agent)
     for f in agent.policy.files:
         for b in f.bundles:
             if b.bundle_type == "server" and not b.args:
-                bundle_runner.run_bundle(agent, b, (), passes=2, only=("vars", "classes"))
+                runner.run_bundle(agent, b, (), passes=2, only=("vars", "classes"))
     return EvaluatedScope(agent)
 

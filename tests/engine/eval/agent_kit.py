@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from engine.eval import bundles
 from engine.eval.agent import Agent, AgentOptions
+from engine.eval.base import Tally
+from engine.eval.bundles import BundleRunner
 from engine.log import Level, LineLogger
 from engine.policy.ast import Bundle
 from engine.policy.loader import load_policy
@@ -27,16 +28,17 @@ class Kit:
         self.lines: list[str] = []
         opts = AgentOptions(str(entry), workdir, no_lock=True, defines=list(defines))
         log = LineLogger(level, sink=self.lines.append)
-        self.agent = Agent(result.policy, opts, log, {"any", *hard}, {}, bundles)
+        self.runner = BundleRunner()
+        self.agent = Agent(result.policy, opts, log, {"any", *hard}, {}, self.runner)
 
     def bundle(self, name: str) -> Bundle:
         found = self.agent.policy.find_bundle(name)
         assert found is not None, name
         return found
 
-    def run(self, name: str = "main", *args: object, **kw: object) -> bundles.Tally:
+    def run(self, name: str = "main", *args: object, **kw: object) -> Tally:
         """Run bundle ``name`` as the bundlesequence would."""
-        return bundles.run_bundle(self.agent, self.bundle(name), args, **kw)  # type: ignore[arg-type]
+        return self.runner.run_bundle(self.agent, self.bundle(name), args, **kw)  # type: ignore[arg-type]
 
     @property
     def reports(self) -> list[str]:

@@ -73,12 +73,12 @@ def value(kit: Kit, promiser: str, lval: str = "") -> object:
 
 def test_scalar_expands_references(kit: Kit) -> None:
     assert value(kit, "plain") == "1-1"
-    assert not kit.agent._unresolved
+    assert not kit.agent.runner.unresolved
 
 
 def test_unresolved_scalar_is_kept_and_noted_strict_raises(kit: Kit) -> None:
     assert value(kit, "open") == "1-$(nowhere)"
-    assert kit.agent._unresolved
+    assert kit.agent.runner.unresolved
     resolver = kit.agent.resolver
     with pytest.raises(Unresolved):
         resolver.scalar("$(nowhere)", kit.agent.lookup, strict=True)
@@ -91,7 +91,7 @@ def test_lists_splice_list_references(kit: Kit) -> None:
 
 def test_an_undefined_list_stays_as_written(kit: Kit) -> None:
     assert value(kit, "undefined_splice") == ["a", "@(nosuch)"]
-    assert kit.agent._unresolved
+    assert kit.agent.runner.unresolved
 
 
 def test_a_data_container_spliced_adds_nothing_and_warns_once(kit: Kit) -> None:
