@@ -296,6 +296,9 @@ def run(opts: AgentOptions, log: LineLogger) -> int:
         finally:
             agent.resolving = False
         resolve_control_bodies(agent)
+        # dryrun => "true" is -n without the opt_dry_run class, as in cf-agent
+        if str(_control_value(agent, "agent", "dryrun")).lower() in ("true", "yes", "on"):
+            agent.dry_run = True
         ifelapsed = _control_value(agent, "agent", "ifelapsed")
         if isinstance(ifelapsed, str) and ifelapsed.isdigit():
             agent.ifelapsed = int(ifelapsed)
