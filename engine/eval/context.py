@@ -121,6 +121,10 @@ class EvalContext:
     def _is_defined(self, name: str) -> bool:
         if ":" in name:
             ns, _, bare = name.partition(":")
+            # cf-agent finds the current bundle's own classes by their bare name,
+            # whatever namespace the reference names
+            if self.frames and bare in self.frames[-1].classes:
+                return True
             if ns == "default":
                 return bare in self.soft or bare in self.hard
             return name in self.soft
