@@ -6,7 +6,8 @@ data function), cf-agent accepts more than JSON:
 - a bare word as an object key is the key itself (``{ foo: 1 }``);
 - a bare word as a value is a variable reference, replaced by the variable's value
   (a string, a list as an array, a data container as itself); ``var[k]`` indexes;
-- a trailing comma before ``]`` or ``}`` is accepted;
+- a trailing comma before ``]`` or ``}`` is accepted, and so is a missing comma
+  between two elements (``["a" "b"]``); two commas in a row are not;
 - text after the first complete value is ignored.
 
 A reference to an undefined variable makes the whole text invalid. Integers are
@@ -102,6 +103,16 @@ class _Parser:
             return list(v)
         return v
 
+    def comma(self) -> None:
+        """The separator after an element: one comma, or none at all (cf-agent reads
+        the next element either way); a second comma is refused."""
+        self.ws()
+        if self.s.startswith(",", self.i):
+            self.i += 1
+            self.ws()
+            if self.s.startswith(",", self.i):
+                raise self.fail("extraneous commas")
+
     def arr(self, depth: int) -> list[Any]:
         self.i += 1
         out: list[Any] = []
@@ -111,11 +122,7 @@ class _Parser:
                 self.i += 1
                 return out
             out.append(self.value(depth + 1))
-            self.ws()
-            if self.s.startswith(",", self.i):
-                self.i += 1
-            elif not self.s.startswith("]", self.i):
-                raise self.fail("expected ',' or ']'")
+            self.comma()
 
     def obj(self, depth: int) -> dict[str, Any]:
         self.i += 1
@@ -142,11 +149,7 @@ class _Parser:
                 raise self.fail("expected ':'")
             self.i += 1
             out[key] = self.value(depth + 1)
-            self.ws()
-            if s.startswith(",", self.i):
-                self.i += 1
-            elif not s.startswith("}", self.i):
-                raise self.fail("expected ',' or '}'")
+            self.comma()
 
 
 def parse(text: str, lookup: Callable[[str], Any] | None = None) -> Any:
