@@ -273,7 +273,7 @@ def type_(env: FnEnv, ref: str, detail: str = "false") -> str:
 def string_mustache(env: FnEnv, template: str, data: Any = None) -> str:
     """string_mustache(template, data): the Mustache template rendered with ``data``
     (default: the agent's datastate, when the environment offers it)."""
-    from engine.eval.mustache import MustacheError, MustacheSyntaxError, render
+    from engine.eval.mustache import MustacheError, render
 
     if data is None:
         ds = getattr(env, "datastate", None)
@@ -282,9 +282,7 @@ def string_mustache(env: FnEnv, template: str, data: Any = None) -> str:
         view = _data_arg(env, "string_mustache", data)
     try:
         return render(template, view)
-    except MustacheSyntaxError as e:
-        raise FunctionError(f"Function 'string_mustache': bad template: {e}") from None
-    except MustacheError as e:  # cf-agent warns about the data and fails the call
-        env.log.warning(str(e))
+    except MustacheError as e:  # cf-agent logs the renderer's own lines, nothing more
+        e.report(env.log)
         raise FunctionError(f"Function 'string_mustache' could not render its template: {e}",
                             quiet=True) from None

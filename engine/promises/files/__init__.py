@@ -100,6 +100,12 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
             return acc.result()  # as cf-agent: nothing done, nothing failed
         _say_not_acted_on(promise, run, ds, fs)
 
+    if "template_data" in a:  # checked first: a refused one must not create the file
+        from engine.promises.files.template import data_refused
+
+        if data_refused(promise, run, pattern if isinstance(pattern, str) else promiser, acc):
+            return acc.result()
+
     if "delete" in a:
         if ds is not None:
             _delete_tree(path, promise, ds, fs, acc, run)
@@ -167,17 +173,21 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
             _tree(path, lst, promise, run, ds, fs, perms, acc)
         return acc.result()
 
-    if lst is None:
-        if "edit_line" in a or "edit_template" in a:
-            acc.fail(f"File '{path}' was marked for editing but could not be opened")
-        return acc.result()
+    rendered: str | None = None
+    if lst is None:  # an edited file that is not there: a template may create it
+        from engine.promises.files.template import edit_absent
+
+        lst, rendered = edit_absent(promise, run, path, acc,
+                                    lambda: _create(promiser, path, False, None, perms, acc))
+        if lst is None:
+            return acc.result()
     if fs and not _selected(path, lst, fs):
         return acc.result()
     edited = "edit_line" in a or "edit_template" in a or a.get("template_method") == "inline_mustache"
     if edited:
         from engine.promises.files.edit import edit_file
 
-        edit_file(path, promise, run, acc)
+        edit_file(path, promise, run, acc, rendered)
     if "edit_xml" in a:
         from engine.promises.files.edit_xml import edit_xml_file
 

@@ -36,51 +36,52 @@ DEFAULT_MAX_FILE_SIZE = 100000
 BACKUP_SUFFIX = ".cf-before-edit"
 
 
-def edit_file(path: str, promise: ResolvedPromise, run: RunContext, acc: Acc) -> None:
-    """Apply the promise's edits to ``path``; report through ``acc``."""
+def edit_file(path: str, promise: ResolvedPromise, run: RunContext, acc: Acc,
+              rendered: str | None = None) -> None:
+    """Apply the promise's edits to ``path``; report through ``acc``. ``rendered``:
+    the promise's mustache rendering when it was made already, to create the file
+    (which then counts as changed even by an empty rendering, as in cf-agent)."""
     defaults = promise.body("edit_defaults")
     target = _open_target(path, defaults, acc, run)
     if target is None:
         return
     where, st, data = target
     with where:
-        _edit(path, where, st, data, promise, defaults, run, acc)
+        _edit(path, where, st, data, promise, defaults, run, acc, rendered)
 
 
 def _edit(path: str, where: safefs.Parent, st: os.stat_result, data: bytes,
           promise: ResolvedPromise, defaults: dict[str, object], run: RunContext,
-          acc: Acc) -> None:
+          acc: Acc, rendered: str | None) -> None:
     text = data.decode("utf-8", "surrogateescape")
     orig = _split(text)
     empty_first = _true(defaults.get("empty_file_before_editing"))
     session = EditSession(path, [] if empty_first else list(orig), run.log, bool(run.dry_run),
                           _noticed(run), getattr(run, "edit_outcome", None))
 
-    tmpl = promise.attrs.get("edit_template")
-    rendered: str | None = None
     tmpl_msg = ""
-    if isinstance(tmpl, str) and tmpl:
+    created = rendered is not None
+    tmpl = promise.attrs.get("edit_template")
+    if (isinstance(tmpl, str) and tmpl) or "template_method" in promise.attrs:
         from engine.promises.files import template
 
-        method = promise.str_attr("template_method", "cfengine")
-        if method in ("mustache", "inline_mustache"):
-            rendered = template.render_mustache(promise, run, tmpl, method, acc)
+        source = template.mustache_source(promise)
+        if source is not None:
+            method, src = source
             if rendered is None:
-                return
-            tmpl_msg = f"rendering of '{path}' from mustache template '{tmpl}'"
-        else:
-            promises = template.cfengine_template_promises(promise, run, tmpl, acc)
+                rendered = template.render_mustache(promise, run, src, method, acc)
+                if rendered is None:
+                    return
+            shown = "inline" if method == "inline_mustache" else src
+            tmpl_msg = f"rendering of '{path}' from mustache template '{shown}'"
+            if not acc.warn_only:
+                acc.keep()  # cf-agent's edit pass before the rendering found nothing to save
+        elif isinstance(tmpl, str) and tmpl:
+            promises = template.cfengine_template_promises(promise, run, tmpl, acc, path)
             if promises is None:
                 return
             session.lines = []
             session.run(promises)
-    elif promise.str_attr("template_method") == "inline_mustache":
-        from engine.promises.files import template
-
-        rendered = template.render_mustache(promise, run, "", "inline_mustache", acc)
-        if rendered is None:
-            return
-        tmpl_msg = f"rendering of '{path}' from mustache template 'inline'"
 
     call = promise.attrs.get("edit_line")
     if call is not None:
@@ -90,7 +91,7 @@ def _edit(path: str, where: safefs.Parent, st: os.stat_result, data: bytes,
 
     if rendered is not None:
         new_bytes = rendered.encode("utf-8", "surrogateescape")
-        changed = new_bytes != data
+        changed = created or new_bytes != data
         new_lines = _split(rendered)
     else:
         new_lines = session.lines

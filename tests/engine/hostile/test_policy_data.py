@@ -134,12 +134,12 @@ bundle agent main {
   vars:
     "c" string => format("%.999999999f", "1.5");
     "l" int => string_length("$(c)");
-    "m" string => string_mustache("{{#a}}{{/b}}");
+    "m" string => string_mustache("{{#a}}");
   reports: "l=$(l)";
 }''')
     assert code == 0
     assert "R: l=4095" in out  # cf-agent formats each conversion into 4096 bytes
-    assert "string_mustache" in out
+    assert "error: Unexpected end to Mustache template" in out  # an unclosed section
     assert took < 30
 
 
