@@ -225,21 +225,10 @@ class Agent:
 
     def array_keys(self, ref: str) -> list[str] | None:
         """Keys of the classic array ``ref`` (``name[key]`` variables) in the scope
-        ``ref`` names, in definition order; the first level of a two-level array.
-        Scans one bundle's variables, not every variable of the run."""
-        scope, name = self.ctx._scope_for(ref)
-        table = self.ctx.scopes.get(scope)
-        if not table:
-            return None
-        prefix = name + "["
-        start = len(prefix)
-        keys: dict[str, None] = {}
-        for k in table:
-            if k.startswith(prefix) and k.endswith("]"):
-                key = k[start:-1]
-                if "][" in key:
-                    key = key.split("][", 1)[0]
-                keys[key] = None
+        ``ref`` names, in cf-agent's order (:mod:`engine.eval.varorder`); the first
+        level of a two-level array. Scans one bundle's variables, not every variable
+        of the run."""
+        keys = {path.split("][", 1)[0]: None for path, _ in self.array_entries(ref)}
         return list(keys) or None
 
     def bundle_names(self) -> Iterable[str]:
@@ -296,12 +285,20 @@ class Agent:
 
     def array_entries(self, ref: str) -> list[tuple[str, Any]]:
         """``(key path, value)`` of the classic array ``ref``: every ``ref[...]``
-        variable in its bundle, in definition order (``a[x][y]`` -> ``("x][y", v)``)."""
+        variable in its bundle (``a[x][y]`` -> ``("x][y", v)``), in the order cf-agent
+        walks them (:mod:`engine.eval.varorder`)."""
         scope, name = self.ctx._scope_for(ref)
         table = self.ctx.scopes.get(scope, {})
         prefix = name + "["
-        return [(k[len(prefix):-1], var.value) for k, var in table.items()
-                if k.startswith(prefix) and k.endswith("]")]
+        start = len(prefix)
+        found = {k[start:-1]: var.value for k, var in table.items()
+                 if k.startswith(prefix) and k.endswith("]")}
+        if len(found) < 2:
+            return list(found.items())
+        from engine.eval.varorder import table_order, variable_count
+
+        order = table_order(scope, name, list(found), variable_count(self.ctx.scopes))
+        return [(path, found[path]) for path in order]
 
     def var_table(self, scope: str) -> dict[str, Any] | None:
         """The variables of ``ns:bundle`` (None when the bundle is unknown and has none)."""

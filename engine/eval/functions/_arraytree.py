@@ -45,7 +45,7 @@ def tree(env: ArrayEnv, ref: str) -> dict[str, Any] | None:
     if not found:
         return None
     out: dict[str, Any] = {}
-    for path, value in sorted(found, key=lambda e: e[0]):
+    for path, value in found:  # in cf-agent's order (see engine.eval.varorder)
         if isinstance(value, Data):
             value = value.value
         keys = path.split("][")

@@ -150,13 +150,17 @@ def _matching_vars(env: FnEnv, regex: str, tags: tuple[str, ...]) -> list[str]:
     if not names:
         return []  # a bad regex is only an error once there is a name to match
     match = full_matcher(regex)
-    return [v for v in names if match(v) and _tagged(tags_of, v, tags)]
+    from engine.eval.varorder import name_order, table_count
+
+    found = [v for v in names if match(v) and _tagged(tags_of, v, tags)]
+    return name_order(found, table_count(names))
 
 
 @function("variablesmatching", "slist", 1)
 def variablesmatching(env: FnEnv, regex: str, *tags: str) -> list[str]:
-    """variablesmatching(regex, tag1, ...): qualified variable names matching ``regex``."""
-    return sorted(_matching_vars(env, regex, tags))
+    """variablesmatching(regex, tag1, ...): qualified variable names matching ``regex``,
+    in cf-agent's order (its variable table's, backwards)."""
+    return _matching_vars(env, regex, tags)[::-1]
 
 
 @function("variablesmatching_as_data", "data", 1)

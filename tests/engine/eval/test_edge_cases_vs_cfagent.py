@@ -276,6 +276,37 @@ bundle agent main
 """,
         ["R: X1", "R: X3", "R: X4"],
     ),
+    # a classic array's entries and variablesmatching's names come in the order of
+    # cf-agent's variable table (see engine.eval.varorder); keys chosen so that the
+    # order holds whatever the table's size (128 to 1024 buckets)
+    "variable_table_order": (
+        """
+bundle agent main
+{
+  vars:
+    "arr[alpha]" string => "1";
+    "arr[zeta]" string => "2";
+    "arr[theta]" string => "3";
+    "arr[mu]" string => "4";
+    "v_red" string => "1";
+    "v_green" string => "2";
+    "v_blue" string => "3";
+    "k" slist => getindices("arr");
+    "v" slist => getvalues("arr");
+    "m" slist => maparray("$(this.k)", "arr");
+    "found" slist => variablesmatching("default:main\\\\.v_.*");
+    "keys" string => join(",", k);
+    "values" string => join(",", v);
+    "mapped" string => join(",", m);
+    "names" string => join(",", found);
+  reports:
+    "keys=$(keys) values=$(values) mapped=$(mapped)";
+    "names=$(names)";
+}
+""",
+        ["R: keys=mu,theta,alpha,zeta values=4,3,1,2 mapped=mu,theta,alpha,zeta",
+         "R: names=default:main.v_red,default:main.v_blue,default:main.v_green"],
+    ),
 }
 
 
