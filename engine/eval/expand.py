@@ -218,8 +218,11 @@ def iterables(strings: Iterable[str], lookup: Lookup) -> list[str]:
                 continue
             seen.add(name)
             value = lookup(name)
-            if isinstance(value, (list, dict)) or (
-                    isinstance(value, Data) and isinstance(value.value, (list, dict))):
+            # this.x names a list of the bundle only as a scalar would: cf-agent does
+            # not iterate over it (maparray's "$(this.k)" is bound per element)
+            if (isinstance(value, (list, dict)) or (
+                    isinstance(value, Data) and isinstance(value.value, (list, dict)))) \
+                    and not name.startswith("this."):
                 found.append(name)
     return found
 

@@ -201,8 +201,9 @@ class Resolver:
         for i, a in enumerate(fn.args):
             if i in spec.lazy_args:
                 # delayed evaluation: the text as written, or the call itself, for the
-                # function to evaluate per element with $(this...) bound (Agent.eval_lazy)
-                args.append(ex.expand(a.value, lookup)[0] if isinstance(a, Scalar)
+                # function to evaluate per element with $(this...) bound (Agent.eval_lazy);
+                # $(this.x) waits for that even where the bundle has an x
+                args.append(ex.expand(a.value, _outer(lookup))[0] if isinstance(a, Scalar)
                             else a if isinstance(a, FnCall) else self.value(a, lookup))
                 continue
             if isinstance(a, Scalar):
@@ -337,3 +338,11 @@ class Resolver:
         if isinstance(rval, Scalar):
             return BundleCall(self.scalar(rval.value, lookup), ())
         raise Unresolved("bundle reference must be a name or a call")
+
+
+def _outer(lookup: Lookup) -> Lookup:
+    """``lookup`` without the ``this`` scope: what a delayed argument may take from
+    outside before the function binds ``this`` per element."""
+    def outer(name: str) -> Any:
+        return None if name == "this" or name.startswith("this.") else lookup(name)
+    return outer

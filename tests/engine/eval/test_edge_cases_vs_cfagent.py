@@ -307,6 +307,25 @@ bundle agent main
         ["R: keys=mu,theta,alpha,zeta values=4,3,1,2 mapped=mu,theta,alpha,zeta",
          "R: names=default:main.v_red,default:main.v_blue,default:main.v_green"],
     ),
+    # $(this.x) is not the bundle's list x to iterate over; in a delayed argument it
+    # waits for the function's own binding
+    "this_is_not_the_bundle": (
+        """
+bundle agent main
+{
+  vars:
+    "arr[b]" string => "2";
+    "arr[a]" string => "1";
+    "r" string => join(",", sort(maparray("$(this.k)=$(this.v)", "arr"), "lex"));
+    "k" slist => { "K1", "K2" };
+    "v" string => "V";
+  reports:
+    "$(r)";
+    "this.k=$(this.k) this.v=$(this.v)";
+}
+""",
+        ["R: a=1,b=2", "R: this.k=$(this.k) this.v=V"],
+    ),
 }
 
 
