@@ -8,6 +8,7 @@ data function), cf-agent accepts more than JSON:
   (a string, a list as an array, a data container as itself); ``var[k]`` indexes;
 - a trailing comma before ``]`` or ``}`` is accepted, and so is a missing comma
   between two elements (``["a" "b"]``); two commas in a row are not;
+- the ``:`` after a quoted key may be left out (``{"a" "x"}``), not a second one;
 - text after the first complete value is ignored.
 
 A reference to an undefined variable makes the whole text invalid. Integers are
@@ -133,6 +134,7 @@ class _Parser:
             if s.startswith("}", self.i):
                 self.i += 1
                 return out
+            key_at = self.i
             if s.startswith('"', self.i):
                 try:
                     key, self.i = _STRING(s, self.i + 1, False)
@@ -145,9 +147,14 @@ class _Parser:
                 key = m.group(0)
                 self.i = m.end()
             self.ws()
-            if not s.startswith(":", self.i):
+            # after a quoted key cf-agent reads the value without a ':' too
+            if s.startswith(":", self.i):
+                self.i += 1
+                self.ws()
+                if s.startswith(":", self.i):
+                    raise self.fail("':' seen without having specified an l-value")
+            elif not s.startswith('"', key_at):
                 raise self.fail("expected ':'")
-            self.i += 1
             out[key] = self.value(depth + 1)
             self.comma()
 

@@ -326,6 +326,32 @@ bundle agent main
 """,
         ["R: a=1,b=2", "R: this.k=$(this.k) this.v=V"],
     ),
+    # inline JSON: the ':' after a quoted key may be left out, not a second one, nor
+    # the one after a bare key
+    "json_key_without_colon": (
+        """
+bundle agent main
+{
+  vars:
+    "a" data => parsejson('{"a": {"p":"x"}, "b" {"p": "y"}}');
+    "c" data => parsejson('{"a" 1, "b" true}');
+    "d" data => parsejson('{"a" :: "x"}');
+    "e" data => parsejson('{a "x"}');
+    "f" data => parsejson('{ foo: 1 }');
+    "as" string => format("%S", a);
+    "cs" string => format("%S", c);
+    "ds" string => format("%S", d);
+    "es" string => format("%S", e);
+    "fs" string => format("%S", f);
+  reports:
+    "a=$(as) c=$(cs) f=$(fs)";
+    "d=$(ds)";
+    "e=$(es)";
+}
+""",
+        ['R: a={"a":{"p":"x"},"b":{"p":"y"}} c={"a":1,"b":true} f={"foo":1}',
+         "R: d=$(ds)", "R: e=$(es)"],
+    ),
 }
 
 
