@@ -408,7 +408,13 @@ class Agent:
 
     def run_bundle(self, bundle: Bundle, args: tuple[Any, ...],
                    inherit: bool = False) -> Outcome:
-        return self.runner.run_bundle(self, bundle, args, inherit=inherit).outcome()
+        # the method's own promise is current again once its bundle is done (its row
+        # in the run report carries its own handle, not the last inner promise's)
+        caller, promiser = self.this_promise, self.this_promiser
+        try:
+            return self.runner.run_bundle(self, bundle, args, inherit=inherit).outcome()
+        finally:
+            self.this_promise, self.this_promiser = caller, promiser
 
     def bundle_depth(self) -> int:
         return len(self.ctx.frames)

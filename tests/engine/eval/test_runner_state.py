@@ -166,3 +166,23 @@ def test_the_handle_comes_from_the_plan(tmp_path: Path) -> None:
     first, second = kit.bundle("main").promises
     assert (kit.runner.handle(first), kit.runner.handle(second)) == ("h1", None)
     assert [r[12] for r in kit.agent.records] == ["h1", None]
+
+
+def test_a_method_row_in_the_run_report_carries_its_own_handle(tmp_path: Path) -> None:
+    """The promise being evaluated is the method's own again once the bundle it called
+    returns: its row names its handle, not the last handle run inside the bundle."""
+    from engine.state.runs import load_report
+    from engine.workdir import Workdir
+    from tests.differential import run_vigil
+
+    policy = tmp_path / "p.cf"
+    policy.write_text("""body common control { bundlesequence => { "main" }; }
+bundle agent main { methods: "call" usebundle => inner, handle => "outer_h"; }
+bundle agent inner { reports: "hello" handle => "inner_h"; }
+""")
+    wd = tmp_path / "wd"
+    run = run_vigil(policy, wd, "-K")
+    assert "R: hello" in run.stdout
+    (path,) = Workdir(wd).runs.glob("*.json")
+    handles = {(r.bundle, r.promise_type): r.handle for r in load_report(path).promises}
+    assert handles == {("main", "methods"): "outer_h", ("inner", "reports"): "inner_h"}
