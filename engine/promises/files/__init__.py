@@ -24,19 +24,16 @@ its helpers), ``edit_xml`` and ``template``; ``fsutil`` holds what several share
 
 from __future__ import annotations
 
-import errno
-import itertools
 import os
 import stat
 
 from engine.promises import safefs
 from engine.promises._acc import Acc, plain_dry_run
 from engine.promises.base import Outcome, PromiseResult, ResolvedPromise, RunContext
-from engine.promises.files.fsutil import NEW_DIR_MODE, lstat_or_none, mode_str, stat_or_none
-from engine.promises.files.perms import apply_perms, creation_mode, verify_attributes
-from engine.promises.safefs import note
+from engine.promises.files import create as cr
+from engine.promises.files.fsutil import lstat_or_none, stat_or_none
+from engine.promises.files.perms import verify_attributes
 
-_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _TRUE = ("true", "yes", "on")
 _EDITS = ("edit_line", "edit_xml", "edit_template", "edit_template_string")
 
@@ -107,20 +104,22 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
             return acc.result()
 
     if "delete" in a:
+        from engine.promises.files.delete import delete, delete_tree
+
         if ds is not None:
-            _delete_tree(path, promise, ds, fs, acc, run)
+            delete_tree(path, promise, ds, fs, acc, run)
         elif lst is not None and (not fs or _selected(path, lst, fs)):
             body = promise.body("delete")
             if severed is not None:
                 _chdir_failed(severed, run)
-                _delete(path, lst, body, acc, lost=True)
+                delete(path, lst, body, acc, lost=True)
                 return acc.result()
-            _delete(path, lst, body, acc)
+            delete(path, lst, body, acc)
             # cf-agent looks at a plain file once more at the end of the promise: a
             # deletion only warned about is warned about twice
             st = stat_or_none(path)
             if st is not None and stat.S_ISREG(st.st_mode):
-                _delete(path, os.lstat(path), body, acc)
+                delete(path, os.lstat(path), body, acc)
         return acc.result()
 
     if "rename" in a:
@@ -134,13 +133,13 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
     touch = str(a.get("touch", "")).lower() in _TRUE
     # a recursive copy makes its own top directory (cf-agent: not a file first)
     tree_copy = ds is not None and "copy_from" in a and not want_dir
-    if lst is None or (stat.S_ISLNK(lst.st_mode) and _dangling(path)):
+    if lst is None or (stat.S_ISLNK(lst.st_mode) and cr.dangling(path)):
         if (create or touch) and not tree_copy:
-            lst = _create(promiser, path, want_dir, lst, perms, acc)
+            lst = cr.create(promiser, path, want_dir, lst, perms, acc)
             if lst is None:
                 return acc.result()
     elif want_dir and not stat.S_ISDIR(lst.st_mode) and (create or touch):
-        lst = _obstruction(promiser, path, lst, perms, promise, acc)
+        lst = cr.obstruction(promiser, path, lst, perms, promise, acc)
         if lst is None:
             return acc.result()
     elif create or touch:
@@ -170,7 +169,9 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
 
     if ds is not None:
         if lst is not None and stat.S_ISDIR(lst.st_mode):
-            _tree(path, lst, promise, run, ds, fs, perms, acc)
+            from engine.promises.files.tree import verify_tree
+
+            verify_tree(path, lst, promise, run, ds, fs, perms, acc)
         return acc.result()
 
     rendered: str | None = None
@@ -178,7 +179,7 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
         from engine.promises.files.template import edit_absent
 
         lst, rendered = edit_absent(promise, run, path, acc,
-                                    lambda: _create(promiser, path, False, None, perms, acc))
+                                    lambda: cr.create(promiser, path, False, None, perms, acc))
         if lst is None:
             return acc.result()
     if fs and not _selected(path, lst, fs):
@@ -247,7 +248,7 @@ def _chdir_failed(d: str, run: RunContext) -> None:
 def _leaf(path: str, lst: os.stat_result, perms: dict[str, object], touch: bool,
           acc: Acc) -> None:
     if touch:
-        _touch(path, acc)
+        cr.touch(path, acc)
     if perms:
         verify_attributes(path, lst, perms, touch, acc)
 
@@ -257,255 +258,6 @@ def _selected(path: str, st: os.stat_result, fs: dict[str, object]) -> bool:
 
     return selected(path, st, fs)
 
-
-def _dangling(path: str) -> bool:
-    try:
-        os.stat(path)
-        return False
-    except OSError:
-        return True
-
-
-def _create(promiser: str, path: str, want_dir: bool, lst: os.stat_result | None,
-            perms: dict[str, object], acc: Acc) -> os.stat_result | None:
-    """Create the promised file or directory. A directory is made 0700 (the ``perms``
-    body is applied afterwards, as cf-agent does); a file gets its promised mode."""
-    mode = NEW_DIR_MODE if want_dir else creation_mode(perms, False)
-    if acc.warn_only:
-        if want_dir:
-            acc.should(f"create directory '{promiser}'")
-            return None
-        for d in _missing_dirs(os.path.dirname(path)):
-            acc.should(f"make directory '{d}' for '{path}'")
-        acc.should(f"create file '{promiser}', mode '{mode_str(mode)}'")
-        return None
-    if want_dir:
-        if not _make_parents(path, acc):
-            return None
-        try:
-            safefs.safe_chmod(path, mode)
-        except OSError:
-            pass
-        acc.repair(f"Created directory '{promiser}'")
-        return lstat_or_none(path)
-    if lst is not None:  # a symlink whose target does not exist
-        acc.fail(f"Error creating file '{path}', mode '{mode_str(mode)}'. (open: 'File exists'). "
-                 "Most likely a dangling symlink is in the way. Refusing to create the target "
-                 "file of dangling symlink (security risk).")
-        return None
-    try:
-        fd = safefs.safe_open(path, _CREATE_FLAGS, mode)
-    except FileNotFoundError:
-        parent = os.path.dirname(path)
-        if not parent or not _make_parents(parent, acc):
-            return None
-        acc.repair(f"Created directory for '{path}'")
-        try:
-            fd = safefs.safe_open(path, _CREATE_FLAGS, mode)
-        except OSError as e:
-            _create_failed(path, mode, e, acc)
-            return None
-    except OSError as e:
-        _create_failed(path, mode, e, acc)
-        return None
-    try:
-        if mode != 0o600:
-            os.fchmod(fd, mode)  # the umask must not trim a promised mode
-        st = os.fstat(fd)
-    finally:
-        os.close(fd)
-    acc.repair(f"Created file '{path}', mode {mode_str(mode)}")
-    return st
-
-
-def _create_failed(path: str, mode: int, e: OSError, acc: Acc) -> None:
-    note(acc.log, e)
-    why = e.strerror if isinstance(e, safefs.LinkSevered) else f"'{e.strerror}'"
-    acc.fail(f"Error creating file '{path}', mode '{mode_str(mode)}'. (open: {why})")
-
-
-def _missing_dirs(d: str) -> list[str]:
-    """``d`` and its ancestors that do not exist yet, outermost first."""
-    missing: list[str] = []
-    cur = d
-    while cur and cur != "/" and lstat_or_none(cur) is None:
-        missing.append(cur)
-        cur = os.path.dirname(cur)
-    return missing[::-1]
-
-
-def _make_parents(d: str, acc: Acc) -> bool:
-    """Create ``d`` and its missing ancestors, each 0700, as cf-agent does."""
-    missing: list[str] = []
-    cur = d
-    while cur and cur != "/" and lstat_or_none(cur) is None:
-        missing.append(cur)
-        cur = os.path.dirname(cur)
-    if cur and cur != "/":
-        st = os.stat(cur) if lstat_or_none(cur) is not None else None
-        if st is not None and not stat.S_ISDIR(st.st_mode):
-            acc.fail(f"The object '{cur}' is not a directory. "
-                     "Cannot make a new directory without deleting it.")
-            return False
-    for m in reversed(missing):
-        try:
-            safefs.safe_mkdir(m, 0o700)
-        except FileExistsError:
-            continue
-        except OSError as e:
-            note(acc.log, e)
-            acc.fail(f"Failed to make directory: {m} (mkdir: {e.strerror})")
-            return False
-    return True
-
-
-def _obstruction(promiser: str, path: str, lst: os.stat_result, perms: dict[str, object],
-                 promise: ResolvedPromise, acc: Acc) -> os.stat_result | None:
-    """A non-directory where a directory is promised: moved aside only if told to."""
-    if str(promise.attrs.get("move_obstructions", "")).lower() not in _TRUE:
-        acc.fail(f"The object '{path}' is not a directory. "
-                 "Cannot make a new directory without deleting it.")
-        return None
-    if acc.warn_only:
-        acc.should(f"move obstructing file '{path}' to make directory")
-        return None
-    saved = path + ".cf-moved"
-    try:
-        safefs.safe_rename(path, saved)
-    except OSError as e:
-        note(acc.log, e)
-        acc.fail(f"Couldn't move obstructing file '{path}' to '{saved}' ({e.strerror})")
-        return None
-    acc.repair(f"Moved obstructing file/link '{path}' to '{saved}' to make directories "
-               f"for '{promiser}'")
-    return _create(promiser, path, True, None, perms, acc)
-
-
-def _touch(path: str, acc: Acc) -> None:
-    if acc.warn_only:
-        acc.should(f"update time stamps for '{path}'")
-        return
-    try:
-        safefs.safe_utime(path)
-    except OSError as e:
-        note(acc.log, e)
-        acc.fail(f"Touch '{path}' failed to update timestamps. (utime: {e.strerror})")
-        return
-    acc.repair(f"Touched (updated time stamps) for path '{path}'")
-
-
-def _lost(path: str) -> None:
-    """Stands in for a call made in a directory cf-agent could not enter: its
-    call, relative to wherever it was, finds nothing by that name."""
-    raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
-
-
-def _delete(path: str, st: os.stat_result, body: dict[str, object], acc: Acc,
-            lost: bool = False) -> None:
-    """Delete one file, link or (empty) directory; ``lost``: its directory was
-    reached through a refused link, so nothing is touched (see ``_lost``)."""
-    mode = st.st_mode
-    if stat.S_ISDIR(mode):
-        if str(body.get("rmdirs", "true")).lower() not in _TRUE:
-            return
-        if acc.warn_only:
-            acc.should(f"delete directory '{path}'")
-            return
-        try:
-            (_lost if lost else safefs.safe_rmdir)(path)
-        except OSError as e:
-            if e.errno in (errno.ENOTEMPTY, errno.EEXIST):
-                return  # cf-agent leaves a directory that still has content
-            note(acc.log, e)
-            acc.fail(f"Delete directory '{path}' failed (rmdir: {e.strerror})")
-            return
-        acc.repair(f"Deleted directory '{path}'")
-        return
-    if stat.S_ISLNK(mode):
-        policy = str(body.get("dirlinks", "delete")).lower()
-        target_is_dir = os.path.isdir(path)
-        if target_is_dir and policy == "keep":
-            return
-        if target_is_dir and policy == "tidy":
-            return
-    if acc.warn_only:
-        acc.should(f"delete file '{path}'")
-        return
-    try:
-        (_lost if lost else safefs.safe_unlink)(path)
-    except OSError as e:
-        note(acc.log, e)
-        acc.fail(f"Couldn't unlink '{path}' tidying. (unlink: {e.strerror})")
-        return
-    acc.repair(f"Deleted file '{path}'")
-
-
-def _delete_tree(path: str, promise: ResolvedPromise, ds: dict[str, object],
-                 fs: dict[str, object], acc: Acc, run: RunContext) -> None:
-    if not fs:
-        run.log.error(f"Dangerous or ambiguous promise - '{path}' specifies recursive deletion "
-                      "but has no file selection criteria")
-        run.log.error(f"Promise belongs to bundle '{promise.bundle}' in file "
-                      f"'{promise.pos.file}' near line {promise.pos.line}")
-        return
-    from engine.promises.files.select import selected, walk
-
-    body = promise.body("delete")
-    for p, st in walk(path, ds, acc):
-        if selected(p, st, fs):
-            _delete(p, st, body, acc)
-    if _true(ds.get("include_basedir")):
-        base = lstat_or_none(path)
-        if base is not None and selected(path, base, fs):
-            _delete(path, base, body, acc)
-
-
-def _tree(path: str, lst: os.stat_result, promise: ResolvedPromise, run: RunContext,
-          ds: dict[str, object], fs: dict[str, object], perms: dict[str, object],
-          acc: Acc) -> None:
-    """perms and edits for each selected entry of a depth_search."""
-    from engine.promises.files.select import selected, walk
-
-    editing = "edit_line" in promise.attrs or "edit_template" in promise.attrs
-    if not (perms or editing):
-        return  # nothing to do to an entry: none is judged (file_select may run commands)
-    # each entry is handled as the walk reaches it, so cf-agent's notes about
-    # links come where it prints them; a directory comes after its entries
-    entries = walk(path, ds, acc)
-    if _true(ds.get("include_basedir")):
-        entries = itertools.chain(entries, ((path, lst),))
-    links = _true(ds.get("traverse_links"))
-    # cf-agent searches the tree for attributes (not for a copy or an edit alone), and
-    # rmdeadlinks acts in that search, whatever file_select says
-    rmdead = bool(perms) and _true(ds.get("rmdeadlinks"))
-    for p, st in entries:
-        if rmdead and stat.S_ISLNK(st.st_mode) and _dangling(p):
-            _remove_dead_link(p, acc)
-            continue
-        if fs and not selected(p, st, fs):
-            continue
-        if not links and stat.S_ISLNK(st.st_mode):
-            continue  # cf-agent leaves a link in a tree alone unless told to traverse
-        if perms:
-            apply_perms(p, st, perms, acc)
-        if editing and stat.S_ISREG(st.st_mode):
-            from engine.promises.files.edit import edit_file
-
-            edit_file(p, promise, run, acc)
-
-
-def _remove_dead_link(path: str, acc: Acc) -> None:
-    """depth_search's ``rmdeadlinks``: a symlink whose target does not exist goes."""
-    if acc.warn_only:
-        acc.should(f"remove dead link '{path}'")
-        return
-    try:
-        safefs.safe_unlink(path)
-    except OSError as e:
-        note(acc.log, e)
-        acc.fail(f"Unable to remove dead link '{path}' ({e.strerror})")
-        return
-    acc.repair(f"Removed dead link '{path}'")
 
 
 def _true(v: object) -> bool:
