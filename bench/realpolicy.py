@@ -9,7 +9,7 @@ masterfiles (the installed copy is never touched):
   is writable (root and ``unshare`` needed; skipped otherwise). Processes a run leaves
   behind (masterfiles starts daemons) are ended by pid afterwards.
 
-The second and later runs of vigil read the tokens of unchanged files from its cache
+The second and later runs of vigil rebuild unchanged files from its parse cache
 (``state/policy_cache``), as a scheduled agent does; so the first repetition of each
 workdir is a cold start and is reported apart.
 """

@@ -42,10 +42,10 @@ def load_valid_policy(path: str, workdir: Path, log: LineLogger) -> tuple[Policy
     from engine.policy.validate import validate
 
     try:
-        from engine.policy.tokencache import TokenCache
+        from engine.policy.astcache import ParseCache
 
-        cache = TokenCache.open(Path(workdir) / "state" / "policy_cache")
-        result = load_policy(path, workdir, token_cache=cache)
+        cache = ParseCache.open(Path(workdir) / "state" / "policy_cache")
+        result = load_policy(path, workdir, parse_cache=cache)
     except PolicySyntaxError as e:
         log.error(e.diagnostic.format().splitlines()[0])
         for line in e.diagnostic.format().splitlines()[1:]:
@@ -80,8 +80,10 @@ def load_valid_policy(path: str, workdir: Path, log: LineLogger) -> tuple[Policy
 
 
 def _validation_stamp(policy: Policy) -> str:
-    """What a validation result depends on: every file's path and content, and the
-    validator itself (its modules' size and time), so a changed vigil validates again."""
+    """What a validation result depends on: every file's path and content (the digest
+    the loader took), and the validator itself (its modules' size and time), so a
+    changed vigil validates again."""
+    from engine.policy.source import content_digests
     from engine.state.digest import sha256
 
     h = sha256()
@@ -94,12 +96,8 @@ def _validation_stamp(policy: Policy) -> str:
             h.update(f"{mod.__file__}:{st.st_size}:{st.st_mtime_ns}\n".encode())
         except OSError:
             h.update(b"?")
-    for f in policy.files:
-        h.update(f.path.encode("utf-8", "surrogateescape") + b"\0")
-        try:
-            h.update(Path(f.path).read_bytes())
-        except OSError:
-            h.update(b"?")
+    for path, digest in content_digests(policy):
+        h.update(f"{path}\0{digest}\n".encode("utf-8", "surrogateescape"))
     return h.hexdigest()
 
 
@@ -128,14 +126,13 @@ def _write_marker(marker: Path, stamp: str) -> None:
 
 
 def _policy_hash(policy: Policy) -> str:
+    """An identifier of the policy's content: a digest of its files' content digests."""
+    from engine.policy.source import content_digests
     from engine.state.digest import sha256
 
     h = sha256()
-    for f in policy.files:
-        try:
-            h.update(Path(f.path).read_bytes())
-        except OSError:
-            h.update(f.path.encode())
+    for _, digest in content_digests(policy):
+        h.update(f"{digest}\n".encode())
     return h.hexdigest()[:16]
 
 

@@ -10,11 +10,16 @@ ordinary, immutable node, equal in every way to one the node's constructor build
 The ``*_at`` builders take the offset of the node's token and the file's
 :class:`~engine.policy.lexer.LineIndex` in place of a :class:`Pos`; the line and column
 are worked out only when ``pos`` is read (see :mod:`engine.policy.ast`).
+
+A loop that builds thousands of nodes may also fill a builder in place, as its
+``__init__`` would, without the call: ``o = object.__new__(scalar_at)``, one store per
+field (every slot of the node), then ``o.__class__ = Scalar``. The parse cache's
+rebuild does (:mod:`engine.policy.astcodec`).
 """
 
 from __future__ import annotations
 
-from engine.policy.ast import Constraint, FnCall, Pos, Promise, RList, Rval, Scalar
+from engine.policy.ast import Body, Bundle, Constraint, FnCall, Pos, Promise, RList, Rval, Scalar
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -115,6 +120,56 @@ class _FnCallAt(FnCall):
         self.__class__ = FnCall  # type: ignore[assignment]
 
 
+class _BundleB(Bundle):
+    __slots__ = ()
+    __setattr__ = _plain_setattr  # type: ignore[assignment]  # mypy compares it unbound
+    __delattr__ = _plain_delattr
+
+    def __init__(
+        self,
+        bundle_type: str,
+        name: str,
+        args: tuple[str, ...],
+        promises: tuple[Promise, ...],
+        pos: Pos,
+        namespace: str,
+        sections: tuple[tuple[str, Pos], ...],
+    ) -> None:
+        self.bundle_type = bundle_type
+        self.name = name
+        self.args = args
+        self.promises = promises
+        self._pos = pos
+        self._src = None
+        self.namespace = namespace
+        self.sections = sections
+        self.__class__ = Bundle  # type: ignore[assignment]
+
+
+class _BodyB(Body):
+    __slots__ = ()
+    __setattr__ = _plain_setattr  # type: ignore[assignment]  # mypy compares it unbound
+    __delattr__ = _plain_delattr
+
+    def __init__(
+        self,
+        body_type: str,
+        name: str,
+        args: tuple[str, ...],
+        constraints: tuple[Constraint, ...],
+        pos: Pos,
+        namespace: str,
+    ) -> None:
+        self.body_type = body_type
+        self.name = name
+        self.args = args
+        self.constraints = constraints
+        self._pos = pos
+        self._src = None
+        self.namespace = namespace
+        self.__class__ = Body  # type: ignore[assignment]
+
+
 # (file, line, col) -> Pos
 make_pos = _PosB
 # (value, pos, quoted) -> Scalar and (lval, rval, pos, guard) -> Constraint: the parser
@@ -131,3 +186,7 @@ promise_at = _PromiseAt
 rlist_at = _RListAt
 # (name, args, offset, line index) -> FnCall
 fncall_at = _FnCallAt
+# (bundle type, name, args, promises, pos, namespace, sections) -> Bundle
+make_bundle = _BundleB
+# (body type, name, args, constraints, pos, namespace) -> Body
+make_body = _BodyB

@@ -286,9 +286,13 @@ class Policy:
     Keys are ``(namespace, name)`` for bundles and ``(namespace, body_type, name)``
     for bodies. Later definitions do not replace earlier ones; duplicates are a
     validation error. Mutable, compared field by field, not hashable.
+
+    ``digests`` maps a file's path to the content digest the loader took when it read
+    the file (:mod:`engine.policy.source`); it is bookkeeping, not a field: equality and
+    ``repr`` leave it out.
     """
 
-    __slots__ = ("files", "bundles", "bodies")
+    __slots__ = ("files", "bundles", "bodies", "digests")
     __match_args__ = ("files", "bundles", "bodies")
     __hash__ = None  # type: ignore[assignment]
 
@@ -301,6 +305,7 @@ class Policy:
         self.files: list[PolicyFile] = [] if files is None else files
         self.bundles: dict[tuple[str, str], Bundle] = {} if bundles is None else bundles
         self.bodies: dict[tuple[str, str, str], Body] = {} if bodies is None else bodies
+        self.digests: dict[str, str] = {}
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is self.__class__:
@@ -318,8 +323,11 @@ class Policy:
             f"bodies={self.bodies!r})"
         )
 
-    def add(self, pf: PolicyFile) -> None:
+    def add(self, pf: PolicyFile, digest: str | None = None) -> None:
+        """Add a file (and the content digest of the text it was parsed from)."""
         self.files.append(pf)
+        if digest is not None:
+            self.digests[pf.path] = digest
         for b in pf.bundles:
             self.bundles.setdefault((b.namespace, b.name), b)
         for body in pf.bodies:

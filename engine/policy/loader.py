@@ -15,19 +15,21 @@ file is dropped, as cf-agent does.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from engine.policy.ast import Policy, PolicyFile, RList, Rval, Scalar
 from engine.policy.diagnostics import Diagnostic, PolicySyntaxError, error, warning
-from engine.policy.parser import parse_file
+from engine.policy.parser import parse_text
+from engine.policy.source import read_source
 from engine.policy.staticvars import StaticVars, Unknown
 from engine.workdir import Workdir
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from engine.policy.tokencache import TokenCache
+    from engine.policy.astcache import ParseCache
 
 
 class LoadResult:
@@ -97,7 +99,7 @@ def load_policy(
     strict: bool = True,
     classes: Iterable[str] | Callable[[], Iterable[str]] | None = None,
     evaluate: Evaluate | None = None,
-    token_cache: TokenCache | None = None,
+    parse_cache: ParseCache | None = None,
 ) -> LoadResult:
     """Parse ``entry`` and its inputs.
 
@@ -108,11 +110,23 @@ def load_policy(
     needs them); ``evaluate(expr, is_defined)`` evaluates a class expression. Both come
     from the caller (the evaluator's discovery and class expressions): the front end
     looks nothing up above itself. Without them only ``any`` and plain names hold.
+    ``parse_cache`` keeps parsed files between runs. Each file is read once; its content
+    digest is kept in ``Policy.digests``.
     """
     loader = _Loader(str(entry), Path(workdir), strict, classes)
-    loader.token_cache = token_cache
+    loader.parse_cache = parse_cache
     loader.evaluate = evaluate or _plain_names
-    return loader.run()
+    # What a load makes (ASTs, the static variables) holds no reference cycles: the
+    # cyclic collector waits until the whole policy is built rather than walking the
+    # files already built again after each one (see parser.parse_source).
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        return loader.run()
+    finally:
+        if paused:
+            gc.enable()
 
 
 class _Loader:
@@ -130,14 +144,14 @@ class _Loader:
         self.loaded: set[str] = set()
         self.failed: set[str] = set()
         self.vars: StaticVars | None = None
-        self.token_cache: TokenCache | None = None
+        self.parse_cache: ParseCache | None = None
         self.evaluate: Evaluate = _plain_names
         self._keys: dict[str, str] = {}  # input path as written -> its realpath
 
     def run(self) -> LoadResult:
-        pf = parse_file(self.entry, self.token_cache)  # its syntax errors always raise
+        pf, digest = parse_input(self.entry, self.parse_cache)  # its syntax errors always raise
         self.loaded.add(os.path.realpath(self.entry))
-        self.policy.add(_rename_main(pf))
+        self.policy.add(_rename_main(pf), digest)
         given = self._classes
         if given is None:
             hard: Callable[[], set[str]] = set
@@ -210,7 +224,7 @@ class _Loader:
             self.diags.append(report(item.pos, f"input file '{full}' does not exist"))
             return False
         try:
-            pf = parse_file(full, self.token_cache)
+            pf, digest = parse_input(full, self.parse_cache)
         except PolicySyntaxError as e:
             if self.strict:
                 raise
@@ -222,7 +236,7 @@ class _Loader:
             self.diags.append(error(item.pos, f"cannot read input file '{full}': {e.strerror}"))
             return False
         self.loaded.add(key)
-        self.policy.add(_drop_main(pf))
+        self.policy.add(_drop_main(pf), digest)
         return True
 
     def _ignore_missing(self) -> bool:
@@ -250,16 +264,25 @@ def load_more_inputs(policy: Policy, entry: str, paths: Iterable[str]) -> tuple[
             continue
         have.add(key)
         try:
-            pf = parse_file(full)
+            pf, digest = parse_input(full)
         except PolicySyntaxError as e:
             diags.append(e.diagnostic)
             continue
         except OSError:
             continue
         pf = _drop_main(pf)
-        policy.add(pf)
+        policy.add(pf, digest)
         added.append(pf)
     return added, diags
+
+
+def parse_input(path: str, cache: ParseCache | None = None) -> tuple[PolicyFile, str]:
+    """The file at ``path`` parsed (through ``cache`` if given) and its content digest,
+    from one read; raises OSError or PolicySyntaxError."""
+    text, digest = read_source(path)
+    if cache is None:
+        return parse_text(text, path), digest
+    return cache.parse(text, path, digest), digest
 
 
 def _rename_main(pf: PolicyFile) -> PolicyFile:
@@ -272,7 +295,7 @@ def _rename_main(pf: PolicyFile) -> PolicyFile:
     bundles = []
     for b in pf.bundles:
         if b.name == "__main__":
-            b = copy.copy(b)  # the parsed file may be shared (token cache): never edited
+            b = copy.copy(b)  # the parsed file may be shared: never edited
             object.__setattr__(b, "name", "main")
         bundles.append(b)
     return PolicyFile(pf.path, tuple(bundles), pf.bodies)

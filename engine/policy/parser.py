@@ -31,6 +31,7 @@ from engine.policy.diagnostics import PolicySyntaxError, error
 from engine.policy.guards import check_guard
 from engine.policy.lexer import LineIndex, decode_string, tokenize
 from engine.policy.macros import preprocess
+from engine.policy.source import decode
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
@@ -38,16 +39,20 @@ if TYPE_CHECKING:
 
     from engine.policy.ast import Constraint, FnCall, Pos, Promise, RList, Rval
     from engine.policy.lexer import Token
-    from engine.policy.tokencache import TokenCache
 
 _EOF_TEXT = "end of file"
 # cf-promises refuses a function call nested this deep inside other calls
 MAX_CALL_NESTING = 10
 
 
-def parse_text(text: str, path: str, cache: TokenCache | None = None) -> PolicyFile:
-    """Parse one file's text; ``path`` is what positions and messages name; ``cache``
-    keeps the tokens of a text between runs.
+def parse_text(text: str, path: str) -> PolicyFile:
+    """Parse one file's text; ``path`` is what positions and messages name."""
+    return parse_source(text, path)[0]
+
+
+def parse_source(text: str, path: str) -> tuple[PolicyFile, str]:
+    """:func:`parse_text`, and the text after ``@if`` macros (:mod:`macros`): the text
+    the nodes' offsets count in, which their line index holds (the parse cache keeps it).
 
     The AST holds no reference cycles, so the cyclic garbage collector is paused while
     it is built: its passes over a young heap of 100k new nodes cost about as much as
@@ -57,25 +62,19 @@ def parse_text(text: str, path: str, cache: TokenCache | None = None) -> PolicyF
     if paused:
         gc.disable()
     try:
-        if cache is None:
-            return _Parser(preprocess(text, path), path).parse_file()
-
-        def make(raw: str) -> tuple[str, list[Token]]:
-            processed = preprocess(raw, path)
-            return processed, tokenize(processed)
-
-        processed, toks = cache.tokens(text, make)
-        return _Parser(processed, path, toks).parse_file()
+        processed = preprocess(text, path)
+        return _Parser(processed, path).parse_file(), processed
     finally:
         if paused:
             gc.enable()
 
 
-def parse_file(path: str | Path, cache: TokenCache | None = None) -> PolicyFile:
-    """Read and parse one ``.cf`` file (UTF-8; undecodable bytes are replaced)."""
+def parse_file(path: str | Path) -> PolicyFile:
+    """Read and parse one ``.cf`` file (UTF-8; undecodable bytes are kept as surrogate
+    escapes, see :func:`engine.policy.source.decode`)."""
     p = str(path)
-    with open(p, encoding="utf-8", errors="surrogateescape") as fh:
-        return parse_text(fh.read(), p, cache)
+    with open(p, "rb") as fh:
+        return parse_text(decode(fh.read()), p)
 
 
 def describe(tok: Token) -> str:
@@ -95,8 +94,8 @@ class _Parser:
 
     __slots__ = ("toks", "i", "idx", "path", "call_depth")
 
-    def __init__(self, text: str, path: str, toks: list[Token] | None = None) -> None:
-        self.toks = tokenize(text) if toks is None else toks
+    def __init__(self, text: str, path: str) -> None:
+        self.toks = tokenize(text)
         self.i = 0
         self.call_depth = 0
         self.idx = LineIndex(text, path)
