@@ -28,6 +28,9 @@ from engine.eval.plans import PromisePlan, by_type
 from engine.eval.plans import bindings as _bindings
 from engine.eval.plans import condition as _condition
 from engine.eval.resolve import BUNDLE_LVALS, PLAIN_LVALS, UNSEEN, FunctionFailed, Unresolved
+from engine.eval.types.classes import evaluate_classes
+from engine.eval.types.defaults import evaluate_defaults
+from engine.eval.types.vars import evaluate_meta, evaluate_vars
 from engine.policy.ast import Scalar
 from engine.promises.base import BundleCall, Outcome, PromiseResult, ResolvedPromise, SkipReason
 
@@ -313,20 +316,12 @@ class BundleRunner:
             if not ok and ptype in ("vars", "classes"):
                 return  # cf-agent defines nothing under a name it could not expand
             if ptype == "vars":
-                from engine.eval.types.vars import evaluate_vars
-
                 evaluate_vars(agent, p, promiser, last)
             elif ptype == "classes":
-                from engine.eval.types.classes import evaluate_classes
-
                 evaluate_classes(agent, p, promiser, last)
             elif ptype == "meta":
-                from engine.eval.types.vars import evaluate_meta
-
                 evaluate_meta(agent, p, promiser)
             elif ptype == "defaults":
-                from engine.eval.types.defaults import evaluate_defaults
-
                 evaluate_defaults(agent, p, promiser)
             if plan.handle is not None:
                 # a vars or classes promise counts as kept for depends_on, as in cf-agent

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from engine.eval import expand as ex
+from engine.eval.functions import registry
 from engine.eval.values import Data
 from engine.policy.ast import Body, FnCall, RList, Rval, Scalar
 from engine.promises.base import BundleCall
@@ -190,8 +191,6 @@ class Resolver:
 
     # ----- function calls ---------------------------------------------------
     def call(self, fn: FnCall, lookup: Lookup) -> Any:
-        from engine.eval.functions import registry
-
         spec = registry.lookup(fn.name)
         if spec is None:
             from engine.eval.functions.unsupported import unknown_function_message
