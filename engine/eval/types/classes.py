@@ -51,10 +51,10 @@ def _items(agent: Binder, rval: Any, lval: str) -> list[bool | None]:
                 # an item that does not resolve (yet) counts as false, as in cf-agent:
                 # or => { "any", classify("$(undefined)") } holds
                 try:
-                    v = _truth(agent, item)
+                    truth = _truth(agent, item)
                 except Unresolved:
-                    v = None
-                out.append(bool(v))
+                    truth = None
+                out.append(bool(truth))
         return out
     if isinstance(rval, FnCall):
         v = agent.resolver.call(rval, agent.lookup)
