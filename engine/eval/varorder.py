@@ -14,6 +14,8 @@ depend on it: ``getindices`` of an array is rarely sorted before use).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sized
@@ -35,15 +37,27 @@ def _mix(h: int, text: str) -> int:
 def var_hash(scope: str, name: str, indices: Iterable[str] = ()) -> int:
     """The hash cf-agent gives the variable ``name[i1][i2]...`` of ``scope``
     (``ns:bundle``, or a special scope such as ``sys``, in the default namespace)."""
-    ns, sep, bundle = scope.partition(":")
-    if not sep:
-        ns, bundle = "default", scope
-    h = _mix(_mix(_mix(0, ns), bundle), name)
+    return _cached_hash(scope, name, tuple(indices))
+
+
+@lru_cache(maxsize=65536)
+def _cached_hash(scope: str, name: str, indices: tuple[str, ...]) -> int:
+    # getindices() and friends order the same entries again on every pass: a hash is
+    # worked out byte by byte in Python, so each one is worked out once
+    h = _name_hash(scope, name)
     for index in indices:
         h = _mix(_mix(h, "]"), index)
     h = (h + (h << 3)) & _MASK
     h ^= h >> 11
     return (h + (h << 15)) & _MASK
+
+
+@lru_cache(maxsize=8192)
+def _name_hash(scope: str, name: str) -> int:
+    ns, sep, bundle = scope.partition(":")
+    if not sep:
+        ns, bundle = "default", scope
+    return _mix(_mix(_mix(0, ns), bundle), name)
 
 
 def buckets(count: int) -> int:
