@@ -1,27 +1,37 @@
 """CFEngine's regular expressions: PCRE syntax, a bounded cost, one owner.
 
 Policy regexes are data the agent does not control: ``(a+)+$`` against a long
-string must not hang a run. cf-agent relies on PCRE's match limit; vigil runs every
+string must not hang a run. cf-agent relies on PCRE's match limit; vigil runs a
 match through the ``regex`` engine (PCRE-like: POSIX classes, ``(?<name>…)``,
 ``\\R``, ``\\h``, possessive quantifiers and atomic groups on every Python) with a
 time limit per call. A pattern that does not compile raises :class:`RegexError`;
 a match that exceeds the limit raises :class:`RegexLimit`, so the caller fails that
 one function call or promise and the run goes on.
 
-The ``regex`` module is imported on the first pattern, not at start-up.
+Most policy patterns are simple (``\\s+``, ``#[^\\n]*``, ``(policy slist|data array)``):
+those run in the stdlib ``re``, already loaded, when :mod:`._subset` shows that ``re``
+gives ``regex``'s answer and that the call's backtracking is bounded well under the
+limit; the ``regex`` module is imported only for the first call that needs it.
 """
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
+
+from engine.cfregex._cost import ALL, BUDGET, FULLMATCH, MATCH, SEARCH, cost
+from engine.cfregex._subset import Shape, shape
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
     from typing import Any
 
-#: seconds one match, search, split or substitution may take
+#: seconds one match, search, split or substitution may take in ``regex``
 MATCH_TIME_LIMIT = 1.0
+
+#: the longest subject a pattern remembers its last verdict for (it holds the text)
+_MEMO_MAX = 1 << 20
 
 
 class RegexError(ValueError):
@@ -33,12 +43,24 @@ class RegexLimit(RegexError):
 
 
 class Pattern:
-    """A compiled policy regex; every operation is time-limited."""
+    """A compiled policy regex; every operation is bounded: run in ``re`` when its
+    cost is shown small, else in ``regex`` with a time limit."""
 
-    __slots__ = ("pattern", "_rx", "_too_slow")
+    __slots__ = ("pattern", "_dotall", "_multiline", "_std", "_shape", "_fits", "_over",
+                 "_last", "_rx", "_too_slow")
 
-    def __init__(self, pattern: str, rx: Any) -> None:
+    def __init__(self, pattern: str, dotall: bool, multiline: bool,
+                 std: re.Pattern[str] | None, sh: Shape | None, rx: Any = None) -> None:
         self.pattern = pattern
+        self._dotall = dotall
+        self._multiline = multiline
+        self._std = std
+        self._shape = sh
+        # per kind of call (MATCH, FULLMATCH, SEARCH, ALL): the longest subject whose
+        # length alone was shown to fit the budget, the shortest shown not to
+        self._fits = [-1, -1, -1, -1]
+        self._over = [-1, -1, -1, -1]
+        self._last: tuple[int, str, re.Pattern[str] | None] | None = None
         self._rx = rx
         # calls that already ran out of time: the same call fails at once next time
         # (cf-agent evaluates a promise in up to three passes)
@@ -46,53 +68,92 @@ class Pattern:
 
     @property
     def groups(self) -> int:
-        return int(self._rx.groups)
+        return int((self._std or self._regex()).groups)
 
     @property
     def groupindex(self) -> dict[str, int]:
-        return dict(self._rx.groupindex)
+        return dict((self._std or self._regex()).groupindex)
 
-    def _limited(self, op: Callable[..., Any], *args: Any) -> Any:
-        if self._too_slow and self._key(op, args) in self._too_slow:
+    def _re_for(self, kind: int, s: str) -> re.Pattern[str] | None:
+        """``re``'s compiled pattern when this call may run in it, else None."""
+        sh = self._shape
+        if sh is None or (sh.gated and not sh.admits(s)):
+            return None
+        n = len(s)
+        if n <= self._fits[kind]:
+            return self._std
+        over = self._over[kind]
+        if over < 0 or n < over:
+            if cost(sh, kind, n) <= BUDGET:
+                self._fits[kind] = n
+                return self._std
+            self._over[kind] = n
+        # long for the pattern: bound each repeat by the subject's longest run of it
+        # (the same call comes again in the next pass: its verdict is kept)
+        last = self._last
+        if last is not None and last[0] == kind and last[1] == s:
+            return last[2]
+        std = self._std if sh.repeats and cost(sh, kind, n, s) <= BUDGET else None
+        if n <= _MEMO_MAX:
+            self._last = (kind, s, std)
+        return std
+
+    def _regex(self) -> Any:
+        if self._rx is None:
+            self._rx = _compile_regex(self.pattern, self._dotall, self._multiline)
+        return self._rx
+
+    def _limited(self, name: str, *args: Any) -> Any:
+        key = (name, *(a for a in args if isinstance(a, (str, int))))
+        if self._too_slow and key in self._too_slow:
             raise self._limit_error()
+        rx = self._regex()
         try:
-            return op(*args, timeout=MATCH_TIME_LIMIT)
+            if name == "finditer":
+                return list(rx.finditer(*args, timeout=MATCH_TIME_LIMIT))
+            return getattr(rx, name)(*args, timeout=MATCH_TIME_LIMIT)
         except TimeoutError:
-            self._too_slow.add(self._key(op, args))
+            self._too_slow.add(key)
             raise self._limit_error() from None
-
-    @staticmethod
-    def _key(op: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, ...]:
-        return (getattr(op, "__name__", ""), *(a for a in args if isinstance(a, (str, int))))
 
     def _limit_error(self) -> RegexLimit:
         return RegexLimit(f"Regular expression '{self.pattern}' exceeded its match limit "
                           f"({MATCH_TIME_LIMIT:g} s)")
 
     def match(self, s: str, pos: int = 0) -> Any:
-        return self._limited(self._rx.match, s, pos)
+        std = self._re_for(MATCH, s)
+        return std.match(s, pos) if std is not None else self._limited("match", s, pos)
 
     def search(self, s: str, pos: int = 0) -> Any:
-        return self._limited(self._rx.search, s, pos)
+        std = self._re_for(SEARCH, s)
+        return std.search(s, pos) if std is not None else self._limited("search", s, pos)
 
     def fullmatch(self, s: str) -> Any:
-        return self._limited(self._rx.fullmatch, s)
+        std = self._re_for(FULLMATCH, s)
+        return std.fullmatch(s) if std is not None else self._limited("fullmatch", s)
 
     def finditer(self, s: str) -> Iterator[Any]:
-        return iter(self._limited(lambda s, timeout: list(self._rx.finditer(s, timeout=timeout)),
-                                  s))
+        std = self._re_for(ALL, s)
+        return iter(list(std.finditer(s)) if std is not None else self._limited("finditer", s))
 
     def findall(self, s: str) -> list[Any]:
-        return list(self._limited(self._rx.findall, s))
+        std = self._re_for(ALL, s)
+        return std.findall(s) if std is not None else list(self._limited("findall", s))
 
     def split(self, s: str, maxsplit: int = 0) -> list[str]:
-        return list(self._limited(self._rx.split, s, maxsplit))
+        std = self._re_for(ALL, s)
+        if std is not None:
+            return std.split(s, maxsplit)
+        return list(self._limited("split", s, maxsplit))
 
     def sub(self, repl: Any, s: str, count: int = 0) -> str:
-        return str(self._limited(self._rx.sub, repl, s, count))
+        return self.subn(repl, s, count)[0]
 
     def subn(self, repl: Any, s: str, count: int = 0) -> tuple[str, int]:
-        out = self._limited(self._rx.subn, repl, s, count)
+        # a template with escapes or group references is expanded by regex's rules
+        std = None if isinstance(repl, str) and "\\" in repl else self._re_for(ALL, s)
+        out = std.subn(repl, s, count) if std is not None else self._limited("subn", repl, s,
+                                                                              count)
         return str(out[0]), int(out[1])
 
 
@@ -181,10 +242,7 @@ def plan_admits(plan: Plan, s: str) -> bool:
     return True
 
 
-@lru_cache(maxsize=4096)
-def compile(pattern: str, dotall: bool = False,  # noqa: A001 - mirrors re.compile
-            multiline: bool = False) -> Pattern:
-    """Compile a PCRE pattern (cached). ``(?s)`` inside the pattern also turns on DOTALL."""
+def _compile_regex(pattern: str, dotall: bool, multiline: bool) -> Any:
     import regex
 
     flags = regex.V0
@@ -193,9 +251,25 @@ def compile(pattern: str, dotall: bool = False,  # noqa: A001 - mirrors re.compi
     if multiline:
         flags |= regex.MULTILINE
     try:
-        return Pattern(pattern, regex.compile(pattern, flags))
+        return regex.compile(pattern, flags)
     except (regex.error, OverflowError, RecursionError, ValueError) as e:
         raise RegexError(f"Regular expression error: '{pattern}': {e}") from None
+
+
+@lru_cache(maxsize=4096)
+def compile(pattern: str, dotall: bool = False,  # noqa: A001 - mirrors re.compile
+            multiline: bool = False) -> Pattern:
+    """Compile a PCRE pattern (cached). ``(?s)`` inside the pattern also turns on DOTALL."""
+    sh = shape(pattern, dotall, multiline)
+    if sh is not None:
+        try:
+            std = re.compile(sh.source, sh.flags)
+        except (re.error, OverflowError, RecursionError, ValueError):
+            pass  # a duplicate group name, say: regex words the error as it always did
+        else:
+            return Pattern(pattern, dotall, multiline, std, sh)
+    return Pattern(pattern, dotall, multiline, None, None,
+                   _compile_regex(pattern, dotall, multiline))
 
 
 def full_match(pattern: str, s: str) -> bool:
