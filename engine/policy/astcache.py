@@ -131,6 +131,10 @@ class ParseCache:
 
         try:
             data = marshal.dumps(value)  # type: ignore[arg-type]  # tuples of str, int, bool, None
+            # Dumped again from its own copy: marshal marks every object held twice as one
+            # it may meet again, and here the parsed nodes still hold every offset; in the
+            # copy only the strings the encoder shares are, so the entry loads faster.
+            data = marshal.dumps(marshal.loads(data))
             write_atomic(entry, data, 0o600, sync=False)  # a cache: no fsync
         except (OSError, ValueError):
             return
