@@ -515,6 +515,16 @@ class Agent:
     def apply_outcome(self, p: Promise | None, rp: ResolvedPromise, result: PromiseResult) -> None:
         apply_result(self, p, rp, result)
 
+    def resolve_for(self, promise: ResolvedPromise, promiser: str) -> ResolvedPromise:
+        p = self.this_promise
+        attrs = (self.runner.attrs_for(self, p, promiser)
+                 if p is not None and p.promise_type == promise.promise_type else None)
+        if attrs is None:
+            return promise
+        attrs.update((k, v) for k, v in promise.attrs.items() if k.startswith("__"))
+        return promise.__class__(promise.promise_type, promise.promiser, attrs, promise.bundle,
+                                 promise.namespace, promise.pos, promise.handle, promise.lvals)
+
 
 def bundle_display_name(bundle: Bundle) -> str:
     return "main" if bundle.name == "__main__" else bundle.name

@@ -288,6 +288,19 @@ class BundleRunner:
                 self._with_failure = e
         return attrs, not self._unresolved
 
+    def attrs_for(self, agent: Agent, p: Promise, promiser: str) -> dict[str, Any] | None:
+        """``p``'s attributes resolved again with ``this.promiser`` the path ``promiser``:
+        cf-agent expands a files promise anew for each file its depth search reaches, so
+        its classes and its transformer name that file. None when they do not resolve."""
+        saved = agent.this_promiser, self._unresolved, self._with_failure
+        agent.this_promiser = promiser
+        try:
+            return self.resolve_attrs(agent, p)[0]
+        except (Unresolved, FunctionFailed):
+            return None
+        finally:
+            agent.this_promiser, self._unresolved, self._with_failure = saved
+
     def _evaluate_binding(self, agent: Agent, p: Promise, plan: PromisePlan, key: tuple,
                           last: bool) -> None:
         recurring = plan.recurring

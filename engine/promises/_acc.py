@@ -75,19 +75,39 @@ class Acc:
         a dry run, ``-n``, where the sentence stops there)."""
         self.warn(f"Should {what}{'' if self.dry_run else WARN_SUFFIX}")
 
+    def child(self) -> Acc:
+        """An accumulator for one part of the promise (a file its depth search reached),
+        whose outcome defines that file's classes before :meth:`absorb` folds it in."""
+        return Acc(self.log, self.promiser, self.ptype, self.warn_only, self.dry_run)
+
+    def acted(self) -> bool:
+        """Did any step report an outcome (kept, repaired, failed or warned)?"""
+        return self.kept or self.repaired or self.failed or self.warned
+
+    def absorb(self, part: Acc) -> None:
+        """Fold the outcome of a :meth:`child` into this promise's."""
+        self.repaired |= part.repaired
+        self.failed |= part.failed
+        self.warned |= part.warned
+        self.kept |= part.kept
+        self.classes += part.classes
+
+    def partial(self) -> PromiseResult:
+        """The outcome so far, without the closing line :meth:`result` logs."""
+        return self._result(_NOTKEPT if self.failed or self.warned else None)
+
     def result(self) -> PromiseResult:
         if self.failed:
             self.log.error(
                 f"Errors encountered when actuating {self.ptype} promise '{self.promiser}'")
-            outcome = _NOTKEPT
         elif self.warned:
             self.log.warning(
                 f"Warnings encountered when actuating {self.ptype} promise '{self.promiser}'")
-            outcome = _NOTKEPT
-        elif self.repaired:
-            outcome = _REPAIRED
-        else:
-            outcome = _KEPT
+        return self._result(_NOTKEPT if self.failed or self.warned else None)
+
+    def _result(self, outcome: Outcome | None) -> PromiseResult:
+        if outcome is None:
+            outcome = _REPAIRED if self.repaired else _KEPT
         also: list[Outcome] = []
         if self.repaired and outcome is not _REPAIRED:
             also.append(_REPAIRED)

@@ -203,6 +203,13 @@ class RunContext(Protocol):
         their scheduled commands after the pass): classes bodies, handle, report."""
         ...
 
+    def resolve_for(self, promise: ResolvedPromise, promiser: str) -> ResolvedPromise:
+        """``promise`` (the one being acted on) with its attributes resolved again for
+        ``this.promiser`` = ``promiser``, a file its depth search reached: cf-agent
+        expands them anew for each file (classes naming the file, a transformer run on
+        it); ``promise`` itself when they do not resolve."""
+        ...
+
     # methods (and services, which call a bundle): the evaluator runs the bundle
     ignore_missing_bundles: bool
 

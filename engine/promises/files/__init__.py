@@ -34,6 +34,10 @@ from engine.promises.files import create as cr
 from engine.promises.files.fsutil import lstat_or_none, stat_or_none
 from engine.promises.files.perms import verify_attributes
 
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from engine.promises.files.changes import Watch
+
 _TRUE = ("true", "yes", "on")
 _EDITS = ("edit_line", "edit_xml", "edit_template", "edit_template_string")
 
@@ -96,6 +100,14 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
             _insane(promise, run, why)
             return acc.result()  # as cf-agent: nothing done, nothing failed
         _say_not_acted_on(promise, run, ds, fs)
+        if isinstance(pattern, str) and fs and lst is not None and not _selected(path, lst, fs):
+            # a path the pattern matched that the file_select leaves out is no promise
+            return PromiseResult(Outcome.SKIPPED)
+    watch = None
+    if "changes" in a:
+        from engine.promises.files.changes import watch_for
+
+        watch = watch_for(promise, run)
 
     if "template_data" in a:  # checked first: a refused one must not create the file
         from engine.promises.files.template import data_refused
@@ -146,14 +158,14 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
         acc.kept = True  # acc.keep(): the file exists as promised
 
     selected = lst is None or not fs or _selected(path, lst, fs)
-    if lst is not None and perms and ds is None and selected:
+    if lst is not None and (perms or watch) and ds is None and selected:
         # cf-agent's first look at an existing file: touch and attributes. It
         # passes over a symlink here (the last look below follows a trusted one)
         # and stops at a directory it could not enter.
         if severed is not None:
             _chdir_failed(severed, run)
         elif not stat.S_ISLNK(lst.st_mode):
-            _leaf(path, lst, perms, touch, acc)
+            _leaf(path, lst, perms, touch, acc, watch)
 
     copied = "copy_from" in a
     if copied:
@@ -171,7 +183,9 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
         if lst is not None and stat.S_ISDIR(lst.st_mode):
             from engine.promises.files.tree import verify_tree
 
-            verify_tree(path, lst, promise, run, ds, fs, perms, acc)
+            verify_tree(path, lst, promise, run, ds, fs, perms, acc, watch)
+        elif lst is None and watch is not None:
+            watch.missing(path, acc)
         return acc.result()
 
     rendered: str | None = None
@@ -181,6 +195,8 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
         lst, rendered = edit_absent(promise, run, path, acc,
                                     lambda: cr.create(promiser, path, False, None, perms, acc))
         if lst is None:
+            if watch is not None:
+                watch.missing(path, acc)
             return acc.result()
     if fs and not _selected(path, lst, fs):
         return acc.result()
@@ -210,8 +226,10 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
         st = lst
     else:
         st = stat_or_none(path)
-    if st is not None and stat.S_ISREG(st.st_mode) and (touch or perms):
-        _leaf(path, st, perms, touch, acc)
+    if st is not None and stat.S_ISREG(st.st_mode) and (touch or perms or watch):
+        _leaf(path, st, perms, touch, acc, watch)
+    elif st is None and watch is not None:
+        watch.missing(path, acc)
     return acc.result()
 
 
@@ -246,9 +264,15 @@ def _chdir_failed(d: str, run: RunContext) -> None:
 
 
 def _leaf(path: str, lst: os.stat_result, perms: dict[str, object], touch: bool,
-          acc: Acc) -> None:
+          acc: Acc, watch: Watch | None = None) -> None:
+    """One look at an existing file: touch, then its attributes (the ``changes``
+    body's digest and stats, then ``perms``), in cf-agent's order."""
     if touch:
         cr.touch(path, acc)
+    if watch is not None:
+        watch.look(path, lst, acc)
+        if not perms:
+            acc.keep()  # cf-agent's check of attributes finds the (absent) perms kept
     if perms:
         verify_attributes(path, lst, perms, touch, acc)
 

@@ -75,12 +75,22 @@ def delete_tree(path: str, promise: ResolvedPromise, ds: dict[str, object],
         return
     from engine.promises.files.select import selected, walk
 
-    body = promise.body("delete")
     for p, st in walk(path, ds, acc):
         if selected(p, st, fs):
-            delete(p, st, body, acc)
+            _delete_entry(p, st, promise, acc, run)
     if str(ds.get("include_basedir")).lower() in _TRUE:
         base = lstat_or_none(path)
         if base is not None and selected(path, base, fs):
-            delete(path, base, body, acc)
+            _delete_entry(path, base, promise, acc, run)
+
+
+def _delete_entry(path: str, st: os.stat_result, promise: ResolvedPromise, acc: Acc,
+                  run: RunContext) -> None:
+    """One entry of a recursive deletion, a promise of its own for its classes."""
+    from engine.promises.files.tree import leaf_done
+
+    leaf = run.resolve_for(promise, path)
+    part = acc.child()
+    delete(path, st, leaf.body("delete"), part)
+    leaf_done(run, leaf, part, acc)
 

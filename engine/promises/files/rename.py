@@ -8,7 +8,9 @@ the file copied to ``file.1`` and emptied in place). cf-agent looks at the file
 twice in one promise, so a warning or a rotation is said twice.
 
 ``transformer``: a command (run without a shell, the agent's environment) that is
-expected to act on the file; a non-zero exit is a failure.
+expected to act on the file; what it prints (output and errors) is shown at info
+level; a non-zero exit is a failure. In a depth search it runs on each selected
+file, ``$(this.promiser)`` that file.
 """
 
 from __future__ import annotations
@@ -104,22 +106,28 @@ def _rotate(path: str, n: int, acc: Acc) -> None:
     acc.repair(f"Rotated file '{path}' in {n} fifo")
 
 
-def transform(path: str, promise: ResolvedPromise, run: RunContext, acc: Acc) -> None:
+def transform(path: str, promise: ResolvedPromise, run: RunContext, acc: Acc,
+              looks: int = 2) -> None:
+    """Run the ``transformer`` on ``path``. cf-agent looks at a single file twice
+    (``looks``), at each entry of a depth search once: what only a warning is promised
+    for is said at each look."""
     command = promise.str_attr("transformer")
     if not command or not os.path.lexists(path):
         return
     if acc.warn_only:
-        for _ in range(2):  # said at both looks
+        for _ in range(looks):
             acc.should(f"transform file '{path}' with '{command}'")
         return
     acc.log.info(f"Transforming '{path}' with '{command}'")
     try:
-        rc = subprocess.run(shlex.split(command), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            check=False).returncode
+        done = subprocess.run(shlex.split(command), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
     except (OSError, ValueError) as e:
         acc.fail(f"Transformer '{path}' => '{command}' could not be run ({e})")
         return
+    rc = done.returncode
+    for line in done.stdout.decode("utf-8", "replace").splitlines():
+        acc.log.info(line)  # what the command said, as cf-agent shows it
     acc.log.info(f"Transformed '{path}' with '{command}' ")
     if rc != 0:
         acc.fail(f"Finished command related to promiser '{path}' -- an error occurred, "

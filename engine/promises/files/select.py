@@ -29,7 +29,7 @@ import os
 import pwd
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from engine.promises import safefs
 from engine.promises._boolexpr import ExprError, evaluate, parse_range
@@ -155,9 +155,11 @@ def refusal(fs: dict[str, object]) -> str | None:
     return None
 
 
-def walk(root: str, ds: dict[str, object],
-         acc: Acc | None = None) -> Iterator[tuple[str, os.stat_result]]:
+def walk(root: str, ds: dict[str, object], acc: Acc | None = None,
+         on_dir: Callable[[str], None] | None = None) -> Iterator[tuple[str, os.stat_result]]:
     """Entries under ``root`` (depth-first, children before their directory).
+    ``on_dir`` is told each directory whose entries have all been given (before the
+    directory itself; ``root`` last).
 
     The tree is read through directory descriptors, each opened ``O_NOFOLLOW``
     relative to its parent, so a directory swapped for a symlink while the walk
@@ -181,7 +183,7 @@ def walk(root: str, ds: dict[str, object],
         return
     finally:
         os.close(pfd)
-    walker = _Walker(depth, follow, xdev, root_dev, exclude, include, acc)
+    walker = _Walker(depth, follow, xdev, root_dev, exclude, include, acc, on_dir)
     try:
         yield from walker.walk(fd, root.rstrip("/") or "/", 1)
     finally:
@@ -189,10 +191,11 @@ def walk(root: str, ds: dict[str, object],
 
 
 class _Walker:
-    __slots__ = ("depth", "follow", "xdev", "dev", "exclude", "include", "acc")
+    __slots__ = ("depth", "follow", "xdev", "dev", "exclude", "include", "acc", "on_dir")
 
     def __init__(self, depth: int, follow: bool, xdev: bool, dev: int, exclude: list[str],
-                 include: list[str], acc: Acc | None) -> None:
+                 include: list[str], acc: Acc | None,
+                 on_dir: Callable[[str], None] | None = None) -> None:
         self.depth = depth
         self.follow = follow
         self.xdev = xdev
@@ -200,6 +203,7 @@ class _Walker:
         self.exclude = exclude
         self.include = include
         self.acc = acc
+        self.on_dir = on_dir
 
     def walk(self, dfd: int, d: str, level: int) -> Iterator[tuple[str, os.stat_result]]:
         if level > self.depth:
@@ -236,6 +240,8 @@ class _Walker:
                 finally:
                     os.close(sub)
             yield p, st
+        if self.on_dir is not None:
+            self.on_dir(d)
 
     def _enter(self, name: str, path: str, st: os.stat_result) -> bool:
         if dir_skipped(path, name, self.exclude, self.include):

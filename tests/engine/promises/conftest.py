@@ -27,6 +27,7 @@ class FakeRun:
         self.edits: dict[str, Callable[[str], list[ResolvedPromise]] | list[ResolvedPromise]] = {}
         self.edit_calls: list[tuple[BundleCall, str]] = []
         self.run_state: dict[str, Any] = {}  # RunContext's state kept for one run
+        self.outcomes: list[tuple[str, Any]] = []  # per-entry outcomes (apply_outcome)
 
     def warn_only(self, promise: ResolvedPromise) -> bool:
         return self.dry_run or self.warn or (
@@ -45,6 +46,12 @@ class FakeRun:
 
     def datastate(self) -> dict[str, Any]:
         return {"classes": {c: True for c in self.classes}, "vars": self.vars}
+
+    def resolve_for(self, promise: ResolvedPromise, promiser: str) -> ResolvedPromise:
+        return promise  # attributes here are already resolved: none names this.promiser
+
+    def apply_outcome(self, p: Any, rp: ResolvedPromise, result: Any) -> None:
+        self.outcomes.append((rp.promiser, result.outcome))
 
     def info_lines(self) -> list[str]:
         """Lines at info level and above, as ``-I`` shows them."""
