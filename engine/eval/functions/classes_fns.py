@@ -176,7 +176,7 @@ def variablesmatching_as_data(env: FnEnv, regex: str, *tags: str) -> Data:
 def _oaat(s: str) -> int:
     """Jenkins' one-at-a-time hash, as cf-agent hashes strings for splaying."""
     h = 0
-    for c in s.encode():
+    for c in s.encode("utf-8", "surrogateescape"):
         h = (h + c) & 0xFFFFFFFF
         h = (h + (h << 10)) & 0xFFFFFFFF
         h ^= h >> 6

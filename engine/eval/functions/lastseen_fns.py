@@ -105,4 +105,4 @@ def hostinnetgroup(env: FnEnv, netgroup: str) -> bool:
     innetgr.restype = ctypes.c_int
     innetgr.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p]
     host = socket.gethostname().split(".")[0]
-    return bool(innetgr(netgroup.encode(), host.encode(), None, None))
+    return bool(innetgr(netgroup.encode("utf-8", "surrogateescape"), host.encode("utf-8", "surrogateescape"), None, None))

@@ -114,7 +114,7 @@ def _json_pipe(env: FnEnv, command: str, container: Any) -> Any:
     if not argv:
         raise FunctionError("Function 'mapdata': empty json_pipe command", quiet=True)
     try:
-        proc = subprocess.run(argv, input=json_compact(container).encode(), capture_output=True,
+        proc = subprocess.run(argv, input=json_compact(container).encode("utf-8", "surrogateescape"), capture_output=True,
                               timeout=EXEC_TIMEOUT, check=False)
     except (OSError, subprocess.TimeoutExpired) as e:
         raise FunctionError(f"Function 'mapdata': json_pipe command '{command}' failed ({e})",

@@ -13,12 +13,14 @@ from engine.eval.values import Data
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
+    from io import FileIO
     from typing import Any
 
 
 # The most a function reads from one file. The file is data the agent does not
 # control: /dev/zero or a FIFO in its place must fail the call, not fill memory or block.
 READ_LIMIT = 64 * 1024 * 1024
+READ_CHUNK = 256 * 1024
 # cf-agent's range for a maxsize argument ("Integer is out of range" beyond it)
 MAXSIZE_RANGE = 99_999_999_999
 
@@ -35,8 +37,8 @@ def read_bytes(path: str, maxsize: int = 0, fn: str = "readfile") -> bytes:
     try:
         # O_NONBLOCK: opening a FIFO with no writer must not hang the run
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        with os.fdopen(fd, "rb") as f:
-            data = f.read(limit + 1)
+        with os.fdopen(fd, "rb", buffering=0) as f:
+            data = _read_upto(f, limit + 1)
     except BlockingIOError:
         data = b""
     except OSError as e:
@@ -47,6 +49,20 @@ def read_bytes(path: str, maxsize: int = 0, fn: str = "readfile") -> bytes:
         raise FunctionError(f"{fn}: file '{path}' is larger than {READ_LIMIT} bytes, "
                             "the most a function reads")
     return data
+
+
+def _read_upto(f: FileIO, most: int) -> bytes:
+    """At most ``most`` bytes of ``f``, in chunks: one read of ``most`` bytes would
+    allocate a buffer of that size (64 MB) for every small file."""
+    chunks: list[bytes] = []
+    total = 0
+    while total < most:
+        chunk = f.read(min(READ_CHUNK, most - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def read_document(path: str, maxsize: str | None, fn: str, kind: str = "JSON") -> str:

@@ -36,7 +36,7 @@ def canonifyuniquely(env: FnEnv, s: str) -> str:
     """canonifyuniquely(text): canonify(text) plus ``_`` and the SHA-1 of ``text``."""
     import hashlib
 
-    return canonify(s) + "_" + hashlib.sha1(s.encode()).hexdigest()
+    return canonify(s) + "_" + hashlib.sha1(s.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 @function("strcmp", "class", 2, 2)
@@ -70,7 +70,7 @@ _LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz
 @function("string_length", "int", 1, 1)
 def string_length(env: FnEnv, s: str) -> str:
     """string_length(s): the length of ``s`` in bytes."""
-    return str(len(s.encode()))
+    return str(len(s.encode("utf-8", "surrogateescape")))
 
 
 @function("string_head", "string", 2, 2)
@@ -187,7 +187,7 @@ def hash_bytes(data: bytes, algorithm: str, fn: str) -> str:
 @function("hash", "string", 2, 2)
 def hash_(env: FnEnv, s: str, algorithm: str) -> str:
     """hash(input, algorithm): hex digest of ``input`` (md5, sha1, sha256, sha384, sha512)."""
-    return hash_bytes(s.encode(), algorithm, "hash")
+    return hash_bytes(s.encode("utf-8", "surrogateescape"), algorithm, "hash")
 
 
 @function("regextract", "class", 3, 3)
