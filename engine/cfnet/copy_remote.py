@@ -20,7 +20,7 @@ import hashlib
 import os
 import stat as stat_mod
 from collections.abc import Callable
-from typing import Any, BinaryIO, Protocol
+from typing import Any, Protocol
 
 from engine.atomicwrite import atomic_file
 from engine.cfnet.client import (
@@ -31,6 +31,7 @@ from engine.cfnet.client import (
     connect,
     refuse_unknown,
 )
+from engine.promises.files.fsutil import SparseWriter
 from engine.promises.files.select import CopyFilter
 from engine.trust.client import RemoteError
 
@@ -76,42 +77,6 @@ class ServerUnusable(Exception):
     def __init__(self, message: str, unreachable: bool) -> None:
         super().__init__(message)
         self.unreachable = unreachable
-
-
-class SparseWriter:
-    """Writes a copied file as cf-agent does: a block of zeros becomes a hole (the
-    file is sparse, as its source may be), anything else is written. ``finish`` sets
-    the length, so a file that ends in a hole has its size."""
-
-    BLOCK = 4096
-
-    def __init__(self, out: BinaryIO) -> None:  # an open file: seek, truncate
-        self.out = out
-        self.pending = b""
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        buf = self.pending + data
-        whole = len(buf) - len(buf) % self.BLOCK
-        for i in range(0, whole, self.BLOCK):
-            self._block(buf[i:i + self.BLOCK])
-        self.pending = buf[whole:]
-        return len(data)
-
-    def _block(self, block: bytes) -> None:
-        if block.count(0) == len(block):
-            self.out.seek(len(block), os.SEEK_CUR)
-        else:
-            self.out.write(block)
-        self.size += len(block)
-
-    def finish(self) -> None:
-        if self.pending:
-            self.out.write(self.pending)
-            self.size += len(self.pending)
-            self.pending = b""
-        self.out.flush()
-        self.out.truncate(self.size)
 
 
 class RemoteCopy:

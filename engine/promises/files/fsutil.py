@@ -16,6 +16,10 @@ import time
 from engine.atomicwrite import write_atomic
 from engine.text import canonify
 
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from typing import BinaryIO
+
 NEW_DIR_MODE = 0o700
 EDIT_TMP_SUFFIX = ".cf-after-edit"  # the temp file of an edit, named as cf-agent names it
 
@@ -69,3 +73,39 @@ def backup_name(path: str, policy: str, suffix: str, now: float | None = None) -
         stamp = canonify(time.ctime(t))
         return f"{path}_{t}_{stamp}{suffix}"
     return path + suffix
+
+
+class SparseWriter:
+    """Writes a copied file as cf-agent does: a block of zeros becomes a hole (the
+    file is sparse, as its source may be), anything else is written. ``finish`` sets
+    the length, so a file that ends in a hole has its size."""
+
+    BLOCK = 4096
+
+    def __init__(self, out: BinaryIO) -> None:  # an open file: seek, truncate
+        self.out = out
+        self.pending = b""
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        buf = self.pending + data
+        whole = len(buf) - len(buf) % self.BLOCK
+        for i in range(0, whole, self.BLOCK):
+            self._block(buf[i:i + self.BLOCK])
+        self.pending = buf[whole:]
+        return len(data)
+
+    def _block(self, block: bytes) -> None:
+        if block.count(0) == len(block):
+            self.out.seek(len(block), os.SEEK_CUR)
+        else:
+            self.out.write(block)
+        self.size += len(block)
+
+    def finish(self) -> None:
+        if self.pending:
+            self.out.write(self.pending)
+            self.size += len(self.pending)
+            self.pending = b""
+        self.out.flush()
+        self.out.truncate(self.size)
