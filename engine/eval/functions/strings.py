@@ -8,6 +8,10 @@ from engine.eval.functions._util import fmt_bool_class, full_match, lenient_int,
 from engine.eval.functions.registry import FnEnv, FunctionError, function
 from engine.text import canonify
 
+TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
+if TYPE_CHECKING:
+    from typing import Any
+
 
 def _bytes(s: str) -> bytes:
     return s.encode("utf-8", "surrogateescape")
@@ -228,16 +232,12 @@ def regex_replace(env: FnEnv, s: str, pattern: str, repl: str, options: str) -> 
     """regex_replace(string, regex, replacement, options): replace matches of a PCRE
     regex; ``$1``/``\\1`` insert groups; options ``g`` (every match), ``i``
     (ignore case), ``m`` (multiline), ``s`` (dot matches newline), ``x`` (extended)."""
-    flags = 0
-    for opt, flag in (("i", re.IGNORECASE), ("m", re.MULTILINE), ("s", re.DOTALL), ("x", re.VERBOSE)):
-        if opt in options:
-            flags |= flag
-    try:
-        rx = re.compile(pcre(pattern).pattern, flags)
-    except re.error as e:
-        raise FunctionError(f"Regular expression error: '{pattern}': {e}") from None
+    # the options as inline flags, so the match runs through engine.cfregex (PCRE's
+    # syntax, and a time limit on a pattern or subject the agent does not control)
+    flags = "".join(opt for opt in "imsx" if opt in options)
+    rx = pcre(f"(?{flags}){pattern}" if flags else pattern)
 
-    def substitute(m: re.Match[str]) -> str:
+    def substitute(m: Any) -> str:
         def group(g: re.Match[str]) -> str:
             n = int(g.group(1) or g.group(2))
             return (m.group(n) or "") if n <= (rx.groups or 0) else ""
