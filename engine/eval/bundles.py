@@ -28,14 +28,12 @@ from engine.eval.plans import PromisePlan, by_type
 from engine.eval.plans import bindings as _bindings
 from engine.eval.plans import condition as _condition
 from engine.eval.resolve import BUNDLE_LVALS, PLAIN_LVALS, UNSEEN, FunctionFailed, Unresolved
-from engine.eval.types.classes import evaluate_classes
-from engine.eval.types.defaults import evaluate_defaults
-from engine.eval.types.vars import evaluate_meta, evaluate_vars
 from engine.policy.ast import Scalar
 from engine.promises.base import BundleCall, Outcome, PromiseResult, ResolvedPromise, SkipReason
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from engine.eval.agent import Agent
@@ -328,14 +326,8 @@ class BundleRunner:
         if recurring:
             if not ok and ptype in ("vars", "classes"):
                 return  # cf-agent defines nothing under a name it could not expand
-            if ptype == "vars":
-                evaluate_vars(agent, p, promiser, last)
-            elif ptype == "classes":
-                evaluate_classes(agent, p, promiser, last)
-            elif ptype == "meta":
-                evaluate_meta(agent, p, promiser)
-            elif ptype == "defaults":
-                evaluate_defaults(agent, p, promiser)
+            evaluate = _EVALUATORS.get(ptype) or _evaluator(ptype)
+            evaluate(agent, p, promiser, last)
             if plan.handle is not None:
                 # a vars or classes promise counts as kept for depends_on, as in cf-agent
                 agent.handles.setdefault(ex.expand(plan.handle, agent.lookup)[0], Outcome.KEPT)
@@ -487,6 +479,31 @@ class BundleRunner:
             agent.ctx.pop()
             agent.this_promise, agent.this_promiser = saved_this
         return out
+
+
+#: the evaluation-level types' evaluators, imported on first use (a policy without
+#: vars or classes does not load them, nor the functions they call) and then looked up
+#: in a dict, not imported again on each of the run's thousands of evaluations
+_EVALUATORS: dict[str, Callable[[Agent, Promise, str, bool], None]] = {}
+
+
+def _evaluator(ptype: str) -> Callable[[Agent, Promise, str, bool], None]:
+    if ptype in ("vars", "meta"):
+        from engine.eval.types import vars as module
+
+        _EVALUATORS["vars"] = module.evaluate_vars
+        _EVALUATORS["meta"] = lambda agent, p, promiser, last: module.evaluate_meta(
+            agent, p, promiser)
+    elif ptype == "classes":
+        from engine.eval.types.classes import evaluate_classes
+
+        _EVALUATORS["classes"] = evaluate_classes
+    else:
+        from engine.eval.types.defaults import evaluate_defaults
+
+        _EVALUATORS["defaults"] = lambda agent, p, promiser, last: evaluate_defaults(
+            agent, p, promiser)
+    return _EVALUATORS[ptype]
 
 
 def _guard_has_list(agent: Agent, guard: str) -> bool:

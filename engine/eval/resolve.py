@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from engine.eval import expand as ex
-from engine.eval.functions import registry
 from engine.eval.values import Data
 from engine.policy.ast import Body, FnCall, RList, Rval, Scalar
 from engine.promises.base import BundleCall
@@ -35,6 +34,19 @@ PLAIN_LVALS = frozenset({"if", "ifvarclass", "unless", "comment", "handle", "dep
 
 
 UNSEEN: Any = object()  # not looked up yet (a body that does not exist is None)
+
+
+_registry: Any = None
+
+
+def _load_registry() -> Any:
+    """The function registry, imported at the first call (a policy that calls no
+    function does not load it), then held in a global, not imported on every call."""
+    global _registry
+    from engine.eval.functions import registry
+
+    _registry = registry
+    return registry
 
 
 class Unresolved(Exception):
@@ -191,6 +203,7 @@ class Resolver:
 
     # ----- function calls ---------------------------------------------------
     def call(self, fn: FnCall, lookup: Lookup) -> Any:
+        registry = _registry or _load_registry()
         spec = registry.lookup(fn.name)
         if spec is None:
             from engine.eval.functions.unsupported import unknown_function_message
