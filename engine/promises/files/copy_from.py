@@ -33,7 +33,8 @@ import stat
 from engine.promises import safefs
 from engine.promises._acc import Acc
 from engine.promises.base import ResolvedPromise, RunContext
-from engine.promises.files.copy_one import AfterCopy, _true, copy_file, missing_dirs, mkdirs
+from engine.promises.files.copy_link import SingleCopy, follows, link_copy, links_instead
+from engine.promises.files.copy_one import CopyOpts, _true, copy_file, missing_dirs, mkdirs
 from engine.promises.files.copy_tree import CopyTree, copy_tree, depth_of, tree_root
 from engine.promises.files.fsutil import lstat_or_none
 from engine.promises.files.select import CopyFilter
@@ -81,22 +82,30 @@ def copy_promise(dest: str, promise: ResolvedPromise, run: RunContext, acc: Acc,
     try:
         sst = os.stat(source)
     except OSError:
-        acc.fail(f"Can't stat file '{source}' on 'localhost' in files.copy_from promise")
-        return
-    after = _after_copy(promise)
+        if os.path.islink(source) and not follows(body, source):
+            sst = os.lstat(source)  # a link to nothing is copied as a link all the same
+        else:
+            acc.fail(f"Can't stat file '{source}' on 'localhost' in files.copy_from promise")
+            return
+    opts = _opts(promise, run)
     flt = _filter(promise)
-    if stat.S_ISDIR(sst.st_mode):
+    move = _true(promise.attrs.get("move_obstructions"))
+    if stat.S_ISDIR(sst.st_mode) and not (os.path.islink(source) and not follows(body, source)):
         depth = depth_of(promise.body("depth_search")) if recursive else 0
-        move = _true(promise.attrs.get("move_obstructions"))
         if not tree_root(dest, promise.promiser, move, acc):
             return
-        copy_tree(source, dest, body, acc, 1, depth, after, move, CopyTree(flt, sst.st_dev))
+        copy_tree(source, dest, body, acc, 1, depth, opts, move, CopyTree(flt, sst.st_dev))
         return
     if flt.skip_file(source, sst):
         return  # cf-agent judges a single copy's source by file_select too: nothing to do
     if not _parent_dirs(dest, acc, run):
         return
-    copy_file(source, sst, dest, body, acc, after)
+    if os.path.islink(source) and not follows(body, source):
+        link_copy(source, dest, body, move, acc, ref=opts.ref)
+    elif links_instead(body, source):
+        link_copy(source, dest, body, move, acc, linked_to_source=True)
+    else:
+        copy_file(source, sst, dest, body, acc, opts)
 
 
 def _filter(promise: ResolvedPromise) -> CopyFilter:
@@ -104,9 +113,17 @@ def _filter(promise: ResolvedPromise) -> CopyFilter:
     return CopyFilter(promise.body("depth_search"), fs if isinstance(fs, dict) else None)
 
 
-def _after_copy(promise: ResolvedPromise) -> AfterCopy:
+def _opts(promise: ResolvedPromise, run: RunContext) -> CopyOpts:
+    """What each file copied gets: the promise's ``perms`` and ``touch`` checked after
+    the copy, the run's ``files_single_copy``, the repository for its backup."""
+    from engine.promises.files.repository import Repository
+
     perms = promise.attrs.get("perms")
-    return (perms if isinstance(perms, dict) else {}), _true(promise.attrs.get("touch"))
+    return CopyOpts(perms if isinstance(perms, dict) else {},
+                    _true(promise.attrs.get("touch")), SingleCopy.of(run),
+                    Repository.of(promise, run),
+                    f"Promise belongs to bundle '{promise.bundle}' in file "
+                    f"'{promise.pos.file}' near line {promise.pos.line}")
 
 
 def _parent_dirs(dest: str, acc: Acc, run: RunContext) -> bool:

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from typing import BinaryIO
 
     from engine.promises._acc import Acc
+    from engine.promises.files.copy_link import SingleCopy
+    from engine.promises.files.repository import Repository
 
 _DIGEST = frozenset({"digest", "hash", "md5", "sha256", "sha1", "sha512", "binary"})
 _TRUE = ("true", "yes", "on")
@@ -35,9 +37,21 @@ def _true(v: object, default: bool = False) -> bool:
     return str(v).lower() in _TRUE
 
 
-# What cf-agent checks on a destination after copying to it: the promise's
-# ``perms`` body and whether ``touch`` is promised.
-AfterCopy = tuple[dict[str, object], bool]
+class CopyOpts:
+    """What a promise adds to each file it copies: what cf-agent checks on the
+    destination afterwards (``perms``, ``touch``), the run's ``files_single_copy``
+    and the repository backups go to."""
+
+    __slots__ = ("perms", "touch", "single", "repository", "ref")
+
+    def __init__(self, perms: dict[str, object] | None = None, touch: bool = False,
+                 single: SingleCopy | None = None, repository: Repository | None = None,
+                 ref: str = "") -> None:
+        self.perms: dict[str, object] = perms or {}
+        self.touch = touch
+        self.single = single
+        self.repository = repository
+        self.ref = ref  # cf-agent's line naming the promise ("Promise belongs to ...")
 
 
 def missing_dirs(d: str) -> list[str]:
@@ -96,9 +110,13 @@ def _same_bytes(a: str, b: str) -> bool:
 
 
 def copy_file(src: str, sst: os.stat_result, dest: str, body: dict[str, object],
-              acc: Acc, after: AfterCopy | None = None) -> None:
+              acc: Acc, opts: CopyOpts | None = None) -> None:
     """Copy one file if ``compare`` says so; then check the destination's attributes
-    as cf-agent does (a check that finds them as promised counts as kept)."""
+    as cf-agent does (a check that finds them as promised counts as kept). A
+    destination ``files_single_copy`` names is copied to once a run."""
+    opts = opts or CopyOpts()
+    if opts.single is not None and opts.single.skip(dest, acc):
+        return
     dst = lstat_or_none(dest)
     if dst is not None and stat.S_ISDIR(dst.st_mode):
         acc.fail(f"Cannot copy file '{src}' over directory '{dest}'")
@@ -138,15 +156,22 @@ def copy_file(src: str, sst: os.stat_result, dest: str, body: dict[str, object],
             acc.repair(f"Removing old symbolic link '{dest}' to make way for copy")
             dst = None
         backup = str(body.get("copy_backup", "true")) if dst is not None else None
-        if not _publish(p, src, tmp, mode, sst if preserve else None, dest, backup, acc):
+        done, saved = _publish(p, src, tmp, mode, sst if preserve else None, dest, backup, acc)
+        if not done:
             return
-    acc.repair(f"Moved '{tmp}' to '{dest}'")
+        acc.repair(f"Moved '{tmp}' to '{dest}'")
+        if saved is not None and opts.repository is not None:
+            path = os.path.join(os.path.dirname(dest), saved)
+            if opts.repository.keep(p, saved, path, acc):
+                acc.log.info(f"Archived backup '{path}'")
     if dst is None:
-        _verify_copy(dest, after, acc)
+        if opts.single is not None:
+            opts.single.created(dest)
+        _verify_copy(dest, opts, acc)
         acc.repair(f"Updated file '{dest}' from 'localhost:{src}'")
     else:
         acc.repair(f"Updated '{dest}' from source '{src}' on 'localhost'")
-        _verify_copy(dest, after, acc)
+        _verify_copy(dest, opts, acc)
 
 
 def _open_failed(src: str, tmp: str, dest: str, e: OSError, existed: bool, acc: Acc) -> None:
@@ -164,12 +189,14 @@ def _open_failed(src: str, tmp: str, dest: str, e: OSError, existed: bool, acc: 
 
 def _publish(p: safefs.Parent, src: str, tmp: str, mode: int,
              owner_from: os.stat_result | None, dest: str, backup: str | None,
-             acc: Acc) -> bool:
+             acc: Acc) -> tuple[bool, str | None]:
     """Write the new copy as ``<name>.cfnew`` in ``p`` (a new file, never a link; a
     leftover of that name is removed, never followed), keep the old destination as
     ``backup`` says (None: there was none), then rename the copy over it with
-    ``mode``. On a failure the destination is untouched and ``.cfnew`` removed."""
+    ``mode``. On a failure the destination is untouched and ``.cfnew`` removed.
+    Whether it was published, and the name of the backup made in ``p``."""
     step = "open"
+    saved = None
     try:
         with atomic_file(p.name, mode, dir_fd=p.fd, tmp_suffix=".cfnew") as staged:
             step = "copy"
@@ -177,7 +204,7 @@ def _publish(p: safefs.Parent, src: str, tmp: str, mode: int,
             how = "permissions preserved" if owner_from is not None else f"mode '{mode:o}'"
             acc.repair(f"Copied file '{src}' to '{tmp}' ({how})")
             if backup is not None:
-                _backup_at(p, dest, backup, acc)
+                saved = _backup_at(p, dest, backup, acc)
             step = "move"  # atomic_file sets the mode, syncs and renames
     except OSError as e:
         if step == "open":
@@ -186,15 +213,16 @@ def _publish(p: safefs.Parent, src: str, tmp: str, mode: int,
             acc.fail(f"Copy of '{src}' to '{tmp}' failed ({e.strerror})")
         else:
             acc.fail(f"Could not move '{tmp}' to '{dest}' ({e.strerror})")
-        return False
-    return True
+        return False, None
+    return True, saved
 
 
-def _backup_at(p: safefs.Parent, dest: str, policy: str, acc: Acc) -> None:
-    """The old destination's inode becomes ``<dest>.cfsaved`` (a hard link)."""
+def _backup_at(p: safefs.Parent, dest: str, policy: str, acc: Acc) -> str | None:
+    """The old destination's inode becomes ``<dest>.cfsaved`` (a hard link); its
+    name, None when none was made."""
     name = backup_name(p.name, policy, ".cfsaved")
     if name is None:
-        return
+        return None
     backup = os.path.join(os.path.dirname(dest), name)
     try:
         _unlink_at(p, name)
@@ -202,6 +230,8 @@ def _backup_at(p: safefs.Parent, dest: str, policy: str, acc: Acc) -> None:
         acc.repair(f"Backed up '{dest}' as '{backup}'")
     except OSError as e:
         acc.fail(f"Unable to back up '{dest}' as '{backup}' ({e.strerror})")
+        return None
+    return name
 
 
 def _unlink_at(p: safefs.Parent, name: str) -> None:
@@ -213,16 +243,15 @@ def _unlink_at(p: safefs.Parent, name: str) -> None:
         pass
 
 
-def _verify_copy(path: str, after: AfterCopy | None, acc: Acc) -> None:
+def _verify_copy(path: str, opts: CopyOpts, acc: Acc) -> None:
     from engine.promises.files.perms import verify_attributes
 
-    perms, touch = after if after is not None else ({}, False)
     st = lstat_or_none(path)
     if st is None:
         return
-    if not perms:
+    if not opts.perms:
         acc.keep()
-    verify_attributes(path, st, perms, touch, acc)
+    verify_attributes(path, st, opts.perms, opts.touch, acc)
 
 
 def _open_regular(path: str) -> io.BufferedReader:

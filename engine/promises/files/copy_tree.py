@@ -9,8 +9,15 @@ import shutil
 import stat
 
 from engine.promises import safefs
+from engine.promises.files.copy_link import (
+    follow_failed,
+    followed,
+    follows,
+    link_copy,
+    links_instead,
+)
 from engine.promises.files.copy_one import (
-    AfterCopy,
+    CopyOpts,
     _true,
     copy_file,
     missing_dirs,
@@ -104,7 +111,7 @@ def _obstructed_dir(d: str, dst: os.stat_result, move: bool, whole: str, named: 
 
 
 def copy_tree(src: str, dest: str, body: dict[str, object], acc: Acc, level: int,
-               depth: int, after: AfterCopy, move: bool, tree: CopyTree) -> None:
+               depth: int, opts: CopyOpts, move: bool, tree: CopyTree) -> None:
     dst = lstat_or_none(dest)
     # below the top, preserve gives what is there the source directory's mode first
     # (cf-agent does so even to a file it is about to move aside)
@@ -134,17 +141,34 @@ def copy_tree(src: str, dest: str, body: dict[str, object], acc: Acc, level: int
     for entry in entries:
         names.add(entry.name)
         target = os.path.join(dest, entry.name)
+        src_path = entry.path
         try:
-            st = entry.stat(follow_symlinks=True)
+            st = entry.stat(follow_symlinks=False)
         except OSError:
             continue
+        if stat.S_ISLNK(st.st_mode):
+            if tree.flt.skip_file(src_path, st):
+                continue
+            if not follows(body, src_path):
+                link_copy(src_path, target, body, move, acc, ref=opts.ref)
+                continue
+            src_path, followed_st = followed(src_path)  # copylink_patterns: what it leads to
+            if followed_st is None:
+                follow_failed(src_path, target, acc)
+                continue
+            if stat.S_ISDIR(followed_st.st_mode):
+                continue  # cf-agent does not copy a directory a followed link leads to
+            st = followed_st
         if tree.flt.other_device(st, tree.dev):
             continue
         if stat.S_ISDIR(st.st_mode):
-            if level < depth and not tree.flt.skip_dir(entry.path, entry.name):
-                copy_tree(entry.path, target, body, acc, level + 1, depth, after, move, tree)
-        elif stat.S_ISREG(st.st_mode) and not tree.flt.skip_file(entry.path, st):
-            copy_file(entry.path, st, target, body, acc, after)
+            if level < depth and not tree.flt.skip_dir(src_path, entry.name):
+                copy_tree(src_path, target, body, acc, level + 1, depth, opts, move, tree)
+        elif stat.S_ISREG(st.st_mode) and not tree.flt.skip_file(src_path, st):
+            if links_instead(body, src_path):
+                link_copy(src_path, target, body, move, acc, linked_to_source=True)
+            else:
+                copy_file(src_path, st, target, body, acc, opts)
     if _true(body.get("purge")):
         purge(dest, names, acc)
 

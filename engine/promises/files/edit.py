@@ -14,8 +14,11 @@ severed`` lines. Reading, the backup and the replacement are all made relative
 to the target's directory, opened once.
 
 ``edit_defaults``: ``empty_file_before_editing`` (start from nothing),
-``edit_backup`` (``true``/``false``/``timestamp``), ``max_file_size`` (bytes;
-larger files are refused, default 100000 as in cf-agent; 0 means no limit).
+``edit_backup`` (``true``/``false``/``timestamp``/``rotate``, the last keeping
+``rotate`` numbered backups, 1 unless said), ``max_file_size`` (bytes; larger files
+are refused, default 100000 as in cf-agent; 0 means no limit). A backup goes to the
+promise's ``repository`` (or ``default_repository``) when there is one
+(:mod:`engine.promises.files.repository`).
 """
 
 from __future__ import annotations
@@ -110,12 +113,19 @@ def _edit(path: str, where: safefs.Parent, st: os.stat_result, data: bytes,
             acc.should(f"edit file '{path}'")
         return
     try:
-        save_edit(where, st, new_bytes, str(defaults.get("edit_backup", "true")))
+        saved = save_edit(where, st, new_bytes, str(defaults.get("edit_backup", "true")),
+                          _rotations(defaults))
     except OSError as e:
         acc.fail(f"Unable to save edited file '{path}' ({e.strerror or e})")
         return
     for msg in session.pending:
         run.log.info(msg)
+    if saved is not None:
+        from engine.promises.files.repository import Repository
+
+        repository = Repository.of(promise, run)
+        if repository is not None:
+            repository.keep(where, saved, os.path.join(os.path.dirname(path), saved), acc)
     acc.repair(f"Updated {tmpl_msg}" if tmpl_msg else f"Edited file '{path}'")
 
 
@@ -163,14 +173,42 @@ def open_for_edit(path: str, acc: Acc, run: RunContext
 
 
 def save_edit(where: safefs.Parent, st: os.stat_result, data: bytes,
-              backup: str = "true") -> None:
-    """Keep the previous version as ``edit_backup`` says (``<file>.cf-before-edit``)
+              backup: str = "true", rotations: int = 1) -> str | None:
+    """Keep the previous version as ``edit_backup`` says (``<file>.cf-before-edit``,
+    time-stamped, or with ``rotate``: ``.cf-before-edit.1`` the newest of ``rotations``)
     and replace the file with ``data``, both relative to its directory ``where``
-    (``st``: its stat, whose mode and owner the new file keeps). Raises OSError."""
-    name = backup_name(where.name, backup, BACKUP_SUFFIX)
-    if name is not None:
-        _keep_backup(where, name, st)
+    (``st``: its stat, whose mode and owner the new file keeps). The name of the
+    backup made, unless it is one of the rotated ones; raises OSError."""
+    if backup.lower() == "rotate":
+        _rotate(where, where.name + BACKUP_SUFFIX, max(rotations, 1))
+        _keep_backup(where, f"{where.name}{BACKUP_SUFFIX}.1", st)
+        name = None
+    else:
+        name = backup_name(where.name, backup, BACKUP_SUFFIX)
+        if name is not None:
+            _keep_backup(where, name, st)
     write_atomic(where.name, data, like=st, dir_fd=where.fd, tmp_suffix=EDIT_TMP_SUFFIX)
+    return name
+
+
+def _rotations(defaults: dict[str, object]) -> int:
+    """``edit_defaults``' ``rotate``: how many backups ``edit_backup => "rotate"`` keeps
+    (1 unless said, as in cf-agent)."""
+    try:
+        return int(str(defaults.get("rotate", "1")))
+    except ValueError:
+        return 1
+
+
+def _rotate(where: safefs.Parent, base: str, n: int) -> None:
+    """``base.1`` .. ``base.<n-1>`` each moved one up (``base.<n>`` dropped), so the
+    previous version can become ``base.1``."""
+    for k in range(n - 1, 0, -1):
+        try:
+            os.rename(f"{base}.{k}", f"{base}.{k + 1}", src_dir_fd=where.fd,
+                      dst_dir_fd=where.fd)
+        except FileNotFoundError:
+            continue
 
 
 def _open_target(path: str, defaults: dict[str, object], acc: Acc,

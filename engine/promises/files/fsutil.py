@@ -20,6 +20,8 @@ TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
     from typing import BinaryIO
 
+    from engine.promises.base import RunContext
+
 NEW_DIR_MODE = 0o700
 EDIT_TMP_SUFFIX = ".cf-after-edit"  # the temp file of an edit, named as cf-agent names it
 
@@ -73,6 +75,17 @@ def backup_name(path: str, policy: str, suffix: str, now: float | None = None) -
         stamp = canonify(time.ctime(t))
         return f"{path}_{t}_{stamp}{suffix}"
     return path + suffix
+
+
+def agent_control(run: RunContext, lval: str) -> object:
+    """``body agent control``'s ``lval`` as the policy set it (None when it did not),
+    read from the run's ``control_agent`` variables."""
+    state = run.run_state
+    control = state.get("files_control_agent")
+    if not isinstance(control, dict):
+        control = run.datastate().get("vars", {}).get("control_agent", {})
+        state["files_control_agent"] = control = control if isinstance(control, dict) else {}
+    return control.get(lval)
 
 
 class SparseWriter:

@@ -62,6 +62,22 @@ def link_promise(path: str, promise: ResolvedPromise, run: RunContext, acc: Acc)
     _symlink(path, to, move, when_no, acc)
 
 
+def symlink(path: str, to: str, move: bool, acc: Acc) -> None:
+    """``path`` made a link reading ``to``, whether or not that names anything (a
+    copied link: see :mod:`engine.promises.files.copy_link`)."""
+    _symlink(path, to, move, "force", acc)
+
+
+def hard_link(path: str, source: str, move: bool, acc: Acc) -> None:
+    """``path`` made a hard link to the file ``source``."""
+    _hard(path, source, move, acc)
+
+
+def relative_to(path: str, source: str) -> str | None:
+    """The relative link text from ``path`` to the absolute ``source`` (None: itself)."""
+    return _relative(path, source)
+
+
 def _absolute(path: str, source: str) -> str:
     if source.startswith("."):
         source = posixpath.join(posixpath.dirname(path), source)

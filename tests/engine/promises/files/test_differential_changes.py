@@ -2,61 +2,21 @@
 their own (``this.promiser`` per entry, classes, transformer), against cf-agent 3.21.
 
 Each test runs a sequence of agent runs and changes to the target tree, in one workdir
-per agent, and compares what was printed and what ``state/file_changes.log`` holds
-(times, inode numbers and the log's time stamps masked)."""
+per agent, and compares what was printed, what ``state/file_changes.log`` holds and
+the tree left (:mod:`tests.engine.promises.files.sequence`)."""
 
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Callable
 from pathlib import Path
 
-from tests.differential import AGENTS, HAVE_CFENGINE, run_agent, workdir_of
-
-_CTIME = re.compile(r"\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}")
-_INODE = re.compile(r"(inode for '[^']*' changed) \d+ -> \d+")
-T0 = 1_700_000_000  # a fixed modification time, so both agents see the same ones
-
-Step = Callable[[Path], None] | tuple[str, ...]
-
-
-def _norm(line: str) -> str:
-    return _INODE.sub(r"\1 N -> N", _CTIME.sub("<TIME>", line))
+from tests.engine.promises.files.sequence import T0, Step, run_sequence
+from tests.engine.promises.files.sequence import write as _write
 
 
 def _sequence(tmp_path: Path, policy: str, steps: list[Step]) -> tuple[list[str], list[str]]:
-    """Run ``steps`` (a callable changes the target tree, a tuple of flags runs the agent)
-    for each agent; assert they agree; vigil's (lines, change log)."""
-    results: dict[str, tuple[list[str], list[str]]] = {}
-    for which in AGENTS:
-        base = tmp_path / which
-        target = base / "T"
-        target.mkdir(parents=True)
-        lines: list[str] = []
-        for step in steps:
-            if callable(step):
-                step(target)
-                continue
-            out = run_agent(which, policy, base, target, *step, policy_name="p.cf")
-            lines += [_norm(ln) for ln in out] + ["-- end of run"]
-        log = workdir_of(which, base) / "state" / "file_changes.log"
-        text = log.read_text() if log.exists() else ""
-        changes = [_norm(re.sub(r"^\d+,", "TIME,", ln)).replace(str(target), "<T>")
-                   for ln in text.splitlines()]
-        results[which] = (lines, changes)
-    if HAVE_CFENGINE:
-        assert results["vigil"][0] == results["cf"][0]
-        assert results["vigil"][1] == results["cf"][1]
-    return results["vigil"]
-
-
-def _write(target: Path, files: dict[str, str], mtime: int = T0) -> None:
-    for rel, text in files.items():
-        p = target / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-        os.utime(p, (mtime, mtime))
+    r = run_sequence(tmp_path, policy, steps)
+    return r.lines, r.changes
 
 
 SINGLE = """
