@@ -187,6 +187,10 @@ class EvalContext:
     def unset_var(self, scope: str, name: str) -> None:
         self.scopes.get(scope, {}).pop(name, None)
 
+    def scope_for(self, ref: str) -> tuple[str, str]:
+        """The (scope, name) ``ref`` names from the current bundle."""
+        return self._scope_for(ref)
+
     def _scope_for(self, ref: str) -> tuple[str, str]:
         """Split ``ns:bundle.var`` / ``bundle.var`` / ``var`` into (scope, var)."""
         parts = _REF_PARTS.get(ref)

@@ -64,11 +64,38 @@ def evaluate_vars(agent: Binder, p: Promise, name: str, last: bool) -> None:
         value = _real(value)
     elif vtype == "int" and isinstance(value, str):
         value = _int(value)
+    if "." in name.partition("[")[0]:
+        # "b.x" is the variable x of scope b, as cf-agent defines it (a dot in an array
+        # index is not a scope's), unless b is another bundle: that is refused
+        where = _qualified_scope(agent, name, scope, p, last)
+        if where is None:
+            return
+        scope, name = where
     tags, comment = _annotations(agent, p)
     agent.ctx.set_var(scope, name, value, vtype, tags, comment)
     classes = p.get("classes")
     if classes is not None:
         _kept_classes(agent, classes)
+
+
+def _qualified_scope(agent: Binder, name: str, scope: str, p: Promise,
+                     last: bool) -> tuple[str, str] | None:
+    """Where a vars promise named ``b.x`` defines ``x``: in its own bundle (``b`` that
+    bundle), in a scope ``b`` no bundle has; another bundle's variable may not be set
+    from here (None, after cf-agent's errors)."""
+    target, var = agent.ctx.scope_for(name)
+    ns, _, bundle = target.rpartition(":")
+    if not ns:  # sys, const, this...: the name stays as written
+        return scope, name
+    if target == scope or agent.policy.find_bundle(bundle, ns) is None:
+        return target, var
+    if last:
+        agent.log.error("Remote bundle variable injection detected!")
+        agent.log.error(f"Variable identifier '{name}' is not legal")
+        frame = agent.ctx.frame
+        agent.log.error(f"Promise belongs to bundle '{frame.bundle if frame else ''}' in "
+                        f"file '{p.pos.file}' near line {p.pos.line}")
+    return None
 
 
 def _kept_classes(agent: Binder, rval: Any) -> None:
