@@ -104,6 +104,15 @@ class LineLogger:
     def report(self, text: str) -> None:
         self._emit(f"R: {text}")
 
+    def output(self, text: str) -> None:
+        """Lines written as they are, without a level or a time stamp (what cf-agent
+        prints itself, such as ``--simulate``'s manifest)."""
+        if self.sink is None:
+            self.stream.write(text)
+            return
+        for line in text.splitlines():
+            self.sink(line)
+
     def flush(self) -> None:
         if self.sink is None:
             self.stream.flush()

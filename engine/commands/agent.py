@@ -37,8 +37,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-v", "--verbose", action="store_true", help="print every decision, skips with reasons")
     p.add_argument("-n", "--dry-run", action="store_true", help="change nothing; report what would change")
     p.add_argument("--simulate", choices=["diff", "manifest", "manifest-full"], default=None,
-                   metavar="MODE", help="as --dry-run: vigil keeps no chroot to simulate "
-                   "changes in, it changes nothing and reports what it would do")
+                   metavar="MODE",
+                   help="change nothing, as --dry-run, but keep files promises on copies "
+                   "of the files in a shadow tree (WORKDIR/state/PID.changes, removed at "
+                   "the end) and then print what they did. MODE: 'diff' (diff -u of each "
+                   "changed file against the real one; a new file in full), 'manifest' "
+                   "(each changed file as it would be: type, mode, owner, times, content), "
+                   "'manifest-full' (also every file evaluated and found as promised). "
+                   "Commands are not run; unsafe functions (execresult...) run only in "
+                   "promises tagged simulate_safe")
     p.add_argument("-D", "--define", action="append", metavar="CLASS[,CLASS]", help="define classes")
     p.add_argument("-N", "--negate", action="append", metavar="CLASS[,CLASS]", help="keep these persistent classes from being loaded this run (cf-agent 3.21 semantics)")
     p.add_argument("-b", "--bundlesequence", metavar="B[,B]", help="bundles to run instead of the policy's")
@@ -177,11 +184,14 @@ def run(args: argparse.Namespace | SimpleNamespace) -> int:
             log.info(f"Seeded '{path}' from the shipped policy")
     flags = [f for f, on in (("-K", args.no_lock), ("-I", args.inform), ("-v", args.verbose),
                              ("-n", args.dry_run)) if on]
+    if getattr(args, "simulate", None):
+        flags.append(f"--simulate={args.simulate}")
     opts = AgentOptions(
         policy_file=resolve_entry(args.file, str(wd.inputs)) if args.file else str(wd.promises_cf),
         workdir=wd,
         no_lock=args.no_lock,
         dry_run=args.dry_run or getattr(args, "simulate", None) is not None,
+        simulate=getattr(args, "simulate", None),
         defines=_split(args.define),
         negates=_split(args.negate),
         bundlesequence=_split([args.bundlesequence]) if args.bundlesequence else None,

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from engine.log import LineLogger
     from engine.policy.ast import Bundle, Policy, Promise, Rval
     from engine.promises.base import BundleCall, PromiseResult, ResolvedPromise
+    from engine.promises.shadow.tree import Shadow
     from engine.workdir import Workdir
 
 PASSES = 3
@@ -58,7 +59,7 @@ class AgentOptions(Record):
 
     __match_args__ = ("policy_file", "workdir", "no_lock", "dry_run", "defines", "negates",
                       "bundlesequence", "started_by", "output_file", "flags", "show_classes",
-                      "show_vars", "ignore_preferred_augments")
+                      "show_vars", "ignore_preferred_augments", "simulate")
     __slots__ = __match_args__
 
     def __init__(self, policy_file: str, workdir: Workdir, no_lock: bool = False,
@@ -66,7 +67,8 @@ class AgentOptions(Record):
                  negates: list[str] | None = None, bundlesequence: list[str] | None = None,
                  started_by: str = "manual", output_file: str | None = None,
                  flags: list[str] | None = None, show_classes: str | None = None,
-                 show_vars: str | None = None, ignore_preferred_augments: bool = False) -> None:
+                 show_vars: str | None = None, ignore_preferred_augments: bool = False,
+                 simulate: str | None = None) -> None:
         self.policy_file = policy_file
         self.workdir = workdir
         self.no_lock = no_lock
@@ -80,6 +82,8 @@ class AgentOptions(Record):
         self.show_classes = show_classes
         self.show_vars = show_vars
         self.ignore_preferred_augments = ignore_preferred_augments
+        # --simulate: diff, manifest or manifest-full (engine.promises.shadow); also dry_run
+        self.simulate = simulate
 
 
 # this.promiser_pid and friends: the agent process that keeps the promise
@@ -148,6 +152,7 @@ class Agent:
         # what actuators keep for the rest of the run (started promise modules, package
         # lists); each value with a close() method is closed when the run ends
         self.run_state: dict[str, Any] = {}
+        self.shadow: Shadow | None = None  # --simulate: files promises change its copies
         self._promise_blocks: dict[str, dict[str, Any] | None] = {}
 
     # ===== lookups ==========================================================
@@ -222,6 +227,24 @@ class Agent:
         except (Unresolved, FunctionFailed):
             return False
         return isinstance(body, dict) and str(body.get("ifelapsed", "")).strip() == "0"
+
+    def refuses_unsafe(self, name: str) -> bool:
+        """``--simulate``: a function that runs a program (``execresult``...) is not
+        called, with cf-agent's warning, unless the promise evaluated is tagged
+        ``simulate_safe``."""
+        if self.opts.simulate is None:
+            return False
+        p = self.this_promise
+        meta = None if p is None else p.get("meta")
+        if meta is not None:
+            try:
+                tags = self.resolver.value(meta, self.lookup, "meta")
+            except (Unresolved, FunctionFailed):
+                tags = []
+            if "simulate_safe" in (tags if isinstance(tags, list) else [str(tags)]):
+                return False
+        self.log.warning(f"Not calling unsafe function '{name}' in simulate mode")
+        return True
 
     def array_keys(self, ref: str) -> list[str] | None:
         """Keys of the classic array ``ref`` (``name[key]`` variables) in the scope

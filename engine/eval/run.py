@@ -29,6 +29,8 @@ TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
     from typing import Any
 
+    from engine.promises.shadow.tree import Shadow
+
 EXIT_OK = 0
 EXIT_POLICY_INVALID = 1
 # cf-promises' summary of a policy that does not validate (scripts look for it)
@@ -239,8 +241,11 @@ def run(opts: AgentOptions, log: LineLogger) -> int:
 
     start = time.time()
     wd = opts.workdir.ensure()
+    shadow = _shadow(opts, log) if opts.simulate else None
     policy, error = load_valid_policy(opts.policy_file, wd.root, log)
     if policy is None:
+        if shadow is not None:
+            shadow.remove()
         _write_report(opts, start, None, EXIT_POLICY_INVALID, error, None, log)
         return EXIT_POLICY_INVALID
     # The policy (no reference cycles) lives to the end of the run: keep the cyclic
@@ -268,6 +273,7 @@ def run(opts: AgentOptions, log: LineLogger) -> int:
     runner = BundleRunner()
     agent = Agent(policy, opts, log, hard, sys_vars, runner)
     agent.start = start
+    agent.shadow = shadow
     _load_persistent(agent)
     _load_monitor(agent)
     from engine.eval import augments
@@ -331,8 +337,38 @@ def run(opts: AgentOptions, log: LineLogger) -> int:
             agent.locks.close()
         if agent.persistent is not None:
             agent.persistent.close()
+        if shadow is not None:
+            _simulated(shadow, log)
     _write_report(opts, start, agent, code, None, _policy_hash(policy), log)
     return code
+
+
+def _shadow(opts: AgentOptions, log: LineLogger) -> Shadow | None:
+    """``--simulate``: the shadow tree files promises will change, announced as
+    cf-agent announces its changes chroot."""
+    from engine.promises.shadow import Shadow
+
+    try:
+        shadow = Shadow.create(str(opts.workdir.state), str(opts.simulate), log)
+    except OSError as e:
+        log.error(f"Could not make the shadow tree for --simulate in "
+                  f"'{opts.workdir.state}' ({e.strerror or e}): files promises act as in "
+                  "a dry run")
+        return None
+    log.warning(f"All changes in files will be made in the '{shadow.root}' chroot")
+    return shadow
+
+
+def _simulated(shadow: Shadow, log: LineLogger) -> None:
+    """The end of a ``--simulate`` run: what files promises did, then the shadow goes."""
+    from engine.promises.shadow.report import report
+
+    log.flush()
+    try:
+        report(shadow, log, log.output)
+    finally:
+        log.flush()
+        shadow.remove()
 
 
 def _close_run_state(agent: Agent) -> None:

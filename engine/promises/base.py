@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from typing import Any, NoReturn, Protocol
 
     from engine.policy.ast import Bundle, Pos, Promise
+    from engine.promises.shadow.tree import Shadow
 
     # A body reference after resolution: its attributes, expanded, with the body's
     # own name kept under "__name__" and its type under "__type__".
@@ -167,6 +168,8 @@ class RunContext(Protocol):
     host: str
     # what actuators keep for the rest of the run; values with close() are closed at its end
     run_state: dict[str, Any]
+    # --simulate: the tree files promises change instead of the real one (else None)
+    shadow: Shadow | None
 
     def promise_block(self, promise_type: str) -> dict[str, Any] | None:
         """The expanded attributes of ``promise agent <promise_type>`` (``path``,

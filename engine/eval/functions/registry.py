@@ -76,8 +76,9 @@ class FnEnv(Protocol):
     """What a function may ask of the evaluation context.
 
     Optional, looked up with ``getattr``: ``define_array(name, values)`` defines
-    ``name[key]`` variables in the calling bundle (``regextract``, ``readstringarray``)
-    and ``define_var(name, value)`` defines one variable.
+    ``name[key]`` variables in the calling bundle (``regextract``, ``readstringarray``),
+    ``define_var(name, value)`` defines one variable, and ``refuses_unsafe(name)`` says
+    (and warns) that an :data:`UNSAFE` function may not run now (``--simulate``).
     """
 
     workdir: str
@@ -141,6 +142,10 @@ def _text_params(func: Callable[..., Any]) -> frozenset[int]:
     names = code.co_varnames[1:code.co_argcount]  # without env
     return frozenset(i for i, n in enumerate(names) if notes.get(n) in ("str", str))
 
+
+#: Functions that run a program: ``--simulate`` calls them only in promises tagged
+#: ``simulate_safe`` (cf-agent 3.21's list).
+UNSAFE = frozenset({"execresult", "execresult_as_data", "returnszero", "usemodule"})
 
 TABLE: dict[str, FnSpec] = {}
 #: the module whose import registered each name (checked against ``_index.MODULES``)
@@ -227,6 +232,10 @@ def call(name: str, env: FnEnv, args: list[Any], pos: object | None = None) -> A
         raise FunctionError(
             f"Function '{name}' expects {want} arguments but was given {n}"
         )
+    if name in UNSAFE:
+        refuses = getattr(env, "refuses_unsafe", None)
+        if refuses is not None and refuses(name):
+            raise FunctionError(f"Function '{name}' not called in simulate mode", quiet=True)
     for i in spec.text_args:
         if i < n and not isinstance(args[i], str):
             # a list or a container where text is wanted (canonify(reverse(l))): cf-agent

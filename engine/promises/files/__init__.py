@@ -43,7 +43,13 @@ _EDITS = ("edit_line", "edit_xml", "edit_template", "edit_template_string")
 
 
 def actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
-    """Keep one files promise; never raises for a file-system problem."""
+    """Keep one files promise; never raises for a file-system problem. Under
+    ``--simulate`` it is kept on the shadow tree's copies (:mod:`engine.promises.shadow`)."""
+    shadow = run.shadow
+    if shadow is not None and not shadow.acting:
+        from engine.promises.shadow.files import act
+
+        return act(promise, run, shadow, actuate)
     try:
         with safefs.Session():  # each directory is entered once for the promise
             return _actuate(promise, run)

@@ -120,7 +120,10 @@ def transform(path: str, promise: ResolvedPromise, run: RunContext, acc: Acc,
         return
     acc.log.info(f"Transforming '{path}' with '{command}'")
     try:
-        done = subprocess.run(shlex.split(command), stdin=subprocess.DEVNULL,
+        argv = shlex.split(command)
+        if run.shadow is not None:  # --simulate: it may write in the shadow tree only
+            argv = run.shadow.confined(argv)
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
     except (OSError, ValueError) as e:
         acc.fail(f"Transformer '{path}' => '{command}' could not be run ({e})")

@@ -43,6 +43,8 @@ class Repository:
             path = default if isinstance(default, str) else ""
         if not path:
             return None
+        if run.shadow is not None:  # --simulate: backups go to the shadow tree's copy
+            path = run.shadow.prepare(path, whole=False)
         return cls(path, run.run_state.setdefault(_MOVED_KEY, set()))
 
     def keep(self, where: safefs.Parent, name: str, backup: str, acc: Acc) -> bool:

@@ -27,6 +27,7 @@ class FakeRun:
         self.edits: dict[str, Callable[[str], list[ResolvedPromise]] | list[ResolvedPromise]] = {}
         self.edit_calls: list[tuple[BundleCall, str]] = []
         self.run_state: dict[str, Any] = {}  # RunContext's state kept for one run
+        self.shadow: Any = None  # no --simulate
         self.outcomes: list[tuple[str, Any]] = []  # per-entry outcomes (apply_outcome)
 
     def warn_only(self, promise: ResolvedPromise) -> bool:
