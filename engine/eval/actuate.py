@@ -33,6 +33,8 @@ def actuate(agent: Agent, p: Promise, rp: ResolvedPromise,
     """Act on ``rp`` (resolved from ``p``) under its lock; its result, or None when the
     lock was refused (recorded as the promise's skip). ``flat_attrs``: its attributes as
     text, when the caller has them (the lock's digest is made of them)."""
+    if p.promise_type != "reports" or "report_to_file" in rp.attrs:
+        agent.ctx.revision += 1  # what it changes (files, processes...) functions may read
     _report_unsupported_attributes(agent, p, rp)
     if agent.log.enabled(Level.VERBOSE):
         _verbose_header(agent, p, rp)

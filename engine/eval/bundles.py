@@ -169,10 +169,20 @@ class BundleRunner:
             evaluate = self.evaluate_promise
             frame_id = frame.serial  # the top frame whenever a promise of this bundle starts
             aborts = agent.aborts
+            ctx = agent.ctx
+            # the context's revision when this bundle's vars last ran and changed nothing:
+            # while it stays so, running them again would give every variable the value
+            # it has (vars read only variables, classes and what actuators change, each
+            # of which moves the revision; a failing one moves it too, to be reported)
+            settled = -1
             for pass_no in range(1, passes + 1):
                 agent.pass_no = pass_no
                 last = pass_no == passes
                 for ptype in order:
+                    if ptype == "vars":
+                        if ctx.revision == settled:
+                            continue
+                        start = ctx.revision
                     for p in grouped.get(ptype, ()):
                         if aborts is not None and aborts.bundle_stopped(frame):
                             break  # abortbundleclasses: the rest of the bundle is skipped
@@ -185,13 +195,17 @@ class BundleRunner:
                         evaluate(agent, p, last)
                     if aborts is not None and aborts.bundle_stopped(frame):
                         break
-                    if ptype in _AFTER_PASS_TYPES and ptype in grouped:
+                    if ptype == "vars":
+                        settled = start if ctx.revision == start else -1
+                    elif ptype in _AFTER_PASS_TYPES and ptype in grouped:
                         _after_pass(agent, ptype)
-                    if ptype == "classes":
+                    elif ptype == "classes" and ctx.revision != settled:
                         # cf-agent resolves variables again once classes are known,
                         # before any other promise type of the same pass runs
+                        start = ctx.revision
                         for p in grouped.get("vars", ()):
                             evaluate(agent, p, last)
+                        settled = start if ctx.revision == start else -1
                 if aborts is not None and aborts.bundle_stopped(frame):
                     break
         finally:

@@ -88,6 +88,10 @@ class EvalContext:
         self._special: dict[str, tuple[str, str]] = {}  # ref -> (special scope, name)
         # told each soft class defined, namespace-qualified (abortclasses checks)
         self.on_define: Callable[[str], None] | None = None
+        # counts the changes evaluation could see: a variable set to another value, a
+        # class defined or undefined (and, from the evaluator, an actuator run or an
+        # evaluation that failed); equal counts mean nothing a promise reads has changed
+        self.revision = 0
 
     # ----- frames -----------------------------------------------------------
     @property
@@ -148,13 +152,21 @@ class EvalContext:
         name = canonify(name) if ":" not in name else name
         frame = self.frames[-1] if self.frames else None
         if scope == "bundle" and frame is not None:
+            if name not in frame.classes:
+                self.revision += 1
             frame.classes.add(name)
             self.class_order[name] = len(self.class_order)
         else:
             ns = frame.namespace if frame else "default"
-            self.soft.add(name if ":" in name else self._qualify(name, ns))
+            qualified = name if ":" in name else self._qualify(name, ns)
+            if qualified not in self.soft:
+                self.revision += 1
+            self.soft.add(qualified)
         if tags:
-            self.class_tags[name] = tuple(tags)
+            tags = tuple(tags)
+            if self.class_tags.get(name) != tags:
+                self.revision += 1
+            self.class_tags[name] = tags
         self._defined_cache.clear()
         if self.on_define is not None:
             ns = frame.namespace if frame else "default"
@@ -162,6 +174,7 @@ class EvalContext:
         return True
 
     def undefine(self, name: str) -> None:
+        self.revision += 1
         frame = self.frames[-1] if self.frames else None
         if frame is not None:
             frame.classes.discard(name)
@@ -182,10 +195,19 @@ class EvalContext:
 
     def set_var(self, scope: str, name: str, value: Any, vtype: str = "string",
                 tags: tuple[str, ...] = (), comment: str = "") -> None:
-        self.scopes.setdefault(scope, {})[name] = Variable(value, vtype, tags, comment)
+        table = self.scopes.get(scope)
+        if table is None:
+            table = self.scopes[scope] = {}
+        old = table.get(name)
+        if (old is None or (old.value is not value and (
+                type(old.value) is not type(value) or old.value != value))
+                or old.vtype != vtype or old.tags != tags or old.comment != comment):
+            self.revision += 1
+        table[name] = Variable(value, vtype, tags, comment)
 
     def unset_var(self, scope: str, name: str) -> None:
-        self.scopes.get(scope, {}).pop(name, None)
+        if self.scopes.get(scope, {}).pop(name, None) is not None:
+            self.revision += 1
 
     def scope_for(self, ref: str) -> tuple[str, str]:
         """The (scope, name) ``ref`` names from the current bundle."""

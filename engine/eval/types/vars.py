@@ -43,6 +43,8 @@ def evaluate_vars(agent: Binder, p: Promise, name: str, last: bool) -> None:
     except Unresolved:
         return
     except FunctionFailed as e:
+        # evaluated again on the next pass (its error is reported on the last one)
+        agent.ctx.revision += 1
         if last:
             report = agent.log.verbose if e.quiet else agent.log.error
             report(f"{e} (in vars promise '{name}' at {p.pos})")
