@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         seq = None
         if args.bundlesequence:
             seq = [s.strip() for s in args.bundlesequence.split(",") if s.strip()]
-        diags.extend(validate(result.policy, seq))
+        diags.extend(validate(result.policy, seq, inputs_pending=result.inputs_pending))
     failed = False
     for d in diags:
         failed |= d.severity == "error"

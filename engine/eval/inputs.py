@@ -89,15 +89,17 @@ def _resolved_inputs(agent: Agent, f: PolicyFile, unresolved: list[str]) -> list
 def load_dynamic_inputs(agent: Agent) -> None:
     """Load the inputs the evaluated common bundles name, until there are no more."""
     from engine.eval.preeval import pre_evaluate_vars
+    from engine.policy.astcache import ParseCache
     from engine.policy.loader import load_more_inputs
 
     agent_vars_known = False
+    cache = ParseCache.open(agent.opts.workdir.root / "state" / "policy_cache")
     for _ in range(MAX_ROUNDS):
         paths: list[str] = []
         unresolved: list[str] = []
         for f in list(agent.policy.files):
             paths.extend(_resolved_inputs(agent, f, unresolved))
-        added, diags = load_more_inputs(agent.policy, agent.opts.policy_file, paths)
+        added, diags = load_more_inputs(agent.policy, agent.opts.policy_file, paths, cache)
         for d in diags:
             agent.log.error(d.format().splitlines()[0])
         if not added and unresolved and not agent_vars_known:

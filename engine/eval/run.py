@@ -62,7 +62,7 @@ def load_valid_policy(path: str, workdir: Path, log: LineLogger) -> tuple[Policy
     marker = Path(workdir) / "state" / "policy_validated"
     stamp = _validation_stamp(result.policy)
     if problems or not _already_validated(marker, stamp):
-        problems += [d for d in validate(result.policy) if d.severity == "error"]
+        problems += [d for d in validate(result.policy, inputs_pending=result.inputs_pending) if d.severity == "error"]
         if not problems:
             _write_marker(marker, stamp)
     else:

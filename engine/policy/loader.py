@@ -36,12 +36,16 @@ class LoadResult:
     """The loaded policy and what was found on the way (missing or unresolved inputs,
     and syntax errors of input files when not strict)."""
 
-    __slots__ = ("policy", "diagnostics")
+    __slots__ = ("policy", "diagnostics", "inputs_pending")
     __hash__ = None  # type: ignore[assignment]
 
-    def __init__(self, policy: Policy, diagnostics: list[Diagnostic] | None = None) -> None:
+    def __init__(self, policy: Policy, diagnostics: list[Diagnostic] | None = None,
+                 inputs_pending: bool = False) -> None:
         self.policy = policy
         self.diagnostics: list[Diagnostic] = [] if diagnostics is None else diagnostics
+        # some input could not be named before evaluation: bundles it defines may be
+        # missing from ``policy`` until the agent has evaluated the common bundles
+        self.inputs_pending = inputs_pending
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is self.__class__:
@@ -178,7 +182,7 @@ class _Loader:
                     f"input {_show(item)} cannot be resolved before evaluation ({why}); skipped",
                 )
             )
-        return LoadResult(self.policy, self.diags)
+        return LoadResult(self.policy, self.diags, inputs_pending=bool(unresolved))
 
     def _inputs_of(
         self, f: PolicyFile, unresolved: list[tuple[Rval, str]]
@@ -247,24 +251,33 @@ class _Loader:
         return False
 
 
-def load_more_inputs(policy: Policy, entry: str, paths: Iterable[str]) -> tuple[list[PolicyFile], list[Diagnostic]]:
+def load_more_inputs(policy: Policy, entry: str, paths: Iterable[str],
+                     cache: ParseCache | None = None
+                     ) -> tuple[list[PolicyFile], list[Diagnostic]]:
     """Parse the input files in ``paths`` that ``policy`` does not hold yet and add
     them to it: for inputs the evaluator could only name once common bundles ran
     (their paths came from function calls or classes). A relative path is relative
     to the entry file's directory; missing files are not errors here (the agent
-    reports inputs it cannot find once nothing new can be loaded)."""
+    reports inputs it cannot find once nothing new can be loaded). ``cache``: the
+    run's parse cache, as for the inputs loaded before evaluation."""
     entry_dir = os.path.dirname(absolute_entry(entry))
-    have = {os.path.realpath(f.path) for f in policy.files}
+    # a path written as a loaded file's is that file: no realpath (a stat per part)
+    as_loaded = {f.path for f in policy.files}
+    have: set[str] | None = None
     added: list[PolicyFile] = []
     diags: list[Diagnostic] = []
     for path in paths:
         full = path if os.path.isabs(path) else os.path.join(entry_dir, path)
+        if full in as_loaded:
+            continue
+        if have is None:
+            have = {os.path.realpath(f) for f in as_loaded}
         key = os.path.realpath(full)
         if key in have or not os.path.isfile(full):
             continue
         have.add(key)
         try:
-            pf, digest = parse_input(full)
+            pf, digest = parse_input(full, cache)
         except PolicySyntaxError as e:
             diags.append(e.diagnostic)
             continue

@@ -89,9 +89,13 @@ def _real() -> re.Pattern[str]:
 _PROMISE_BLOCK_ATTRS = frozenset({"path", "interpreter"})
 
 
-def validate(policy: Policy, bundlesequence: list[str] | None = None) -> list[Diagnostic]:
-    """Every finding, sorted by file and line."""
+def validate(policy: Policy, bundlesequence: list[str] | None = None, *,
+             inputs_pending: bool = False) -> list[Diagnostic]:
+    """Every finding, sorted by file and line. ``inputs_pending``: an input is named
+    only by evaluation (engine.policy.loader.LoadResult.inputs_pending), so a bundle
+    the bundlesequence names may be in it: the agent checks once it is loaded."""
     v = _Validator(policy)
+    v.inputs_pending = inputs_pending
     v.run(bundlesequence)
     return sorted(v.out, key=lambda d: (d.pos.file, d.pos.line, d.pos.col))
 
@@ -115,6 +119,7 @@ class _Validator:
         self.out: list[Diagnostic] = []
         self.table = syntax.table()
         self.clean_literals: set[tuple[str, str, str]] = set()
+        self.inputs_pending = False
         self.custom_types = {
             b.name for f in policy.files for b in f.bodies if b.body_type == "promise"
         }
@@ -488,6 +493,8 @@ class _Validator:
     # -- bundlesequence ---------------------------------------------------------------
 
     def check_bundlesequence(self, given: list[str] | None) -> None:
+        if self.inputs_pending:
+            return
         if given is not None:
             for name in given:
                 bare = name.partition("(")[0].strip()

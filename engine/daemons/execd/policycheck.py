@@ -74,7 +74,7 @@ def _load(entry: Path, workdir: Path) -> tuple[Policy, list[Diagnostic]]:
 
     result = load_policy(entry, workdir)
     diags = list(result.diagnostics)
-    diags.extend(validate(result.policy))
+    diags.extend(validate(result.policy, inputs_pending=result.inputs_pending))
     return result.policy, diags
 
 
