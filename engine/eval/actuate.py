@@ -9,6 +9,7 @@ here; nothing here keeps state between promises but the tables of actuators foun
 
 from __future__ import annotations
 
+from engine import promisetypes
 from engine.eval import expand as ex
 from engine.eval.agent import OUTCOME_TEXT, UNLOCKED_TYPES
 from engine.eval.outcomes import apply_result
@@ -56,18 +57,10 @@ def actuator(promise_type: str) -> Any:
     return fn
 
 
-_UNSUPPORTED: dict[str, frozenset[str]] = {}
-
-
 def _report_unsupported_attributes(agent: Agent, p: Promise, rp: ResolvedPromise) -> None:
-    """An attribute the syntax registry marks as not acted on is an error naming the
+    """An attribute the promise-type table marks as not acted on is an error naming the
     promise's file and line (the rest of the promise is still verified)."""
-    if not _UNSUPPORTED:
-        from engine.policy import syntax
-
-        _UNSUPPORTED.update(syntax.UNSUPPORTED_ATTRIBUTES)
-        _UNSUPPORTED.setdefault("", frozenset())  # loaded
-    unsupported = _UNSUPPORTED.get(p.promise_type)
+    unsupported = promisetypes.UNSUPPORTED_ATTRIBUTES.get(p.promise_type)
     if not unsupported:
         return
     for lval in rp.lvals:

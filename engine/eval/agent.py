@@ -142,10 +142,8 @@ class Agent:
         self.resolving = False
         # (bundle, the promise that called it) for each bundle being evaluated
         self.bundle_stack: list[tuple[Bundle, Promise | None]] = []
-        from engine.policy.validate import common_control_flag
-
         # a method calling a bundle that does not exist is skipped, not fatal
-        self.ignore_missing_bundles = common_control_flag(policy, "ignore_missing_bundles")
+        self.ignore_missing_bundles = policy.common_flag("ignore_missing_bundles")
         self.deferred_reports: list[str] = []
         self.pass_no = 1
         self.start = time.time()

@@ -20,7 +20,6 @@ from engine.eval.bundles import BundleRunner
 from engine.eval.resolve import FunctionFailed, Unresolved
 from engine.log import Level, LineLogger
 from engine.policy.ast import FnCall, Policy, RList, Scalar
-from engine.policy.validate import common_control_flag
 from engine.promises.base import BundleCall
 from engine.state import runfile
 from engine.state.persistent import PersistentClassDB
@@ -41,7 +40,6 @@ def load_valid_policy(path: str, workdir: Path, log: LineLogger) -> tuple[Policy
     """The loaded policy, or None and the first error (already printed)."""
     from engine.eval.loading import load as load_policy
     from engine.policy.diagnostics import PolicySyntaxError
-    from engine.policy.validate import validate
 
     try:
         from engine.policy.astcache import ParseCache
@@ -62,6 +60,8 @@ def load_valid_policy(path: str, workdir: Path, log: LineLogger) -> tuple[Policy
     marker = Path(workdir) / "state" / "policy_validated"
     stamp = _validation_stamp(result.policy)
     if problems or not _already_validated(marker, stamp):
+        from engine.policy.validate import validate  # a policy validated before is not
+
         problems += [d for d in validate(result.policy, inputs_pending=result.inputs_pending) if d.severity == "error"]
         if not problems:
             _write_marker(marker, stamp)
@@ -85,17 +85,19 @@ def _validation_stamp(policy: Policy) -> str:
     """What a validation result depends on: every file's path and content (the digest
     the loader took), and the validator itself (its modules' size and time), so a
     changed vigil validates again."""
+    import engine.policy
     from engine.policy.source import content_digests
     from engine.state.digest import sha256
 
     h = sha256()
-    import engine.policy.syntax as syntax_mod
-    import engine.policy.validate as validate_mod
-
-    for mod in (syntax_mod, validate_mod):
+    # the validator's files, named without importing them (a run that finds its
+    # policy validated before does not load the validator)
+    here = os.path.dirname(str(engine.policy.__file__))
+    for name in ("syntax.py", "validate.py"):
+        path = os.path.join(here, name)
         try:
-            st = os.stat(str(mod.__file__))
-            h.update(f"{mod.__file__}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+            st = os.stat(path)
+            h.update(f"{path}:{st.st_size}:{st.st_mtime_ns}\n".encode())
         except OSError:
             h.update(b"?")
     for path, digest in content_digests(policy):
@@ -312,7 +314,7 @@ def run(opts: AgentOptions, log: LineLogger) -> int:
                        _control_value(agent, "agent", "abortbundleclasses"))
         sequence = _bundlesequence(agent)
         missing = [c.name for c in sequence if policy.find_bundle(c.name) is None]
-        if missing and common_control_flag(policy, "ignore_missing_bundles"):
+        if missing and policy.common_flag("ignore_missing_bundles"):
             sequence = [c for c in sequence if c.name not in missing]
             missing = []
         if missing:

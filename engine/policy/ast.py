@@ -342,6 +342,14 @@ class Policy:
             if b.body_type == body_type and b.name == "control"
         ]
 
+    def common_flag(self, lval: str) -> bool:
+        """Whether ``body common control`` sets the boolean ``lval`` to a true literal."""
+        for body in self.control_bodies("common"):
+            for c in body.constraints:
+                if c.lval == lval and isinstance(c.rval, Scalar):
+                    return c.rval.value.lower() in ("true", "yes", "on")
+        return False
+
     def find_bundle(self, name: str, namespace: str = "default") -> Bundle | None:
         """Look a bundle up by ``name`` or ``ns:name``; bare names try ``namespace`` then default."""
         if ":" in name:

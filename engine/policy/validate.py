@@ -102,11 +102,7 @@ def validate(policy: Policy, bundlesequence: list[str] | None = None, *,
 
 def common_control_flag(policy: Policy, lval: str) -> bool:
     """Whether ``body common control`` sets the boolean ``lval`` to a true literal."""
-    for body in policy.control_bodies("common"):
-        for c in body.constraints:
-            if c.lval == lval and isinstance(c.rval, Scalar):
-                return c.rval.value.lower() in ("true", "yes", "on")
-    return False
+    return policy.common_flag(lval)
 
 
 def _dynamic(s: str) -> bool:
