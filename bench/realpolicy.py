@@ -1,6 +1,6 @@
 """Real policy: Debian's stock masterfiles under `vigil agent` and `cf-agent`, same run.
 
-Two ways, each in a fresh temporary workdir per repetition and on a private copy of the
+Two ways, each agent in a fresh temporary workdir per way and on a private copy of the
 masterfiles (the installed copy is never touched):
 
 - ``dry``: ``agent -n -K -f promises.cf``, what an admin runs to see what would change;
@@ -8,6 +8,9 @@ masterfiles (the installed copy is never touched):
   it runs only in a private mount namespace where ``/`` is read-only and only ``/tmp``
   is writable (root and ``unshare`` needed; skipped otherwise). Processes a run leaves
   behind (masterfiles starts daemons) are ended by pid afterwards.
+
+The two agents' runs are taken in turn (vigil, cf-agent, vigil, ...), so a burst of
+other work on the machine slows both rather than one agent's whole series.
 
 The second and later runs of vigil rebuild unchanged files from its parse cache
 (``state/policy_cache``), as a scheduled agent does; so the first repetition of each
@@ -72,41 +75,47 @@ def _end_leftovers(marker: str) -> None:
                 os.kill(int(pid_s), signal.SIGKILL)
 
 
-def _vigil(policy: Path, mode: str, reps: int, tmp: Path) -> list[Sample]:
-    wd = Path(tempfile.mkdtemp(prefix="bench-vrp-", dir=tmp))
+def _vigil_cmd(policy: Path, mode: str, wd: Path) -> list[str]:
     flags = ["-n", "-K"] if mode == "dry" else ["-K"]
     cmd = [PYTHON, "-m", "engine", "agent", "-w", str(wd), *flags, "-f", str(policy)]
-    if mode == "full":
-        cmd = _sandboxed(cmd)
-    out = []
-    try:
-        for _ in range(reps):
-            s = timed(cmd, cwd=str(Path(__file__).resolve().parent.parent))
-            if s.rc not in OK_CODES:
-                raise BenchError(f"vigil {mode} run exited {s.rc}: {s.err.strip()[-500:]}")
-            out.append(s)
-    finally:
-        _end_leftovers(str(wd))
-    return out
+    return _sandboxed(cmd) if mode == "full" else cmd
 
 
-def _cf(policy: Path, mode: str, reps: int) -> list[Sample]:
-    wd = cfengine_workdir()  # with an inert failsafe: a failing run starts nothing
+def _cf_cmd(policy: Path, mode: str) -> list[str]:
     flags = ["-n", "-K"] if mode == "dry" else ["-K"]
     cmd = ["cf-agent", *flags, "-f", str(policy)]
-    if mode == "full":
-        cmd = _sandboxed(cmd)
-    out = []
+    return _sandboxed(cmd) if mode == "full" else cmd
+
+
+def _checked(who: str, mode: str, s: Sample) -> Sample:
+    if s.rc not in OK_CODES:
+        raise BenchError(f"{who} {mode} run exited {s.rc}: {s.err.strip()[-500:]}")
+    return s
+
+
+def _runs(policy: Path, mode: str, reps: int, tmp: Path,
+          with_cf: bool) -> tuple[list[Sample], list[Sample]]:
+    """vigil's cold run, then ``reps`` warm runs of each agent taken in turn (vigil,
+    cf-agent, vigil, ...), so that a burst of other work on the machine slows both
+    and not one agent's whole series; each in its own workdir."""
+    vwd = Path(tempfile.mkdtemp(prefix="bench-vrp-", dir=tmp))
+    cwd = cfengine_workdir() if with_cf else None  # an inert failsafe: a failing run starts nothing
+    here = str(Path(__file__).resolve().parent.parent)
+    vigil_cmd = _vigil_cmd(policy, mode, vwd)
+    ours = [_checked("vigil", mode, timed(vigil_cmd, cwd=here))]
+    theirs: list[Sample] = []
     try:
         for _ in range(reps):
-            s = timed(cmd, env=cf_env(wd))
-            if s.rc not in OK_CODES:
-                raise BenchError(f"cf-agent {mode} run exited {s.rc}: {s.err.strip()[-500:]}")
-            out.append(s)
+            ours.append(_checked("vigil", mode, timed(vigil_cmd, cwd=here)))
+            if cwd is not None:
+                theirs.append(_checked("cf-agent", mode,
+                                       timed(_cf_cmd(policy, mode), env=cf_env(cwd))))
     finally:
-        _end_leftovers(str(wd))
-        shutil.rmtree(wd, ignore_errors=True)
-    return out
+        _end_leftovers(str(vwd))
+        if cwd is not None:
+            _end_leftovers(str(cwd))
+            shutil.rmtree(cwd, ignore_errors=True)
+    return ours, theirs
 
 
 def main(quick: bool = False) -> dict:
@@ -125,9 +134,9 @@ def main(quick: bool = False) -> dict:
         policy = copy / "promises.cf"
         modes = ["dry"] + (["full"] if can_sandbox() else [])
         for mode in modes:
-            v_all = _vigil(policy, mode, reps + 1, tmp)
+            v_all, c_all = _runs(policy, mode, reps, tmp, HAVE_CFENGINE)
             cold, warm = summarise(v_all[:1]), summarise(v_all[1:])
-            c = summarise(_cf(policy, mode, reps)) if HAVE_CFENGINE else None
+            c = summarise(c_all) if c_all else None
             results[mode] = {
                 "vigil": warm.as_dict(), "vigil_cold": cold.as_dict(),
                 "cfengine": c.as_dict() if c else None,
