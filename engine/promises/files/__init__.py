@@ -36,6 +36,8 @@ from engine.promises.files.perms import verify_attributes
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
+    from typing import Any
+
     from engine.promises.files.changes import Watch
 
 _TRUE = ("true", "yes", "on")
@@ -122,23 +124,7 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
             return acc.result()
 
     if "delete" in a:
-        from engine.promises.files.delete import delete, delete_tree
-
-        if ds is not None:
-            delete_tree(path, promise, ds, fs, acc, run)
-        elif lst is not None and (not fs or _selected(path, lst, fs)):
-            body = promise.body("delete")
-            if severed is not None:
-                _chdir_failed(severed, run)
-                delete(path, lst, body, acc, lost=True)
-                return acc.result()
-            delete(path, lst, body, acc)
-            # cf-agent looks at a plain file once more at the end of the promise: a
-            # deletion only warned about is warned about twice
-            st = stat_or_none(path)
-            if st is not None and stat.S_ISREG(st.st_mode):
-                delete(path, os.lstat(path), body, acc)
-        return acc.result()
+        return _delete(path, lst, promise, run, acc, ds, fs, severed)
 
     if "rename" in a:
         from engine.promises.files.rename import rename_promise
@@ -194,6 +180,39 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
             watch.missing(path, acc)
         return acc.result()
 
+    return _edit_and_last_look(path, lst, promise, run, acc, perms, touch, watch, fs, copied)
+
+
+def _delete(path: str, lst: os.stat_result | None, promise: ResolvedPromise, run: RunContext,
+            acc: Acc, ds: dict[str, Any] | None, fs: dict[str, Any],
+            severed: Any) -> PromiseResult:
+    """``delete``: the file, or what a depth search selects."""
+    from engine.promises.files.delete import delete, delete_tree
+
+    if ds is not None:
+        delete_tree(path, promise, ds, fs, acc, run)
+    elif lst is not None and (not fs or _selected(path, lst, fs)):
+        body = promise.body("delete")
+        if severed is not None:
+            _chdir_failed(severed, run)
+            delete(path, lst, body, acc, lost=True)
+            return acc.result()
+        delete(path, lst, body, acc)
+        # cf-agent looks at a plain file once more at the end of the promise: a
+        # deletion only warned about is warned about twice
+        st = stat_or_none(path)
+        if st is not None and stat.S_ISREG(st.st_mode):
+            delete(path, os.lstat(path), body, acc)
+    return acc.result()
+
+
+def _edit_and_last_look(path: str, lst: os.stat_result | None, promise: ResolvedPromise,
+                        run: RunContext, acc: Acc, perms: dict[str, Any], touch: bool,
+                        watch: Watch | None, fs: dict[str, Any], copied: bool) -> PromiseResult:
+    """The edits of a single file (a template may create it), then cf-agent's last look
+    at it: touch and attributes again."""
+    a = promise.attrs
+    promiser = promise.promiser
     rendered: str | None = None
     if lst is None:  # an edited file that is not there: a template may create it
         from engine.promises.files.template import edit_absent
@@ -228,6 +247,7 @@ def _actuate(promise: ResolvedPromise, run: RunContext) -> PromiseResult:
         edited = True
     # cf-agent's last look, at plain files only: touch, then attributes again. A plain
     # file that nothing above could have changed needs no second stat to say so.
+    st: os.stat_result | None
     if not (perms or copied or edited) and stat.S_ISREG(lst.st_mode):
         st = lst
     else:
