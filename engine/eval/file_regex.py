@@ -37,6 +37,8 @@ Target = tuple[str, dict[str, str]]
 
 def looks_like_regex(text: str) -> bool:
     """Whether cf-agent would take ``text`` (one path component) as a pattern."""
+    if "*" not in text and "+" not in text and "[" not in text and "|" not in text:
+        return False  # nothing below could make it one (most paths: a promise each)
     found = False
     after_repeatable = False  # the previous character can be followed by * or +
     escaped = False
