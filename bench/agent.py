@@ -105,27 +105,34 @@ def _three_runs(base: list[str], wd: Path, name: str, env: dict[str, str] | None
     res["second_K"] += repeat([*base, "-K"], 1, env=env)
 
 
-def _vigil_runs(name: str, policy: Path, reps: int) -> dict[str, list[Sample]]:
-    res: dict[str, list[Sample]] = {p: [] for p in PHASES}
-    for _ in range(reps):
-        wd = Path(tempfile.mkdtemp(prefix="bench-vigil-"))
-        try:
-            base = [PYTHON, "-m", "engine", "agent", "-f", str(policy), "-w", str(wd)]
-            _three_runs(base, wd, name, None, res)
-        finally:
-            shutil.rmtree(wd, ignore_errors=True)
-    return res
+def _vigil_rep(name: str, policy: Path, res: dict[str, list[Sample]]) -> None:
+    wd = Path(tempfile.mkdtemp(prefix="bench-vigil-"))
+    try:
+        base = [PYTHON, "-m", "engine", "agent", "-f", str(policy), "-w", str(wd)]
+        _three_runs(base, wd, name, None, res)
+    finally:
+        shutil.rmtree(wd, ignore_errors=True)
 
 
-def _cf_runs(name: str, policy: Path, reps: int) -> dict[str, list[Sample]]:
-    res: dict[str, list[Sample]] = {p: [] for p in PHASES}
+def _cf_rep(name: str, policy: Path, res: dict[str, list[Sample]]) -> None:
+    wd = cfengine_workdir()
+    try:
+        _three_runs(["cf-agent", "-f", str(policy)], wd, name, cf_env(wd), res)
+    finally:
+        shutil.rmtree(wd, ignore_errors=True)
+
+
+def _runs(name: str, policy: Path, reps: int, cf: bool
+          ) -> tuple[dict[str, list[Sample]], dict[str, list[Sample]] | None]:
+    """``reps`` repetitions of each agent, taken in turn (vigil, cf-agent, vigil, ...),
+    so that a burst of other work on the machine slows both, not one agent's series."""
+    ours: dict[str, list[Sample]] = {p: [] for p in PHASES}
+    theirs: dict[str, list[Sample]] | None = {p: [] for p in PHASES} if cf else None
     for _ in range(reps):
-        wd = cfengine_workdir()
-        try:
-            _three_runs(["cf-agent", "-f", str(policy)], wd, name, cf_env(wd), res)
-        finally:
-            shutil.rmtree(wd, ignore_errors=True)
-    return res
+        _vigil_rep(name, policy, ours)
+        if theirs is not None:
+            _cf_rep(name, policy, theirs)
+    return ours, theirs
 
 
 def main(quick: bool = False) -> dict:
@@ -137,8 +144,7 @@ def main(quick: bool = False) -> dict:
     cf = HAVE_CFENGINE
     try:
         for name, policy in _policies(tmp, quick).items():
-            v = _vigil_runs(name, policy, reps)
-            c = _cf_runs(name, policy, reps) if cf else None
+            v, c = _runs(name, policy, reps, cf)
             entry: dict[str, dict] = {}
             for phase in PHASES:
                 vs = summarise(v[phase])
