@@ -34,8 +34,9 @@ from engine.promises import safefs
 from engine.promises._acc import Acc
 from engine.promises.base import ResolvedPromise, RunContext
 from engine.promises.files.copy_link import SingleCopy, follows, link_copy, links_instead
-from engine.promises.files.copy_one import CopyOpts, _true, copy_file, missing_dirs, mkdirs
+from engine.promises.files.copy_one import CopyOpts, _true, copy_file
 from engine.promises.files.copy_tree import CopyTree, copy_tree, depth_of, tree_root
+from engine.promises.files.create import missing_dirs, mkdirs
 from engine.promises.files.fsutil import lstat_or_none
 from engine.promises.files.select import CopyFilter
 from engine.promises.safefs import cannot_follow

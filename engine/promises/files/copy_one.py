@@ -15,8 +15,9 @@ import stat
 
 from engine.atomicwrite import atomic_file
 from engine.promises import safefs
+from engine.promises.files.create import missing_dirs, mkdirs
 from engine.promises.files.fsutil import SparseWriter, backup_name, lstat_or_none
-from engine.promises.safefs import cannot_follow, note
+from engine.promises.safefs import cannot_follow
 
 TYPE_CHECKING = False  # typing itself is not imported: it costs start-up time
 if TYPE_CHECKING:
@@ -52,29 +53,6 @@ class CopyOpts:
         self.single = single
         self.repository = repository
         self.ref = ref  # cf-agent's line naming the promise ("Promise belongs to ...")
-
-
-def missing_dirs(d: str) -> list[str]:
-    """``d`` and its ancestors that do not exist yet, outermost first."""
-    missing: list[str] = []
-    cur = d
-    while cur and cur != "/" and lstat_or_none(cur) is None:
-        missing.append(cur)
-        cur = os.path.dirname(cur)
-    return missing[::-1]
-
-
-def mkdirs(dirs: list[str], acc: Acc) -> bool:
-    for d in dirs:
-        try:
-            safefs.safe_mkdir(d, 0o700)
-        except FileExistsError:
-            continue
-        except OSError as e:
-            note(acc.log, e)
-            acc.fail(f"Failed to make directory: {d} (mkdir: {e.strerror})")
-            return False
-    return True
 
 
 def needs_copy(compare: str, src: str, sst: os.stat_result, dest: str,

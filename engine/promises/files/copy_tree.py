@@ -16,13 +16,8 @@ from engine.promises.files.copy_link import (
     link_copy,
     links_instead,
 )
-from engine.promises.files.copy_one import (
-    CopyOpts,
-    _true,
-    copy_file,
-    missing_dirs,
-    mkdirs,
-)
+from engine.promises.files.copy_one import CopyOpts, _true, copy_file
+from engine.promises.files.create import missing_dirs, mkdirs
 from engine.promises.files.fsutil import lstat_or_none, stat_or_none
 from engine.promises.safefs import note
 

@@ -104,25 +104,27 @@ def missing_dirs(d: str) -> list[str]:
 
 def make_parents(d: str, acc: Acc) -> bool:
     """Create ``d`` and its missing ancestors, each 0700, as cf-agent does."""
-    missing: list[str] = []
-    cur = d
-    while cur and cur != "/" and lstat_or_none(cur) is None:
-        missing.append(cur)
-        cur = os.path.dirname(cur)
+    missing = missing_dirs(d)
+    cur = os.path.dirname(missing[0]) if missing else d
     if cur and cur != "/":
         st = os.stat(cur) if lstat_or_none(cur) is not None else None
         if st is not None and not stat.S_ISDIR(st.st_mode):
             acc.fail(f"The object '{cur}' is not a directory. "
                      "Cannot make a new directory without deleting it.")
             return False
-    for m in reversed(missing):
+    return mkdirs(missing, acc)
+
+
+def mkdirs(dirs: list[str], acc: Acc) -> bool:
+    """Make each of ``dirs`` (outermost first) 0700; one already there is fine."""
+    for d in dirs:
         try:
-            safefs.safe_mkdir(m, 0o700)
+            safefs.safe_mkdir(d, 0o700)
         except FileExistsError:
             continue
         except OSError as e:
             note(acc.log, e)
-            acc.fail(f"Failed to make directory: {m} (mkdir: {e.strerror})")
+            acc.fail(f"Failed to make directory: {d} (mkdir: {e.strerror})")
             return False
     return True
 

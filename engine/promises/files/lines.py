@@ -72,42 +72,25 @@ def _group(m: re.Match[str], n: int) -> str:
 
 def delete_select(sel: dict[str, object], line: str) -> bool:
     """``delete_select`` body: every list given must agree that the line goes."""
-    checks: list[bool] = []
-    for key, test in (
-        ("delete_if_startwith_from_list", lambda s: line.startswith(s)),
-        ("delete_if_match_from_list", lambda s: full_match(s, line)),
-        ("delete_if_contains_from_list", lambda s: s in line),
-    ):
-        items = _list(sel.get(key))
-        if items:
-            checks.append(any(test(s) for s in items))
-    for key, test in (
-        ("delete_if_not_startwith_from_list", lambda s: line.startswith(s)),
-        ("delete_if_not_match_from_list", lambda s: full_match(s, line)),
-        ("delete_if_not_contains_from_list", lambda s: s in line),
-    ):
-        items = _list(sel.get(key))
-        if items:
-            checks.append(not any(test(s) for s in items))
-    return all(checks)
+    return _select(sel, "delete", line)
 
 
 def insert_select(sel: dict[str, object], line: str) -> bool:
+    """``insert_select`` body: every list given must agree that the line goes in."""
+    return _select(sel, "insert", line)
+
+
+def _select(sel: dict[str, object], verb: str, line: str) -> bool:
+    """``<verb>_if_[not_]{startwith,match,contains}_from_list``: each list given is a
+    check (any item matching, or for ``not_`` none), and all checks must hold."""
     checks: list[bool] = []
-    for key, test in (
-        ("insert_if_startwith_from_list", lambda s: line.startswith(s)),
-        ("insert_if_match_from_list", lambda s: full_match(s, line)),
-        ("insert_if_contains_from_list", lambda s: s in line),
-    ):
-        items = _list(sel.get(key))
-        if items:
-            checks.append(any(test(s) for s in items))
-    for key, test in (
-        ("insert_if_not_startwith_from_list", lambda s: line.startswith(s)),
-        ("insert_if_not_match_from_list", lambda s: full_match(s, line)),
-        ("insert_if_not_contains_from_list", lambda s: s in line),
-    ):
-        items = _list(sel.get(key))
-        if items:
-            checks.append(not any(test(s) for s in items))
+    for negated in (False, True):
+        for kind, test in (
+            ("startwith", lambda s: line.startswith(s)),
+            ("match", lambda s: full_match(s, line)),
+            ("contains", lambda s: s in line),
+        ):
+            items = _list(sel.get(f"{verb}_if_{'not_' if negated else ''}{kind}_from_list"))
+            if items:
+                checks.append(any(test(s) for s in items) is not negated)
     return all(checks)
