@@ -94,15 +94,9 @@ def validate(policy: Policy, bundlesequence: list[str] | None = None, *,
     """Every finding, sorted by file and line. ``inputs_pending``: an input is named
     only by evaluation (engine.policy.loader.LoadResult.inputs_pending), so a bundle
     the bundlesequence names may be in it: the agent checks once it is loaded."""
-    v = _Validator(policy)
-    v.inputs_pending = inputs_pending
+    v = _Validator(policy, inputs_pending)
     v.run(bundlesequence)
     return sorted(v.out, key=lambda d: (d.pos.file, d.pos.line, d.pos.col))
-
-
-def common_control_flag(policy: Policy, lval: str) -> bool:
-    """Whether ``body common control`` sets the boolean ``lval`` to a true literal."""
-    return policy.common_flag(lval)
 
 
 def _dynamic(s: str) -> bool:
@@ -110,12 +104,12 @@ def _dynamic(s: str) -> bool:
 
 
 class _Validator:
-    def __init__(self, policy: Policy) -> None:
+    def __init__(self, policy: Policy, inputs_pending: bool = False) -> None:
         self.policy = policy
         self.out: list[Diagnostic] = []
         self.table = syntax.table()
         self.clean_literals: set[tuple[str, str, str]] = set()
-        self.inputs_pending = False
+        self.inputs_pending = inputs_pending
         self.custom_types = {
             b.name for f in policy.files for b in f.bodies if b.body_type == "promise"
         }
@@ -502,7 +496,7 @@ class _Validator:
                         )
                     )
             return
-        if common_control_flag(self.policy, "ignore_missing_bundles"):
+        if self.policy.common_flag("ignore_missing_bundles"):
             return
         for body in self.policy.control_bodies("common"):
             for c in body.constraints:
